@@ -1,0 +1,1 @@
+"""The `scout-context` command line (installed as the `scout_context_cli` package)."""

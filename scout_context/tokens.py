@@ -1,0 +1,119 @@
+"""Llama 4 Scout's own tokenizer: exact token counts that compose.
+
+The encoding is tiktoken over `llama_models/llama4/tokenizer.model` with Meta's O200K
+pattern and 2,048 special ids, exactly as `llama_models.llama4.tokenizer.Tokenizer`
+builds it. Long inputs are split before encoding, as Meta does, but only at *safe
+points*: positions where no regex piece of the pattern can cross, so the split never
+changes the tokens. A safe point is a position `p` with `text[p-1] == "\n"` and
+`text[p]` neither whitespace nor `/` (the pattern's pieces that end in a newline can
+only grow by whitespace, `\r`, `\n` or `/`, and no piece can start with a newline
+followed by something else). The same property makes counts compose:
+`count(a + b) == count(a) + count(b)` whenever `a` ends with a newline and `b` starts
+with a character that is not whitespace and not `/`. The packer renders every
+segment that way, so the count of a whole prompt is the sum of cached segment counts.
+
+Runs of more than 25,000 whitespace or non-whitespace characters are split as Meta's
+tokenizer does (tiktoken is quadratic on such runs); that only happens on pathological
+input such as minified files.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from functools import cache
+from importlib import resources
+
+import tiktoken
+from llama_models.llama4.tokenizer import (
+    BASIC_SPECIAL_TOKENS,
+    LLAMA4_SPECIAL_TOKENS,
+    MAX_NO_WHITESPACES_CHARS,
+    TIKTOKEN_MAX_ENCODE_CHARS,
+    Tokenizer as _MetaTokenizer,
+)
+from llama_models.tokenizer_utils import load_bpe_file
+
+NUM_RESERVED_SPECIAL_TOKENS = 2048
+
+# A newline followed by a character that starts a fresh regex piece in any context.
+_SAFE_POINT = re.compile(r"\n(?=[^\s/])")
+_LONG_RUN = re.compile(r"\s{%d,}|\S{%d,}" % (MAX_NO_WHITESPACES_CHARS + 1, MAX_NO_WHITESPACES_CHARS + 1))
+
+
+class ScoutTokenizer:
+    """Encode, decode and count with Llama 4's tokenizer (202,048 ids)."""
+
+    def __init__(self) -> None:
+        model_file = resources.files("llama_models.llama4") / "tokenizer.model"
+        with resources.as_file(model_file) as path:
+            ranks = load_bpe_file(path)
+        names = BASIC_SPECIAL_TOKENS + LLAMA4_SPECIAL_TOKENS
+        names += [f"<|reserved_special_token_{i}|>" for i in range(NUM_RESERVED_SPECIAL_TOKENS - len(names))]
+        self.special_tokens: dict[str, int] = {name: len(ranks) + i for i, name in enumerate(names)}
+        self._encoding = tiktoken.Encoding(
+            name="llama4",
+            pat_str=_MetaTokenizer.O200K_PATTERN,
+            mergeable_ranks=ranks,
+            special_tokens=self.special_tokens,
+        )
+        self.vocab_size = len(ranks) + len(names)
+        self.bos_id = self.special_tokens["<|begin_of_text|>"]
+        self.eot_id = self.special_tokens["<|eot|>"]
+        self.stop_ids = (
+            self.special_tokens["<|end_of_text|>"],
+            self.special_tokens["<|eom|>"],
+            self.eot_id,
+        )
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of `text`; spellings of special tokens become those tokens."""
+        ids: list[int] = []
+        for piece in _pieces(text):
+            ids.extend(self._encoding.encode(piece, allowed_special="all"))
+        return ids
+
+    def count(self, text: str) -> int:
+        """Exact number of tokens of `text` (special tokens counted as one each)."""
+        return sum(len(self._encoding.encode(piece, allowed_special="all")) for piece in _pieces(text))
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self._encoding.decode(list(ids))
+
+
+def is_safe_join(left: str, right: str) -> bool:
+    """True when `count(left + right) == count(left) + count(right)` is guaranteed."""
+    return not left or not right or (left.endswith("\n") and not right[0].isspace() and right[0] != "/")
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """Split `text` at safe points into slices of at most 400K characters, then split
+    over-long runs as Meta's tokenizer does."""
+    start, n = 0, len(text)
+    while n - start > TIKTOKEN_MAX_ENCODE_CHARS:
+        limit = start + TIKTOKEN_MAX_ENCODE_CHARS
+        cut = text.rfind("\n", start, limit)
+        while cut > start and not _SAFE_POINT.match(text, cut):
+            cut = text.rfind("\n", start, cut)
+        end = cut + 1 if cut > start else limit
+        yield from _split_long_runs(text[start:end])
+        start = end
+    if start < n or n == 0:
+        yield from _split_long_runs(text[start:])
+
+
+def _split_long_runs(text: str) -> Iterator[str]:
+    """Meta's `_split_whitespaces_or_nonwhitespaces`, done with a regex scan instead of
+    a per-character loop: every run longer than 25,000 characters is cut every 25,000."""
+    start = 0
+    for run in _LONG_RUN.finditer(text):
+        for cut in range(run.start() + MAX_NO_WHITESPACES_CHARS, run.end(), MAX_NO_WHITESPACES_CHARS):
+            yield text[start:cut]
+            start = cut
+    yield text[start:]
+
+
+@cache
+def scout_tokenizer() -> ScoutTokenizer:
+    """The process-wide tokenizer (loading the 200K ranks takes about 0.3 s)."""
+    return ScoutTokenizer()
