@@ -1,14 +1,22 @@
-"""Entry point: builds the typer app and turns every user-caused error into one line."""
+"""Entry point: builds the typer app and turns every error into one line and an exit code.
+
+Import-safe: nothing runs at import time (vLLM spawns processes that re-import modules).
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 
+import click
 import typer
+
+from rich.markup import escape
 
 from scout_context.errors import ScoutError
 
 from .console import err_console
+from .engine import engine_app
 from .pack import pack_command
 
 app = typer.Typer(
@@ -17,22 +25,41 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
 )
 app.command("pack")(pack_command)
+app.add_typer(engine_app, name="engine")
+
+
+@app.callback()
+def _root() -> None:
+    """Long-context analysis with Llama 4 Scout."""
 
 
 def main() -> None:
-    """Console-script entry point; import-safe (vLLM spawns processes that re-import it)."""
+    """Console-script entry point. Exit codes: see `scout_context.errors.EXIT_CODES`."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except ScoutError as error:
-        err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        _fail(str(error), error.exit_code)
+    except click.ClickException as error:
+        error.show()
         sys.exit(error.exit_code)
-    except typer.Abort:
-        err_console.print("aborted")
-        sys.exit(130)
-    except (typer.BadParameter, typer.Exit) as exit_:  # pragma: no cover - handled by click below
-        raise exit_
+    except (click.Abort, KeyboardInterrupt):
+        _fail("interrupted", 130)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+    except Exception as error:  # a bug: still one line, the traceback only on request
+        if os.environ.get("SCOUT_DEBUG"):
+            raise
+        _fail(f"internal error: {type(error).__name__}: {error} (set SCOUT_DEBUG=1 for the traceback)", 1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int) -> None:
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -80,6 +80,16 @@ class ScoutTokenizer:
     def decode(self, ids: Sequence[int]) -> str:
         return self._encoding.decode(list(ids))
 
+    def join_count(self, left: str, right: str, left_count: int, right_count: int) -> int:
+        """`count(left + right)` from the parts' counts, re-tokenizing only the seam: the
+        text from `left`'s last safe point to `right`'s first one."""
+        if is_safe_join(left, right):
+            return left_count + right_count
+        last = _last_safe_point(left, 0, len(left))
+        first = _SAFE_POINT.search(right)
+        seam_left, seam_right = left[last:], right[: first.end() if first else len(right)]
+        return left_count + right_count - self.count(seam_left) - self.count(seam_right) + self.count(seam_left + seam_right)
+
 
 def is_safe_join(left: str, right: str) -> bool:
     """True when `count(left + right) == count(left) + count(right)` is guaranteed."""
@@ -92,14 +102,21 @@ def _pieces(text: str) -> Iterator[str]:
     start, n = 0, len(text)
     while n - start > TIKTOKEN_MAX_ENCODE_CHARS:
         limit = start + TIKTOKEN_MAX_ENCODE_CHARS
-        cut = text.rfind("\n", start, limit)
-        while cut > start and not _SAFE_POINT.match(text, cut):
-            cut = text.rfind("\n", start, cut)
-        end = cut + 1 if cut > start else limit
+        end = _last_safe_point(text, start + 1, limit) or limit
         yield from _split_long_runs(text[start:end])
         start = end
     if start < n or n == 0:
         yield from _split_long_runs(text[start:])
+
+
+def _last_safe_point(text: str, lo: int, hi: int) -> int:
+    """The last safe point `p` with `lo <= p < hi`, or 0 when there is none."""
+    cut = text.rfind("\n", max(lo - 1, 0), hi - 1)
+    while cut >= 0:
+        if _SAFE_POINT.match(text, cut):
+            return cut + 1
+        cut = text.rfind("\n", max(lo - 1, 0), cut)
+    return 0
 
 
 def _split_long_runs(text: str) -> Iterator[str]:

@@ -1,0 +1,95 @@
+"""`scout-context pack`: write sources as the model will see them, with exact Scout tokens."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from scout_context.pack.options import PackOptions
+from scout_context.pack.pipeline import PackResult, pack
+from scout_context.sources.defaults import DEFAULT_MAX_FILE_BYTES, describe
+from scout_context.store import Store
+
+from .console import err_console, print_json
+from .summary import pack_progress, print_summary
+
+
+def pack_command(
+    sources: Annotated[list[Path], typer.Argument(help="Folders (git-aware) or files to pack.", show_default=False)],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the packed text here (default: stdout, or nowhere with --json).")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")] = False,
+    include: Annotated[Optional[list[str]], typer.Option("--include", help="Only files matching this glob (gitignore syntax; repeatable).")] = None,
+    exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Leave out files matching this glob (gitignore syntax; repeatable).")] = None,
+    compress: Annotated[bool, typer.Option("--compress", help="Keep signatures and docstrings, drop function bodies.")] = False,
+    budget: Annotated[Optional[int], typer.Option("--budget", min=1, help="Fail (exit 4) if the pack exceeds this many tokens.")] = None,
+    no_redact: Annotated[bool, typer.Option("--no-redact", help="Keep values that look like credentials (redacted by default).")] = False,
+    no_default_excludes: Annotated[bool, typer.Option("--no-default-excludes", help=f"Also pack what is left out by default: {describe()}.")] = False,
+    max_file_size: Annotated[int, typer.Option("--max-file-size", min=1, help="Skip files larger than this many bytes.")] = DEFAULT_MAX_FILE_BYTES,
+) -> None:
+    """Pack SOURCES into one prompt: a directory tree with a token map, then one <document> per chunk.
+
+    The file set is what git would track (plus .scoutignore and --include/--exclude); secrets are
+    redacted; counts use Llama 4 Scout's own tokenizer; a re-pack only re-reads changed files.
+    """
+    options = PackOptions(
+        include=tuple(include or ()),
+        exclude=tuple(exclude or ()),
+        default_excludes=not no_default_excludes,
+        redact=not no_redact,
+        compress=compress,
+        max_file_bytes=max_file_size,
+        budget=budget,
+    )
+    started = time.perf_counter()
+    store = Store()
+    try:
+        with pack_progress(err_console) as progress:
+            result = pack(sources, options, store=store, progress=progress, ignore_files=[output] if output else [])
+    finally:
+        store.close()
+    if output is not None:
+        _write_atomically(result, output)
+    elif not json_output:
+        result.write(sys.stdout)
+        sys.stdout.flush()
+    seconds = time.perf_counter() - started
+    print_summary(err_console, result, output, seconds)
+    if json_output:
+        print_json(_as_json(result, output, seconds))
+
+
+def _write_atomically(result: PackResult, output: Path) -> None:
+    """Write through a temporary file and rename, so a failure never leaves half a pack."""
+    folder = output.resolve().parent
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{output.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            result.write(stream)
+        os.replace(temp, output)
+    except BaseException:
+        os.unlink(temp)
+        raise
+
+
+def _as_json(result: PackResult, output: Path | None, seconds: float) -> dict:
+    return {
+        "tokens": result.tokens,
+        "files": result.files,
+        "skipped": [{"path": s.path, "reason": s.reason} for s in result.skipped],
+        "chunks": len(result.chunks),
+        "redactions": len(result.redactions),
+        "redacted": [{"path": p, "line": line, "kind": kind} for p, line, kind in result.redactions],
+        "notes": [{"path": p, "note": note} for p, note in result.notes],
+        "sources": [{"label": s.label, "root": s.root, "files": s.files, "tokens": s.tokens} for s in result.sources],
+        "file_tokens": result.file_tokens,
+        "cache": {"analysed": result.analysed, "reused": result.reused},
+        "output": str(output) if output else None,
+        "seconds": round(seconds, 3),
+    }

@@ -1,0 +1,82 @@
+"""The rich progress bar and the summary `pack` prints on stderr."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from scout_context.pack.pipeline import PackResult, Progress as ProgressCallback
+
+TOP = 10
+
+
+@contextmanager
+def pack_progress(console: Console) -> Iterator[ProgressCallback]:
+    """A transient progress bar over files read; yields the callback the packer calls."""
+    with Progress(
+        TextColumn("[bold]reading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("[dim]{task.description}"), console=console, transient=True,
+    ) as bar:
+        task = bar.add_task("", total=None)
+
+        def update(done: int, total: int, path: str) -> None:
+            bar.update(task, completed=done, total=total, description=escape(path[-60:]))
+
+        yield update
+
+
+def print_summary(console: Console, result: PackResult, output: Path | None, seconds: float) -> None:
+    """Files, tokens, the biggest consumers, skipped files by reason, redactions, notes."""
+    head = Table.grid(padding=(0, 2))
+    head.add_row("tokens", f"[bold]{result.tokens:,}[/] (Llama 4 Scout, exact)")
+    head.add_row("files", f"{len(result.files):,} packed in {len(result.chunks):,} chunks, {len(result.skipped):,} skipped")
+    head.add_row("cache", f"{result.analysed:,} analysed, {result.reused:,} reused, {seconds:.2f} s")
+    if len(result.sources) > 1:
+        for source in result.sources:
+            head.add_row(escape(source.label), f"{source.tokens:,} tokens in {source.files:,} files")
+    head.add_row("output", escape(str(output)) if output else "stdout")
+    console.print(head)
+
+    folders: dict[str, int] = defaultdict(int)
+    for path, tokens in result.file_tokens.items():
+        folders[path.rsplit("/", 1)[0] + "/" if "/" in path else "./"] += tokens
+    consumers = Table(title="biggest consumers", title_justify="left", show_edge=False, pad_edge=False)
+    consumers.add_column("file")
+    consumers.add_column("tokens", justify="right")
+    consumers.add_column("folder")
+    consumers.add_column("tokens", justify="right")
+    files = sorted(result.file_tokens.items(), key=lambda item: -item[1])[:TOP]
+    dirs = sorted(folders.items(), key=lambda item: -item[1])[:TOP]
+    for i in range(max(len(files), len(dirs))):
+        f = files[i] if i < len(files) else ("", 0)
+        d = dirs[i] if i < len(dirs) else ("", 0)
+        consumers.add_row(escape(f[0]), f"{f[1]:,}" if f[0] else "", escape(d[0]), f"{d[1]:,}" if d[0] else "")
+    if files:
+        console.print(consumers)
+
+    if result.skipped:
+        by_reason: dict[str, list[str]] = defaultdict(list)
+        for item in result.skipped:
+            by_reason[item.reason].append(item.path)
+        console.print("[bold]skipped[/]")
+        for reason, paths in sorted(by_reason.items(), key=lambda item: -len(item[1])):
+            more = f" and {len(paths) - 3:,} more" if len(paths) > 3 else ""
+            console.print(f"  {escape(reason)} ({len(paths):,}): {escape(', '.join(paths[:3]))}{more}", soft_wrap=True)
+    if result.redactions:
+        kinds = Counter(kind for _, _, kind in result.redactions)
+        console.print(f"[bold]redacted[/] {len(result.redactions):,} secrets ({', '.join(f'{k} {n}' for k, n in kinds.most_common())}):")
+        for path, line, kind in result.redactions[:TOP]:
+            console.print(f"  {escape(path)}:{line} {kind}", soft_wrap=True)
+        if len(result.redactions) > TOP:
+            console.print(f"  and {len(result.redactions) - TOP:,} more (see --json)")
+    for path, note in result.notes[:TOP]:
+        console.print(f"[yellow]note[/] {escape(path)}: {escape(note)}", soft_wrap=True)
+    if len(result.notes) > TOP:
+        console.print(f"[yellow]note[/] and {len(result.notes) - TOP:,} more (see --json)")

@@ -1,0 +1,1 @@
+"""tiny-shop: carts, prices and shipping."""

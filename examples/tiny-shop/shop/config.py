@@ -1,0 +1,6 @@
+"""Settings for tiny-shop."""
+
+CURRENCY = "EUR"
+TAX_RATE = 0.2
+FREE_SHIPPING_THRESHOLD = 50.0
+SHIPPING_FEE = 4.95

@@ -1,0 +1,27 @@
+"""Everything that changes what a pack contains, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..sources.defaults import DEFAULT_MAX_FILE_BYTES
+
+# Bump when analysis output changes for the same input, so old cache rows are not reused.
+ANALYSIS_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class PackOptions:
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    default_excludes: bool = True
+    redact: bool = True
+    compress: bool = False
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    chunk_chars: int = 16_000  # about 4K tokens: big files are cut at definitions near this size
+    budget: int | None = None
+
+    @property
+    def analysis_key(self) -> str:
+        """The options that change a file's analysis (the cache key beside its content hash)."""
+        return f"v{ANALYSIS_VERSION}:r{int(self.redact)}:c{int(self.compress)}:{self.chunk_chars}"

@@ -1,0 +1,259 @@
+"""`pack`: sources -> chunks with exact counts, through the cache.
+
+Stages: collect the file set (`sources.files`), reuse what the store knows about each
+file (stat index, then content hash), analyse only what is new (`pack.analyze`), render
+and count (`pack.render`), save what was learnt in one transaction.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from ..chunk import Chunk
+from ..errors import ContextTooLarge, UsageError
+from ..sources.files import FileEntry, Skipped, collect, display_path
+from ..sources.read import read_bytes
+from ..store import Analysis, IndexEntry, Store, source_key
+from ..tokens import scout_tokenizer
+from .analyze import analyze, content_hash
+from .options import PackOptions
+from .render import directory_tree, document, document_tokens
+
+Progress = Callable[[int, int, str], None]
+"""Called as (files done, files total, current path)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSummary:
+    label: str
+    root: str
+    files: int
+    tokens: int
+
+
+@dataclass
+class PackResult:
+    """A pack: the header and the chunks in prompt order, and what went into it."""
+
+    header: str
+    chunks: list[Chunk]
+    tokens: int
+    files: list[str]
+    file_tokens: dict[str, int]
+    skipped: list[Skipped] = field(default_factory=list)
+    redactions: list[tuple[str, int, str]] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    sources: list[SourceSummary] = field(default_factory=list)
+    analysed: int = 0
+    reused: int = 0
+
+    def write(self, handle: TextIO) -> None:
+        """Stream the rendered text (never built as one string)."""
+        handle.write(self.header)
+        for chunk in self.chunks:
+            handle.write(document(chunk))
+
+    @property
+    def text(self) -> str:
+        return self.header + "".join(document(chunk) for chunk in self.chunks)
+
+
+def pack(
+    paths: Sequence[Path],
+    options: PackOptions,
+    *,
+    store: Store,
+    progress: Progress | None = None,
+    ignore_files: Sequence[Path] = (),
+) -> PackResult:
+    """Pack `paths` (folders or files). Raises UsageError for a path that does not exist
+    and ContextTooLarge when the result exceeds `options.budget`."""
+    missing = [str(p) for p in paths if not os.path.lexists(p)]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    labels = _labels(paths)
+    ignored = {os.path.realpath(p) for p in ignore_files}
+    collected = []
+    for path, label in zip(paths, labels):
+        root, files, skipped = _collect(Path(path), options)
+        collected.append((root, label, [f for f in files if f.abspath not in ignored], skipped))
+    total = sum(len(files) for _, _, files, _ in collected)
+    result = PackResult(header="", chunks=[], tokens=0, files=[], file_tokens={})
+    done = 0
+    headers = []
+    for root, label, files, skipped in collected:
+        prefix = f"{label}/" if len(paths) > 1 else ""
+
+        def tick(rel: str) -> None:
+            nonlocal done
+            done += 1
+            if progress:
+                progress(done, total, rel)
+
+        per_file, bodies = _analyse_source(root, files, options, store, result, tick)
+        source_tokens = 0
+        file_tokens: list[tuple[str, int]] = []
+        for entry in sorted(files, key=lambda f: _order_key(f.rel)):
+            analysis = per_file.get(entry.rel)
+            if analysis is None:
+                continue
+            shown = prefix + display_path(entry.rel)
+            if analysis.reason:
+                result.skipped.append(Skipped(shown, analysis.reason))
+                continue
+            tokens = 0
+            for start, end, digest, body_tokens in analysis.chunks:
+                chunk_id = f"{shown}:{start}-{end}"
+                block = document_tokens(chunk_id, shown, bodies[digest], body_tokens)
+                result.chunks.append(Chunk(chunk_id, label, shown, start, end, bodies[digest], block))
+                tokens += block
+            result.files.append(shown)
+            result.file_tokens[shown] = tokens
+            file_tokens.append((display_path(entry.rel), tokens))
+            source_tokens += tokens
+            result.redactions.extend((shown, line, kind) for line, kind in analysis.redactions)
+            if analysis.note:
+                result.notes.append((shown, analysis.note))
+            if not analysis.parsed_ok and analysis.language:
+                result.notes.append((shown, f"{analysis.language} did not parse cleanly: packed as plain text"))
+        result.skipped.extend(Skipped(prefix + s.path, s.reason) for s in skipped)
+        headers.append(directory_tree(label, file_tokens))
+        result.sources.append(SourceSummary(label, str(root), len(file_tokens), source_tokens))
+    result.header = "".join(headers)
+    result.tokens = scout_tokenizer().count(result.header) + sum(c.tokens for c in result.chunks)
+    if options.budget is not None and result.tokens > options.budget:
+        raise ContextTooLarge(_over_budget(result, options.budget))
+    return result
+
+
+def _collect(path: Path, options: PackOptions) -> tuple[Path, list[FileEntry], list[Skipped]]:
+    if path.is_dir():
+        files, skipped = collect(
+            path, include=options.include, exclude=options.exclude,
+            default_excludes=options.default_excludes, max_file_bytes=options.max_file_bytes,
+        )
+        return path, files, skipped
+    parent = path.resolve().parent
+    files, skipped = [], []
+    try:
+        info = path.stat()
+    except OSError as error:
+        return parent, [], [Skipped(path.name, f"unreadable: {error.strerror or error}")]
+    if info.st_size > options.max_file_bytes:
+        skipped.append(Skipped(path.name, f"too large ({info.st_size:,} bytes > {options.max_file_bytes:,})"))
+    else:
+        files.append(FileEntry(path.name, str(parent / path.name), info.st_size, info.st_mtime_ns, info.st_ino))
+    return parent, files, skipped
+
+
+def _analyse_source(
+    root: Path,
+    files: list[FileEntry],
+    options: PackOptions,
+    store: Store,
+    result: PackResult,
+    tick: Callable[[str], None],
+) -> tuple[dict[str, Analysis], dict[str, str]]:
+    """Each file's analysis (by path) and the chunk bodies they need (by hash): from the
+    store when a file's metadata, then its content hash, is known; computed otherwise.
+    Saves what is new in one transaction."""
+    key = source_key(root)
+    options_key = options.analysis_key
+    index = store.index(key)
+    known = {f.rel: index[f.rel].hash for f in files if _unchanged(index.get(f.rel), f)}
+    analyses = store.analyses(set(known.values()), options_key)
+    digests: dict[str, str] = {}
+    to_read: list[FileEntry] = []
+    for entry in files:
+        if known.get(entry.rel) in analyses:
+            digests[entry.rel] = known[entry.rel]
+            tick(entry.rel)
+        else:
+            to_read.append(entry)
+
+    new_index: dict[str, IndexEntry] = {}
+    new_analyses: dict[str, Analysis] = {}
+    new_bodies: dict[str, str] = {}
+    jobs: dict[str, tuple[FileEntry, bytes]] = {}
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        loaded = list(pool.map(lambda entry: (entry, read_bytes(entry.abspath, options.max_file_bytes)), to_read))
+        hashed = [(entry, data, content_hash(data) if isinstance(data, bytes) else "") for entry, data in loaded]
+        analyses.update(store.analyses({digest for *_, digest in hashed if digest} - analyses.keys(), options_key))
+        for entry, data, digest in hashed:
+            if isinstance(data, str) or len(data) > options.max_file_bytes:
+                reason = data if isinstance(data, str) else f"grew past {options.max_file_bytes:,} bytes while reading"
+                result.skipped.append(Skipped(display_path(entry.rel), reason))
+                tick(entry.rel)
+                continue
+            digests[entry.rel] = digest
+            if len(data) == entry.size:  # else it changed while being read: stat again next time
+                new_index[entry.rel] = IndexEntry(entry.size, entry.mtime_ns, entry.inode, digest)
+            if digest in analyses or digest in jobs:
+                tick(entry.rel)
+            else:
+                jobs[digest] = (entry, data)
+
+        def work(digest: str) -> tuple[str, str, Analysis, dict[str, str]]:
+            entry, data = jobs[digest]
+            return (entry.rel, digest, *analyze(data, entry.rel, options))
+
+        for rel, digest, analysis, bodies in pool.map(work, list(jobs)):
+            analyses[digest] = new_analyses[digest] = analysis
+            new_bodies.update(bodies)
+            tick(rel)
+
+    per_file = {rel: analyses[digest] for rel, digest in digests.items()}
+    needed = {chunk[2] for analysis in per_file.values() for chunk in analysis.chunks} - new_bodies.keys()
+    bodies = {**store.blobs(needed), **new_bodies}
+    store.save(key, new_index, new_analyses, options_key, new_bodies, forget=index.keys() - {f.rel for f in files})
+    result.analysed += len(jobs)
+    result.reused += len(files) - len(jobs)
+    return per_file, bodies
+
+
+def _unchanged(known: IndexEntry | None, entry: FileEntry) -> bool:
+    return known is not None and (known.size, known.mtime_ns, known.inode) == (entry.size, entry.mtime_ns, entry.inode)
+
+
+def _order_key(rel: str) -> tuple[int, list[str]]:
+    """Deterministic prompt order: the root README, then documentation, then the rest by path."""
+    name = rel.rsplit("/", 1)[-1].lower()
+    if "/" not in rel and name.startswith("readme"):
+        rank = 0
+    elif rel.lower().startswith(("docs/", "doc/")) or ("/" not in rel and name.endswith((".md", ".rst", ".txt"))):
+        rank = 1
+    else:
+        rank = 2
+    return rank, rel.split("/")
+
+
+def _labels(paths: Sequence[Path]) -> list[str]:
+    """A short, unique name per source (its folder or file name)."""
+    labels: list[str] = []
+    for path in paths:
+        base = Path(os.path.abspath(path)).name or "root"
+        label, n = base, 2
+        while label in labels:
+            label, n = f"{base}-{n}", n + 1
+        labels.append(label)
+    return labels
+
+
+def _over_budget(result: PackResult, budget: int) -> str:
+    folders: dict[str, int] = {}
+    for path, tokens in result.file_tokens.items():
+        if "/" in path:
+            top = path.split("/", 1)[0] + "/"
+            folders[top] = folders.get(top, 0) + tokens
+    biggest = sorted(result.file_tokens.items(), key=lambda item: -item[1])[:3]
+    biggest_folders = sorted(folders.items(), key=lambda item: -item[1])[:3]
+    listing = ", ".join(f"{path} ({tokens:,})" for path, tokens in [*biggest_folders, *biggest])
+    return (
+        f"the pack is {result.tokens:,} tokens, over the budget of {budget:,}; biggest: {listing}; "
+        "narrow it with --exclude, --include or --compress"
+    )

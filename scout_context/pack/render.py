@@ -1,0 +1,83 @@
+"""Rendering a pack as the model sees it, with exact token counts that compose.
+
+Layout: one `<directory_tree>` block per source (the tree with a token map), then one
+`<document>` block per chunk. Every block starts with `<` and ends with a newline, so
+the count of the whole text is the sum of the blocks' counts (see `tokens.py`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from functools import cache
+
+from ..chunk import Chunk
+from ..tokens import scout_tokenizer
+from .neutralize import neutralize
+
+_CLOSE = "</document>\n"
+
+
+def _attr(value: str) -> str:
+    return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# Every open tag ends with SEAM. When the tag's last attribute ends in a letter or a digit
+# (chunk ids end in a line number), no token crosses from the tag into SEAM, so a block's
+# count is count(tag head) + count(SEAM + body) + count(close): the middle term depends on
+# the body alone and is what the store caches as a chunk's `body tokens`.
+SEAM = '">\n'
+
+
+def _tag_head(chunk_id: str, path: str) -> str:
+    return f'<document path="{_attr(path)}" id="{_attr(chunk_id)}'
+
+
+def open_tag(chunk_id: str, path: str) -> str:
+    return _tag_head(chunk_id, path) + SEAM
+
+
+def document(chunk: Chunk) -> str:
+    return open_tag(chunk.id, chunk.path) + chunk.text + _CLOSE
+
+
+def body_tokens(body: str) -> int:
+    """The cacheable count of a body: `count(SEAM + body)`."""
+    return scout_tokenizer().count(SEAM + body)
+
+
+def document_tokens(chunk_id: str, path: str, body: str, seam_body_tokens: int) -> int:
+    """Exact tokens of the rendered block, from the body's cached `body_tokens`."""
+    tokenizer = scout_tokenizer()
+    head = _tag_head(chunk_id, path)
+    head_tokens = tokenizer.count(head)
+    if head[-1].isalnum():
+        return head_tokens + seam_body_tokens + _close_tokens()
+    return tokenizer.join_count(head, SEAM + body, head_tokens, seam_body_tokens) + _close_tokens()
+
+
+@cache
+def _close_tokens() -> int:
+    return scout_tokenizer().count(_CLOSE)
+
+
+def directory_tree(label: str, file_tokens: Sequence[tuple[str, int]]) -> str:
+    """The `<directory_tree>` block: every packed file under its folders, each line with
+    the tokens its documents take (a folder's figure is the sum below it)."""
+    folder_totals: dict[str, int] = defaultdict(int)
+    for path, tokens in file_tokens:
+        parts = path.split("/")
+        for depth in range(1, len(parts)):
+            folder_totals["/".join(parts[:depth])] += tokens
+    lines = [f'<directory_tree source="{_attr(label)}" files="{len(file_tokens)}">\n']
+    shown: set[str] = set()
+    for path, tokens in sorted(file_tokens, key=lambda item: item[0].split("/")):
+        parts = path.split("/")
+        for depth in range(1, len(parts)):
+            folder = "/".join(parts[:depth])
+            if folder not in shown:
+                shown.add(folder)
+                lines.append(f"{'  ' * depth}{neutralize(parts[depth - 1])}/ ({folder_totals[folder]:,} tokens)\n")
+        lines.append(f"{'  ' * len(parts)}{neutralize(parts[-1])} ({tokens:,} tokens)\n")
+    lines.append("</directory_tree>\n")
+    return "".join(lines)

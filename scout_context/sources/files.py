@@ -1,0 +1,181 @@
+"""Which files of a directory go into a pack.
+
+In a git work tree: what git would track (tracked plus untracked-not-ignored, so nested
+`.gitignore`, `.git/info/exclude` and the global excludes file all apply). Outside git:
+the same rules from the `.gitignore` files found while walking. On top of either: the
+default excludes, the project's `.scoutignore`, and `--include`/`--exclude` globs, all
+with gitignore semantics. Symlinks are never followed out of the root; anything that is
+not a regular file is skipped. Every skipped path comes back with its reason.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pathspec import GitIgnoreSpec
+
+from .defaults import DEFAULT_EXCLUDES
+
+SCOUTIGNORE = ".scoutignore"
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """A file to read: `rel` is '/'-separated, relative to the source root."""
+
+    rel: str
+    abspath: str
+    size: int
+    mtime_ns: int
+    inode: int
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+def display_path(rel: str) -> str:
+    """A path as a person reads it: undecodable bytes as `\\xNN`, control characters escaped."""
+    text = rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def collect(
+    root: Path,
+    *,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    default_excludes: bool = True,
+    max_file_bytes: int,
+) -> tuple[list[FileEntry], list[Skipped]]:
+    """The files of `root` to pack, sorted by path, and the skipped ones with reasons."""
+    root_real = os.path.realpath(root)
+    ignore_lines = [*(DEFAULT_EXCLUDES if default_excludes else ()), *_read_lines(os.path.join(root_real, SCOUTIGNORE)), *exclude]
+    ignore = GitIgnoreSpec.from_lines(ignore_lines)
+    wanted = GitIgnoreSpec.from_lines(include) if include else None
+
+    candidates = _git_files(root_real)
+    if candidates is None:
+        candidates = _walk(root_real, ignore)
+    files: list[FileEntry] = []
+    skipped: list[Skipped] = []
+    for rel in candidates:
+        if rel == SCOUTIGNORE or ignore.match_file(rel) or (wanted is not None and not wanted.match_file(rel)):
+            continue
+        entry, reason = _stat_entry(root_real, rel, max_file_bytes)
+        if entry is not None:
+            files.append(entry)
+        elif reason:
+            skipped.append(Skipped(display_path(rel), reason))
+    files.sort(key=lambda f: f.rel)
+    return files, skipped
+
+
+def _git_files(root: str) -> list[str] | None:
+    """Paths git would track under `root`, or None when `root` is not in a git work tree."""
+    try:
+        inside = subprocess.run(
+            ["git", "-C", root, "rev-parse", "--is-inside-work-tree"],
+            capture_output=True, check=False,
+        )
+        if inside.returncode != 0 or inside.stdout.strip() != b"true":
+            return None
+        listed = subprocess.run(
+            ["git", "-C", root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
+            capture_output=True, check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    names = {os.fsdecode(name) for name in listed.stdout.split(b"\0") if name}
+    return sorted(names)
+
+
+def _walk(root: str, ignore: GitIgnoreSpec) -> list[str]:
+    """Walk `root` without git: nested `.gitignore` files apply to their own subtree,
+    a deeper file overriding a shallower one as in git; ignored folders are not entered."""
+    found: list[str] = []
+    stack: list[tuple[str, list[tuple[str, GitIgnoreSpec]]]] = [("", [])]
+    while stack:
+        rel_dir, specs = stack.pop()
+        abs_dir = os.path.join(root, rel_dir) if rel_dir else root
+        lines = _read_lines(os.path.join(abs_dir, ".gitignore"))
+        if lines:
+            specs = [*specs, (rel_dir, GitIgnoreSpec.from_lines(lines))]
+        try:
+            entries = list(os.scandir(abs_dir))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name == ".git":
+                continue
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if _gitignored(rel + "/" if is_dir else rel, specs):
+                continue
+            if is_dir:
+                if not ignore.match_file(rel + "/"):
+                    stack.append((rel, specs))
+            else:
+                found.append(rel)
+    return found
+
+
+def _gitignored(rel: str, specs: list[tuple[str, GitIgnoreSpec]]) -> bool:
+    verdict = False
+    for base, spec in specs:
+        sub = rel[len(base) + 1 :] if base else rel
+        result = spec.check_file(sub).include
+        if result is not None:
+            verdict = result
+    return verdict
+
+
+def _stat_entry(root: str, rel: str, max_file_bytes: int) -> tuple[FileEntry | None, str]:
+    """Stat one candidate; symlinks are resolved only when they stay inside `root`."""
+    path = os.path.join(root, rel)
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None, "missing from the work tree"
+    except OSError as error:
+        return None, f"unreadable: {error.strerror or error}"
+    if stat.S_ISLNK(info.st_mode):
+        try:
+            target = os.path.realpath(path, strict=True)
+        except (OSError, RuntimeError):
+            return None, "broken or looping symlink"
+        if os.path.commonpath([target, root]) != root:
+            return None, "symlink pointing outside the source"
+        try:
+            info = os.stat(target)
+        except OSError as error:
+            return None, f"unreadable: {error.strerror or error}"
+        if stat.S_ISDIR(info.st_mode):
+            return None, "symlink to a folder (not followed)"
+    if stat.S_ISDIR(info.st_mode):
+        return None, "submodule or nested repository (not packed)"
+    if not stat.S_ISREG(info.st_mode):
+        return None, "not a regular file"
+    if info.st_size > max_file_bytes:
+        return None, f"too large ({info.st_size:,} bytes > {max_file_bytes:,})"
+    return FileEntry(rel, path, info.st_size, info.st_mtime_ns, info.st_ino), ""
+
+
+def _read_lines(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read().splitlines()
+    except OSError:
+        return []

@@ -1,0 +1,174 @@
+"""The SQLite store (sqlite-utils, WAL): content-addressed text, per-content analyses, a stat
+index per source, and numbered migrations.
+
+- `blobs`: hash -> text (chunk bodies as they go into prompts), written once, deduplicated.
+- `analyses`: (content hash, options) -> what reading a file produced: its chunks (line
+  ranges, body hash, exact body tokens), outline, redactions, or the reason it was skipped.
+- `file_index`: (source, path) -> size, mtime, inode and content hash, so a re-pack reads
+  metadata only and re-analyses just the files whose metadata changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlite_utils
+
+from .paths import store_path
+
+
+def _m001_initial(db: sqlite_utils.Database) -> None:
+    db["blobs"].create({"hash": str, "text": str}, pk="hash")
+    db["analyses"].create(
+        {
+            "hash": str, "options": str, "reason": str, "note": str, "language": str,
+            "parsed_ok": int, "outline": str, "redactions": str, "chunks": str,
+        },
+        pk=("hash", "options"),
+    )
+    db["file_index"].create(
+        {"source": str, "path": str, "size": int, "mtime_ns": int, "inode": int, "hash": str},
+        pk=("source", "path"),
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m001_initial]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    size: int
+    mtime_ns: int
+    inode: int
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What a file's content produced under one set of options."""
+
+    reason: str = ""                                   # non-empty: skipped, e.g. "binary (NUL bytes)"
+    note: str = ""                                     # e.g. a lossy decode
+    language: str = ""
+    parsed_ok: bool = True
+    outline: tuple[tuple, ...] = ()                    # (kind, name, start_line, end_line, signature)
+    redactions: tuple[tuple[int, str], ...] = ()       # (line, kind)
+    chunks: tuple[tuple[int, int, str, int], ...] = ()  # (start_line, end_line, body hash, render.body_tokens)
+
+
+class Store:
+    """One SQLite file; safe for several processes (WAL, busy timeout)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or store_path()
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self.db = sqlite_utils.Database(conn)
+        self.db.enable_wal()
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        self.db.execute("CREATE TABLE IF NOT EXISTS _migrations (version INTEGER PRIMARY KEY, name TEXT)")
+        done = {row[0] for row in self.db.execute("SELECT version FROM _migrations").fetchall()}
+        for version, migration in enumerate(MIGRATIONS, start=1):
+            if version in done:
+                continue
+            with self._transaction():
+                migration(self.db)
+                self.db.execute("INSERT INTO _migrations VALUES (?, ?)", [version, migration.__name__])
+
+    def _transaction(self):
+        return _Transaction(self.db.conn)
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("SELECT max(version) FROM _migrations").fetchone()[0]
+
+    # --- reads -----------------------------------------------------------------------
+
+    def index(self, source: str) -> dict[str, IndexEntry]:
+        rows = self.db.execute(
+            "SELECT path, size, mtime_ns, inode, hash FROM file_index WHERE source = ?", [source]
+        ).fetchall()
+        return {row[0]: IndexEntry(*row[1:]) for row in rows}
+
+    def analyses(self, hashes: Iterable[str], options: str) -> dict[str, Analysis]:
+        rows = self.db.execute(
+            "SELECT hash, reason, note, language, parsed_ok, outline, redactions, chunks FROM analyses "
+            "WHERE options = ? AND hash IN (SELECT value FROM json_each(?))",
+            [options, json.dumps(list(hashes))],
+        ).fetchall()
+        return {
+            row[0]: Analysis(
+                reason=row[1], note=row[2], language=row[3], parsed_ok=bool(row[4]),
+                outline=tuple(tuple(item) for item in json.loads(row[5])),
+                redactions=tuple(tuple(item) for item in json.loads(row[6])),
+                chunks=tuple(tuple(item) for item in json.loads(row[7])),
+            )
+            for row in rows
+        }
+
+    def blobs(self, hashes: Iterable[str]) -> dict[str, str]:
+        rows = self.db.execute(
+            "SELECT hash, text FROM blobs WHERE hash IN (SELECT value FROM json_each(?))",
+            [json.dumps(list(hashes))],
+        ).fetchall()
+        return dict(rows)
+
+    # --- writes ----------------------------------------------------------------------
+
+    def save(
+        self,
+        source: str,
+        index: dict[str, IndexEntry],
+        analyses: dict[str, Analysis],
+        options: str,
+        blobs: dict[str, str],
+        forget: Iterable[str] = (),
+    ) -> None:
+        """Record one pack's new results in a single transaction (all or nothing)."""
+        with self._transaction():
+            self.db.conn.executemany("INSERT OR IGNORE INTO blobs VALUES (?, ?)", blobs.items())
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO analyses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        digest, options, a.reason, a.note, a.language, int(a.parsed_ok),
+                        json.dumps(a.outline), json.dumps(a.redactions), json.dumps(a.chunks),
+                    )
+                    for digest, a in analyses.items()
+                ],
+            )
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO file_index VALUES (?, ?, ?, ?, ?, ?)",
+                [(source, path, e.size, e.mtime_ns, e.inode, e.hash) for path, e in index.items()],
+            )
+            self.db.conn.executemany(
+                "DELETE FROM file_index WHERE source = ? AND path = ?", [(source, path) for path in forget]
+            )
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on error (the connection is in autocommit mode)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind, value, traceback) -> None:
+        self.conn.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def source_key(root: Path) -> str:
+    """The stable key of a source in the index: its real absolute path."""
+    return os.path.realpath(root)

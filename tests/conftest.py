@@ -1,0 +1,32 @@
+"""Shared fixtures: every test gets its own store (SCOUT_CACHE_DIR) unless it asks otherwise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import git, write
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    cache = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("SCOUT_CACHE_DIR", str(cache))
+    return cache
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path):
+    """A real git repository in a temporary folder, with the given files committed."""
+
+    def build(files: dict[str, str | bytes], *, commit: bool = True, name: str = "repo") -> Path:
+        repo = tmp_path / name
+        repo.mkdir()
+        git(repo, "init", "-q", "-b", "main")
+        write(repo, files)
+        if commit:
+            git(repo, "add", "-A")
+            git(repo, "commit", "-q", "-m", "initial")
+        return repo
+
+    return build
