@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 import sys
 
-import click
 import typer
+from typer.exceptions import TyperException
 
 from rich.markup import escape
 
@@ -42,10 +42,10 @@ def main() -> None:
         code = app(standalone_mode=False)
     except ScoutError as error:
         _fail(str(error), error.exit_code)
-    except click.ClickException as error:
-        error.show()
+    except TyperException as error:  # bad arguments: typer's own usage message, exit 2
+        error.show() if hasattr(error, "show") else err_console.print(error.format_message())
         sys.exit(error.exit_code)
-    except (click.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         _fail("interrupted", 130)
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

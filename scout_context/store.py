@@ -11,7 +11,6 @@ index per source, and numbered migrations.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -167,8 +166,3 @@ class _Transaction:
 
     def __exit__(self, kind, value, traceback) -> None:
         self.conn.execute("COMMIT" if kind is None else "ROLLBACK")
-
-
-def source_key(root: Path) -> str:
-    """The stable key of a source in the index: its real absolute path."""
-    return os.path.realpath(root)

@@ -18,7 +18,7 @@ from ..chunk import Chunk
 from ..errors import ContextTooLarge, UsageError
 from ..sources.files import FileEntry, Skipped, collect, display_path
 from ..sources.read import read_bytes
-from ..store import Analysis, IndexEntry, Store, source_key
+from ..store import Analysis, IndexEntry, Store
 from ..tokens import scout_tokenizer
 from .analyze import analyze, content_hash
 from .options import PackOptions
@@ -102,7 +102,7 @@ def pack(
             analysis = per_file.get(entry.rel)
             if analysis is None:
                 continue
-            shown = prefix + display_path(entry.rel)
+            shown = prefix + entry.shown
             if analysis.reason:
                 result.skipped.append(Skipped(shown, analysis.reason))
                 continue
@@ -114,7 +114,7 @@ def pack(
                 tokens += block
             result.files.append(shown)
             result.file_tokens[shown] = tokens
-            file_tokens.append((display_path(entry.rel), tokens))
+            file_tokens.append((entry.shown, tokens))
             source_tokens += tokens
             result.redactions.extend((shown, line, kind) for line, kind in analysis.redactions)
             if analysis.note:
@@ -143,11 +143,11 @@ def _collect(path: Path, options: PackOptions) -> tuple[Path, list[FileEntry], l
     try:
         info = path.stat()
     except OSError as error:
-        return parent, [], [Skipped(path.name, f"unreadable: {error.strerror or error}")]
+        return parent, [], [Skipped(display_path(path.name), f"unreadable: {error.strerror or error}")]
     if info.st_size > options.max_file_bytes:
-        skipped.append(Skipped(path.name, f"too large ({info.st_size:,} bytes > {options.max_file_bytes:,})"))
+        skipped.append(Skipped(display_path(path.name), f"too large ({info.st_size:,} bytes > {options.max_file_bytes:,})"))
     else:
-        files.append(FileEntry(path.name, str(parent / path.name), info.st_size, info.st_mtime_ns, info.st_ino))
+        files.append(FileEntry(path.name, display_path(path.name), str(parent / path.name), info.st_size, info.st_mtime_ns, info.st_ino))
     return parent, files, skipped
 
 
@@ -162,17 +162,17 @@ def _analyse_source(
     """Each file's analysis (by path) and the chunk bodies they need (by hash): from the
     store when a file's metadata, then its content hash, is known; computed otherwise.
     Saves what is new in one transaction."""
-    key = source_key(root)
+    key = display_path(os.path.realpath(root))
     options_key = options.analysis_key
-    index = store.index(key)
-    known = {f.rel: index[f.rel].hash for f in files if _unchanged(index.get(f.rel), f)}
+    index = store.index(key)  # keyed by shown paths: SQLite text cannot hold undecodable bytes
+    known = {f.rel: index[f.shown].hash for f in files if _unchanged(index.get(f.shown), f)}
     analyses = store.analyses(set(known.values()), options_key)
     digests: dict[str, str] = {}
     to_read: list[FileEntry] = []
     for entry in files:
         if known.get(entry.rel) in analyses:
             digests[entry.rel] = known[entry.rel]
-            tick(entry.rel)
+            tick(entry.shown)
         else:
             to_read.append(entry)
 
@@ -187,30 +187,30 @@ def _analyse_source(
         for entry, data, digest in hashed:
             if isinstance(data, str) or len(data) > options.max_file_bytes:
                 reason = data if isinstance(data, str) else f"grew past {options.max_file_bytes:,} bytes while reading"
-                result.skipped.append(Skipped(display_path(entry.rel), reason))
-                tick(entry.rel)
+                result.skipped.append(Skipped(entry.shown, reason))
+                tick(entry.shown)
                 continue
             digests[entry.rel] = digest
             if len(data) == entry.size:  # else it changed while being read: stat again next time
-                new_index[entry.rel] = IndexEntry(entry.size, entry.mtime_ns, entry.inode, digest)
+                new_index[entry.shown] = IndexEntry(entry.size, entry.mtime_ns, entry.inode, digest)
             if digest in analyses or digest in jobs:
-                tick(entry.rel)
+                tick(entry.shown)
             else:
                 jobs[digest] = (entry, data)
 
         def work(digest: str) -> tuple[str, str, Analysis, dict[str, str]]:
             entry, data = jobs[digest]
-            return (entry.rel, digest, *analyze(data, entry.rel, options))
+            return (entry.shown, digest, *analyze(data, entry.rel, options))
 
-        for rel, digest, analysis, bodies in pool.map(work, list(jobs)):
+        for shown, digest, analysis, bodies in pool.map(work, list(jobs)):
             analyses[digest] = new_analyses[digest] = analysis
             new_bodies.update(bodies)
-            tick(rel)
+            tick(shown)
 
     per_file = {rel: analyses[digest] for rel, digest in digests.items()}
     needed = {chunk[2] for analysis in per_file.values() for chunk in analysis.chunks} - new_bodies.keys()
     bodies = {**store.blobs(needed), **new_bodies}
-    store.save(key, new_index, new_analyses, options_key, new_bodies, forget=index.keys() - {f.rel for f in files})
+    store.save(key, new_index, new_analyses, options_key, new_bodies, forget=index.keys() - {f.shown for f in files})
     result.analysed += len(jobs)
     result.reused += len(files) - len(jobs)
     return per_file, bodies

@@ -26,9 +26,11 @@ SCOUTIGNORE = ".scoutignore"
 
 @dataclass(frozen=True, slots=True)
 class FileEntry:
-    """A file to read: `rel` is '/'-separated, relative to the source root."""
+    """A file to read: `rel` is '/'-separated, relative to the source root, as the OS
+    spells it; `shown` is the same path as a person reads it (see `display_path`)."""
 
     rel: str
+    shown: str
     abspath: str
     size: int
     mtime_ns: int
@@ -170,7 +172,7 @@ def _stat_entry(root: str, rel: str, max_file_bytes: int) -> tuple[FileEntry | N
         return None, "not a regular file"
     if info.st_size > max_file_bytes:
         return None, f"too large ({info.st_size:,} bytes > {max_file_bytes:,})"
-    return FileEntry(rel, path, info.st_size, info.st_mtime_ns, info.st_ino), ""
+    return FileEntry(rel, display_path(rel), path, info.st_size, info.st_mtime_ns, info.st_ino), ""
 
 
 def _read_lines(path: str) -> list[str]:

@@ -8,7 +8,7 @@ file is still packed and every other line keeps its number. Three families are f
   URLs and passwords in `scheme://user:password@host`;
 - assignments (`=`, `:`, `=>`, `:=`; .env, YAML, JSON, Python, JS, shell, TOML, INI)
   whose name looks like `*_KEY`, `*SECRET*`, `*TOKEN*`, `*PASSWORD*`, `PASSWD`, `PWD`
-  and whose value looks random (no placeholder, a letter and a digit or mixed case,
+  and whose value looks random (no placeholder or words, a letter and a digit,
   high Shannon entropy, at least 12 characters or 8 for passwords);
 - AWS secret access keys are assignments whose value has that key's shape.
 
@@ -16,8 +16,9 @@ Speed: every scan is a regex whose pattern starts with one literal character, wh
 `re` finds with memchr; a pattern that starts with a character class or an alternation
 of different characters is matched at every position, about ten times slower. So the
 token scans start at a rare character of the prefix (`_`, `-`, `I`, `J`) and check the
-characters before it with a look-behind, and the assignment scans run on the lowercased
-text, starting at `k` (key, token), `cret` (secret) and `w` (password, passwd, pwd).
+characters before it with a look-behind, and the assignment scans start at `k`/`K` (key,
+token), `cret`/`CRET` (secret) or `w`/`W` (password, passwd, pwd), the rest of the name
+matched without regard to case.
 """
 
 from __future__ import annotations
@@ -35,43 +36,31 @@ class Redaction:
     kind: str
 
 
-# Fixed-shape tokens: (kind, prefixes, body). A match must not touch another `[\w-]`.
-_TOKENS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("aws-access-key-id", ("AKIA", "ASIA", "ABIA"), r"[A-Z2-7]{16}"),
-    ("google-api-key", ("AIza",), r"[\w-]{35}"),
-    ("jwt", ("eyJ",), r"[\w-]{8,4096}+\.eyJ[\w-]{8,8192}+\.[\w-]{0,4096}+"),
-    ("github-token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), r"[A-Za-z0-9]{36,251}+"),
-    ("github-token", ("github_pat_",), r"\w{82,251}+"),
-    ("huggingface-token", ("hf_",), r"[A-Za-z0-9]{30,40}+"),
-    ("npm-token", ("npm_",), r"[A-Za-z0-9]{36}"),
-    ("stripe-key", ("sk_live_", "rk_live_", "sk_test_", "rk_test_"), r"[A-Za-z0-9]{16,247}+"),
-    ("anthropic-api-key", ("sk-ant-",), r"[\w-]{20,250}+"),
-    ("openai-api-key", ("sk-",), r"[\w-]{20,250}+"),
-    ("gitlab-token", ("glpat-",), r"[\w-]{20,300}+(?:\.[0-9a-z]{9})?"),
-    ("slack-token", tuple(f"xox{c}-" for c in "abeoprs"), r"[A-Za-z0-9-]{10,250}+"),
+# Fixed-shape tokens, one scan per anchor character (the last `_` or `-` of the prefix,
+# else `I` or `J`); the look-behind checks the rest of the prefix and that no `[\w-]`
+# comes before it. The named group is the part after the anchor; its name is the kind.
+_TOKEN_SCANS = tuple(
+    re.compile(pattern, re.VERBOSE)
+    for pattern in (
+        r"""_(?=[A-Za-z0-9]{16})(?:
+            (?P<github_token>(?<=(?<![\w-])gh[pousr]_)[A-Za-z0-9]{36,251}+|(?<=(?<![\w-])github_pat_)\w{82,251}+)
+          | (?P<huggingface_token>(?<=(?<![\w-])hf_)[A-Za-z0-9]{30,40}+)
+          | (?P<npm_token>(?<=(?<![\w-])npm_)[A-Za-z0-9]{36})
+          | (?P<stripe_key>(?<=(?<![\w-])[sr]k_(?:live|test)_)[A-Za-z0-9]{16,247}+)
+        )(?![\w-])""",
+        r"""-(?=[\w-]{10})(?:
+            (?P<anthropic_api_key>(?<=(?<![\w-])sk-ant-)[\w-]{20,250}+)
+          | (?P<openai_api_key>(?<=(?<![\w-])sk-)(?!ant-)(?=[\w-]{0,250}\d)[\w-]{20,250}+)
+          | (?P<gitlab_token>(?<=(?<![\w-])glpat-)[\w-]{20,300}+(?:\.[0-9a-z]{9})?)
+          | (?P<slack_token>(?<=(?<![\w-])xox[abeoprs]-)(?=[\w-]{0,250}\d)[A-Za-z0-9-]{10,250}+)
+        )(?![\w-])""",
+        r"""I(?:
+            (?P<aws_access_key_id>(?<=(?<![\w-])A[KSB]I)A[A-Z2-7]{16})
+          | (?P<google_api_key>(?<=(?<![\w-])AI)za[\w-]{35})
+        )(?![\w-])""",
+        r"J(?P<jwt>(?<=(?<![\w-])eyJ)[\w-]{8,4096}+\.eyJ[\w-]{8,8192}+\.[\w-]{0,4096}+)(?![\w-])",
+    )
 )
-_ANCHORS = "_-IJ"
-
-
-def _token_scans() -> list[tuple[re.Pattern[str], list[tuple[str, str, int]]]]:
-    """One regex per anchor character, which is the first of `_ANCHORS` in each prefix;
-    the empty group `t<i>` says which (kind, prefix, anchor offset) matched."""
-    scans = []
-    for anchor in _ANCHORS:
-        branches, rules = [], []
-        for kind, prefixes, body in _TOKENS:
-            for prefix in prefixes:
-                at = min(prefix.index(c) for c in _ANCHORS if c in prefix)
-                if prefix[at] != anchor:
-                    continue
-                head, rest = re.escape(prefix[: at + 1]), re.escape(prefix[at + 1 :])
-                branches.append(rf"(?<=(?<![\w-]){head}){rest}{body}(?![\w-])(?P<t{len(rules)}>)")
-                rules.append((kind, prefix, at))
-        scans.append((re.compile(re.escape(anchor) + "(?:" + "|".join(branches) + ")"), rules))
-    return scans
-
-
-_TOKEN_SCANS = _token_scans()
 
 _PRIVATE_KEY = re.compile(
     r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
@@ -81,36 +70,38 @@ _PRIVATE_KEY = re.compile(
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{40}")
 
 _URL = re.compile(
-    r"://(?:[^\s:/?#@'\"`<>\[\]]{0,64}:(?P<password>[^\s:/?#@'\"`<>\[\]]{1,256}+)@"
+    r"://(?:(?P<user>[^\s:/?#@'\"`<>\[\]]{0,64}):(?P<password>[^\s:/?#@'\"`<>\[\]]{1,256}+)@"
     r"|hooks\.slack\.com/(?:services|workflows|triggers)/(?P<webhook>[\w+/-]{20,256}+))"
 )
 
-# Assignment scans run on lowercased text; each starts at a keyword of the name.
-_ASSIGN_TAIL = (
-    r"[\"']?"                                         # closing quote of a key (JSON, PHP)
-    r"(?:[ \t]*:[ \t]*[a-z_][\w.\[\], |]{0,64}?)?"    # type annotation: `token: str = ...`
-    r"[ \t]*+(?:=>|:=|=(?!=)|:(?![:=]))[ \t]*+"       # the operator
-    r"(?:[bru]{0,2}(?P<q>[\"'`])(?P<quoted>[^\"'`\\\s]{1,512}+)(?P=q)"
-    r"|(?P<bare>[^\s\"'`,;()\[\]{}<>]{1,256}+)(?![^\s,;]))"
-)
+# Assignment scans: each starts at a keyword of the name, in lower or upper case. A bare
+# (unquoted) value must end its line, as in .env, YAML, INI and shell files.
+_KEYWORDS = ((("k", "K"), r"ey|(?<=tok)en"), (("cret", "CRET"), r"(?<=secret)"), (("w", "W"), r"(?<=passw)(?:or)?d|(?<=pw)d"))
+_ASSIGN_TAIL = r"""["']?                             # closing quote of a key (JSON, PHP)
+    (?:[ \t]*:[ \t]*[A-Za-z_][\w.\[\], |]{0,64}?)?  # type annotation: `token: str = ...`
+    (?P<op>[ \t]*+(?:=>|:=|=(?!=)|:(?![:=]))[ \t]*+)
+    (?:[bBrRuU]{0,2}(?P<q>["'`])(?P<quoted>[^"'`\\\s]{1,512}+)(?P=q)
+      |(?P<bare>[^\s"'`,;()\[\]{}<>]{1,256}+)(?=[ \t]*+(?:\#[^\n]*)?(?:\r?\n|\r|\Z)))"""
 _ASSIGN_SCANS = tuple(
-    re.compile(rf"(?P<name>{head}[\w-]{{0,64}}+)" + _ASSIGN_TAIL)
-    for head in (r"k(?:ey|(?<=tok)en)", r"cret(?<=secret)", r"w(?:(?<=passw)(?:or)?d|(?<=pw)d)")
+    re.compile(rf"(?P<name>{anchor}(?i:(?:{rest})[\w-]{{0,64}}+)){_ASSIGN_TAIL}", re.VERBOSE)
+    for anchors, rest in _KEYWORDS
+    for anchor in anchors
 )
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 _NAME_OK = re.compile(r"secret|token(?!iz)|passw|pwd|(?:[_-]|api)key$")
 _CAMEL_KEY = re.compile(r"[a-z0-9]Key$")
 _PASSWORD_NAME = re.compile(r"passw|pwd")
 _PLACEHOLDER = re.compile(
     r"example|xxxx|your|change_?-?me|placeholder|dummy|fake|sample|redacted|test|secret|passw"
-    r"|\*\*\*|\.\.\.|[<>{}()\[\]\\]|\$[{(\w]|%[sd(]|^\$|^[./~]|://",
+    r"|\*\*|\.\.\.|[<>{}()\[\]\\]|\$[{(\w]|%[sd(]|^\$|^[./~]|://",
     re.IGNORECASE,
 )
 _DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+_SEPARATORS = re.compile(r"[_\-.:/]+")
+_CAPITALIZED_WORD = re.compile(r"[A-Z][a-z]{2,}")
 _AWS_SECRET = re.compile(r"[A-Za-z0-9/+]{40}")
 _NAME_CHARS = re.compile(r"[\w-]*")
-_UPPER, _LOWER, _DIGIT = re.compile("[A-Z]"), re.compile("[a-z]"), re.compile("[0-9]")
+_LETTER, _DIGIT, _SYMBOL = re.compile("[A-Za-z]"), re.compile("[0-9]"), re.compile(r"[^\w\s]")
 
 
 def redact(text: str) -> tuple[str, list[Redaction]]:
@@ -135,31 +126,28 @@ def redact(text: str) -> tuple[str, list[Redaction]]:
 
 def _find(text: str) -> Iterator[tuple[int, int, str]]:
     """Candidate (start, end, kind) spans, overlapping ones included."""
-    for scan, rules in _TOKEN_SCANS:
+    for scan in _TOKEN_SCANS:
         for m in scan.finditer(text):
-            kind, prefix, at = rules[int(m.lastgroup[1:])]
-            start = m.start() - at
-            if _random_enough(text[start + len(prefix) : m.end()], 3.0, cased=kind != "aws-access-key-id"):
-                yield start, m.end(), kind
+            if not _PLACEHOLDER.search(m[m.lastgroup]) and _entropy(m[m.lastgroup]) >= 3.0:
+                yield m.start() - len(_name_before(text, m.start())), m.end(), m.lastgroup.replace("_", "-")
     for m in _PRIVATE_KEY.finditer(text):
         body = m[m.lastgroup]
         if _BASE64_RUN.search(body) and "[REDACTED:" not in body:
             yield m.start(m.lastgroup), m.end(), "private-key"
     for m in _URL.finditer(text):
-        if m["password"] and not _PLACEHOLDER.search(m["password"]):
+        if m["password"] and _url_password(m["user"], m["password"]):
             yield m.start("password"), m.end("password"), "url-password"
         elif m["webhook"]:
             yield m.start("webhook"), m.end("webhook"), "slack-webhook"
-    lowered = text.lower()
-    if len(lowered) != len(text):  # a few non-ASCII letters lowercase to two characters
-        lowered = text.translate(_ASCII_LOWER)
     for scan in _ASSIGN_SCANS:
-        for m in scan.finditer(lowered):
-            value = "quoted" if m["quoted"] else "bare"
-            name = _name_before(text, m.start()) + text[m.start() : m.end("name")]
-            kind = _assignment_kind(name, text[m.start(value) : m.end(value)])
+        for m in scan.finditer(text):
+            group = "quoted" if m["quoted"] else "bare"
+            value = text[m.start(group) : m.end(group)]
+            if group == "bare" and value.isidentifier() and m["op"].strip() == "=" and m["op"][0] in " \t":
+                continue  # `token = other_name` is code, not an INI value
+            kind = _assignment_kind(_name_before(text, m.start()) + m["name"], value)
             if kind:
-                yield m.start(value), m.end(value), kind
+                yield m.start(group), m.end(group), kind
 
 
 def _name_before(text: str, pos: int) -> str:
@@ -173,24 +161,32 @@ def _assignment_kind(name: str, value: str) -> str | None:
     if not (_NAME_OK.search(lower) or _CAMEL_KEY.search(name)) or "public" in lower:
         return None
     password = _PASSWORD_NAME.search(lower) is not None
-    if len(value) < (8 if password else 12) or _DOTTED_NAME.fullmatch(value):
-        return None
-    if not _random_enough(value, 2.5 if password else 3.0, cased=True):
+    if not _random_value(value, password):
         return None
     if _AWS_SECRET.fullmatch(value) and ("aws" in lower or "access" in lower):
         return "aws-secret-access-key"
     return "generic-assignment"
 
 
-def _random_enough(value: str, min_entropy: float, *, cased: bool) -> bool:
-    """No placeholder word, high entropy, and (when `cased`) a letter and a digit or
-    both letter cases: identifiers, words and paths are not secrets."""
-    if _PLACEHOLDER.search(value) or _entropy(value) < min_entropy:
+def _random_value(value: str, password: bool) -> bool:
+    """At least 12 characters (8 for a password), a letter and a digit (or a symbol for a
+    password), high entropy, and not a placeholder, a dotted name or a string of words
+    (`_tool_message_v2_content`, `Qwen2VLForConditionalGeneration`)."""
+    if len(value) < (8 if password else 12) or _PLACEHOLDER.search(value) or _DOTTED_NAME.fullmatch(value):
         return False
-    if not cased:
-        return True
-    upper, lower = _UPPER.search(value) is not None, _LOWER.search(value) is not None
-    return (upper and lower) or ((upper or lower) and _DIGIT.search(value) is not None)
+    if not _LETTER.search(value) or not (_DIGIT.search(value) or (password and _SYMBOL.search(value))):
+        return False
+    if _entropy(value) < (2.5 if password else 3.0):
+        return False
+    words = sum(len(part) for part in _SEPARATORS.split(value) if part.isalpha())
+    capitalized = sum(len(word) for word in _CAPITALIZED_WORD.findall(value))
+    return max(words, capitalized) < 0.6 * len(value)
+
+
+def _url_password(user: str, password: str) -> bool:
+    """Not a placeholder, not the user name again, not one plain word (`pass`, `TOKEN`)."""
+    plain = password.isalpha() and (password.islower() or password.isupper() or password.istitle())
+    return not (plain or password == user or _PLACEHOLDER.search(password))
 
 
 def _entropy(value: str) -> float:

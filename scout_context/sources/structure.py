@@ -9,7 +9,9 @@ so their members are segmented like top-level code. `compress=True` keeps signat
 docstrings, fields, imports and constants and replaces function bodies by a placeholder.
 
 Lines are split at "\\n" only, as editors and git count them; tree-sitter rows agree.
-One parse per call, parsers cached per thread (a tree-sitter parser is not thread-safe).
+Parsers are cached per thread (a tree-sitter parser is not thread-safe), and the thread's
+last parse is reused, so `outline` then `segments` of one file parse it once. Parsing
+holds the GIL (py-tree-sitter 0.26): spread files over processes, not threads.
 """
 
 from __future__ import annotations
@@ -251,27 +253,27 @@ def outline(text: str, language: str) -> list[Definition]:
 def segments(
     text: str, language: str | None, *, compress: bool = False, max_chars: int = 16_000
 ) -> tuple[list[Segment], bool]:
-    """Consecutive segments that cover every line of `text` once, and whether the
-    structure was used (False: the language failed to load or parse, and the text was
-    split at blank lines and line boundaries instead). Never raises."""
+    """Consecutive segments that cover every line of `text` once, and False when the
+    structure could not be used (no grammar, a syntax error, a file over
+    MAX_PARSE_BYTES): the text is then split at blank lines and line boundaries (markdown
+    at headings first). Languages without structure rules are split the same way but
+    return True: nothing failed. Never raises."""
     try:
         lines = _Lines(text, max(1, max_chars))
         if language != "markdown" and language not in _RULES:
             return lines.segments(lines.plain(0, lines.count - 1)), True
         try:
             parsed = _parse(text, language)
-            if parsed is None or parsed[0].root_node.has_error:
-                raise ValueError("no clean parse")
         except Exception:
+            parsed = None
+        if parsed is None or parsed[0].root_node.has_error:
             return lines.segments(lines.fallback(language == "markdown")), False
         if language == "markdown":
             starts = [h.start_point.row for h in _headings(parsed[0].root_node)]
             return lines.segments(lines.at_rows(starts)), True
-        structure = _Structure(*parsed, language, lines)
-        ranges = structure.ranges()
-        if compress:
-            return structure.compressed(ranges), True
-        return lines.segments(ranges), True
+        segmenter = _Segmenter(*parsed, language, lines)
+        ranges = segmenter.ranges()
+        return (segmenter.compressed(ranges) if compress else lines.segments(ranges)), True
     except Exception:
         return _whole(text), False
 
@@ -428,12 +430,13 @@ class _Def(NamedTuple):
 
 
 class _Structure:
-    def __init__(self, tree: Tree, data: bytes, language: str, lines: _Lines | None = None) -> None:
+    """The definitions of one parsed file, by the rules of its language."""
+
+    def __init__(self, tree: Tree, data: bytes, language: str) -> None:
         self.root = tree.root_node
         self.data = data
         self.rules = _RULES[language]
         self.python = language == "python"
-        self.lines = lines
 
     def classify(self, node: Node) -> _Def | None:
         rules, kind = self.rules, node.type
@@ -459,7 +462,8 @@ class _Structure:
         if kind == "type_declaration":  # Go: `type X struct {...}`
             spec = next((c for c in node.named_children if c.type == "type_spec"), None)
             shape = spec.child_by_field_name("type") if spec is not None else None
-            found = {"struct_type": "struct", "interface_type": "interface"}.get(shape.type if shape else "", "type")
+            shapes = {"struct_type": "struct", "interface_type": "interface"}
+            found = shapes.get(shape.type, "type") if shape is not None else "type"
         elif found == "class":  # Swift/Kotlin spell structs, enums, interfaces as class_declaration
             keyword = next((c.type for c in node.children[:4] if c.type in _KEYWORD_KINDS), None)
             found = _KEYWORD_KINDS.get(keyword or "", found)
@@ -480,29 +484,6 @@ class _Structure:
         if body is not None:
             return body.named_children
         return definition.core.named_children if definition.scope else []
-
-    def items(self, nodes: list[Node], prev_end: int = -1) -> Iterator[tuple[int, int, _Def]]:
-        """(first row, last row, definition) of the definitions among `nodes`, with the
-        comments and attributes right above each; scopes are looked through."""
-        pending: list[Node] = []
-        for node in nodes:
-            if node.type in _ATTACHED:
-                pending.append(node)
-                continue
-            definition = self.classify(node)
-            if definition is not None and definition.scope:
-                yield from self.items(self.members(definition), node.start_point.row)
-            elif definition is not None:
-                first = node.start_point.row
-                for comment in reversed(pending):
-                    if _end_row(comment) < first - 1 or comment.start_point.row <= prev_end:
-                        break
-                    first = comment.start_point.row
-                yield first, _end_row(node), definition
-            pending = []
-            prev_end = _end_row(node)
-
-    # outline
 
     def outline(self) -> list[Definition]:
         found: list[Definition] = []
@@ -534,7 +515,8 @@ class _Structure:
         kind = core.type
         if kind == "impl_item":
             trait, type_ = core.child_by_field_name("trait"), core.child_by_field_name("type")
-            return f"{_text(trait)} for {_text(type_)}" if trait is not None else _text(type_) if type_ else ""
+            name = _text(type_) if type_ is not None else ""
+            return f"{_text(trait)} for {name}" if trait is not None else name
         if kind == "type_declaration":
             core = next((c for c in core.named_children if c.type == "type_spec"), core)
         elif kind in _VAR_DECLS:
@@ -563,15 +545,42 @@ class _Structure:
             signature = " ".join(first_line.decode("utf-8", "replace").split()).rstrip("{; ")
         return signature[:_MAX_SIGNATURE]
 
-    # segments
+
+
+class _Segmenter(_Structure):
+    """Segments of one parsed file: line ranges, then their text, full or compressed."""
+
+    def __init__(self, tree: Tree, data: bytes, language: str, lines: _Lines) -> None:
+        super().__init__(tree, data, language)
+        self.lines = lines
+
+    def items(self, nodes: list[Node], prev_end: int = -1) -> Iterator[tuple[int, int, _Def]]:
+        """(first row, last row, definition) of the definitions among `nodes`, with the
+        comments and attributes right above each; scopes are looked through."""
+        pending: list[Node] = []
+        for node in nodes:
+            if node.type in _ATTACHED:
+                pending.append(node)
+                continue
+            definition = self.classify(node)
+            if definition is not None and definition.scope:
+                yield from self.items(self.members(definition), node.start_point.row)
+            elif definition is not None:
+                first = node.start_point.row
+                for comment in reversed(pending):
+                    if _end_row(comment) < first - 1 or comment.start_point.row <= prev_end:
+                        break
+                    first = comment.start_point.row
+                yield first, _end_row(node), definition
+            pending = []
+            prev_end = _end_row(node)
 
     def ranges(self) -> list[tuple[int, int]]:
-        assert self.lines is not None
+        """(first row, last row) of each segment, covering all rows in order."""
         return self._cover(self.root.named_children, 0, self.lines.count - 1)
 
     def _cover(self, nodes: list[Node], first: int, last: int, prev_end: int = -1) -> list[tuple[int, int]]:
         lines = self.lines
-        assert lines is not None
         ranges: list[tuple[int, int]] = []
         cursor = first
         for start, end, definition in self.items(nodes, prev_end):
@@ -590,15 +599,12 @@ class _Structure:
     def _gap(self, ranges: list[tuple[int, int]], first: int, last: int) -> None:
         """Add the rows between definitions; blank ones join the segment before them."""
         lines = self.lines
-        assert lines is not None
         if ranges and first <= last and ranges[-1][1] == first - 1:
             previous = ranges[-1][0]
             if lines.size(previous, last) <= lines.max_chars and not lines.text(first, last).strip():
                 ranges[-1] = (previous, last)
                 return
         ranges += lines.plain(first, last)
-
-    # compression
 
     def elisions(self) -> list[tuple[int, int, bytes]]:
         """(start byte, end byte, placeholder) of every function body to drop, in order."""
@@ -614,8 +620,8 @@ class _Structure:
                 if inner is not None:
                     self._elide(inner, found)
             return
-        body = self.body(definition.core)
-        if definition.kind not in _FUNCTIONS or body is None:
+        body = self.body(definition.core) if definition.kind in _FUNCTIONS else None
+        if body is None:
             return
         placeholder = self.rules.placeholder
         start, end = body.start_byte, body.end_byte
@@ -635,8 +641,9 @@ class _Structure:
         found.append((start, end, placeholder.encode()))
 
     def compressed(self, ranges: list[tuple[int, int]]) -> list[Segment]:
+        """Segments for `ranges` with function bodies replaced by placeholders; a range
+        that lies wholly inside a dropped body joins the segment before it."""
         lines = self.lines
-        assert lines is not None
         data = self.data
         elisions = self.elisions()
         if not elisions:

@@ -1,0 +1,111 @@
+"""The one object for every engine knob, and the sampling settings of a request.
+
+Defaults suit the CPU default model (SmolLM2-135M on 2 cores): float32 (no bf16 matrix
+units), eager mode (torch.compile recompiles at every start here), the engine core in
+this process, a 2 GiB KV cache. A GPU run of Scout changes `dtype`, `enforce_eager`,
+`kv_cache_dtype`, `tensor_parallel_size` and `max_model_len` (see `engine plan`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from scout_context import paths
+
+Backend = Literal["vllm", "openai"]
+DEFAULT_MODEL = "smollm2"
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Every knob of both backends; the embedded backend turns it into `vllm.LLM` arguments."""
+
+    backend: Backend = "vllm"
+    model: str | None = None
+    """Registry name (`scout`, `smollm2`, `tiny-llama4`) or a local folder for `vllm`; the
+    served model id for `openai`. None: `smollm2` locally, the server's only model remotely."""
+    max_model_len: int | None = None
+    """None: the model's own default for this machine (see `models.ModelInfo`)."""
+    dtype: str = "float32"
+    kv_cache_dtype: str = "auto"
+    kv_cache_space_gib: int = 2
+    """KV cache size on a CPU (VLLM_CPU_KVCACHE_SPACE); ignored on a GPU."""
+    gpu_memory_utilization: float = 0.9
+    tensor_parallel_size: int = 1
+    enable_prefix_caching: bool = True
+    enable_chunked_prefill: bool = True
+    max_num_batched_tokens: int | None = None
+    limit_images: int = 0
+    attn_temperature_tuning: bool | None = None
+    """None: vLLM's rule (on when max_model_len > 32768); True/False forces it."""
+    enforce_eager: bool = True
+    in_process: bool = True
+    """Run vLLM's engine core in this process (VLLM_ENABLE_V1_MULTIPROCESSING=0)."""
+    seed: int = 0
+    verbose: bool = False
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    timeout_s: float = 600.0
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> EngineConfig:
+        """Defaults, then SCOUT_BASE_URL / SCOUT_API_KEY / SCOUT_MODEL, then `overrides`
+        (None values in `overrides` are ignored, so CLI options can be passed straight in)."""
+        env = {
+            "base_url": os.environ.get("SCOUT_BASE_URL") or None,
+            "api_key": os.environ.get("SCOUT_API_KEY") or None,
+            "model": os.environ.get("SCOUT_MODEL") or None,
+        }
+        given = {key: value for key, value in overrides.items() if value is not None}
+        return replace(cls(), **{key: value for key, value in env.items() if value is not None}, **given)
+
+    def environment(self) -> dict[str, str]:
+        """Environment for vLLM, set before it is imported: caches under the scout cache
+        dir (nothing in $HOME), no usage reporting, no hub access, quiet logs."""
+        root = paths.cache_dir()
+        return {
+            "VLLM_CACHE_ROOT": str(root / "vllm"),
+            "VLLM_CONFIG_ROOT": str(root / "vllm" / "config"),
+            "TORCHINDUCTOR_CACHE_DIR": str(root / "vllm" / "inductor"),
+            "VLLM_CPU_KVCACHE_SPACE": str(self.kv_cache_space_gib),
+            "VLLM_ENABLE_V1_MULTIPROCESSING": "0" if self.in_process else "1",
+            "VLLM_NO_USAGE_STATS": "1",
+            "VLLM_DO_NOT_TRACK": "1",
+            "HF_HUB_OFFLINE": "1",
+            "TOKENIZERS_PARALLELISM": "false",
+            "VLLM_LOGGING_LEVEL": "INFO" if self.verbose else "ERROR",
+        }
+
+    def llm_kwargs(self, model_path: Path, max_model_len: int) -> dict[str, Any]:
+        """Keyword arguments for `vllm.LLM` for the model folder `model_path`."""
+        kwargs: dict[str, Any] = {
+            "model": str(model_path),
+            "max_model_len": max_model_len,
+            "dtype": self.dtype,
+            "kv_cache_dtype": self.kv_cache_dtype,
+            "gpu_memory_utilization": self.gpu_memory_utilization,
+            "tensor_parallel_size": self.tensor_parallel_size,
+            "enable_prefix_caching": self.enable_prefix_caching,
+            "enable_chunked_prefill": self.enable_chunked_prefill,
+            "enforce_eager": self.enforce_eager,
+            "seed": self.seed,
+            "limit_mm_per_prompt": {"image": self.limit_images},
+        }
+        if self.max_num_batched_tokens is not None:
+            kwargs["max_num_batched_tokens"] = self.max_num_batched_tokens
+        if self.attn_temperature_tuning is not None:
+            kwargs["override_generation_config"] = {"attn_temperature_tuning": self.attn_temperature_tuning}
+        return kwargs
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """How to sample one answer: greedy by default, so answers are reproducible."""
+
+    temperature: float = 0.0
+    max_tokens: int = 512
+    seed: int | None = None
+    stop: tuple[str, ...] = ()

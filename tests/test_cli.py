@@ -1,0 +1,100 @@
+"""The installed `scout-context` command: output, JSON, exit codes, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import write
+
+from scout_context.tokens import scout_tokenizer
+
+EXE = shutil.which("scout-context", path=os.path.dirname(sys.executable)) or "scout-context"
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "tiny-shop"
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([EXE, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def one_line_error(proc: subprocess.CompletedProcess) -> str:
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+def test_pack_writes_file_and_json_counts_it_exactly(tmp_path):
+    out = tmp_path / "pack.txt"
+    proc = cli("pack", str(EXAMPLE), "-o", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert {"tokens", "files", "skipped", "chunks", "redactions"} <= report.keys()
+    assert report["tokens"] == scout_tokenizer().count(out.read_text(encoding="utf-8"))
+    assert "shop/cart.py" in report["files"] and report["chunks"] >= 6
+    assert "tokens" in proc.stderr and "biggest consumers" in proc.stderr
+
+
+def test_pack_to_stdout_is_the_text(tmp_path):
+    proc = cli("pack", str(EXAMPLE))
+    assert proc.returncode == 0
+    assert proc.stdout.startswith('<directory_tree source="tiny-shop"')
+    assert '<document path="shop/config.py" id="shop/config.py:1-6">' in proc.stdout
+
+
+def test_output_inside_the_source_is_not_packed_again(tmp_path):
+    write(tmp_path, {"a.py": "x = 1\n"})
+    for _ in range(2):
+        proc = cli("pack", str(tmp_path), "-o", str(tmp_path / "out.txt"), "--json")
+        assert json.loads(proc.stdout)["files"] == ["a.py"]
+
+
+def test_missing_source_exits_2_with_one_line(tmp_path):
+    proc = cli("pack", str(tmp_path / "missing"))
+    assert proc.returncode == 2
+    assert "no such file or folder" in one_line_error(proc)
+
+
+def test_over_budget_exits_4_naming_the_biggest(tmp_path):
+    proc = cli("pack", str(EXAMPLE), "--budget", "100")
+    assert proc.returncode == 4
+    line = one_line_error(proc)
+    assert "over the budget of 100" in line and "shop/cart.py" in line
+
+
+def test_hostile_tree_exits_0_and_lists_skips(tmp_path):
+    deep = "/".join(["d"] * 60)
+    write(tmp_path, {
+        "ok.py": "def f():\n    return '<|eot|>'\n",
+        "image.py": b"\x89PNG\r\n\x1a\n\x00\x00binary",
+        "bad.txt": b"caf\xe9 \xff\xfe ok\n",
+        f"{deep}/deep.py": "x = 1\n",
+        "big.js": "a" * 50_000_000,
+    })
+    os.symlink("/etc", tmp_path / "etc")
+    os.symlink("loop", tmp_path / "loop")
+    (tmp_path / "new\nline.py").write_text("y = 1\n")
+    with open(os.fsencode(tmp_path) + b"/\xff\xfe.py", "wb") as handle:
+        handle.write(b"z = 1\n")
+    proc = cli("pack", str(tmp_path), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    report = json.loads(proc.stdout)
+    skipped = {s["path"]: s["reason"] for s in report["skipped"]}
+    assert skipped["image.py"].startswith("binary")
+    assert skipped["big.js"].startswith("too large")
+    assert skipped["etc"] == "symlink pointing outside the source"
+    assert skipped["loop"] == "broken or looping symlink"
+    assert {"ok.py", "bad.txt", f"{deep}/deep.py", "new\\nline.py", "\\xff\\xfe.py"} <= set(report["files"])
+
+
+@pytest.mark.parametrize("args", [["pack"], ["pack", ".", "--budget", "0"], ["nope"]])
+def test_usage_errors_exit_2(args, tmp_path):
+    proc = cli(*args, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
