@@ -15,10 +15,12 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from .paths import store_path
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 def _m001_initial(db: sqlite_utils.Database) -> None:
@@ -65,39 +67,44 @@ class Store:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or store_path()
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self.db = sqlite_utils.Database(conn)
-        self.db.enable_wal()
-        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
         self._migrate()
 
     def _migrate(self) -> None:
-        self.db.execute("CREATE TABLE IF NOT EXISTS _migrations (version INTEGER PRIMARY KEY, name TEXT)")
-        done = {row[0] for row in self.db.execute("SELECT version FROM _migrations").fetchall()}
-        for version, migration in enumerate(MIGRATIONS, start=1):
-            if version in done:
-                continue
-            with self._transaction():
-                migration(self.db)
-                self.db.execute("INSERT INTO _migrations VALUES (?, ?)", [version, migration.__name__])
+        """Apply pending migrations in order, each in its own transaction. sqlite-utils is
+        imported only then: it pulls in numpy, too slow for every command's start."""
+        self.conn.execute("CREATE TABLE IF NOT EXISTS _migrations (version INTEGER PRIMARY KEY, name TEXT)")
+        done = {row[0] for row in self.conn.execute("SELECT version FROM _migrations")}
+        pending = [(v, m) for v, m in enumerate(MIGRATIONS, start=1) if v not in done]
+        if not pending:
+            return
+        import sqlite_utils
 
-    def _transaction(self):
-        return _Transaction(self.db.conn)
+        db = sqlite_utils.Database(self.conn)
+        for version, migration in pending:
+            with self._transaction():
+                migration(db)
+                self.conn.execute("INSERT INTO _migrations VALUES (?, ?)", [version, migration.__name__])
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self.conn)
 
     @property
     def schema_version(self) -> int:
-        return self.db.execute("SELECT max(version) FROM _migrations").fetchone()[0]
+        return self.conn.execute("SELECT max(version) FROM _migrations").fetchone()[0]
 
     # --- reads -----------------------------------------------------------------------
 
     def index(self, source: str) -> dict[str, IndexEntry]:
-        rows = self.db.execute(
+        rows = self.conn.execute(
             "SELECT path, size, mtime_ns, inode, hash FROM file_index WHERE source = ?", [source]
         ).fetchall()
         return {row[0]: IndexEntry(*row[1:]) for row in rows}
 
     def analyses(self, hashes: Iterable[str], options: str) -> dict[str, Analysis]:
-        rows = self.db.execute(
+        rows = self.conn.execute(
             "SELECT hash, reason, note, language, parsed_ok, outline, redactions, chunks FROM analyses "
             "WHERE options = ? AND hash IN (SELECT value FROM json_each(?))",
             [options, json.dumps(list(hashes))],
@@ -113,7 +120,7 @@ class Store:
         }
 
     def blobs(self, hashes: Iterable[str]) -> dict[str, str]:
-        rows = self.db.execute(
+        rows = self.conn.execute(
             "SELECT hash, text FROM blobs WHERE hash IN (SELECT value FROM json_each(?))",
             [json.dumps(list(hashes))],
         ).fetchall()
@@ -132,8 +139,8 @@ class Store:
     ) -> None:
         """Record one pack's new results in a single transaction (all or nothing)."""
         with self._transaction():
-            self.db.conn.executemany("INSERT OR IGNORE INTO blobs VALUES (?, ?)", blobs.items())
-            self.db.conn.executemany(
+            self.conn.executemany("INSERT OR IGNORE INTO blobs VALUES (?, ?)", blobs.items())
+            self.conn.executemany(
                 "INSERT OR REPLACE INTO analyses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
@@ -143,16 +150,16 @@ class Store:
                     for digest, a in analyses.items()
                 ],
             )
-            self.db.conn.executemany(
+            self.conn.executemany(
                 "INSERT OR REPLACE INTO file_index VALUES (?, ?, ?, ?, ?, ?)",
                 [(source, path, e.size, e.mtime_ns, e.inode, e.hash) for path, e in index.items()],
             )
-            self.db.conn.executemany(
+            self.conn.executemany(
                 "DELETE FROM file_index WHERE source = ? AND path = ?", [(source, path) for path in forget]
             )
 
     def close(self) -> None:
-        self.db.conn.close()
+        self.conn.close()
 
 
 class _Transaction:

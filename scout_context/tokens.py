@@ -19,6 +19,7 @@ input such as minified files.
 
 from __future__ import annotations
 
+import binascii
 import re
 from collections.abc import Iterator, Sequence
 from functools import cache
@@ -32,7 +33,6 @@ from llama_models.llama4.tokenizer import (
     TIKTOKEN_MAX_ENCODE_CHARS,
     Tokenizer as _MetaTokenizer,
 )
-from llama_models.tokenizer_utils import load_bpe_file
 
 NUM_RESERVED_SPECIAL_TOKENS = 2048
 
@@ -45,9 +45,7 @@ class ScoutTokenizer:
     """Encode, decode and count with Llama 4's tokenizer (202,048 ids)."""
 
     def __init__(self) -> None:
-        model_file = resources.files("llama_models.llama4") / "tokenizer.model"
-        with resources.as_file(model_file) as path:
-            ranks = load_bpe_file(path)
+        ranks = _load_ranks()
         names = BASIC_SPECIAL_TOKENS + LLAMA4_SPECIAL_TOKENS
         names += [f"<|reserved_special_token_{i}|>" for i in range(NUM_RESERVED_SPECIAL_TOKENS - len(names))]
         self.special_tokens: dict[str, int] = {name: len(ranks) + i for i, name in enumerate(names)}
@@ -70,12 +68,18 @@ class ScoutTokenizer:
         """Token ids of `text`; spellings of special tokens become those tokens."""
         ids: list[int] = []
         for piece in _pieces(text):
-            ids.extend(self._encoding.encode(piece, allowed_special="all"))
+            ids.extend(self._encode_piece(piece))
         return ids
 
     def count(self, text: str) -> int:
         """Exact number of tokens of `text` (special tokens counted as one each)."""
-        return sum(len(self._encoding.encode(piece, allowed_special="all")) for piece in _pieces(text))
+        return sum(len(self._encode_piece(piece)) for piece in _pieces(text))
+
+    def _encode_piece(self, piece: str) -> list[int]:
+        # Passing the 2,048 special tokens costs about 0.3 ms a call: only when one may occur.
+        if "<|" in piece:
+            return self._encoding.encode(piece, allowed_special="all")
+        return self._encoding.encode_ordinary(piece)
 
     def decode(self, ids: Sequence[int]) -> str:
         return self._encoding.decode(list(ids))
@@ -89,6 +93,12 @@ class ScoutTokenizer:
         first = _SAFE_POINT.search(right)
         seam_left, seam_right = left[last:], right[: first.end() if first else len(right)]
         return left_count + right_count - self.count(seam_left) - self.count(seam_right) + self.count(seam_left + seam_right)
+
+
+def _load_ranks() -> dict[bytes, int]:
+    """Meta's `load_bpe_file`, about four times faster: 200,000 lines of `base64 rank`."""
+    data = (resources.files("llama_models.llama4") / "tokenizer.model").read_bytes()
+    return {binascii.a2b_base64(token): int(rank) for token, rank in (line.split() for line in data.splitlines() if line)}
 
 
 def is_safe_join(left: str, right: str) -> bool:

@@ -179,7 +179,7 @@ def test_budget_and_missing_paths_are_user_errors(make_repo, tmp_path, store):
 
 
 def test_store_is_wal_and_migrated_once(store):
-    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.schema_version == 1
     again = Store(store.path)
     assert again.schema_version == 1

@@ -156,9 +156,16 @@ def test_password_needs_only_eight_characters_and_aws_secret_has_its_own_kind():
     )
 
 
+def test_django_secret_key_with_symbols():
+    value = "django-insecure-" + rand(50, LOWER + DIGITS + "!@#$%^&*(-_=+)")
+    expected = ("SECRET_KEY = '[REDACTED:generic-assignment]'\n", [Redaction(1, "generic-assignment")])
+    assert redact(f"SECRET_KEY = '{value}'\n") == expected
+
+
 def test_a_known_shape_in_an_assignment_is_reported_once_by_its_shape():
     token = "gh" + "p_" + rand(36)
-    assert redact(f'GITHUB_TOKEN = "{token}"\n') == ('GITHUB_TOKEN = "[REDACTED:github-token]"\n', [Redaction(1, "github-token")])
+    expected = ('GITHUB_TOKEN = "[REDACTED:github-token]"\n', [Redaction(1, "github-token")])
+    assert redact(f'GITHUB_TOKEN = "{token}"\n') == expected
 
 
 LEFT_ALONE = [
@@ -221,10 +228,10 @@ def test_lines_and_kinds_across_a_file_and_idempotence():
         "print('done')",
     ]) + "\n"
     redacted, found = redact(text)
-    assert found == [Redaction(2, "generic-assignment"), Redaction(4, "private-key"), Redaction(16, "github-token"),
-                     Redaction(17, "url-password")]
+    assert found == [Redaction(2, "generic-assignment"), Redaction(4, "private-key"), Redaction(17, "github-token"),
+                     Redaction(18, "url-password")]
     assert redacted.count("\n") == text.count("\n")
-    assert redacted.split("\n")[17] == "print('done')"
+    assert redacted.split("\n")[18] == "print('done')"
     assert redact(redacted) == (redacted, [])
 
 
@@ -232,7 +239,9 @@ FRAGMENTS = [
     "-----BEGIN RSA " + "PRIVATE KEY-----", "-----END RSA " + "PRIVATE KEY-----", "\n", "\r\n", " ", "'", '"', "=", ": ",
     "gh" + "p_", "sk" + "-", "sk" + "-ant-", "AK" + "IA", "AI" + "za", "ey" + "J", ".", "xo" + "xb-", "hf" + "_", "np" + "m_",
     "://", "u:", "@", "API_KEY", "password", "TOKEN", "secret", "\x00", "\udc80", "\udcff", "[REDACTED:jwt]",
-    rand(40), rand(16), rand(64, UPPER + LOWER + DIGITS + "+/"), rand(12, DIGITS),
+    rand(40), rand(16), rand(64, UPPER + LOWER + DIGITS + "+/"), rand(12, DIGITS), pem("EC PRIVATE KEY", lines=2),
+    "API_KEY=" + VALUE, 'password: "' + VALUE + '"', "postgres://app:" + VALUE + "@db/app",
+    *(token for _, token in TOKENS),
 ]
 
 

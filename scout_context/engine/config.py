@@ -77,6 +77,7 @@ class EngineConfig:
             "HF_HUB_OFFLINE": "1",
             "TOKENIZERS_PARALLELISM": "false",
             "VLLM_LOGGING_LEVEL": "INFO" if self.verbose else "ERROR",
+            "TORCH_CPP_LOG_LEVEL": "INFO" if self.verbose else "ERROR",
         }
 
     def llm_kwargs(self, model_path: Path, max_model_len: int) -> dict[str, Any]:
@@ -93,6 +94,7 @@ class EngineConfig:
             "enforce_eager": self.enforce_eager,
             "seed": self.seed,
             "limit_mm_per_prompt": {"image": self.limit_images},
+            "use_tqdm_on_load": self.verbose,
         }
         if self.max_num_batched_tokens is not None:
             kwargs["max_num_batched_tokens"] = self.max_num_batched_tokens

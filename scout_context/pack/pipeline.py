@@ -7,9 +7,11 @@ and count (`pack.render`), save what was learnt in one transaction.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -23,6 +25,9 @@ from ..tokens import scout_tokenizer
 from .analyze import analyze, content_hash
 from .options import PackOptions
 from .render import directory_tree, document, document_tokens
+
+# Below this many bytes to analyse, worker processes cost more than they save.
+PARALLEL_MIN_BYTES = 2_000_000
 
 Progress = Callable[[int, int, str], None]
 """Called as (files done, files total, current path)."""
@@ -198,14 +203,12 @@ def _analyse_source(
             else:
                 jobs[digest] = (entry, data)
 
-        def work(digest: str) -> tuple[str, str, Analysis, dict[str, str]]:
-            entry, data = jobs[digest]
-            return (entry.shown, digest, *analyze(data, entry.rel, options))
-
-        for shown, digest, analysis, bodies in pool.map(work, list(jobs)):
+    with _analysis_map(sum(len(data) for _, data in jobs.values())) as run:
+        results = run(_analyze_job, [(data, entry.rel, options) for entry, data in jobs.values()])
+        for (digest, (entry, _)), (analysis, bodies) in zip(jobs.items(), results):
             analyses[digest] = new_analyses[digest] = analysis
             new_bodies.update(bodies)
-            tick(shown)
+            tick(entry.shown)
 
     per_file = {rel: analyses[digest] for rel, digest in digests.items()}
     needed = {chunk[2] for analysis in per_file.values() for chunk in analysis.chunks} - new_bodies.keys()
@@ -214,6 +217,24 @@ def _analyse_source(
     result.analysed += len(jobs)
     result.reused += len(files) - len(jobs)
     return per_file, bodies
+
+
+@contextmanager
+def _analysis_map(total_bytes: int) -> Iterator[Callable]:
+    """`map` for analysis jobs: over worker processes when there is enough work (tree-sitter
+    holds the GIL, so threads would not help), in this process otherwise. Workers are
+    forked after the tokenizer is loaded, so they share it instead of loading their own."""
+    workers = min(os.cpu_count() or 1, 8)
+    if workers < 2 or total_bytes < PARALLEL_MIN_BYTES or "fork" not in multiprocessing.get_all_start_methods():
+        yield map
+        return
+    scout_tokenizer()
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield lambda function, items: pool.map(function, items, chunksize=4)
+
+
+def _analyze_job(job: tuple[bytes, str, PackOptions]) -> tuple[Analysis, dict[str, str]]:
+    return analyze(*job)
 
 
 def _unchanged(known: IndexEntry | None, entry: FileEntry) -> bool:

@@ -11,6 +11,7 @@ not a regular file is skipped. Every skipped path comes back with its reason.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 from collections.abc import Sequence
@@ -62,8 +63,8 @@ def collect(
     """The files of `root` to pack, sorted by path, and the skipped ones with reasons."""
     root_real = os.path.realpath(root)
     ignore_lines = [*(DEFAULT_EXCLUDES if default_excludes else ()), *_read_lines(os.path.join(root_real, SCOUTIGNORE)), *exclude]
-    ignore = GitIgnoreSpec.from_lines(ignore_lines)
-    wanted = GitIgnoreSpec.from_lines(include) if include else None
+    ignore = _Spec(ignore_lines)
+    wanted = _Spec(include) if include else None
 
     candidates = _git_files(root_real)
     if candidates is None:
@@ -71,7 +72,7 @@ def collect(
     files: list[FileEntry] = []
     skipped: list[Skipped] = []
     for rel in candidates:
-        if rel == SCOUTIGNORE or ignore.match_file(rel) or (wanted is not None and not wanted.match_file(rel)):
+        if rel == SCOUTIGNORE or ignore.match(rel) or (wanted is not None and not wanted.match(rel)):
             continue
         entry, reason = _stat_entry(root_real, rel, max_file_bytes)
         if entry is not None:
@@ -101,7 +102,20 @@ def _git_files(root: str) -> list[str] | None:
     return sorted(names)
 
 
-def _walk(root: str, ignore: GitIgnoreSpec) -> list[str]:
+class _Spec:
+    """A gitignore-style pattern list with a one-regex prefilter: most paths match none of
+    the patterns, and one combined regex tells so far faster than trying each in turn."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        self.spec = GitIgnoreSpec.from_lines(lines)
+        parts = [re.sub(r"\(\?P<\w+>", "(?:", p.regex.pattern) for p in self.spec.patterns if p.include is not None]
+        self.prefilter = re.compile("|".join(parts)) if parts else None
+
+    def match(self, rel: str) -> bool:
+        return self.prefilter is not None and self.prefilter.match(rel) is not None and self.spec.match_file(rel)
+
+
+def _walk(root: str, ignore: _Spec) -> list[str]:
     """Walk `root` without git: nested `.gitignore` files apply to their own subtree,
     a deeper file overriding a shallower one as in git; ignored folders are not entered."""
     found: list[str] = []
@@ -127,7 +141,7 @@ def _walk(root: str, ignore: GitIgnoreSpec) -> list[str]:
             if _gitignored(rel + "/" if is_dir else rel, specs):
                 continue
             if is_dir:
-                if not ignore.match_file(rel + "/"):
+                if not ignore.match(rel + "/"):
                     stack.append((rel, specs))
             else:
                 found.append(rel)

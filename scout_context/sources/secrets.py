@@ -76,11 +76,15 @@ _URL = re.compile(
 
 # Assignment scans: each starts at a keyword of the name, in lower or upper case. A bare
 # (unquoted) value must end its line, as in .env, YAML, INI and shell files.
-_KEYWORDS = ((("k", "K"), r"ey|(?<=tok)en"), (("cret", "CRET"), r"(?<=secret)"), (("w", "W"), r"(?<=passw)(?:or)?d|(?<=pw)d"))
+_KEYWORDS = (
+    (("k", "K"), r"ey|(?<=tok)en"),
+    (("cret", "CRET"), r"(?<=secret)"),
+    (("w", "W"), r"(?<=passw)(?:or)?d|(?<=pw)d"),
+)
 _ASSIGN_TAIL = r"""["']?                             # closing quote of a key (JSON, PHP)
     (?:[ \t]*:[ \t]*[A-Za-z_][\w.\[\], |]{0,64}?)?  # type annotation: `token: str = ...`
     (?P<op>[ \t]*+(?:=>|:=|=(?!=)|:(?![:=]))[ \t]*+)
-    (?:[bBrRuU]{0,2}(?P<q>["'`])(?P<quoted>[^"'`\\\s]{1,512}+)(?P=q)
+    (?:[bBrRuU]{0,2}(?P<q>["'`])(?P<quoted>[^"'`\\\s]{1,512}+)(?P=q)(?![\w"'`])
       |(?P<bare>[^\s"'`,;()\[\]{}<>]{1,256}+)(?=[ \t]*+(?:\#[^\n]*)?(?:\r?\n|\r|\Z)))"""
 _ASSIGN_SCANS = tuple(
     re.compile(rf"(?P<name>{anchor}(?i:(?:{rest})[\w-]{{0,64}}+)){_ASSIGN_TAIL}", re.VERBOSE)
@@ -93,9 +97,10 @@ _CAMEL_KEY = re.compile(r"[a-z0-9]Key$")
 _PASSWORD_NAME = re.compile(r"passw|pwd")
 _PLACEHOLDER = re.compile(
     r"example|xxxx|your|change_?-?me|placeholder|dummy|fake|sample|redacted|test|secret|passw"
-    r"|\*\*|\.\.\.|[<>{}()\[\]\\]|\$[{(\w]|%[sd(]|^\$|^[./~]|://",
+    r"|\.\.\.|[<>{}\[\]\\]|\$\{|\$\(\w[\w ]*\)|^\$\w+$|^[./~]|://",
     re.IGNORECASE,
 )
+_CODE_VALUE = re.compile(r"[A-Za-z_][\w.]*(?:\*\*\w+)?")  # `other_name`, `self.size**2`
 _DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _SEPARATORS = re.compile(r"[_\-.:/]+")
 _CAPITALIZED_WORD = re.compile(r"[A-Z][a-z]{2,}")
@@ -143,7 +148,7 @@ def _find(text: str) -> Iterator[tuple[int, int, str]]:
         for m in scan.finditer(text):
             group = "quoted" if m["quoted"] else "bare"
             value = text[m.start(group) : m.end(group)]
-            if group == "bare" and value.isidentifier() and m["op"].strip() == "=" and m["op"][0] in " \t":
+            if group == "bare" and m["op"][0] in " \t" and m["op"].strip() == "=" and _CODE_VALUE.fullmatch(value):
                 continue  # `token = other_name` is code, not an INI value
             kind = _assignment_kind(_name_before(text, m.start()) + m["name"], value)
             if kind:

@@ -1,0 +1,221 @@
+"""The embedded backend: `vllm.LLM` in this process, started on first use, one per process.
+
+The prompt is tokenized here with the model's own tokenizer, without special tokens, and
+handed to vLLM as token ids: the count the packer saw is the count vLLM runs, and a
+rendered `<|begin_of_text|>` is the only BOS. Answers stream: requests go to the
+`LLMEngine` step loop with delta outputs and `on_text` gets each new piece.
+
+On a CPU the engine core runs in this process (`VLLM_ENABLE_V1_MULTIPROCESSING=0`), so no
+process is spawned; with multiprocessing on, the caller's main module must be import-safe.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import logging
+import os
+import re
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from scout_context.engine import models
+from scout_context.engine.base import Generation, OnText, llama4_chat, template_chat
+from scout_context.engine.config import DEFAULT_MODEL, EngineConfig, SamplingConfig
+from scout_context.errors import ContextTooLarge, EngineOutOfMemory, ScoutError, UsageError
+
+_OUT_OF_MEMORY = re.compile(
+    r"out of memory|cannot allocate memory|KV cache is needed|available KV cache memory|"
+    r"Available memory .* less than|No available memory for the cache blocks",
+    re.IGNORECASE,
+)
+_TOO_LONG = re.compile(r"longer than the maximum model length|maximum context length", re.IGNORECASE)
+
+_live: VllmEngine | None = None
+"""The process's one started engine (two would not fit beside each other on a small machine)."""
+
+
+@dataclass
+class _Answer:
+    text: list[str] = field(default_factory=list)
+    token_ids: list[int] = field(default_factory=list)
+    cached_tokens: int = 0
+    first_token_s: float = 0.0
+    total_s: float = 0.0
+    finish_reason: str = ""
+
+
+class VllmEngine:
+    """`Engine` over an embedded `vllm.LLM`."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self.model_name = config.model or DEFAULT_MODEL
+        self._llm: Any = None
+        self._request_ids = itertools.count()
+
+    @cached_property
+    def model_path(self) -> Path:
+        """The model folder, converted or built first if needed."""
+        return models.ensure_model(self.model_name)
+
+    @cached_property
+    def max_model_len(self) -> int:
+        return self.config.max_model_len or models.default_max_model_len(self.model_name, self.model_path)
+
+    @cached_property
+    def tokenizer(self) -> Any:
+        """The model's transformers tokenizer: the one vLLM itself loads."""
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(self.model_path)
+
+    def render_chat(self, system: str, user: str, assistant: str = "") -> str:
+        if models.is_llama4(self.model_path):
+            return llama4_chat(system, user, assistant)
+        return template_chat(self.tokenizer, system, user, assistant)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._encode(text))
+
+    def generate(
+        self, prompts: Sequence[str], sampling: SamplingConfig, on_text: OnText | None = None
+    ) -> list[Generation]:
+        token_lists = [self._encode(prompt) for prompt in prompts]
+        for ids in token_lists:
+            if len(ids) >= self.max_model_len:
+                raise ContextTooLarge(
+                    f"the prompt is {len(ids):,} tokens; {self.model_name} runs with a context of "
+                    f"{self.max_model_len:,} (--max-model-len)"
+                )
+        llm = self._start()
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+        from vllm.sampling_params import RequestOutputKind
+
+        params = SamplingParams(
+            temperature=sampling.temperature,
+            max_tokens=sampling.max_tokens,
+            seed=sampling.seed,
+            stop=list(sampling.stop),
+            output_kind=RequestOutputKind.DELTA,
+        )
+        engine = llm.llm_engine
+        answers = [_Answer() for _ in token_lists]
+        index: dict[str, int] = {}
+        started = time.perf_counter()
+        with _translated(self.model_name):
+            for i, ids in enumerate(token_lists):
+                request_id = f"scout-{next(self._request_ids)}"
+                engine.add_request(request_id, TokensPrompt(prompt_token_ids=ids), params)
+                index[request_id] = i
+            while engine.has_unfinished_requests():
+                for output in engine.step():
+                    i, answer, piece = index[output.request_id], answers[index[output.request_id]], output.outputs[0]
+                    if piece.token_ids and not answer.token_ids:
+                        answer.first_token_s = time.perf_counter() - started
+                        answer.cached_tokens = output.num_cached_tokens or 0
+                    answer.token_ids.extend(piece.token_ids)
+                    answer.text.append(piece.text)
+                    if on_text is not None and piece.text:
+                        on_text(i, piece.text)
+                    if output.finished:
+                        answer.total_s = time.perf_counter() - started
+                        answer.finish_reason = piece.finish_reason or ""
+        return [
+            Generation(
+                text="".join(answer.text),
+                prompt_tokens=len(ids),
+                cached_tokens=answer.cached_tokens,
+                completion_tokens=len(answer.token_ids),
+                finish_reason=answer.finish_reason,
+                first_token_s=answer.first_token_s,
+                total_s=answer.total_s,
+                token_ids=tuple(answer.token_ids),
+            )
+            for ids, answer in zip(token_lists, answers)
+        ]
+
+    def close(self) -> None:
+        """Stop the engine and free its memory (a later `generate` starts it again)."""
+        global _live
+        if self._llm is None:
+            return
+        self._llm.llm_engine.engine_core.shutdown()
+        self._llm = None
+        if _live is self:
+            _live = None
+        from vllm.distributed.parallel_state import destroy_distributed_environment, destroy_model_parallel
+
+        destroy_model_parallel()
+        destroy_distributed_environment()
+        gc.collect()
+
+    def _encode(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text, add_special_tokens=False)
+
+    def _start(self) -> Any:
+        """The `vllm.LLM`, started on first use; another started engine is closed first."""
+        global _live
+        if self._llm is not None:
+            return self._llm
+        if _live is not None:
+            _live.close()
+        kwargs = self.config.llm_kwargs(self.model_path, self.max_model_len)
+        os.environ.update(self.config.environment())
+        with _translated(self.model_name), _quiet(self.config.verbose):
+            try:
+                from vllm import LLM
+            except ImportError as error:
+                raise UsageError(f"the vllm engine needs vLLM, which is not installed ({error})") from None
+            self._llm = LLM(**kwargs)
+        _live = self
+        return self._llm
+
+
+@contextmanager
+def _translated(model_name: str) -> Iterator[None]:
+    """Turn vLLM's failures a user can cause into one-line typed errors."""
+    try:
+        yield
+    except ScoutError:
+        raise
+    except Exception as error:  # vLLM raises ValueError/RuntimeError/torch.OutOfMemoryError with prose
+        message = " ".join(str(error).split())
+        if isinstance(error, MemoryError) or _OUT_OF_MEMORY.search(message):
+            raise EngineOutOfMemory(
+                f"not enough memory for {model_name}: {_shorten(message)} "
+                "(lower --max-model-len or the KV cache space)"
+            ) from None
+        if _TOO_LONG.search(message):
+            raise ContextTooLarge(_shorten(message)) from None
+        raise
+
+
+@contextmanager
+def _quiet(verbose: bool) -> Iterator[None]:
+    """Hide Python warnings and torch's log warnings (such as "Triton not available") while
+    vLLM starts, unless verbose; vLLM's own level and torch's C++ one are set by
+    `EngineConfig.environment`."""
+    if verbose:
+        yield
+        return
+    torch_logger = logging.getLogger("torch")
+    level = torch_logger.level
+    torch_logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        torch_logger.setLevel(level)
+
+
+def _shorten(message: str, limit: int = 300) -> str:
+    return message if len(message) <= limit else message[: limit - 1] + "…"
