@@ -15,8 +15,10 @@ from rich.markup import escape
 
 from scout_context.errors import ScoutError
 
+from .ask import ask_command
 from .console import err_console
 from .engine import engine_app
+from .logs import logs_command
 from .pack import pack_command
 
 app = typer.Typer(
@@ -28,6 +30,8 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.command("pack")(pack_command)
+app.command("ask")(ask_command)
+app.command("logs")(logs_command)
 app.add_typer(engine_app, name="engine")
 
 

@@ -11,41 +11,33 @@ from typing import Annotated, Optional
 
 import typer
 
-from scout_context.pack.options import PackOptions
 from scout_context.pack.pipeline import PackResult, pack
-from scout_context.sources.defaults import DEFAULT_MAX_FILE_BYTES, describe
+from scout_context.sources.defaults import DEFAULT_MAX_FILE_BYTES
 from scout_context.store import Store
 
 from .console import err_console, print_json
+from .options import Compress, Exclude, Include, JsonOutput, MaxFileSize, NoDefaultExcludes, NoRedact, pack_options
 from .summary import pack_progress, print_summary
 
 
 def pack_command(
     sources: Annotated[list[Path], typer.Argument(help="Folders (git-aware) or files to pack.", show_default=False)],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the packed text here (default: stdout, or nowhere with --json).")] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")] = False,
-    include: Annotated[Optional[list[str]], typer.Option("--include", help="Only files matching this glob (gitignore syntax; repeatable).")] = None,
-    exclude: Annotated[Optional[list[str]], typer.Option("--exclude", help="Leave out files matching this glob (gitignore syntax; repeatable).")] = None,
-    compress: Annotated[bool, typer.Option("--compress", help="Keep signatures and docstrings, drop function bodies.")] = False,
+    json_output: JsonOutput = False,
+    include: Include = None,
+    exclude: Exclude = None,
+    compress: Compress = False,
     budget: Annotated[Optional[int], typer.Option("--budget", min=1, help="Fail (exit 4) if the pack exceeds this many tokens.")] = None,
-    no_redact: Annotated[bool, typer.Option("--no-redact", help="Keep values that look like credentials (redacted by default).")] = False,
-    no_default_excludes: Annotated[bool, typer.Option("--no-default-excludes", help=f"Also pack what is left out by default: {describe()}.")] = False,
-    max_file_size: Annotated[int, typer.Option("--max-file-size", min=1, help="Skip files larger than this many bytes.")] = DEFAULT_MAX_FILE_BYTES,
+    no_redact: NoRedact = False,
+    no_default_excludes: NoDefaultExcludes = False,
+    max_file_size: MaxFileSize = DEFAULT_MAX_FILE_BYTES,
 ) -> None:
     """Pack SOURCES into one prompt: a directory tree with a token map, then one <document> per chunk.
 
     The file set is what git would track (plus .scoutignore and --include/--exclude); secrets are
     redacted; counts use Llama 4 Scout's own tokenizer; a re-pack only re-reads changed files.
     """
-    options = PackOptions(
-        include=tuple(include or ()),
-        exclude=tuple(exclude or ()),
-        default_excludes=not no_default_excludes,
-        redact=not no_redact,
-        compress=compress,
-        max_file_bytes=max_file_size,
-        budget=budget,
-    )
+    options = pack_options(include, exclude, compress, no_redact, no_default_excludes, max_file_size, budget)
     started = time.perf_counter()
     store = Store()
     try:
@@ -59,7 +51,7 @@ def pack_command(
         result.write(sys.stdout)
         sys.stdout.flush()
     seconds = time.perf_counter() - started
-    print_summary(err_console, result, output, seconds)
+    print_summary(err_console, result, output, seconds, json_output)
     if json_output:
         print_json(_as_json(result, output, seconds))
 

@@ -32,7 +32,7 @@ def pack_progress(console: Console) -> Iterator[ProgressCallback]:
         yield update
 
 
-def print_summary(console: Console, result: PackResult, output: Path | None, seconds: float) -> None:
+def print_summary(console: Console, result: PackResult, output: Path | None, seconds: float, json_output: bool) -> None:
     """Files, tokens, the biggest consumers, skipped files by reason, redactions, notes."""
     head = Table.grid(padding=(0, 2))
     head.add_row("tokens", f"[bold]{result.tokens:,}[/] (Llama 4 Scout, exact)")
@@ -41,16 +41,16 @@ def print_summary(console: Console, result: PackResult, output: Path | None, sec
     if len(result.sources) > 1:
         for source in result.sources:
             head.add_row(escape(source.label), f"{source.tokens:,} tokens in {source.files:,} files")
-    head.add_row("output", escape(str(output)) if output else "stdout")
+    head.add_row("output", escape(str(output)) if output else ("not written (--json without -o)" if json_output else "stdout"))
     console.print(head)
 
     folders: dict[str, int] = defaultdict(int)
     for path, tokens in result.file_tokens.items():
         folders[path.rsplit("/", 1)[0] + "/" if "/" in path else "./"] += tokens
     consumers = Table(title="biggest consumers", title_justify="left", show_edge=False, pad_edge=False)
-    consumers.add_column("file")
+    consumers.add_column("file", overflow="fold")
     consumers.add_column("tokens", justify="right")
-    consumers.add_column("folder")
+    consumers.add_column("folder", overflow="fold")
     consumers.add_column("tokens", justify="right")
     files = sorted(result.file_tokens.items(), key=lambda item: -item[1])[:TOP]
     dirs = sorted(folders.items(), key=lambda item: -item[1])[:TOP]

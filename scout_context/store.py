@@ -15,7 +15,8 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 
 from .paths import store_path
 
@@ -38,7 +39,19 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m001_initial]
+def _m002_runs(db: sqlite_utils.Database) -> None:
+    db["runs"].create(
+        {
+            "id": int, "created_at": str, "command": str, "engine": str, "model": str,
+            "sources": str, "question": str, "answer": str, "citations": str, "usage": str,
+            "timings": str, "status": str,
+        },
+        pk="id",
+    )
+    db["runs"].create_index(["created_at"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m001_initial, _m002_runs]
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +170,29 @@ class Store:
             self.conn.executemany(
                 "DELETE FROM file_index WHERE source = ? AND path = ?", [(source, path) for path in forget]
             )
+
+    def log_run(self, run: dict[str, Any]) -> int:
+        """Record one run (ask, pr, batch); dict and list values are stored as JSON."""
+        row = {key: json.dumps(value) if isinstance(value, (dict, list)) else value for key, value in run.items()}
+        row.setdefault("created_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        columns = ", ".join(row)
+        with self._transaction():
+            cursor = self.conn.execute(
+                f"INSERT INTO runs ({columns}) VALUES ({', '.join('?' * len(row))})", list(row.values())
+            )
+        return cursor.lastrowid
+
+    def runs(self, limit: int) -> list[dict[str, Any]]:
+        """The latest runs, newest first, JSON columns decoded."""
+        cursor = self.conn.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit])
+        names = [column[0] for column in cursor.description]
+        decoded = []
+        for values in cursor.fetchall():
+            row = dict(zip(names, values))
+            for key in ("sources", "citations", "usage", "timings"):
+                row[key] = json.loads(row[key]) if row[key] else None
+            decoded.append(row)
+        return decoded
 
     def close(self) -> None:
         self.conn.close()

@@ -14,7 +14,7 @@ from scout_context.pack.neutralize import restore
 from scout_context.pack.options import PackOptions
 from scout_context.pack.pipeline import pack
 from scout_context.sources.read import read_bytes
-from scout_context.store import Store
+from scout_context.store import MIGRATIONS, Store
 from scout_context.tokens import scout_tokenizer
 
 APP = '''"""The app."""
@@ -180,9 +180,9 @@ def test_budget_and_missing_paths_are_user_errors(make_repo, tmp_path, store):
 
 def test_store_is_wal_and_migrated_once(store):
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert store.schema_version == 1
+    assert store.schema_version == len(MIGRATIONS)
     again = Store(store.path)
-    assert again.schema_version == 1
+    assert again.schema_version == len(MIGRATIONS)
     again.close()
 
 

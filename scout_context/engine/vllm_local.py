@@ -16,6 +16,7 @@ import itertools
 import logging
 import os
 import re
+import sys
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -200,20 +201,26 @@ def _translated(model_name: str) -> Iterator[None]:
 
 @contextmanager
 def _quiet(verbose: bool) -> Iterator[None]:
-    """Hide Python warnings and torch's log warnings (such as "Triton not available") while
-    vLLM starts, unless verbose; vLLM's own level and torch's C++ one are set by
-    `EngineConfig.environment`."""
+    """Unless verbose, silence what vLLM's start prints besides its log (whose level
+    `EngineConfig.environment` sets): Python warnings, torch's log warnings ("Triton not
+    available") and C++ warnings written straight to file descriptor 2 (NUMA binding).
+    Failures still arrive as exceptions."""
     if verbose:
         yield
         return
     torch_logger = logging.getLogger("torch")
     level = torch_logger.level
     torch_logger.setLevel(logging.ERROR)
+    sys.stderr.flush()
+    saved_stderr = os.dup(2)
     try:
-        with warnings.catch_warnings():
+        with open(os.devnull, "w") as devnull, warnings.catch_warnings():
+            os.dup2(devnull.fileno(), 2)
             warnings.simplefilter("ignore")
             yield
     finally:
+        os.dup2(saved_stderr, 2)
+        os.close(saved_stderr)
         torch_logger.setLevel(level)
 
 

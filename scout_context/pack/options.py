@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
 
 from ..sources.defaults import DEFAULT_MAX_FILE_BYTES
 
@@ -23,5 +25,11 @@ class PackOptions:
 
     @property
     def analysis_key(self) -> str:
-        """The options that change a file's analysis (the cache key beside its content hash)."""
-        return f"v{ANALYSIS_VERSION}:r{int(self.redact)}:c{int(self.compress)}:{self.chunk_chars}"
+        """What changes a file's analysis besides its content: these options, the analysis
+        code's version and the grammars' (the cache key beside the content hash)."""
+        return f"v{ANALYSIS_VERSION}:{_grammars()}:r{int(self.redact)}:c{int(self.compress)}:{self.chunk_chars}"
+
+
+@cache
+def _grammars() -> str:
+    return "ts" + metadata.version("tree-sitter-language-pack")

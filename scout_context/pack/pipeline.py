@@ -132,7 +132,7 @@ def pack(
     result.header = "".join(headers)
     result.tokens = scout_tokenizer().count(result.header) + sum(c.tokens for c in result.chunks)
     if options.budget is not None and result.tokens > options.budget:
-        raise ContextTooLarge(_over_budget(result, options.budget))
+        raise ContextTooLarge(over_budget_message(result, options.budget))
     return result
 
 
@@ -265,7 +265,13 @@ def _labels(paths: Sequence[Path]) -> list[str]:
     return labels
 
 
-def _over_budget(result: PackResult, budget: int) -> str:
+def over_budget_message(result: PackResult, budget: int) -> str:
+    """One line: how far over the budget the pack is, and what takes the most."""
+    return f"the pack is {result.tokens:,} tokens, over the budget of {budget:,}; {biggest_consumers(result)}"
+
+
+def biggest_consumers(result: PackResult) -> str:
+    """The three biggest top-level folders and files, and how to narrow the pack."""
     folders: dict[str, int] = {}
     for path, tokens in result.file_tokens.items():
         if "/" in path:
@@ -274,7 +280,4 @@ def _over_budget(result: PackResult, budget: int) -> str:
     biggest = sorted(result.file_tokens.items(), key=lambda item: -item[1])[:3]
     biggest_folders = sorted(folders.items(), key=lambda item: -item[1])[:3]
     listing = ", ".join(f"{path} ({tokens:,})" for path, tokens in [*biggest_folders, *biggest])
-    return (
-        f"the pack is {result.tokens:,} tokens, over the budget of {budget:,}; biggest: {listing}; "
-        "narrow it with --exclude, --include or --compress"
-    )
+    return f"biggest: {listing}; narrow it with --exclude, --include or --compress"

@@ -1,16 +1,17 @@
 """Redact credentials from source text before it goes into a prompt.
 
 A secret value is replaced by `[REDACTED:<kind>]` plus the newlines it spanned, so the
-file is still packed and every other line keeps its number. Three families are found:
+file is still packed and every other line keeps its number. What is found:
 
 - fixed shapes: PEM private key blocks, AWS access key ids, GitHub, GitLab, Slack,
   Stripe, Google, OpenAI, Anthropic, Hugging Face and npm tokens, JWTs, Slack webhook
   URLs and passwords in `scheme://user:password@host`;
 - assignments (`=`, `:`, `=>`, `:=`; .env, YAML, JSON, Python, JS, shell, TOML, INI)
   whose name looks like `*_KEY`, `*SECRET*`, `*TOKEN*`, `*PASSWORD*`, `PASSWD`, `PWD`
-  and whose value looks random (no placeholder or words, a letter and a digit,
-  high Shannon entropy, at least 12 characters or 8 for passwords);
-- AWS secret access keys are assignments whose value has that key's shape.
+  and whose value looks random: no placeholder, not made of words, a letter and a
+  digit (or a symbol, for a password), high Shannon entropy, at least 12 characters
+  (8 for a password); such a value with an AWS secret access key's shape under an AWS
+  or access name is reported as `aws-secret-access-key`.
 
 Speed: every scan is a regex whose pattern starts with one literal character, which
 `re` finds with memchr; a pattern that starts with a character class or an alternation
@@ -84,7 +85,7 @@ _KEYWORDS = (
 _ASSIGN_TAIL = r"""["']?                             # closing quote of a key (JSON, PHP)
     (?:[ \t]*:[ \t]*[A-Za-z_][\w.\[\], |]{0,64}?)?  # type annotation: `token: str = ...`
     (?P<op>[ \t]*+(?:=>|:=|=(?!=)|:(?![:=]))[ \t]*+)
-    (?:[bBrRuU]{0,2}(?P<q>["'`])(?P<quoted>[^"'`\\\s]{1,512}+)(?P=q)(?![\w"'`])
+    (?:[bBrRuU]{0,2}(?P<q>["'`])(?P<quoted>[^"'`\\\s]{1,512}+)(?P=q)(?![\w"'`\[])
       |(?P<bare>[^\s"'`,;()\[\]{}<>]{1,256}+)(?=[ \t]*+(?:\#[^\n]*)?(?:\r?\n|\r|\Z)))"""
 _ASSIGN_SCANS = tuple(
     re.compile(rf"(?P<name>{anchor}(?i:(?:{rest})[\w-]{{0,64}}+)){_ASSIGN_TAIL}", re.VERBOSE)
@@ -147,7 +148,7 @@ def _find(text: str) -> Iterator[tuple[int, int, str]]:
     for scan in _ASSIGN_SCANS:
         for m in scan.finditer(text):
             group = "quoted" if m["quoted"] else "bare"
-            value = text[m.start(group) : m.end(group)]
+            value = m[group]
             if group == "bare" and m["op"][0] in " \t" and m["op"].strip() == "=" and _CODE_VALUE.fullmatch(value):
                 continue  # `token = other_name` is code, not an INI value
             kind = _assignment_kind(_name_before(text, m.start()) + m["name"], value)

@@ -1,0 +1,99 @@
+"""`scout-context ask`: answer a question from sources, with checked citations."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+
+from scout_context.engine.base import open_engine
+from scout_context.store import Store
+from scout_context.tasks.ask import AskResult, ask, usage
+
+from .console import err_console, print_json
+from .engine_options import BaseUrl, EngineName, MaxModelLen, MaxTokens, Model, Temperature, Verbose, engine_config, sampling_config
+from .options import Compress, Exclude, Include, JsonOutput, NoDefaultExcludes, NoRedact, pack_options
+from .summary import pack_progress
+
+
+def ask_command(
+    sources: Annotated[list[Path], typer.Argument(help="Folders (git-aware) or files to read.", show_default=False)],
+    question: Annotated[str, typer.Argument(help="The question, in any language.", show_default=False)],
+    json_output: JsonOutput = False,
+    answer_language: Annotated[Optional[str], typer.Option("--answer-language", help="Answer in this language (default: the question's).")] = None,
+    engine: EngineName = "vllm",
+    model: Model = None,
+    base_url: BaseUrl = None,
+    max_model_len: MaxModelLen = None,
+    max_tokens: MaxTokens = 512,
+    temperature: Temperature = 0.0,
+    include: Include = None,
+    exclude: Exclude = None,
+    compress: Compress = False,
+    no_redact: NoRedact = False,
+    no_default_excludes: NoDefaultExcludes = False,
+    verbose: Verbose = False,
+) -> None:
+    """Answer QUESTION from SOURCES: pack them, run the model, stream the answer, check its citations.
+
+    The answer goes to stdout as it is written; the citation check and usage go to stderr.
+    Every run is logged (`scout-context logs`).
+    """
+    config = engine_config(engine, model, base_url, max_model_len, verbose)
+    streaming = not json_output
+
+    def show(_: int, text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    llm = open_engine(config)
+    store = Store()
+    try:
+        with pack_progress(err_console) as progress:
+            result = ask(
+                sources, question, engine=llm, store=store,
+                options=pack_options(include, exclude, compress, no_redact, no_default_excludes),
+                sampling=sampling_config(max_tokens, temperature), answer_language=answer_language,
+                progress=progress, on_text=show if streaming else None,
+            )
+    finally:
+        store.close()
+        llm.close()
+    if streaming:
+        sys.stdout.write("\n")
+        _print_citations(result)
+    else:
+        print_json(as_json(result))
+
+
+def _print_citations(result: AskResult) -> None:
+    valid = sum(c.valid for c in result.citations)
+    err_console.print(f"[bold]citations[/] {valid} of {len(result.citations)} check out")
+    for c in result.citations:
+        mark = "[green]✓[/]" if c.valid else f"[red]✗[/] {escape(c.reason)}"
+        quote = f' "{escape(c.quote)}"' if c.quote else ""
+        err_console.print(f"  {mark} {escape(c.id)}{quote}", soft_wrap=True)
+    u = usage(result)
+    err_console.print(
+        f"[dim]{result.generation.prompt_tokens:,} prompt tokens ({u['cached_tokens']:,} cached), "
+        f"{u['completion_tokens']:,} answer tokens, {result.timings['total_s']:.1f} s, run {result.run_id}[/]"
+    )
+
+
+def as_json(result: AskResult) -> dict:
+    return {
+        "answer": result.answer,
+        "citations": [
+            {"id": c.id, "source": c.source, "valid": c.valid, "quote": c.quote, "reason": c.reason}
+            for c in result.citations
+        ],
+        "usage": usage(result),
+        "timings": result.timings,
+        "finish_reason": result.generation.finish_reason,
+        "files": result.pack.files,
+        "skipped": [{"path": s.path, "reason": s.reason} for s in result.pack.skipped],
+        "run_id": result.run_id,
+    }

@@ -1,0 +1,27 @@
+"""Options of every command that generates (`ask`, later `pr` and `batch`), declared once."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from scout_context.engine.config import EngineConfig, SamplingConfig
+
+EngineName = Annotated[str, typer.Option("--engine", help="vllm: embedded vLLM in this process; openai: a remote vLLM server (--base-url, SCOUT_BASE_URL).")]
+Model = Annotated[Optional[str], typer.Option("--model", help="A known model (see `scout-context models`) or a model folder; with --engine openai, the served model id (SCOUT_MODEL).")]
+BaseUrl = Annotated[Optional[str], typer.Option("--base-url", help="The remote server, e.g. http://gpu-box:8000/v1 (SCOUT_BASE_URL; the key comes from SCOUT_API_KEY).")]
+MaxModelLen = Annotated[Optional[int], typer.Option("--max-model-len", min=256, help="Context length to run the embedded engine with (default: the model's own for this machine).")]
+MaxTokens = Annotated[int, typer.Option("--max-tokens", min=1, help="Most tokens in the answer (kept free in the context).")]
+Temperature = Annotated[float, typer.Option("--temperature", min=0.0, help="Sampling temperature (0: greedy, reproducible).")]
+Verbose = Annotated[bool, typer.Option("--verbose", help="Show the engine's own log.")]
+
+
+def engine_config(engine: str, model: str | None, base_url: str | None, max_model_len: int | None, verbose: bool) -> EngineConfig:
+    if engine not in ("vllm", "openai"):
+        raise typer.BadParameter(f"unknown engine {engine!r}: use vllm or openai", param_hint="--engine")
+    return EngineConfig.from_env(backend=engine, model=model, base_url=base_url, max_model_len=max_model_len, verbose=verbose)
+
+
+def sampling_config(max_tokens: int, temperature: float) -> SamplingConfig:
+    return SamplingConfig(temperature=temperature, max_tokens=max_tokens)

@@ -1,0 +1,40 @@
+"""`scout-context logs`: the runs recorded in the store."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from scout_context.store import Store
+
+from .console import err_console, print_json
+from .options import JsonOutput
+
+
+def logs_command(
+    count: Annotated[int, typer.Option("-n", "--count", min=1, help="How many of the latest runs.")] = 20,
+    json_output: JsonOutput = False,
+) -> None:
+    """List the latest runs (newest first): command, model, question, answer, usage."""
+    store = Store()
+    try:
+        runs = store.runs(count)
+    finally:
+        store.close()
+    if json_output:
+        print_json(runs)
+        return
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("id", "when", "command", "model", "question", "answer", "tokens"):
+        table.add_column(column, overflow="fold")
+    for run in runs:
+        tokens = run["usage"] or {}
+        table.add_row(
+            str(run["id"]), run["created_at"], run["command"], escape(run["model"] or ""),
+            escape((run["question"] or "")[:60]), escape((run["answer"] or "").strip()[:80]),
+            f"{tokens.get('prompt_tokens', 0):,}+{tokens.get('completion_tokens', 0):,}",
+        )
+    err_console.print(table if runs else "no runs yet")
