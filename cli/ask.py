@@ -15,7 +15,7 @@ from scout_context.tasks.ask import AskResult, ask, usage
 
 from .console import err_console, print_json
 from .engine_options import BaseUrl, EngineName, MaxModelLen, MaxTokens, Model, Temperature, Verbose, engine_config, sampling_config
-from .options import Compress, Exclude, Include, JsonOutput, NoDefaultExcludes, NoRedact, pack_options
+from .options import Password, Compress, Exclude, Include, JsonOutput, NoDefaultExcludes, NoRedact, pack_options
 from .summary import pack_progress
 
 
@@ -36,6 +36,7 @@ def ask_command(
     no_redact: NoRedact = False,
     no_default_excludes: NoDefaultExcludes = False,
     verbose: Verbose = False,
+    password: Password = None,
 ) -> None:
     """Answer QUESTION from SOURCES: pack them, run the model, stream the answer, check its citations.
 
@@ -55,7 +56,7 @@ def ask_command(
         with pack_progress(err_console) as progress:
             result = ask(
                 sources, question, engine=llm, store=store,
-                options=pack_options(include, exclude, compress, no_redact, no_default_excludes),
+                options=pack_options(include, exclude, compress, no_redact, no_default_excludes, password=password),
                 sampling=sampling_config(max_tokens, temperature), answer_language=answer_language,
                 progress=progress, on_text=show if streaming else None,
             )

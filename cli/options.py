@@ -15,6 +15,7 @@ Compress = Annotated[bool, typer.Option("--compress", help="Keep signatures and 
 NoRedact = Annotated[bool, typer.Option("--no-redact", help="Keep values that look like credentials (redacted by default).")]
 NoDefaultExcludes = Annotated[bool, typer.Option("--no-default-excludes", help=f"Also pack what is left out by default: {describe()}.")]
 MaxFileSize = Annotated[int, typer.Option("--max-file-size", min=1, help="Skip files larger than this many bytes.")]
+Password = Annotated[Optional[str], typer.Option("--password", help="Password for encrypted PDFs (or set SCOUT_PDF_PASSWORD).", envvar="SCOUT_PDF_PASSWORD", show_envvar=False)]
 JsonOutput = Annotated[bool, typer.Option("--json", help="Print a machine-readable result on stdout.")]
 
 
@@ -26,6 +27,7 @@ def pack_options(
     no_default_excludes: bool,
     max_file_size: int = DEFAULT_MAX_FILE_BYTES,
     budget: int | None = None,
+    password: str | None = None,
 ) -> PackOptions:
     return PackOptions(
         include=tuple(include or ()),
@@ -35,4 +37,5 @@ def pack_options(
         compress=compress,
         max_file_bytes=max_file_size,
         budget=budget,
+        pdf_password=password,
     )

@@ -16,7 +16,7 @@ from scout_context.sources.defaults import DEFAULT_MAX_FILE_BYTES
 from scout_context.store import Store
 
 from .console import err_console, print_json
-from .options import Compress, Exclude, Include, JsonOutput, MaxFileSize, NoDefaultExcludes, NoRedact, pack_options
+from .options import Password, Compress, Exclude, Include, JsonOutput, MaxFileSize, NoDefaultExcludes, NoRedact, pack_options
 from .summary import pack_progress, print_summary
 
 
@@ -31,13 +31,14 @@ def pack_command(
     no_redact: NoRedact = False,
     no_default_excludes: NoDefaultExcludes = False,
     max_file_size: MaxFileSize = DEFAULT_MAX_FILE_BYTES,
+    password: Password = None,
 ) -> None:
     """Pack SOURCES into one prompt: a directory tree with a token map, then one <document> per chunk.
 
     The file set is what git would track (plus .scoutignore and --include/--exclude); secrets are
     redacted; counts use Llama 4 Scout's own tokenizer; a re-pack only re-reads changed files.
     """
-    options = pack_options(include, exclude, compress, no_redact, no_default_excludes, max_file_size, budget)
+    options = pack_options(include, exclude, compress, no_redact, no_default_excludes, max_file_size, budget, password)
     started = time.perf_counter()
     store = Store()
     try:
@@ -77,7 +78,7 @@ def _as_json(result: PackResult, output: Path | None, seconds: float) -> dict:
         "skipped": [{"path": s.path, "reason": s.reason} for s in result.skipped],
         "chunks": len(result.chunks),
         "redactions": len(result.redactions),
-        "redacted": [{"path": p, "line": line, "kind": kind} for p, line, kind in result.redactions],
+        "redacted": [{"where": where, "kind": kind} for where, kind in result.redactions],
         "notes": [{"path": p, "note": note} for p, note in result.notes],
         "sources": [{"label": s.label, "root": s.root, "files": s.files, "tokens": s.tokens} for s in result.sources],
         "file_tokens": result.file_tokens,

@@ -70,10 +70,10 @@ def print_summary(console: Console, result: PackResult, output: Path | None, sec
             more = f" and {len(paths) - 3:,} more" if len(paths) > 3 else ""
             console.print(f"  {escape(reason)} ({len(paths):,}): {escape(', '.join(paths[:3]))}{more}", soft_wrap=True)
     if result.redactions:
-        kinds = Counter(kind for _, _, kind in result.redactions)
+        kinds = Counter(kind for _, kind in result.redactions)
         console.print(f"[bold]redacted[/] {len(result.redactions):,} secrets ({', '.join(f'{k} {n}' for k, n in kinds.most_common())}):")
-        for path, line, kind in result.redactions[:TOP]:
-            console.print(f"  {escape(path)}:{line} {kind}", soft_wrap=True)
+        for where, kind in result.redactions[:TOP]:
+            console.print(f"  {escape(where)} {kind}", soft_wrap=True)
         if len(result.redactions) > TOP:
             console.print(f"  and {len(result.redactions) - TOP:,} more (see --json)")
     for path, note in result.notes[:TOP]:

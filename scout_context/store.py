@@ -51,7 +51,11 @@ def _m002_runs(db: sqlite_utils.Database) -> None:
     db["runs"].create_index(["created_at"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m001_initial, _m002_runs]
+def _m003_skipped_parts(db: sqlite_utils.Database) -> None:
+    db["analyses"].add_column("skipped_parts", str, not_null_default="[]")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m001_initial, _m002_runs, _m003_skipped_parts]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +75,9 @@ class Analysis:
     language: str = ""
     parsed_ok: bool = True
     outline: tuple[tuple, ...] = ()                    # (kind, name, start_line, end_line, signature)
-    redactions: tuple[tuple[int, str], ...] = ()       # (line, kind)
-    chunks: tuple[tuple[int, int, str, int], ...] = ()  # (start_line, end_line, body hash, render.body_tokens)
+    redactions: tuple[tuple[str, str], ...] = ()       # (where: ":12" for a line, "#p4" for a page, kind)
+    chunks: tuple[tuple[int, int, str, int, str], ...] = ()  # (start, end, body hash, render.body_tokens, label)
+    skipped_parts: tuple[tuple[str, str], ...] = ()    # (where, reason): pages without text, broken pages
 
 
 class Store:
@@ -118,7 +123,7 @@ class Store:
 
     def analyses(self, hashes: Iterable[str], options: str) -> dict[str, Analysis]:
         rows = self.conn.execute(
-            "SELECT hash, reason, note, language, parsed_ok, outline, redactions, chunks FROM analyses "
+            "SELECT hash, reason, note, language, parsed_ok, outline, redactions, chunks, skipped_parts FROM analyses "
             "WHERE options = ? AND hash IN (SELECT value FROM json_each(?))",
             [options, json.dumps(list(hashes))],
         ).fetchall()
@@ -128,6 +133,7 @@ class Store:
                 outline=tuple(tuple(item) for item in json.loads(row[5])),
                 redactions=tuple(tuple(item) for item in json.loads(row[6])),
                 chunks=tuple(tuple(item) for item in json.loads(row[7])),
+                skipped_parts=tuple(tuple(item) for item in json.loads(row[8])),
             )
             for row in rows
         }
@@ -154,11 +160,12 @@ class Store:
         with self._transaction():
             self.conn.executemany("INSERT OR IGNORE INTO blobs VALUES (?, ?)", blobs.items())
             self.conn.executemany(
-                "INSERT OR REPLACE INTO analyses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO analyses (hash, options, reason, note, language, parsed_ok, outline, "
+                "redactions, chunks, skipped_parts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
-                        digest, options, a.reason, a.note, a.language, int(a.parsed_ok),
-                        json.dumps(a.outline), json.dumps(a.redactions), json.dumps(a.chunks),
+                        digest, options, a.reason, a.note, a.language, int(a.parsed_ok), json.dumps(a.outline),
+                        json.dumps(a.redactions), json.dumps(a.chunks), json.dumps(a.skipped_parts),
                     )
                     for digest, a in analyses.items()
                 ],

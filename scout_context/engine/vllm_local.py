@@ -18,6 +18,7 @@ import os
 import re
 import sys
 import time
+import traceback
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -46,6 +47,7 @@ _live: VllmEngine | None = None
 class _Answer:
     text: list[str] = field(default_factory=list)
     token_ids: list[int] = field(default_factory=list)
+    prompt_tokens: int = 0
     cached_tokens: int = 0
     first_token_s: float = 0.0
     total_s: float = 0.0
@@ -73,9 +75,11 @@ class VllmEngine:
     @cached_property
     def tokenizer(self) -> Any:
         """The model's transformers tokenizer: the one vLLM itself loads."""
-        from transformers import AutoTokenizer
+        import transformers
 
-        return AutoTokenizer.from_pretrained(self.model_path)
+        if not self.config.verbose:
+            transformers.logging.set_verbosity_error()
+        return transformers.AutoTokenizer.from_pretrained(self.model_path)
 
     def render_chat(self, system: str, user: str, assistant: str = "") -> str:
         if models.is_llama4(self.model_path):
@@ -121,6 +125,7 @@ class VllmEngine:
                     i, answer, piece = index[output.request_id], answers[index[output.request_id]], output.outputs[0]
                     if piece.token_ids and not answer.token_ids:
                         answer.first_token_s = time.perf_counter() - started
+                        answer.prompt_tokens = len(output.prompt_token_ids or ())
                         answer.cached_tokens = output.num_cached_tokens or 0
                     answer.token_ids.extend(piece.token_ids)
                     answer.text.append(piece.text)
@@ -132,7 +137,7 @@ class VllmEngine:
         return [
             Generation(
                 text="".join(answer.text),
-                prompt_tokens=len(ids),
+                prompt_tokens=answer.prompt_tokens,
                 cached_tokens=answer.cached_tokens,
                 completion_tokens=len(answer.token_ids),
                 finish_reason=answer.finish_reason,
@@ -140,7 +145,7 @@ class VllmEngine:
                 total_s=answer.total_s,
                 token_ids=tuple(answer.token_ids),
             )
-            for ids, answer in zip(token_lists, answers)
+            for answer in answers
         ]
 
     def close(self) -> None:
@@ -182,7 +187,9 @@ class VllmEngine:
 
 @contextmanager
 def _translated(model_name: str) -> Iterator[None]:
-    """Turn vLLM's failures a user can cause into one-line typed errors."""
+    """Turn vLLM's failures a user can cause into one-line typed errors. The original
+    exceptions' frames are cleared first: they hold the half-built engine (gigabytes of
+    buffers sized by max_model_len), which would otherwise live as long as the error."""
     try:
         yield
     except ScoutError:
@@ -190,13 +197,23 @@ def _translated(model_name: str) -> Iterator[None]:
     except Exception as error:  # vLLM raises ValueError/RuntimeError/torch.OutOfMemoryError with prose
         message = " ".join(str(error).split())
         if isinstance(error, MemoryError) or _OUT_OF_MEMORY.search(message):
-            raise EngineOutOfMemory(
-                f"not enough memory for {model_name}: {_shorten(message)} "
-                "(lower --max-model-len or the KV cache space)"
-            ) from None
-        if _TOO_LONG.search(message):
-            raise ContextTooLarge(_shorten(message)) from None
-        raise
+            typed: ScoutError = EngineOutOfMemory(
+                f"not enough memory for {model_name}: {_shorten(message)} (lower --max-model-len or the KV cache space)"
+            )
+        elif _TOO_LONG.search(message):
+            typed = ContextTooLarge(_shorten(message))
+        else:
+            raise
+        _drop_frames(error)
+        raise typed from None
+
+
+def _drop_frames(error: BaseException | None) -> None:
+    while error is not None:
+        traceback.clear_frames(error.__traceback__)
+        error.__traceback__ = None
+        error = error.__cause__ or error.__context__
+    gc.collect()
 
 
 @contextmanager

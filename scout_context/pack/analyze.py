@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 
+from ..sources.pdf import PdfError, extract, is_pdf
 from ..sources.read import decode
 from ..sources.secrets import redact
 from ..sources.structure import Segment, language_for, outline, segments
@@ -21,26 +22,20 @@ def content_hash(data: bytes) -> str:
 
 def analyze(data: bytes, rel: str, options: PackOptions) -> tuple[Analysis, dict[str, str]]:
     """The analysis of one file's bytes and the chunk bodies it produced (hash -> body)."""
+    if is_pdf(data) or rel.lower().endswith(".pdf"):  # a non-PDF named .pdf gets the reader's one-line reason
+        return _analyze_pdf(data, options)
     decoded = decode(data)
     if decoded.text is None:
         return Analysis(reason=decoded.reason), {}
-    text = decoded.text
-    redactions: tuple[tuple[int, str], ...] = ()
-    if options.redact:
-        text, found = redact(text)
-        redactions = tuple((r.line, r.kind) for r in found)
+    text, redactions = _redacted(decoded.text, options, ":{}")
     language = language_for(rel) or ""
     definitions = outline(text, language) if language else []
     segs, parsed_ok = segments(text, language or None, compress=options.compress, max_chars=options.chunk_chars)
     bodies: dict[str, str] = {}
-    chunks = []
-    for group in _group(segs, options.chunk_chars):
-        body = neutralize("".join(s.text for s in group))
-        if not body.endswith("\n"):
-            body += "\n"
-        digest = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
-        bodies[digest] = body
-        chunks.append((group[0].start_line, group[-1].end_line, digest, body_tokens(body)))
+    chunks = [
+        _chunk(bodies, "".join(s.text for s in group), group[0].start_line, group[-1].end_line)
+        for group in _group(segs, options.chunk_chars)
+    ]
     return (
         Analysis(
             note=decoded.note,
@@ -52,6 +47,51 @@ def analyze(data: bytes, rel: str, options: PackOptions) -> tuple[Analysis, dict
         ),
         bodies,
     )
+
+
+def _analyze_pdf(data: bytes, options: PackOptions) -> tuple[Analysis, dict[str, str]]:
+    """One chunk per page (`report.pdf#p12`, by printed label), headed by its label and the
+    outline heading in effect; pages without text are listed, not packed."""
+    try:
+        document = extract(data, password=options.pdf_password)
+    except PdfError as error:
+        return Analysis(reason=f"PDF: {error}", language="pdf"), {}
+    bodies: dict[str, str] = {}
+    chunks, redactions = [], []
+    for page in document.pages:
+        heading = f"Page {page.label}" + (f" · {page.heading}" if page.heading else "")
+        text, found = _redacted(page.text, options, f"#p{page.label}")
+        redactions.extend(found)
+        chunks.append(_chunk(bodies, f"{heading}\n\n{text}", page.number, page.number, f"#p{page.label}"))
+    return (
+        Analysis(
+            language="pdf",
+            outline=tuple(("page", p.heading or p.label, p.number, p.number, p.heading) for p in document.pages),
+            redactions=tuple(redactions),
+            chunks=tuple(chunks),
+            skipped_parts=tuple((f"#p{label}", reason) for label, reason in document.skipped),
+        ),
+        bodies,
+    )
+
+
+def _redacted(text: str, options: PackOptions, where: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """`text` with secrets replaced (unless turned off) and where they were: `where` is a
+    format for the line number (":{}") or a fixed location ("#p4")."""
+    if not options.redact:
+        return text, ()
+    text, found = redact(text)
+    return text, tuple((where.format(r.line), r.kind) for r in found)
+
+
+def _chunk(bodies: dict[str, str], text: str, start: int, end: int, label: str = "") -> tuple:
+    """Neutralize and store one chunk body; its analysis entry (start, end, hash, tokens, label)."""
+    body = neutralize(text)
+    if not body.endswith("\n"):
+        body += "\n"
+    digest = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
+    bodies[digest] = body
+    return (start, end, digest, body_tokens(body), label)
 
 
 def _group(segs: list[Segment], max_chars: int) -> list[list[Segment]]:

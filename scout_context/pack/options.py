@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import metadata
 
 from ..sources.defaults import DEFAULT_MAX_FILE_BYTES
 
 # Bump when analysis output changes for the same input, so old cache rows are not reused.
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,12 +23,16 @@ class PackOptions:
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     chunk_chars: int = 16_000  # about 4K tokens: big files are cut at definitions near this size
     budget: int | None = None
+    pdf_password: str | None = field(default=None, repr=False)
 
     @property
     def analysis_key(self) -> str:
         """What changes a file's analysis besides its content: these options, the analysis
         code's version and the grammars' (the cache key beside the content hash)."""
-        return f"v{ANALYSIS_VERSION}:{_grammars()}:r{int(self.redact)}:c{int(self.compress)}:{self.chunk_chars}"
+        key = f"v{ANALYSIS_VERSION}:{_grammars()}:r{int(self.redact)}:c{int(self.compress)}:{self.chunk_chars}"
+        if self.pdf_password:  # a file that needed it reads differently; the key holds only a hash
+            key += ":pw" + hashlib.sha256(self.pdf_password.encode()).hexdigest()[:12]
+        return key
 
 
 @cache

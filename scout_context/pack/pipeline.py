@@ -50,8 +50,9 @@ class PackResult:
     tokens: int
     files: list[str]
     file_tokens: dict[str, int]
+    outlines: dict[str, tuple[tuple, ...]] = field(default_factory=dict)  # path -> (kind, name, start, end, signature)
     skipped: list[Skipped] = field(default_factory=list)
-    redactions: list[tuple[str, int, str]] = field(default_factory=list)
+    redactions: list[tuple[str, str]] = field(default_factory=list)  # (where, e.g. "src/a.py:12", kind)
     notes: list[tuple[str, str]] = field(default_factory=list)
     sources: list[SourceSummary] = field(default_factory=list)
     analysed: int = 0
@@ -112,16 +113,18 @@ def pack(
                 result.skipped.append(Skipped(shown, analysis.reason))
                 continue
             tokens = 0
-            for start, end, digest, body_tokens in analysis.chunks:
-                chunk_id = f"{shown}:{start}-{end}"
+            for start, end, digest, body_tokens, suffix in analysis.chunks:
+                chunk_id = shown + (suffix or f":{start}-{end}")
                 block = document_tokens(chunk_id, shown, bodies[digest], body_tokens)
                 result.chunks.append(Chunk(chunk_id, label, shown, start, end, bodies[digest], block))
                 tokens += block
             result.files.append(shown)
             result.file_tokens[shown] = tokens
+            result.outlines[shown] = analysis.outline
             file_tokens.append((entry.shown, tokens))
             source_tokens += tokens
-            result.redactions.extend((shown, line, kind) for line, kind in analysis.redactions)
+            result.redactions.extend((shown + where, kind) for where, kind in analysis.redactions)
+            result.skipped.extend(Skipped(shown + where, reason) for where, reason in analysis.skipped_parts)
             if analysis.note:
                 result.notes.append((shown, analysis.note))
             if not analysis.parsed_ok and analysis.language:

@@ -1,0 +1,422 @@
+"""Ranking chunks against a question, and a question-independent dependency order.
+
+Lexical relevance is BM25 computed only for the question's terms (a sparse dot product:
+no index of the vocabulary is built, since tokenizing a 10M-token corpus in Python
+takes seconds). Each chunk is represented by a bounded *surface*: its path (twice, so
+path matches weigh more), the signatures of the definitions that start in it (from the
+outlines) and the head of its text (docstrings, imports). The heads share a fixed
+character budget, so a small corpus is indexed in full and a 10M-token one costs about
+what a 1M-token one does. Surfaces are normalized in bulk, in C: camelCase and
+snake_case split, lowercased, other characters turned into spaces; a term matches a
+whole word, optionally with a plural ending. A chunk that defines a name the question
+spells as code (`send_static_file`, `Cart.total`, `parseHTTPResponse`) gets a bonus.
+Structural priors (README and docs, entry points, how many files import the file)
+weigh less than a lexical match, so a named thing wins.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import posixpath
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from ..chunk import Chunk
+
+SURFACE_CHARS = 1_000_000  # chunk heads share this many characters
+MIN_HEAD = 200  # but each chunk gets at least this much of its text
+IMPORT_SCAN_CHARS = 8_000  # imports are read from this much of a file's first chunk
+DEFINES_WEIGHT = 0.5  # bonus for defining a name the question spells as code
+MAX_DEFINITIONS = 3  # a name defined in more chunks than this does not identify a place
+PRIOR_WEIGHT = 0.2  # BM25 is scaled to [0, 1], priors to [0, PRIOR_WEIGHT]
+K1, B = 1.2, 0.75
+
+STOPWORDS = frozenset(
+    "a about after all also am an and any are as at be been before being but by can could did do does done "
+    "each explain describe for from had has have how i if in into is it its me more most my no not of on "
+    "or our should show so some such tell than that the their them then there these they this those to "
+    "use used uses using was we were what when where which while who why will with would you your".split()
+)
+DOC_SUFFIXES = (".md", ".markdown", ".rst", ".txt", ".adoc")
+ENTRY_NAMES = frozenset(
+    "__main__.py main.py app.py cli.py manage.py wsgi.py asgi.py server.py index.js index.ts index.mjs "
+    "main.js main.ts server.js server.ts app.js app.ts main.go main.rs lib.rs".split()
+)
+
+# Byte classes for the bulk normalization: word characters (lower or digit), upper, other.
+_KINDS = bytes(97 if 97 <= c <= 122 or 48 <= c <= 57 else 65 if 65 <= c <= 90 else 32 for c in range(256))
+_FOLD = bytes(c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 or 48 <= c <= 57 else 32 for c in range(256))
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_]+(?:(?:[./-]|::)[A-Za-z0-9_]+)*")
+_CAMEL = re.compile(r"[a-z0-9][A-Z]")
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    chunk: Chunk
+    score: float  # lexical + PRIOR_WEIGHT * prior; higher is more relevant
+    lexical: float  # BM25 scaled to [0, 1], plus DEFINES_WEIGHT per code name the chunk defines
+    prior: float  # structural prior in [0, 1]
+
+
+def rank(chunks: Sequence[Chunk], question: str, outlines: Mapping[str, tuple[tuple, ...]]) -> list[Ranked]:
+    """Every chunk, best first; ties broken by chunk id."""
+    bm25 = _bm25(chunks, terms(question), outlines)
+    top = max(bm25, default=0.0) or 1.0
+    defines = _defines(chunks, code_names(question), outlines)
+    priors = _priors(chunks)
+    ranked = []
+    for i, chunk in enumerate(chunks):
+        lexical = bm25[i] / top + DEFINES_WEIGHT * defines.get(i, 0)
+        ranked.append(Ranked(chunk, lexical + PRIOR_WEIGHT * priors[chunk.path], lexical, priors[chunk.path]))
+    ranked.sort(key=lambda r: (-r.score, r.chunk.id))
+    return ranked
+
+
+def terms(question: str) -> list[str]:
+    """The question's search terms: every identifier's parts (camelCase and snake_case
+    split, lowercased, plurals stripped, stopwords dropped) and, for a compound
+    identifier, the whole of it as a phrase: `parseHTTPResponse` gives `parse`, `http`,
+    `response` and `parse http response`."""
+    found: dict[str, None] = {}
+    for identifier in _IDENTIFIER.findall(question):
+        parts = normalize(identifier).split()
+        for part in parts:
+            if len(part) > 1 and part not in STOPWORDS:
+                found[_singular(part)] = None
+        if len(parts) > 1:
+            found[" ".join([*parts[:-1], _singular(parts[-1])])] = None
+    return list(found)
+
+
+def code_names(question: str) -> set[str]:
+    """Names the question spells as code (with `_`, `.`, `::`, camelCase, backticks or a
+    call's parentheses), lowercased; for a qualified name, its last part."""
+    names = set()
+    for match in _IDENTIFIER.finditer(question):
+        identifier = match.group()
+        quoted = question[match.start() - 1 : match.start()] == "`" or question[match.end() : match.end() + 1] == "("
+        if quoted or "_" in identifier or "." in identifier or ":" in identifier or _CAMEL.search(identifier):
+            last = re.split(r"[./:-]+", identifier)[-1].lower()
+            if len(last) > 1:
+                names.add(last)
+    return names
+
+
+def normalize(text: str) -> str:
+    """Words split at camelCase and snake_case borders, lowercased, separated by spaces
+    (non-ASCII characters become separators)."""
+    return _normalize(text.encode("ascii", "replace"))[0].decode("ascii")
+
+
+def _normalize(data: bytes) -> tuple[bytes, list[int]]:
+    """`normalize` on bytes, and the positions before which a space was inserted at a
+    camelCase border (lower or digit then upper: `parseHTTP`; upper then upper-lower:
+    `HTTPResponse`)."""
+    kinds = data.translate(_KINDS)
+    cuts = sorted(_find_all(kinds, b"aA", 1) + _find_all(kinds, b"AAa", 1))
+    pieces = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)])]
+    return b" ".join(pieces).translate(_FOLD), cuts
+
+
+def _find_all(haystack: bytes, needle: bytes, shift: int = 0) -> list[int]:
+    """Start positions of `needle` (overlapping), plus `shift`."""
+    found, find = [], haystack.find
+    at = find(needle)
+    while at >= 0:
+        found.append(at + shift)
+        at = find(needle, at + 1)
+    return found
+
+
+def _singular(word: str) -> str:
+    if word.endswith(("sses", "ches", "shes", "xes", "zes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _bm25(chunks: Sequence[Chunk], query: list[str], outlines: Mapping[str, tuple[tuple, ...]]) -> list[float]:
+    """BM25 of each chunk's surface for the query terms (0.0 where none occurs)."""
+    scores = [0.0] * len(chunks)
+    if not query or not chunks:
+        return scores
+    surfaces = _surfaces(chunks, outlines)
+    text, cuts = _normalize(("  " + "  ".join(surfaces) + "   ").encode("ascii", "replace"))
+    starts, at = [], 2
+    for surface in surfaces:
+        starts.append(at + bisect_right(cuts, at))
+        at += len(surface) + 2
+    lengths = [end - start for start, end in zip(starts, [*starts[1:], len(text)])]
+    average = sum(lengths) / len(lengths)
+    norm = [K1 * (1 - B + B * length / average) for length in lengths]
+    for term in query:
+        tf: dict[int, int] = {}
+        needle = b" " + term.encode()
+        for end in _find_all(text, needle, len(needle)):
+            if text[end] == 32 or text[end : end + 2] == b"s " or text[end : end + 3] == b"es ":
+                i = bisect_right(starts, end - 1) - 1
+                tf[i] = tf.get(i, 0) + 1
+        idf = math.log(1 + (len(chunks) - len(tf) + 0.5) / (len(tf) + 0.5))
+        for i, f in tf.items():
+            scores[i] += idf * f * (K1 + 1) / (f + norm[i])
+    return scores
+
+
+def _surfaces(chunks: Sequence[Chunk], outlines: Mapping[str, tuple[tuple, ...]]) -> list[str]:
+    """Per chunk: path twice, signatures of the definitions starting in it, head of the text."""
+    head = max(MIN_HEAD, SURFACE_CHARS // len(chunks))
+    surfaces = []
+    for c, (lines, entries) in zip(chunks, _inside(chunks, outlines)):
+        surfaces.append(" ".join((c.path, c.path, *(e[4] or e[1] for e in entries), c.text[:head])))
+    return surfaces
+
+
+def _inside(chunks: Sequence[Chunk], outlines: Mapping[str, tuple[tuple, ...]]) -> Iterable[tuple[list[int], tuple]]:
+    """Per chunk, the outline entries that start in its lines (and their start lines)."""
+    by_path: dict[str, tuple[list[int], tuple]] = {}
+    for path, entries in outlines.items():
+        ordered = tuple(sorted(entries, key=lambda e: e[2]))
+        by_path[path] = ([e[2] for e in ordered], ordered)
+    for c in chunks:
+        lines, entries = by_path.get(c.path, ([], ()))
+        lo, hi = bisect_left(lines, c.start_line), bisect_right(lines, c.end_line)
+        yield lines[lo:hi], entries[lo:hi]
+
+
+def _defines(chunks: Sequence[Chunk], names: set[str], outlines: Mapping[str, tuple[tuple, ...]]) -> dict[int, int]:
+    """Chunk index -> how many of `names` it defines, for names defined in at most
+    MAX_DEFINITIONS chunks."""
+    if not names:
+        return {}
+    where: dict[str, list[int]] = {}
+    for i, (_, entries) in enumerate(_inside(chunks, outlines)):
+        for entry in entries:
+            name = entry[1].lower()
+            if name in names:
+                where.setdefault(name, []).append(i)
+    defines: dict[int, int] = {}
+    for found in where.values():
+        if len(set(found)) <= MAX_DEFINITIONS:
+            for i in set(found):
+                defines[i] = defines.get(i, 0) + 1
+    return defines
+
+
+def _priors(chunks: Sequence[Chunk]) -> dict[str, float]:
+    """Per path: the largest of its kind's prior (README, entry point, docs) and its
+    import in-degree on a log scale relative to the most imported file."""
+    texts = _first_texts(chunks)
+    indegree = {path: 0 for path in texts}
+    for imported in imports(texts).values():
+        for path in imported:
+            indegree[path] += 1
+    scale = math.log1p(max(indegree.values(), default=0)) or 1.0
+    top_readme = min((p.count("/") for p in texts if _is_readme(p)), default=0)
+    return {path: max(_kind_prior(path, top_readme), math.log1p(d) / scale) for path, d in indegree.items()}
+
+
+def _kind_prior(path: str, top_readme: int) -> float:
+    """1 for the top README(s), 0.7 for an entry point, 0.5 for other docs."""
+    if _is_readme(path) and path.count("/") == top_readme:
+        return 1.0
+    name = path[path.rfind("/") + 1 :].lower()
+    if name in ENTRY_NAMES or name.startswith("cli.") or "/bin/" in f"/{path}" or "/cmd/" in f"/{path}":
+        return 0.7
+    return 0.5 if is_doc(path) else 0.0
+
+
+def is_doc(path: str) -> bool:
+    """README, prose files and anything under a doc/ or docs/ folder."""
+    lowered = f"/{path.lower()}"
+    return _is_readme(path) or lowered.endswith(DOC_SUFFIXES) or "/doc/" in lowered or "/docs/" in lowered
+
+
+def _is_readme(path: str) -> bool:
+    return path[path.rfind("/") + 1 :].lower().startswith("readme")
+
+
+def _first_texts(chunks: Iterable[Chunk]) -> dict[str, str]:
+    """Each path's first chunk's text (where its imports are)."""
+    first: dict[str, Chunk] = {}
+    for c in chunks:
+        if c.path not in first or c.start_line < first[c.path].start_line:
+            first[c.path] = c
+    return {path: c.text for path, c in first.items()}
+
+
+def dependency_order(paths: Sequence[str], texts: Mapping[str, str]) -> list[str]:
+    """READMEs (shallowest first), then other docs by path, then the rest so that a file
+    comes after the files it imports (read from `texts[path]`); among files that are
+    ready, and to break a cycle, the first by path. Independent of any question."""
+    readmes = sorted((p for p in paths if _is_readme(p)), key=lambda p: (p.count("/"), _path_key(p)))
+    docs = sorted((p for p in paths if is_doc(p) and not _is_readme(p)), key=_path_key)
+    rest = sorted((p for p in paths if not is_doc(p)), key=_path_key)
+    graph = imports({p: texts.get(p, "") for p in rest})
+    needs = {p: graph.get(p, set()) & set(rest) for p in rest}
+    users: dict[str, list[str]] = {p: [] for p in rest}
+    for p, imported in needs.items():
+        for q in imported:
+            users[q].append(p)
+    ready = [(_path_key(p), p) for p in rest if not needs[p]]
+    heapq.heapify(ready)
+    order: list[str] = []
+    done: set[str] = set()
+    by_path = iter(rest)
+    while len(order) < len(rest):
+        if ready:
+            p = heapq.heappop(ready)[1]
+        else:  # a cycle: release the first file by path that is not placed yet
+            p = next(q for q in by_path if q not in done)
+        if p in done:
+            continue
+        done.add(p)
+        order.append(p)
+        for user in users[p]:
+            needs[user].discard(p)
+            if not needs[user] and user not in done:
+                heapq.heappush(ready, (_path_key(user), user))
+    return readmes + docs + order
+
+
+def _path_key(path: str) -> list[str]:
+    return path.split("/")
+
+
+# Imports, per language: Python's before the first top-level definition, the others in
+# the head of the file; bare JS specifiers (packages) and Go's standard library are ignored.
+_PY_IMPORT = re.compile(r"\n(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]*\(?([\w., \t]*)|import[ \t]+([\w., \t]+))")
+_PY_BODY = re.compile(r"\n(?:def|class|async|@)\b")
+_JS_IMPORT = re.compile(r"""(?:\bfrom|\bimport|\brequire\(|\bimport\()[ \t]*['"](\.{1,2}/[^'"]+)['"]""")
+_GO_IMPORT = re.compile(r'\bimport[ \t]*(?:\(([^)]*)\)|[\w.]*[ \t]*"([^"]+)")')
+_GO_PATH = re.compile(r'"([^"]+)"')
+_RS_USE = re.compile(r"\b(?:use[ \t]+crate::([\w:]+)|mod[ \t]+(\w+)[ \t]*;)")
+_JS_SUFFIXES = ("", ".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", "/index.ts", "/index.tsx", "/index.js", "/index.jsx")
+_JS_EXTENSIONS = (".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".vue", ".svelte")
+
+
+def imports(texts: Mapping[str, str]) -> dict[str, set[str]]:
+    """For each path, the paths among `texts` that it imports (Python, JS/TS, Go, Rust)."""
+    python = _PythonModules(sorted((p for p in texts if p.endswith(".py")), key=_path_key))
+    go_dirs: dict[str, list[str]] = {}
+    for path in sorted((p for p in texts if p.endswith(".go") and not p.endswith("_test.go")), key=_path_key):
+        parts = posixpath.dirname(path).split("/")
+        for i in range(len(parts)):
+            go_dirs.setdefault("/".join(parts[i:]), []).append(path)
+    graph: dict[str, set[str]] = {}
+    for path, text in texts.items():
+        if path.endswith(".py"):
+            found = python.imports(path, text)
+        elif path.endswith(_JS_EXTENSIONS):
+            found = _js_imports(path, text[:IMPORT_SCAN_CHARS], texts)
+        elif path.endswith(".go"):
+            found = _go_imports(text[:IMPORT_SCAN_CHARS], go_dirs)
+        elif path.endswith(".rs"):
+            found = _rust_imports(path, text[:IMPORT_SCAN_CHARS], texts)
+        else:
+            continue
+        found.discard(path)
+        if found:
+            graph[path] = found
+    return graph
+
+
+class _PythonModules:
+    """The dotted module names of a set of Python files, and what each file imports.
+    A name starts at the topmost folder of the chain of folders with an `__init__.py`
+    above the file: `src/flask/json/__init__.py` is `flask.json`."""
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        self._package_dirs = {posixpath.dirname(p) for p in paths if p.endswith("/__init__.py")}
+        self._package_names: dict[str, str] = {}
+        self.files: dict[str, list[str]] = {}  # dotted name -> files, by path
+        for path in paths:
+            folder, name = posixpath.split(path[:-3])
+            package = self._package(folder)
+            module = package if name == "__init__" else f"{package}.{name}" if package else name
+            self.files.setdefault(module, []).append(path)
+        self.packages = {self._package(folder) for folder in self._package_dirs}
+
+    def _package(self, folder: str) -> str:
+        """The dotted name of a folder: empty when it is not a package."""
+        if folder not in self._package_names:
+            if folder in self._package_dirs:
+                parent, name = posixpath.split(folder)
+                above = self._package(parent)
+                self._package_names[folder] = f"{above}.{name}" if above else name
+            else:
+                self._package_names[folder] = ""
+        return self._package_names[folder]
+
+    def imports(self, path: str, text: str) -> set[str]:
+        """Files imported at the top level, before the first definition."""
+        body = _PY_BODY.search(text, 0, IMPORT_SCAN_CHARS)
+        head = "\n" + text[: body.start() if body else IMPORT_SCAN_CHARS]
+        wanted: set[str] = set()
+        for dots, source, names, plain in _PY_IMPORT.findall(head):
+            if plain:
+                wanted.update(name.split()[0] for name in plain.split(",") if name.strip())
+                continue
+            if dots:
+                parts = self._package(posixpath.dirname(path)).split(".")
+                base = ".".join(parts[: len(parts) - len(dots) + 1])
+                source = f"{base}.{source}" if base and source else base or source
+            wanted.add(source)
+            if source in self.packages:
+                wanted.update(f"{source}.{name.split()[0]}" for name in names.split(",") if name.strip())
+        found = set()
+        for module in wanted:
+            files = self.files.get(module)
+            if files:
+                found.add(files[0] if len(files) == 1 else _closest(files, path))
+        return found
+
+
+def _closest(candidates: Sequence[str], importer: str) -> str:
+    """Of several files with one module name: the one beside the importer (Python puts a
+    script's folder first on its path), else the shallowest, then the first by path."""
+    folder = posixpath.dirname(importer)
+    return min(candidates, key=lambda c: (posixpath.dirname(c) != folder, c.count("/"), _path_key(c)))
+
+
+def _js_imports(path: str, head: str, texts: Mapping[str, str]) -> set[str]:
+    folder = posixpath.dirname(path)
+    found = set()
+    for spec in _JS_IMPORT.findall(head):
+        base = posixpath.normpath(posixpath.join(folder, spec))
+        match = next((base + s for s in _JS_SUFFIXES if base + s in texts), None)
+        if match:
+            found.add(match)
+    return found
+
+
+def _go_imports(head: str, go_dirs: Mapping[str, list[str]]) -> set[str]:
+    found: set[str] = set()
+    for block, single in _GO_IMPORT.findall(head):
+        for spec in _GO_PATH.findall(block) if block else [single]:
+            if "." not in spec.split("/", 1)[0]:
+                continue  # the standard library
+            parts = spec.split("/")
+            folder = next((f for f in ("/".join(parts[i:]) for i in range(len(parts))) if f in go_dirs), None)
+            if folder is not None:
+                found.update(go_dirs[folder])
+    return found
+
+
+def _rust_imports(path: str, head: str, texts: Mapping[str, str]) -> set[str]:
+    root = path[: path.rfind("src/") + 4] if "src/" in path else ""
+    here = posixpath.dirname(path) + "/" if path.endswith(("/lib.rs", "/main.rs", "/mod.rs")) else path[:-3] + "/"
+    found = set()
+    for use, module in _RS_USE.findall(head):
+        if module:
+            options = [f"{here}{module}.rs", f"{here}{module}/mod.rs"]
+        else:
+            parts = use.split("::")
+            options = [f"{root}{'/'.join(parts[:i])}{suffix}" for i in range(len(parts), 0, -1) for suffix in (".rs", "/mod.rs")]
+        match = next((o for o in options if o in texts), None)
+        if match:
+            found.add(match)
+    return found

@@ -1,0 +1,166 @@
+"""The normalized chat record, the one error, and helpers every format parser shares."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+SUPPORTED = (
+    "Slack export (zip or folder), DiscordChatExporter JSON, WhatsApp .txt, Telegram result.json, "
+    "ChatGPT/Claude conversations.json, JSONL chats, mbox, IRC logs (irssi, WeeChat), 'Name: text' transcripts"
+)
+NOT_RECOGNIZED = f"not a recognized chat export; supported: {SUPPORTED}"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One chat message, normalized.
+
+    `ts` is timezone-aware UTC. When the export gives only a local time without a zone
+    (WhatsApp, IRC, Telegram `date` without `date_unixtime`, transcripts), `tz_known` is
+    False and `ts` is that naive local time labelled UTC: right to the minute as a wall
+    clock, unknown as an instant. `ts` is None when the export has no time at all.
+    `thread` is the thread root's id ('' when not threaded); a root carries its own id.
+    `author` is the resolved display name (the id when unknown), "system" for system
+    lines, and the role ("user", "assistant", "tool", "system") in AI chats.
+    """
+
+    platform: str
+    conversation: str
+    thread: str
+    message_id: str
+    reply_to: str
+    author: str
+    ts: datetime | None
+    tz_known: bool
+    text: str
+    attachments: tuple[str, ...] = ()
+    edited: bool = False
+    deleted: bool = False
+    is_system: bool = False
+    is_bot: bool = False
+
+
+class ChatFormatError(Exception):
+    """An export that cannot be read at all; the message is one line."""
+
+
+def salvage(records: Iterable[T], convert: Callable[[T], Message | list[Message] | None],
+            where: Callable[[int], str], warnings: list[str]) -> list[Message]:
+    """`convert` applied to each record (giving a message, several, or none); a record it
+    fails on, malformed in any way, is skipped with a warning naming `where(index)`, so one
+    bad record never loses the rest."""
+    out: list[Message] = []
+    for index, record in enumerate(records):
+        try:
+            converted = convert(record)
+        except Exception as error:  # noqa: BLE001 - any malformed record is skipped, not fatal
+            warnings.append(f"skipped {where(index)}: {_describe(error)}")
+            continue
+        if isinstance(converted, list):
+            out += converted
+        elif converted is not None:
+            out.append(converted)
+    return out
+
+
+def unique_title(title: str, seen: dict[str, int]) -> str:
+    """`title`, or 'title (2)', 'title (3)'… when an earlier conversation had it."""
+    title = one_line(title) or "Untitled"
+    seen[title] = seen.get(title, 0) + 1
+    return title if seen[title] == 1 else f"{title} ({seen[title]})"
+
+
+def zip_member(data: bytes, name: str, basename: str) -> bytes:
+    """`data` itself, or when it is a zip, its member `basename` (or ChatFormatError)."""
+    if not data.startswith(b"PK\x03\x04"):
+        return data
+    archive = open_zip(data, name)
+    member = find_member(archive, basename)
+    if member is None:
+        raise ChatFormatError(f"{name}: no {basename} in the zip")
+    return read_member(archive, member)
+
+
+def finish(messages: list[Message], warnings: list[str], name: str) -> tuple[list[Message], list[str]]:
+    """Messages in time order (stable; an undated message keeps its place after the one
+    before it), or ChatFormatError when every record failed."""
+    if not messages and warnings:
+        raise ChatFormatError(f"{name}: no readable messages ({warnings[0]})")
+    keys: list[datetime] = []
+    last = datetime.min.replace(tzinfo=UTC)
+    for message in messages:
+        last = message.ts or last
+        keys.append(last)
+    order = sorted(range(len(messages)), key=keys.__getitem__)
+    return [messages[i] for i in order], warnings
+
+
+def load_json(data: bytes, name: str) -> Any:
+    """Parsed JSON (UTF-8, a BOM allowed), or ChatFormatError."""
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise ChatFormatError(f"{name}: not valid JSON ({_describe(error)})") from None
+
+
+def expect(value: Any, kind: type, what: str) -> Any:
+    """`value` when it is a `kind`, else ChatFormatError naming `what`."""
+    if not isinstance(value, kind):
+        raise ChatFormatError(f"{what}: expected a JSON {'array' if kind is list else 'object'}")
+    return value
+
+
+def open_zip(data: bytes, name: str) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        raise ChatFormatError(f"{name}: not a readable zip ({_describe(error)})") from None
+
+
+def read_member(archive: zipfile.ZipFile, member: str) -> bytes:
+    """A zip member's bytes, or ChatFormatError (corrupt, encrypted, unsupported method)."""
+    try:
+        return archive.read(member)
+    except Exception as error:  # noqa: BLE001 - zipfile raises many unrelated types on damage
+        raise ChatFormatError(f"{member}: unreadable in the zip ({_describe(error)})") from None
+
+
+def find_member(archive: zipfile.ZipFile, basename: str) -> str | None:
+    """The shallowest member named `basename` (exports are often zipped inside a folder)."""
+    found = [n for n in archive.namelist() if n.rsplit("/", 1)[-1] == basename]
+    return min(found, key=lambda n: (n.count("/"), n)) if found else None
+
+
+def epoch(value: Any) -> datetime | None:
+    """UTC time of a Unix timestamp given as a number or a numeric string; None when absent."""
+    if value is None or value == "":
+        return None
+    return datetime.fromtimestamp(float(value), UTC)
+
+
+def iso(value: Any) -> tuple[datetime | None, bool]:
+    """An ISO 8601 time as (UTC time, zone known); a time without a zone is labelled UTC."""
+    if not value:
+        return None, False
+    parsed = datetime.fromisoformat(str(value))
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC), False
+    return parsed.astimezone(UTC), True
+
+
+def one_line(text: str) -> str:
+    """`text` with runs of whitespace (newlines included) collapsed to single spaces."""
+    return " ".join(text.split())
+
+
+def _describe(error: BaseException) -> str:
+    text = one_line(str(error))
+    return f"{type(error).__name__}: {text}"[:200] if text else type(error).__name__

@@ -1,0 +1,76 @@
+"""The CPU default, SmolLM2-135M-Instruct, in embedded vLLM: one engine for this module.
+
+The model is converted (once, into the user's model cache or SCOUT_CACHE_DIR) when the
+module starts, before the per-test cache isolation of conftest applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scout_context.engine.config import EngineConfig, SamplingConfig
+from scout_context.engine.models import ensure_model
+from scout_context.engine.vllm_local import VllmEngine
+from scout_context.errors import ContextTooLarge, EngineOutOfMemory
+
+pytestmark = pytest.mark.engine
+
+REPO_FILE = '"""Client settings."""\n\nTIMEOUT_SECONDS = 42\nRETRIES = 3\n'
+
+
+@pytest.fixture(scope="module")
+def model_path() -> Path:
+    return ensure_model("smollm2")
+
+
+@pytest.fixture(scope="module")
+def engine(model_path: Path) -> Iterator[VllmEngine]:
+    engine = VllmEngine(EngineConfig(model=str(model_path)))
+    yield engine
+    engine.close()
+
+
+def rss_gib() -> float:
+    return int(Path("/proc/self/statm").read_text().split()[1]) * 4096 / 2**30
+
+
+def test_out_of_memory_at_start_is_one_line(model_path: Path) -> None:
+    """Runs first, before the module's engine exists: a KV cache larger than the machine."""
+    with pytest.raises(EngineOutOfMemory, match="not enough memory") as caught:
+        VllmEngine(EngineConfig(model=str(model_path), kv_cache_space_gib=4096)).generate(["hi"], SamplingConfig())
+    assert caught.value.exit_code == 8 and "\n" not in str(caught.value)
+
+
+def test_chat_format_is_the_models_own_template(engine: VllmEngine) -> None:
+    assert engine.render_chat("Be brief.", "Hi?", "Sure") == (
+        "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi?<|im_end|>\n<|im_start|>assistant\nSure"
+    )
+
+
+def test_answers_a_question_about_a_tiny_repo(engine: VllmEngine) -> None:
+    user = f'<file path="client/settings.py">\n{REPO_FILE}</file>\n\nWhat is the value of TIMEOUT_SECONDS?'
+    prompt = engine.render_chat("Answer from the files, in one sentence.", user)
+    pieces: list[str] = []
+    [answer] = engine.generate([prompt], SamplingConfig(max_tokens=40), lambda i, text: pieces.append(text))
+    assert "42" in answer.text
+    assert "".join(pieces) == answer.text and len(pieces) > 1  # streamed
+    assert answer.prompt_tokens == engine.count_tokens(prompt)  # vLLM ran exactly the counted ids
+    assert answer.completion_tokens == len(answer.token_ids) > 0
+    assert answer.finish_reason in ("stop", "length")
+    assert 0 < answer.first_token_s <= answer.total_s
+
+
+def test_a_prompt_over_the_context_is_context_too_large(engine: VllmEngine) -> None:
+    with pytest.raises(ContextTooLarge, match="8,192") as caught:
+        engine.generate(["word " * 9000], SamplingConfig())
+    assert caught.value.exit_code == 4
+
+
+def test_close_frees_the_engines_memory(engine: VllmEngine) -> None:
+    """Runs last: the next module starts another engine in this process."""
+    before = rss_gib()
+    engine.close()
+    assert before - rss_gib() > 1.0

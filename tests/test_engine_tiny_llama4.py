@@ -1,0 +1,69 @@
+"""A tiny random-weight Llama 4 with Scout's architecture in embedded vLLM: chunked local
+attention (chunks of 128), a NoPE layer every 4th, MoE with a shared expert, the real
+Llama 4 tokenizer. One engine for this module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from scout_context.engine.config import EngineConfig, SamplingConfig
+from scout_context.engine.vllm_local import VllmEngine
+from scout_context.engine.models import ensure_model
+from scout_context.tokens import scout_tokenizer
+
+pytestmark = pytest.mark.engine
+
+CHUNK = 128
+BLOCK = 128  # vLLM's KV block size on a CPU: only whole blocks are cached
+SOURCE = "".join(f"def step_{i}(value: int) -> int:\n    return value * {i} + {i * i}\n\n" for i in range(80))
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[VllmEngine]:
+    engine = VllmEngine(EngineConfig(model="tiny-llama4"))
+    assert engine.model_path == ensure_model("tiny-llama4")  # built now, before conftest isolates the cache
+    yield engine
+    engine.close()
+
+
+def test_the_models_tokenizer_is_scouts(engine: VllmEngine) -> None:
+    prompt = engine.render_chat("You read code.", SOURCE + "\nWhat does it do?")
+    ids = engine.tokenizer.encode(prompt, add_special_tokens=False)
+    assert ids == scout_tokenizer().encode(prompt)
+    assert ids.count(scout_tokenizer().bos_id) == 1
+
+
+def test_a_prompt_of_eight_chunks_runs_and_matches_transformers(engine: VllmEngine) -> None:
+    import torch
+    from transformers import Llama4ForCausalLM
+
+    prompt = engine.render_chat("", SOURCE + "\nSummarise the module.")
+    [answer] = engine.generate([prompt], SamplingConfig(max_tokens=24))
+    assert answer.prompt_tokens == scout_tokenizer().count(prompt) >= 8 * CHUNK  # one BOS: the rendered one
+    assert answer.completion_tokens == len(answer.token_ids) > 0
+
+    reference = Llama4ForCausalLM.from_pretrained(engine.model_path, dtype=torch.float32).eval()
+    ids = torch.tensor([engine.tokenizer.encode(prompt, add_special_tokens=False)])
+    with torch.no_grad():
+        generated = reference.generate(ids, max_new_tokens=24, do_sample=False)
+    assert tuple(generated[0, ids.shape[1] :].tolist()) == answer.token_ids
+
+
+def test_a_second_question_reuses_the_cached_corpus(engine: VllmEngine) -> None:
+    """Two questions after the same corpus share a prefix of at least 10 blocks; vLLM can
+    serve from its cache only the whole 128-token blocks inside that prefix, so it must
+    report exactly `shared // 128 * 128` cached tokens, which is at least 90% of it."""
+    corpus = SOURCE.replace("value", "number")  # not the earlier tests' prefix
+    first, second = (
+        engine.render_chat("Answer from the corpus.", f"{corpus}\n\nQuestion: {question}")
+        for question in ("What does step_7 return?", "Which step adds 100?")
+    )
+    first_ids, second_ids = (scout_tokenizer().encode(prompt) for prompt in (first, second))
+    shared = next(i for i, (a, b) in enumerate(zip(first_ids, second_ids, strict=False)) if a != b)
+    assert shared >= 10 * BLOCK
+    engine.generate([first], SamplingConfig(max_tokens=4))
+    [again] = engine.generate([second], SamplingConfig(max_tokens=4))
+    assert again.cached_tokens == shared // BLOCK * BLOCK
+    assert again.cached_tokens >= 0.9 * shared
