@@ -19,6 +19,7 @@ from .ask import ask_command
 from .console import err_console
 from .engine import engine_app
 from .logs import logs_command
+from .models import models_command
 from .pack import pack_command
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ app = typer.Typer(
 app.command("pack")(pack_command)
 app.command("ask")(ask_command)
 app.command("logs")(logs_command)
+app.command("models")(models_command)
 app.add_typer(engine_app, name="engine")
 
 

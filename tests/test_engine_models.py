@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from scout_context_cli.models import models_command
 from typer import Typer
 from typer.testing import CliRunner
 
@@ -18,7 +19,6 @@ from scout_context.engine.models import ModelInfo, ensure_model, llama4_hf_token
 from scout_context.engine.vllm_local import VllmEngine
 from scout_context.errors import ModelMissing
 from scout_context.tokens import scout_tokenizer
-from scout_context_cli.models import models_command
 
 SAMPLE = (Path(__file__).parent.parent / "scout_context" / "tokens.py").read_text() + (
     "\n<|begin_of_text|><|header_start|>user<|header_end|>\n\nHé 12345 日本語 \r\n\n  x<|eot|>  \t\n"
@@ -53,7 +53,9 @@ def test_llama4_tokenizer_matches_the_scout_tokenizer_and_chat_format() -> None:
     assert tokenizer.encode(SAMPLE, add_special_tokens=False) == scout_tokenizer().encode(SAMPLE)
     assert tokenizer.encode("hi")[0] == scout_tokenizer().bos_id  # adds BOS unless told not to, as Scout's does
     messages = [{"role": "system", "content": "S\n"}, {"role": "user", "content": "U"}]
-    assert tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) == llama4_chat("S\n", "U")
+    assert tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) == llama4_chat(
+        "S\n", "U"
+    )
     assert llama4_chat("", "U", "The answer") == (
         "<|begin_of_text|><|header_start|>user<|header_end|>\n\nU<|eot|>"
         "<|header_start|>assistant<|header_end|>\n\nThe answer"

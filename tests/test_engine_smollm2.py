@@ -37,11 +37,18 @@ def rss_gib() -> float:
     return int(Path("/proc/self/statm").read_text().split()[1]) * 4096 / 2**30
 
 
-def test_out_of_memory_at_start_is_one_line(model_path: Path) -> None:
-    """Runs first, before the module's engine exists: a KV cache larger than the machine."""
-    with pytest.raises(EngineOutOfMemory, match="not enough memory") as caught:
-        VllmEngine(EngineConfig(model=str(model_path), kv_cache_space_gib=4096)).generate(["hi"], SamplingConfig())
-    assert caught.value.exit_code == 8 and "\n" not in str(caught.value)
+def test_out_of_memory_at_start_is_one_line_and_frees_the_engine(model_path: Path) -> None:
+    """Runs first, before the module's engine exists: a KV cache larger than the machine.
+    Failed starts must not pile up: an error that kept its half-built engine alive would
+    keep about 0.9 GiB per start."""
+    errors, sizes = [], []
+    for _ in range(3):
+        with pytest.raises(EngineOutOfMemory, match="not enough memory") as caught:
+            VllmEngine(EngineConfig(model=str(model_path), kv_cache_space_gib=4096)).generate(["hi"], SamplingConfig())
+        errors.append(caught.value)  # kept, as a caller that reports it later would
+        sizes.append(rss_gib())
+    assert errors[0].exit_code == 8 and "\n" not in str(errors[0])
+    assert sizes[2] - sizes[0] < 0.9  # a kept engine would add about 1.8 GiB here
 
 
 def test_chat_format_is_the_models_own_template(engine: VllmEngine) -> None:

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from scout_context.engine.config import EngineConfig, SamplingConfig
-from scout_context.engine.vllm_local import VllmEngine
 from scout_context.engine.models import ensure_model
+from scout_context.engine.vllm_local import VllmEngine
 from scout_context.tokens import scout_tokenizer
 
 pytestmark = pytest.mark.engine

@@ -113,23 +113,26 @@ def llama4_hf_tokenizer() -> Any:
     `tokenizer.model` (the ids equal `scout_context.tokens.ScoutTokenizer`'s)."""
     from importlib import resources
 
+    from llama_models.llama4.tokenizer import Tokenizer as MetaTokenizer
     from tokenizers import processors
     from transformers import PreTrainedTokenizerFast
     from transformers.convert_slow_tokenizer import TikTokenConverter
 
-    from scout_context.tokens import _MetaTokenizer, scout_tokenizer
+    from scout_context.tokens import scout_tokenizer
 
-    specials = list(scout_tokenizer().special_tokens)  # in id order
+    scout = scout_tokenizer()
     with resources.as_file(resources.files("llama_models.llama4") / "tokenizer.model") as model_file:
         backend = TikTokenConverter(
-            vocab_file=str(model_file), pattern=_MetaTokenizer.O200K_PATTERN, extra_special_tokens=specials
+            vocab_file=str(model_file),
+            pattern=MetaTokenizer.O200K_PATTERN,
+            extra_special_tokens=list(scout.special_tokens),
         ).converted()
     bos = "<|begin_of_text|>"
-    backend.post_processor = processors.Sequence(
+    backend.post_processor = processors.Sequence(  # BOS first with add_special_tokens, as Scout's own tokenizer
         [
             processors.ByteLevel(trim_offsets=False),
             processors.TemplateProcessing(
-                single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, specials.index(bos) + 200_000)]
+                single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, scout.bos_id)]
             ),
         ]
     )

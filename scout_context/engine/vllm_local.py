@@ -116,24 +116,18 @@ class VllmEngine:
         index: dict[str, int] = {}
         started = time.perf_counter()
         with _translated(self.model_name):
-            for i, ids in enumerate(token_lists):
-                request_id = f"scout-{next(self._request_ids)}"
-                engine.add_request(request_id, TokensPrompt(prompt_token_ids=ids), params)
-                index[request_id] = i
-            while engine.has_unfinished_requests():
-                for output in engine.step():
-                    i, answer, piece = index[output.request_id], answers[index[output.request_id]], output.outputs[0]
-                    if piece.token_ids and not answer.token_ids:
-                        answer.first_token_s = time.perf_counter() - started
-                        answer.prompt_tokens = len(output.prompt_token_ids or ())
-                        answer.cached_tokens = output.num_cached_tokens or 0
-                    answer.token_ids.extend(piece.token_ids)
-                    answer.text.append(piece.text)
-                    if on_text is not None and piece.text:
-                        on_text(i, piece.text)
-                    if output.finished:
-                        answer.total_s = time.perf_counter() - started
-                        answer.finish_reason = piece.finish_reason or ""
+            try:
+                for i, ids in enumerate(token_lists):
+                    request_id = f"scout-{next(self._request_ids)}"
+                    engine.add_request(request_id, TokensPrompt(prompt_token_ids=ids), params)
+                    index[request_id] = i
+                while engine.has_unfinished_requests():
+                    for output in engine.step():
+                        self._collect(output, answers[index[output.request_id]], started)
+                        if on_text is not None and output.outputs[0].text:
+                            on_text(index[output.request_id], output.outputs[0].text)
+            finally:  # an error or Ctrl-C leaves nothing running in the engine
+                engine.abort_request([request_id for request_id, i in index.items() if not answers[i].finish_reason])
         return [
             Generation(
                 text="".join(answer.text),
@@ -147,6 +141,20 @@ class VllmEngine:
             )
             for answer in answers
         ]
+
+    @staticmethod
+    def _collect(output: Any, answer: _Answer, started: float) -> None:
+        """Add one delta `vllm.RequestOutput` to its answer."""
+        piece = output.outputs[0]
+        if piece.token_ids and not answer.token_ids:
+            answer.first_token_s = time.perf_counter() - started
+            answer.prompt_tokens = len(output.prompt_token_ids or ())
+            answer.cached_tokens = output.num_cached_tokens or 0
+        answer.token_ids.extend(piece.token_ids)
+        answer.text.append(piece.text)
+        if output.finished:
+            answer.total_s = time.perf_counter() - started
+            answer.finish_reason = piece.finish_reason or "stop"
 
     def close(self) -> None:
         """Stop the engine and free its memory (a later `generate` starts it again)."""

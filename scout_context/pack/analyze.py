@@ -5,7 +5,9 @@ cached by content hash."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
+from ..sources import chat
 from ..sources.pdf import PdfError, extract, is_pdf
 from ..sources.read import decode
 from ..sources.secrets import redact
@@ -24,6 +26,9 @@ def analyze(data: bytes, rel: str, options: PackOptions) -> tuple[Analysis, dict
     """The analysis of one file's bytes and the chunk bodies it produced (hash -> body)."""
     if is_pdf(data) or rel.lower().endswith(".pdf"):  # a non-PDF named .pdf gets the reader's one-line reason
         return _analyze_pdf(data, options)
+    chat_format = chat.detect(rel, data)
+    if chat_format:
+        return analyze_chat(lambda: chat.parse(chat_format, rel, data), options)
     decoded = decode(data)
     if decoded.text is None:
         return Analysis(reason=decoded.reason), {}
@@ -75,9 +80,26 @@ def _analyze_pdf(data: bytes, options: PackOptions) -> tuple[Analysis, dict[str,
     )
 
 
+def analyze_chat(parse: Callable[[], tuple[list[chat.Message], list[str]]], options: PackOptions) -> tuple[Analysis, dict[str, str]]:
+    """A chat export: messages normalized to UTC and threads, rendered compactly; each
+    chunk keeps the export's own id (`slack:#general@2024-03-14T10:22Z`)."""
+    try:
+        messages, warnings = parse()
+    except chat.ChatFormatError as error:
+        return Analysis(reason=f"chat export: {error}", language="chat"), {}
+    bodies: dict[str, str] = {}
+    chunks, redactions = [], []
+    for number, piece in enumerate(chat.render(messages, max_chars=options.chunk_chars), start=1):
+        text, found = _redacted(piece.text, options, piece.id)
+        redactions.extend(found)
+        chunks.append(_chunk(bodies, text, number, number, piece.id))
+    note = f"{len(warnings):,} malformed records skipped, first: {warnings[0]}" if warnings else ""
+    return Analysis(language="chat", note=note, redactions=tuple(redactions), chunks=tuple(chunks)), bodies
+
+
 def _redacted(text: str, options: PackOptions, where: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     """`text` with secrets replaced (unless turned off) and where they were: `where` is a
-    format for the line number (":{}") or a fixed location ("#p4")."""
+    format for the line number (":{}") or a fixed location ("#p4", a chat chunk id)."""
     if not options.redact:
         return text, ()
     text, found = redact(text)

@@ -7,8 +7,10 @@ and count (`pack.render`), save what was learnt in one transaction.
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -19,12 +21,16 @@ from typing import TextIO
 from ..chunk import Chunk
 from ..errors import ContextTooLarge, UsageError
 from ..sources.files import FileEntry, Skipped, collect, display_path
+from ..sources import chat
 from ..sources.read import read_bytes
 from ..store import Analysis, IndexEntry, Store
 from ..tokens import scout_tokenizer
 from .analyze import analyze, content_hash
 from .options import PackOptions
 from .render import directory_tree, document, document_tokens
+
+# A file or export named on the command line may be this large (a sanity bound, 2 GiB).
+NAMED_FILE_LIMIT = 2**31
 
 # Below this many bytes to analyse, worker processes cost more than they save.
 PARALLEL_MIN_BYTES = 2_000_000
@@ -86,13 +92,14 @@ def pack(
     ignored = {os.path.realpath(p) for p in ignore_files}
     collected = []
     for path, label in zip(paths, labels):
-        root, files, skipped = _collect(Path(path), options)
-        collected.append((root, label, [f for f in files if f.abspath not in ignored], skipped))
-    total = sum(len(files) for _, _, files, _ in collected)
+        root, files, skipped, limit = _collect(Path(path), options)
+        collected.append((root, label, [f for f in files if f.abspath not in ignored], skipped, limit))
+    total = sum(len(files) for _, _, files, _, _ in collected)
     result = PackResult(header="", chunks=[], tokens=0, files=[], file_tokens={})
     done = 0
     headers = []
-    for root, label, files, skipped in collected:
+    seen_ids: set[str] = set()
+    for root, label, files, skipped, limit in collected:
         prefix = f"{label}/" if len(paths) > 1 else ""
 
         def tick(rel: str) -> None:
@@ -101,7 +108,7 @@ def pack(
             if progress:
                 progress(done, total, rel)
 
-        per_file, bodies = _analyse_source(root, files, options, store, result, tick)
+        per_file, bodies = _analyse_source(root, files, limit, options, store, result, tick)
         source_tokens = 0
         file_tokens: list[tuple[str, int]] = []
         for entry in sorted(files, key=lambda f: _order_key(f.rel)):
@@ -113,8 +120,8 @@ def pack(
                 result.skipped.append(Skipped(shown, analysis.reason))
                 continue
             tokens = 0
-            for start, end, digest, body_tokens, suffix in analysis.chunks:
-                chunk_id = shown + (suffix or f":{start}-{end}")
+            for start, end, digest, body_tokens, part in analysis.chunks:
+                chunk_id = _unique(_chunk_id(shown, prefix, part, start, end), seen_ids)
                 block = document_tokens(chunk_id, shown, bodies[digest], body_tokens)
                 result.chunks.append(Chunk(chunk_id, label, shown, start, end, bodies[digest], block))
                 tokens += block
@@ -123,8 +130,8 @@ def pack(
             result.outlines[shown] = analysis.outline
             file_tokens.append((entry.shown, tokens))
             source_tokens += tokens
-            result.redactions.extend((shown + where, kind) for where, kind in analysis.redactions)
-            result.skipped.extend(Skipped(shown + where, reason) for where, reason in analysis.skipped_parts)
+            result.redactions.extend((_where(shown, prefix, where), kind) for where, kind in analysis.redactions)
+            result.skipped.extend(Skipped(_where(shown, prefix, where), reason) for where, reason in analysis.skipped_parts)
             if analysis.note:
                 result.notes.append((shown, analysis.note))
             if not analysis.parsed_ok and analysis.language:
@@ -139,29 +146,42 @@ def pack(
     return result
 
 
-def _collect(path: Path, options: PackOptions) -> tuple[Path, list[FileEntry], list[Skipped]]:
-    if path.is_dir():
+def _collect(path: Path, options: PackOptions) -> tuple[Path, list[FileEntry], list[Skipped], int]:
+    """The files of a folder source and the size limit they keep to; a file source or a
+    chat-export folder (read as one archive) stands alone, exempt from the limit: the
+    user named it."""
+    if path.is_dir() and not chat.detect_folder(path):
         files, skipped = collect(
             path, include=options.include, exclude=options.exclude,
             default_excludes=options.default_excludes, max_file_bytes=options.max_file_bytes,
         )
-        return path, files, skipped
+        return path, files, skipped, options.max_file_bytes
     parent = path.resolve().parent
-    files, skipped = [], []
     try:
         info = path.stat()
     except OSError as error:
-        return parent, [], [Skipped(display_path(path.name), f"unreadable: {error.strerror or error}")]
-    if info.st_size > options.max_file_bytes:
-        skipped.append(Skipped(display_path(path.name), f"too large ({info.st_size:,} bytes > {options.max_file_bytes:,})"))
-    else:
-        files.append(FileEntry(path.name, display_path(path.name), str(parent / path.name), info.st_size, info.st_mtime_ns, info.st_ino))
-    return parent, files, skipped
+        return parent, [], [Skipped(display_path(path.name), f"unreadable: {error.strerror or error}")], NAMED_FILE_LIMIT
+    size = -1 if path.is_dir() else info.st_size  # -1: never trusted by the stat index
+    entry = FileEntry(path.name, display_path(path.name), str(path.resolve()), size, info.st_mtime_ns, info.st_ino)
+    return parent, [entry], [], NAMED_FILE_LIMIT
+
+
+def _read(entry: FileEntry, limit: int) -> bytes | str:
+    """A file's bytes (or why not); a chat-export folder as a deterministic zip of its JSON."""
+    if entry.size >= 0 or not os.path.isdir(entry.abspath):
+        return read_bytes(entry.abspath, limit)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for member in sorted(Path(entry.abspath).rglob("*.json")):
+            info = zipfile.ZipInfo(member.relative_to(entry.abspath).as_posix(), date_time=(1980, 1, 1, 0, 0, 0))
+            archive.writestr(info, member.read_bytes())
+    return buffer.getvalue()
 
 
 def _analyse_source(
     root: Path,
     files: list[FileEntry],
+    limit: int,
     options: PackOptions,
     store: Store,
     result: PackResult,
@@ -189,12 +209,12 @@ def _analyse_source(
     new_bodies: dict[str, str] = {}
     jobs: dict[str, tuple[FileEntry, bytes]] = {}
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        loaded = list(pool.map(lambda entry: (entry, read_bytes(entry.abspath, options.max_file_bytes)), to_read))
+        loaded = list(pool.map(lambda entry: (entry, _read(entry, limit)), to_read))
         hashed = [(entry, data, content_hash(data) if isinstance(data, bytes) else "") for entry, data in loaded]
         analyses.update(store.analyses({digest for *_, digest in hashed if digest} - analyses.keys(), options_key))
         for entry, data, digest in hashed:
-            if isinstance(data, str) or len(data) > options.max_file_bytes:
-                reason = data if isinstance(data, str) else f"grew past {options.max_file_bytes:,} bytes while reading"
+            if isinstance(data, str) or len(data) > limit:
+                reason = data if isinstance(data, str) else f"grew past {limit:,} bytes while reading"
                 result.skipped.append(Skipped(entry.shown, reason))
                 tick(entry.shown)
                 continue
@@ -238,6 +258,27 @@ def _analysis_map(total_bytes: int) -> Iterator[Callable]:
 
 def _analyze_job(job: tuple[bytes, str, PackOptions]) -> tuple[Analysis, dict[str, str]]:
     return analyze(*job)
+
+
+def _chunk_id(shown: str, prefix: str, label: str, start: int, end: int) -> str:
+    """`path:10-80` for text, `report.pdf#p12` for a page, the export's own id for a chat
+    chunk (`slack:#general@...`, prefixed by the source's name when there are several)."""
+    if not label:
+        return f"{shown}:{start}-{end}"
+    return _where(shown, prefix, label)
+
+
+def _where(shown: str, prefix: str, where: str) -> str:
+    return shown + where if where[0] in ":#" else prefix + where
+
+
+def _unique(chunk_id: str, seen: set[str]) -> str:
+    """Ids stay unique in a pack: a repeat (two exports of the same channel) gets `~2`, `~3`."""
+    unique, n = chunk_id, 2
+    while unique in seen:
+        unique, n = f"{chunk_id}~{n}", n + 1
+    seen.add(unique)
+    return unique
 
 
 def _unchanged(known: IndexEntry | None, entry: FileEntry) -> bool:

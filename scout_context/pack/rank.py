@@ -3,7 +3,7 @@
 Lexical relevance is BM25 computed only for the question's terms (a sparse dot product:
 no index of the vocabulary is built, since tokenizing a 10M-token corpus in Python
 takes seconds). Each chunk is represented by a bounded *surface*: its path (twice, so
-path matches weigh more), the signatures of the definitions that start in it (from the
+path matches weigh more), the names of the definitions that start in it (from the
 outlines) and the head of its text (docstrings, imports). The heads share a fixed
 character budget, so a small corpus is indexed in full and a 10M-token one costs about
 what a 1M-token one does. Surfaces are normalized in bulk, in C: camelCase and
@@ -11,13 +11,16 @@ snake_case split, lowercased, other characters turned into spaces; a term matche
 whole word, optionally with a plural ending. A chunk that defines a name the question
 spells as code (`send_static_file`, `Cart.total`, `parseHTTPResponse`) gets a bonus.
 Structural priors (README and docs, entry points, how many files import the file)
-weigh less than a lexical match, so a named thing wins.
+weigh less than a lexical match, so a named thing wins. The question-independent part
+(surfaces, priors) is kept for the last corpus ranked: further questions over the same
+chunks cost a few milliseconds.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
+import operator
 import posixpath
 import re
 from bisect import bisect_left, bisect_right
@@ -26,7 +29,7 @@ from dataclasses import dataclass
 
 from ..chunk import Chunk
 
-SURFACE_CHARS = 1_000_000  # chunk heads share this many characters
+SURFACE_CHARS = 600_000  # chunk heads share this many characters
 MIN_HEAD = 200  # but each chunk gets at least this much of its text
 IMPORT_SCAN_CHARS = 8_000  # imports are read from this much of a file's first chunk
 DEFINES_WEIGHT = 0.5  # bonus for defining a name the question spells as code
@@ -34,11 +37,13 @@ MAX_DEFINITIONS = 3  # a name defined in more chunks than this does not identify
 PRIOR_WEIGHT = 0.2  # BM25 is scaled to [0, 1], priors to [0, PRIOR_WEIGHT]
 K1, B = 1.2, 0.75
 
-STOPWORDS = frozenset(
+STOPWORDS = frozenset(  # English function words and the verbs of asking about code
     "a about after all also am an and any are as at be been before being but by can could did do does done "
-    "each explain describe for from had has have how i if in into is it its me more most my no not of on "
-    "or our should show so some such tell than that the their them then there these they this those to "
-    "use used uses using was we were what when where which while who why will with would you your".split()
+    "each for from had has have how i if in into is it its me more most my no not of on or our should so some "
+    "such than that the their them then there these they this those to was we were what when where which while "
+    "who why will with would you your "
+    "describe explain get gets handle handled handles happen happens implement implemented implements "
+    "mean means need show tell use used uses using want way work works".split()
 )
 DOC_SUFFIXES = (".md", ".markdown", ".rst", ".txt", ".adoc")
 ENTRY_NAMES = frozenset(
@@ -63,16 +68,16 @@ class Ranked:
 
 def rank(chunks: Sequence[Chunk], question: str, outlines: Mapping[str, tuple[tuple, ...]]) -> list[Ranked]:
     """Every chunk, best first; ties broken by chunk id."""
-    bm25 = _bm25(chunks, terms(question), outlines)
+    index = _index(chunks, outlines)
+    bm25 = index.bm25(terms(question))
     top = max(bm25, default=0.0) or 1.0
-    defines = _defines(chunks, code_names(question), outlines)
-    priors = _priors(chunks)
-    ranked = []
-    for i, chunk in enumerate(chunks):
-        lexical = bm25[i] / top + DEFINES_WEIGHT * defines.get(i, 0)
-        ranked.append(Ranked(chunk, lexical + PRIOR_WEIGHT * priors[chunk.path], lexical, priors[chunk.path]))
-    ranked.sort(key=lambda r: (-r.score, r.chunk.id))
-    return ranked
+    wanted = code_names(question)
+    defines = _defines(wanted, index.names) if wanted else {}
+    lexical = [b / top + DEFINES_WEIGHT * defines.get(i, 0) for i, b in enumerate(bm25)]
+    scores = [lex + PRIOR_WEIGHT * prior for lex, prior in zip(lexical, index.priors)]
+    keys = list(zip([-score for score in scores], [c.id for c in chunks]))
+    order = sorted(range(len(chunks)), key=keys.__getitem__)
+    return [Ranked(chunks[i], scores[i], lexical[i], index.priors[i]) for i in order]
 
 
 def terms(question: str) -> list[str]:
@@ -86,7 +91,7 @@ def terms(question: str) -> list[str]:
         for part in parts:
             if len(part) > 1 and part not in STOPWORDS:
                 found[_singular(part)] = None
-        if len(parts) > 1:
+        if len(parts) > 1 and not STOPWORDS.issuperset(parts):
             found[" ".join([*parts[:-1], _singular(parts[-1])])] = None
     return list(found)
 
@@ -139,69 +144,98 @@ def _singular(word: str) -> str:
     return word
 
 
-def _bm25(chunks: Sequence[Chunk], query: list[str], outlines: Mapping[str, tuple[tuple, ...]]) -> list[float]:
-    """BM25 of each chunk's surface for the query terms (0.0 where none occurs)."""
-    scores = [0.0] * len(chunks)
-    if not query or not chunks:
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """What ranking needs that does not depend on the question."""
+
+    chunks: Sequence[Chunk]
+    outlines: Mapping[str, tuple[tuple, ...]]
+    names: list[list[str]]  # per chunk, the names defined in it
+    text: bytes  # the normalized surfaces, each after two or more spaces
+    starts: list[int]  # where each chunk's surface starts in `text`
+    norm: list[float]  # BM25's length normalization per chunk
+    priors: list[float]
+
+    def bm25(self, query: list[str]) -> list[float]:
+        """BM25 of each chunk's surface for the query terms (0.0 where none occurs)."""
+        scores = [0.0] * len(self.chunks)
+        text, starts = self.text, self.starts
+        for term in query:
+            tf: dict[int, int] = {}
+            needle = b" " + term.encode()
+            for end in _find_all(text, needle, len(needle)):
+                if text[end] == 32 or text[end : end + 2] == b"s " or text[end : end + 3] == b"es ":
+                    i = bisect_right(starts, end - 1) - 1
+                    tf[i] = tf.get(i, 0) + 1
+            idf = math.log(1 + (len(scores) - len(tf) + 0.5) / (len(tf) + 0.5))
+            for i, f in tf.items():
+                scores[i] += idf * f * (K1 + 1) / (f + self.norm[i])
         return scores
-    surfaces = _surfaces(chunks, outlines)
+
+
+_last_index: list[_Index] = []  # the last corpus ranked: batch questions reuse it
+
+
+def _index(chunks: Sequence[Chunk], outlines: Mapping[str, tuple[tuple, ...]]) -> _Index:
+    """The index of `chunks`, reused while the same (immutable) chunk objects come back."""
+    if _last_index:
+        last = _last_index[0]
+        if last.outlines is outlines and len(last.chunks) == len(chunks) and all(map(operator.is_, last.chunks, chunks)):
+            return last
+    names = _defined(chunks, outlines)
+    head = max(MIN_HEAD, SURFACE_CHARS // max(len(chunks), 1))
+    surfaces = [" ".join((c.path, c.path, *defined, c.text[:head])) for c, defined in zip(chunks, names)]
     text, cuts = _normalize(("  " + "  ".join(surfaces) + "   ").encode("ascii", "replace"))
     starts, at = [], 2
     for surface in surfaces:
         starts.append(at + bisect_right(cuts, at))
         at += len(surface) + 2
     lengths = [end - start for start, end in zip(starts, [*starts[1:], len(text)])]
-    average = sum(lengths) / len(lengths)
-    norm = [K1 * (1 - B + B * length / average) for length in lengths]
-    for term in query:
-        tf: dict[int, int] = {}
-        needle = b" " + term.encode()
-        for end in _find_all(text, needle, len(needle)):
-            if text[end] == 32 or text[end : end + 2] == b"s " or text[end : end + 3] == b"es ":
-                i = bisect_right(starts, end - 1) - 1
-                tf[i] = tf.get(i, 0) + 1
-        idf = math.log(1 + (len(chunks) - len(tf) + 0.5) / (len(tf) + 0.5))
-        for i, f in tf.items():
-            scores[i] += idf * f * (K1 + 1) / (f + norm[i])
-    return scores
+    average = sum(lengths) / len(lengths) if lengths else 1.0
+    path_priors = _priors(chunks)
+    index = _Index(
+        tuple(chunks), outlines, names, text, starts,
+        [K1 * (1 - B + B * length / average) for length in lengths],
+        [path_priors[c.path] for c in chunks],
+    )
+    _last_index[:] = [index]
+    return index
 
 
-def _surfaces(chunks: Sequence[Chunk], outlines: Mapping[str, tuple[tuple, ...]]) -> list[str]:
-    """Per chunk: path twice, signatures of the definitions starting in it, head of the text."""
-    head = max(MIN_HEAD, SURFACE_CHARS // len(chunks))
-    surfaces = []
-    for c, (lines, entries) in zip(chunks, _inside(chunks, outlines)):
-        surfaces.append(" ".join((c.path, c.path, *(e[4] or e[1] for e in entries), c.text[:head])))
-    return surfaces
+def _defined(chunks: Sequence[Chunk], outlines: Mapping[str, tuple[tuple, ...]]) -> list[list[str]]:
+    """Per chunk, the names of the outline entries that start in its lines (outlines are
+    in document order)."""
+    by_path: dict[str, list[int]] = {}
+    for i, c in enumerate(chunks):
+        by_path.setdefault(c.path, []).append(i)
+    defined: list[list[str]] = [[] for _ in chunks]
+    for path, members in by_path.items():
+        entries = outlines.get(path)
+        if not entries:
+            continue
+        names = [e[1] for e in entries]
+        only = chunks[members[0]]
+        if len(members) == 1 and only.start_line <= entries[0][2] and entries[-1][2] <= only.end_line:
+            defined[members[0]] = names
+            continue
+        lines = [e[2] for e in entries]
+        for i in members:
+            defined[i] = names[bisect_left(lines, chunks[i].start_line) : bisect_right(lines, chunks[i].end_line)]
+    return defined
 
 
-def _inside(chunks: Sequence[Chunk], outlines: Mapping[str, tuple[tuple, ...]]) -> Iterable[tuple[list[int], tuple]]:
-    """Per chunk, the outline entries that start in its lines (and their start lines)."""
-    by_path: dict[str, tuple[list[int], tuple]] = {}
-    for path, entries in outlines.items():
-        ordered = tuple(sorted(entries, key=lambda e: e[2]))
-        by_path[path] = ([e[2] for e in ordered], ordered)
-    for c in chunks:
-        lines, entries = by_path.get(c.path, ([], ()))
-        lo, hi = bisect_left(lines, c.start_line), bisect_right(lines, c.end_line)
-        yield lines[lo:hi], entries[lo:hi]
-
-
-def _defines(chunks: Sequence[Chunk], names: set[str], outlines: Mapping[str, tuple[tuple, ...]]) -> dict[int, int]:
-    """Chunk index -> how many of `names` it defines, for names defined in at most
-    MAX_DEFINITIONS chunks."""
-    if not names:
-        return {}
-    where: dict[str, list[int]] = {}
-    for i, (_, entries) in enumerate(_inside(chunks, outlines)):
-        for entry in entries:
-            name = entry[1].lower()
-            if name in names:
-                where.setdefault(name, []).append(i)
+def _defines(wanted: set[str], names: Sequence[list[str]]) -> dict[int, int]:
+    """Chunk index -> how many of the `wanted` names it defines, counting only names
+    defined in at most MAX_DEFINITIONS chunks."""
+    where: dict[str, set[int]] = {}
+    for i, defined in enumerate(names):
+        for name in defined:
+            if name.lower() in wanted:
+                where.setdefault(name.lower(), set()).add(i)
     defines: dict[int, int] = {}
     for found in where.values():
-        if len(set(found)) <= MAX_DEFINITIONS:
-            for i in set(found):
+        if len(found) <= MAX_DEFINITIONS:
+            for i in found:
                 defines[i] = defines.get(i, 0) + 1
     return defines
 
@@ -209,7 +243,7 @@ def _defines(chunks: Sequence[Chunk], names: set[str], outlines: Mapping[str, tu
 def _priors(chunks: Sequence[Chunk]) -> dict[str, float]:
     """Per path: the largest of its kind's prior (README, entry point, docs) and its
     import in-degree on a log scale relative to the most imported file."""
-    texts = _first_texts(chunks)
+    texts = first_texts(chunks)
     indegree = {path: 0 for path in texts}
     for imported in imports(texts).values():
         for path in imported:
@@ -221,9 +255,9 @@ def _priors(chunks: Sequence[Chunk]) -> dict[str, float]:
 
 def _kind_prior(path: str, top_readme: int) -> float:
     """1 for the top README(s), 0.7 for an entry point, 0.5 for other docs."""
-    if _is_readme(path) and path.count("/") == top_readme:
-        return 1.0
     name = path[path.rfind("/") + 1 :].lower()
+    if name.startswith("readme"):
+        return 1.0 if path.count("/") == top_readme else 0.5
     if name in ENTRY_NAMES or name.startswith("cli.") or "/bin/" in f"/{path}" or "/cmd/" in f"/{path}":
         return 0.7
     return 0.5 if is_doc(path) else 0.0
@@ -232,14 +266,14 @@ def _kind_prior(path: str, top_readme: int) -> float:
 def is_doc(path: str) -> bool:
     """README, prose files and anything under a doc/ or docs/ folder."""
     lowered = f"/{path.lower()}"
-    return _is_readme(path) or lowered.endswith(DOC_SUFFIXES) or "/doc/" in lowered or "/docs/" in lowered
+    return lowered.endswith(DOC_SUFFIXES) or "/doc/" in lowered or "/docs/" in lowered or _is_readme(path)
 
 
 def _is_readme(path: str) -> bool:
     return path[path.rfind("/") + 1 :].lower().startswith("readme")
 
 
-def _first_texts(chunks: Iterable[Chunk]) -> dict[str, str]:
+def first_texts(chunks: Iterable[Chunk]) -> dict[str, str]:
     """Each path's first chunk's text (where its imports are)."""
     first: dict[str, Chunk] = {}
     for c in chunks:
@@ -256,7 +290,7 @@ def dependency_order(paths: Sequence[str], texts: Mapping[str, str]) -> list[str
     docs = sorted((p for p in paths if is_doc(p) and not _is_readme(p)), key=_path_key)
     rest = sorted((p for p in paths if not is_doc(p)), key=_path_key)
     graph = imports({p: texts.get(p, "") for p in rest})
-    needs = {p: graph.get(p, set()) & set(rest) for p in rest}
+    needs = {p: set(graph.get(p, ())) for p in rest}
     users: dict[str, list[str]] = {p: [] for p in rest}
     for p, imported in needs.items():
         for q in imported:
@@ -288,8 +322,9 @@ def _path_key(path: str) -> list[str]:
 
 # Imports, per language: Python's before the first top-level definition, the others in
 # the head of the file; bare JS specifiers (packages) and Go's standard library are ignored.
-_PY_IMPORT = re.compile(r"\n(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]*\(?([\w., \t]*)|import[ \t]+([\w., \t]+))")
 _PY_BODY = re.compile(r"\n(?:def|class|async|@)\b")
+_PY_IMPORT = re.compile(r"\n(?:from|import)[ \t]+(\S+)")  # the module of `from M import` and of `import M`
+_WORDS = re.compile(r"\w+")
 _JS_IMPORT = re.compile(r"""(?:\bfrom|\bimport|\brequire\(|\bimport\()[ \t]*['"](\.{1,2}/[^'"]+)['"]""")
 _GO_IMPORT = re.compile(r'\bimport[ \t]*(?:\(([^)]*)\)|[\w.]*[ \t]*"([^"]+)")')
 _GO_PATH = re.compile(r'"([^"]+)"')
@@ -338,7 +373,11 @@ class _PythonModules:
             package = self._package(folder)
             module = package if name == "__init__" else f"{package}.{name}" if package else name
             self.files.setdefault(module, []).append(path)
-        self.packages = {self._package(folder) for folder in self._package_dirs}
+        self.packages: dict[str, set[str]] = {self._package(folder): set() for folder in self._package_dirs}
+        for module in self.files:
+            parent, _, name = module.rpartition(".")
+            if parent in self.packages:
+                self.packages[parent].add(name)  # the package's submodules and subpackages
 
     def _package(self, folder: str) -> str:
         """The dotted name of a folder: empty when it is not a package."""
@@ -352,27 +391,39 @@ class _PythonModules:
         return self._package_names[folder]
 
     def imports(self, path: str, text: str) -> set[str]:
-        """Files imported at the top level, before the first definition."""
+        """Files imported at the top level before the first definition. `from P import a`
+        credits the submodule P.a when there is one, else P; `import M` credits M."""
         body = _PY_BODY.search(text, 0, IMPORT_SCAN_CHARS)
         head = "\n" + text[: body.start() if body else IMPORT_SCAN_CHARS]
-        wanted: set[str] = set()
-        for dots, source, names, plain in _PY_IMPORT.findall(head):
-            if plain:
-                wanted.update(name.split()[0] for name in plain.split(",") if name.strip())
-                continue
-            if dots:
-                parts = self._package(posixpath.dirname(path)).split(".")
-                base = ".".join(parts[: len(parts) - len(dots) + 1])
-                source = f"{base}.{source}" if base and source else base or source
-            wanted.add(source)
-            if source in self.packages:
-                wanted.update(f"{source}.{name.split()[0]}" for name in names.split(",") if name.strip())
-        found = set()
-        for module in wanted:
-            files = self.files.get(module)
-            if files:
-                found.add(files[0] if len(files) == 1 else _closest(files, path))
-        return found
+        wanted = {name.rstrip(",") for name in _PY_IMPORT.findall(head)}
+        for source in [w for w in wanted if w[:1] == "." or w in self.packages]:
+            wanted.discard(source)
+            module = self._absolute(source, path)
+            submodules = _listed(head, source) & self.packages[module] if module in self.packages else set()
+            wanted.update([f"{module}.{name}" for name in submodules] or [module])
+        return {self.files[m][0] if len(self.files[m]) == 1 else _closest(self.files[m], path) for m in wanted & self.files.keys()}
+
+    def _absolute(self, source: str, importer: str) -> str:
+        """`source` of a `from` import with its leading dots resolved against the importer."""
+        dots = len(source) - len(source.lstrip("."))
+        if not dots:
+            return source
+        parts = self._package(posixpath.dirname(importer)).split(".")
+        return ".".join([*parts[: len(parts) - dots + 1], source[dots:]]).strip(".")
+
+
+def _listed(head: str, source: str) -> set[str]:
+    """The words after `from <source> import` (to the end of the line, or of a
+    parenthesized list)."""
+    words: set[str] = set()
+    needle = f"\nfrom {source} import"
+    at = head.find(needle)
+    while at >= 0:
+        at += len(needle)
+        end = head.find(")" if head.startswith((" (", "("), at) else "\n", at)
+        words.update(_WORDS.findall(head, at, end if end >= 0 else len(head)))
+        at = head.find(needle, at)
+    return words
 
 
 def _closest(candidates: Sequence[str], importer: str) -> str:
@@ -415,7 +466,8 @@ def _rust_imports(path: str, head: str, texts: Mapping[str, str]) -> set[str]:
             options = [f"{here}{module}.rs", f"{here}{module}/mod.rs"]
         else:
             parts = use.split("::")
-            options = [f"{root}{'/'.join(parts[:i])}{suffix}" for i in range(len(parts), 0, -1) for suffix in (".rs", "/mod.rs")]
+            prefixes = ["/".join(parts[:i]) for i in range(len(parts), 0, -1)]
+            options = [f"{root}{prefix}{suffix}" for prefix in prefixes for suffix in (".rs", "/mod.rs")]
         match = next((o for o in options if o in texts), None)
         if match:
             found.add(match)

@@ -1,5 +1,5 @@
 """Which chat format a file is, from its content: the first 64 KiB (and for a zip, its
-member names and the start of the member that matters). The file name only breaks ties:
+member names and the start of the member that matters). The file name only breaks a tie:
 a code or data file (`.py`, `.csv`, …) is never taken for a 'Name: text' transcript.
 Ordinary files (code, READMEs, configs, logs) detect as None."""
 
@@ -17,12 +17,15 @@ from .mbox import FROM_LINE
 HEAD = 65536
 _TEXT_SAMPLE = 40
 _DISCORD = re.compile(r'^\{\s*"guild"\s*:\s*\{.*?"channel"\s*:\s*\{', re.DOTALL)
-_TELEGRAM_CHAT = re.compile(r'^\{\s*"name"\s*:.*?"type"\s*:\s*"(?:personal_chat|bot_chat|private_group|private_supergroup'
-                            r'|public_supergroup|private_channel|public_channel|saved_messages)"\s*,\s*"id"\s*:', re.DOTALL)
+_TELEGRAM_CHAT = re.compile(
+    r'^\{\s*"name"\s*:.*?"type"\s*:\s*"(?:personal_chat|bot_chat|private_group|private_supergroup|public_supergroup'
+    r'|private_channel|public_channel|saved_messages)"\s*,\s*"id"\s*:', re.DOTALL)
 _TELEGRAM_FULL = re.compile(r'^\{\s*"about"\s*:\s*"(?:[^"\\]|\\.)*"\s*,\s*"personal_information"\s*:\s*\{')
 _CHATGPT = re.compile(r'^\[\s*\{.*?"mapping"\s*:\s*\{\s*"[^"]+"\s*:\s*\{\s*"id"\s*:', re.DOTALL)
 _CLAUDE = re.compile(r'^\[\s*\{\s*"uuid"\s*:.*?"chat_messages"\s*:\s*\[', re.DOTALL)
-_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+# The start of a JSONL chat line too long to fit in the head.
+_JSONL_START = re.compile(r'\{\s*(?:"messages"\s*:\s*\[\s*\{\s*)?"role"\s*:\s*"(?:' + "|".join(_ROLES) + ')"')
 _HEADER_LINE = re.compile(rb"[A-Za-z][\w-]*: ")
 _NOT_TRANSCRIPTS = frozenset(
     ".py .pyi .js .ts .c .h .cc .cpp .java .go .rs .rb .php .sh .sql .json .jsonl .yaml .yml .toml .cfg .ini .conf "
@@ -33,7 +36,7 @@ def detect(name: str, data: bytes) -> str | None:
     """The format of a chat export ('slack', 'discord', 'whatsapp', 'telegram', 'chatgpt',
     'claude', 'jsonl', 'mbox', 'irc', 'transcript'), or None."""
     if data.startswith(b"PK\x03\x04"):
-        return _detect_zip(name, data)
+        return _detect_zip(data)
     head = data[:HEAD]
     if b"\0" in head:
         return None
@@ -45,7 +48,7 @@ def detect(name: str, data: bytes) -> str | None:
     lines = [line for line in text.splitlines() if line.strip()][:_TEXT_SAMPLE]
     if not lines:
         return None
-    if whatsapp.header(lines[0]) and sum(bool(whatsapp.header(line)) for line in lines) >= min(2, len(lines)):
+    if whatsapp.looks_like(lines):
         return "whatsapp"
     logged = sum(irc.is_log_line(line) for line in lines)
     if logged >= 3 and 3 * logged >= 2 * len(lines):
@@ -85,13 +88,13 @@ def _is_jsonl_chat(line: str) -> bool:
     try:
         record = json.loads(line)
     except (ValueError, RecursionError):
-        return False
+        return bool(_JSONL_START.match(line))
     if isinstance(record, dict) and isinstance(record.get("messages"), list) and record["messages"]:
         record = record["messages"][0]
     return isinstance(record, dict) and record.get("role") in _ROLES and ("content" in record or "tool_calls" in record)
 
 
-def _detect_zip(name: str, data: bytes) -> str | None:
+def _detect_zip(data: bytes) -> str | None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = archive.namelist()
@@ -99,7 +102,7 @@ def _detect_zip(name: str, data: bytes) -> str | None:
                 return "slack"
             for member in sorted(names, key=lambda n: (n.count("/"), n)):
                 base = PurePosixPath(member).name
-                if base in ("conversations.json", "result.json") or base == "_chat.txt" or (
+                if base in ("conversations.json", "result.json", "_chat.txt") or (
                         base.endswith(".txt") and "whatsapp" in base.lower()):
                     with archive.open(member) as handle:
                         found = detect(member, handle.read(HEAD))

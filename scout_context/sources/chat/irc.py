@@ -22,7 +22,8 @@ IRSSI_EVENT = re.compile(_TIME + r" (?:-!-|\*\*\*) (.*)$")
 IRSSI_DATE = re.compile(r"--- (?:Log opened|Day changed) (?:\w+ )?(\w+) (\d{1,2}) (?:\d{1,2}:\d{2}:\d{2} )?(\d{4})")
 WEECHAT = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})\t([^\t]*)\t(.*)$")
 _NAME_DATE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
-_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_NAME_DATE_SUFFIX = re.compile(r"[_.-]?\d{4}-?\d{2}-?\d{2}$")
+_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
 _WEECHAT_EVENTS = ("-->", "<--", "--", "=!=", "")
 _JOINED = re.compile(r"has joined (#\S+)")
 
@@ -47,7 +48,7 @@ def is_log_line(line: str) -> bool:
 def parse(name: str, data: bytes) -> tuple[list[Message], list[str]]:
     lines = lines_of(data)
     stem = PurePosixPath(name).name.removesuffix(".weechatlog").removesuffix(".log").removesuffix(".txt")
-    channel = re.search(r"#[^/]+$", stem)
+    channel = re.search(r"#[^/]+$", _NAME_DATE_SUFFIX.sub("", stem))
     joined = next((m.group(1) for line in lines[:500] if (m := _JOINED.search(line))), None)
     conversation = channel.group(0) if channel else joined or stem
     in_name = _NAME_DATE.search(PurePosixPath(name).name)

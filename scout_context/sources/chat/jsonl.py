@@ -1,5 +1,6 @@
 """JSONL chats: one `{role, content}` message per line (one conversation per file), or one
-`{"messages": [...]}` conversation per line (fine-tune style); the first line tells which.
+`{"messages": [...]}` conversation per line (fine-tune style); the first line tells which
+(the first that is JSON, when the first is damaged).
 
 `content` is a string, null (a message that only calls tools) or a list of parts (text,
 `image_url`); `tool_calls` are rendered; an optional `timestamp` (ISO or Unix) is kept."""
@@ -18,13 +19,7 @@ PLATFORM = "jsonl"
 
 def parse(name: str, data: bytes) -> tuple[list[Message], list[str]]:
     lines = [(n, line) for n, line in enumerate(data.split(b"\n"), 1) if line.strip()]
-    if not lines:
-        raise ChatFormatError(f"{name}: empty")
-    try:
-        first = json.loads(lines[0][1])
-    except (ValueError, RecursionError):
-        raise ChatFormatError(f"{name}: the first line is not JSON") from None
-    per_line = isinstance(first, dict) and "messages" in first
+    per_line = _conversation_per_line(lines, name)
     stem = PurePosixPath(name).stem or name
     warnings: list[str] = []
 
@@ -34,11 +29,23 @@ def parse(name: str, data: bytes) -> tuple[list[Message], list[str]]:
         if not per_line:
             return _message(record, stem, str(number))
         conversation = f"{stem} #{number}"
-        return salvage(list(enumerate(record["messages"], 1)), lambda m: _message(m[1], conversation, f"{number}.{m[0]}"),
+        numbered = list(enumerate(record["messages"], 1))
+        return salvage(numbered, lambda m: _message(m[1], conversation, f"{number}.{m[0]}"),
                        lambda i: f"line {number} message {i + 1}", warnings)
 
     messages = salvage(lines, convert, lambda i: f"line {lines[i][0]}", warnings)
     return finish(messages, warnings, name)
+
+
+def _conversation_per_line(lines: list[tuple[int, bytes]], name: str) -> bool:
+    """The layout, told by the first line that is JSON: `{"messages": [...]}` or a message."""
+    for _, line in lines:
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        return isinstance(record, dict) and "messages" in record
+    raise ChatFormatError(f"{name}: no line is JSON")
 
 
 def _message(record: dict[str, Any], conversation: str, message_id: str) -> Message | None:

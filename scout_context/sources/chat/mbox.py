@@ -33,7 +33,7 @@ def parse(name: str, data: bytes) -> tuple[list[Message], list[str]]:
     if not raw or not FROM_LINE.match(raw[0]):
         raise ChatFormatError(f"{name}: no 'From ' separator line")
     warnings: list[str] = []
-    messages, warnings = finish(salvage(raw, _message, lambda i: f"message {i + 1}", warnings), warnings, name)
+    messages, _ = finish(salvage(raw, _message, lambda i: f"message {i + 1}", warnings), warnings, name)
     return _threaded(messages), warnings
 
 
@@ -48,8 +48,9 @@ def _message(raw: bytes) -> Message:
     references = _ID.findall(str(mail.get("References", "")))
     in_reply_to = _ID.findall(str(mail.get("In-Reply-To", "")))
     message_id = (_ID.findall(str(mail.get("Message-ID", ""))) or [""])[0]
+    gmail_thread = str(mail.get("X-GM-THRID", ""))
     # Until threading, `thread` holds every id this message is linked to, space-separated.
-    links = " ".join([*references, *in_reply_to, *(f"gm:{t}" for t in [str(mail.get("X-GM-THRID", ""))] if t)])
+    links = " ".join([*references, *in_reply_to, *([f"gm:{gmail_thread}"] if gmail_thread else [])])
     return Message(
         platform=PLATFORM,
         conversation=one_line(str(mail.get("Subject", ""))),
@@ -121,7 +122,7 @@ def _threaded(messages: list[Message]) -> list[Message]:
 
     ids = [m.message_id or f"<mbox#{i}>" for i, m in enumerate(messages)]
     first_with_subject: dict[str, str] = {}
-    for key, message in zip(ids, messages):
+    for key, message in zip(ids, messages, strict=True):
         subject = _REPLY_PREFIX.sub("", message.conversation).lower()
         links = message.thread.split()
         if not links and subject != message.conversation.lower() and subject in first_with_subject:
@@ -133,7 +134,7 @@ def _threaded(messages: list[Message]) -> list[Message]:
     for index, key in enumerate(ids):
         roots.setdefault(find(key), index)
     threaded = []
-    for key, message in zip(ids, messages):
+    for key, message in zip(ids, messages, strict=True):
         root = roots[find(key)]
         subject = _REPLY_PREFIX.sub("", messages[root].conversation) or "(no subject)"
         threaded.append(replace(message, message_id=key, thread=ids[root], conversation=subject))

@@ -63,15 +63,17 @@ def _parse(name: str, rels: list[str], read: Reader) -> tuple[list[Message], lis
     resolve = _Resolver(users, channel_ids)
     messages: list[Message] = []
     for folder, _day, rel in days:
-        try:
-            records = expect(load_json(read(rel), rel), list, rel)
-        except ChatFormatError as error:
-            warnings.append(f"skipped {error}")
-            continue
-        conversation = names.get(folder, f"#{folder}")
-        messages += salvage(records, lambda r: _message(r, conversation, users, resolve),
-                            lambda i: f"{rel} message {i + 1}", warnings)
+        messages += _day_file(rel, read, names.get(folder, f"#{folder}"), resolve, warnings)
     return finish(messages, warnings, name)
+
+
+def _day_file(rel: str, read: Reader, conversation: str, resolve: _Resolver, warnings: list[str]) -> list[Message]:
+    try:
+        records = expect(load_json(read(rel), rel), list, rel)
+    except ChatFormatError as error:
+        warnings.append(f"skipped {error}")
+        return []
+    return salvage(records, lambda r: _message(r, conversation, resolve), lambda i: f"{rel} message {i + 1}", warnings)
 
 
 def _metadata(rels: list[str], read: Reader, member: str, warnings: list[str]) -> list[dict[str, Any]]:
@@ -109,7 +111,8 @@ def _conversations(rels: list[str], read: Reader, users: dict[str, str],
                 channel_ids[str(channel.get("id"))] = channel["name"]
     for member, label in (("dms.json", "DM"), ("mpims.json", "group DM")):
         for chat in _metadata(rels, read, member, warnings):
-            people = [users.get(m, m) for m in chat.get("members") or () if isinstance(m, str)]
+            members = chat.get("members") if isinstance(chat.get("members"), list) else []
+            people = [users.get(m, m) for m in members if isinstance(m, str)]
             folder = chat.get("name") or chat.get("id")
             if isinstance(folder, str):
                 names[folder] = f"{label}: {', '.join(people)}" if people else f"{label}: {folder}"
@@ -143,22 +146,24 @@ class _Resolver:
         return f"{label} ({target})" if label and label != target else target
 
 
-def _message(record: dict[str, Any], conversation: str, users: dict[str, str], resolve: _Resolver) -> Message:
+def _message(record: dict[str, Any], conversation: str, resolve: _Resolver) -> Message:
     ts = record["ts"]
     if not isinstance(ts, str):
         raise TypeError(f"ts is {type(ts).__name__}, not a string")
     subtype = record.get("subtype") or ""
-    is_bot = subtype == "bot_message" or "bot_id" in record and "user" not in record
+    is_bot = subtype == "bot_message" or ("bot_id" in record and "user" not in record)
     user = record.get("user")
+    users = resolve.users
     if is_bot:
         profile = record.get("bot_profile") if isinstance(record.get("bot_profile"), dict) else {}
         author = record.get("username") or profile.get("name") or users.get(user, "") or record.get("bot_id") or "bot"
     else:
         author = users.get(user) or (record.get("user_profile") or {}).get("display_name") or user or "unknown"
     text = resolve(record.get("text") or "")
-    if is_bot and not text:
-        text = "\n".join(_legacy_attachments(record.get("attachments"), resolve)) or _blocks_text(record.get("blocks"))
-    deleted = subtype == "tombstone" or bool(record.get("hidden"))
+    if is_bot:  # a bot's content is mostly in its attachments, or in blocks when it has no text
+        text = "\n".join([text, *_legacy_attachments(record.get("attachments"), resolve)]).strip()
+        text = text or _blocks_text(record.get("blocks"))
+    deleted = subtype == "tombstone"
     is_system = subtype not in _CONTENT_SUBTYPES
     thread_ts = record.get("thread_ts")
     return Message(

@@ -21,15 +21,14 @@ _NOT_INCLUDED = "(File not included"
 def parse(name: str, data: bytes) -> tuple[list[Message], list[str]]:
     export = expect(load_json(zip_member(data, name, "result.json"), name), dict, name)
     warnings: list[str] = []
-    messages: list[Message] = []
-    for index, chat in enumerate(_chats(export)):
-        if not isinstance(chat, dict) or not isinstance(chat.get("messages"), list):
-            warnings.append(f"skipped chat {index + 1}: no message list")
-            continue
-        title = str(chat.get("name") or ("Saved Messages" if chat.get("type") == "saved_messages" else chat.get("id")))
-        messages += salvage(chat["messages"], lambda r: _message(r, title),
-                            lambda i: f"{title} message {i + 1}", warnings)
+    messages = salvage(list(_chats(export)), lambda c: _chat(c, warnings), lambda i: f"chat {i + 1}", warnings)
     return finish(messages, warnings, name)
+
+
+def _chat(chat: dict[str, Any], warnings: list[str]) -> list[Message]:
+    title = str(chat.get("name") or ("Saved Messages" if chat.get("type") == "saved_messages" else chat.get("id")))
+    records = expect(chat.get("messages"), list, f"{title}: messages")
+    return salvage(records, lambda r: _message(r, title), lambda i: f"{title} message {i + 1}", warnings)
 
 
 def _chats(export: dict[str, Any]) -> Iterator[Any]:
@@ -110,6 +109,7 @@ def _attachments(record: dict[str, Any]) -> Iterator[str]:
         if not isinstance(path, str) or not path:
             continue
         if path.startswith(_NOT_INCLUDED):
-            yield str(record.get("file_name") or f"{str(record.get('media_type') or field).replace('_', ' ')} (not included)")
+            kind = str(record.get("media_type") or field).replace("_", " ")
+            yield str(record.get("file_name") or f"{kind} (not included)")
         else:
             yield str(record.get("file_name") or PurePosixPath(path).name)

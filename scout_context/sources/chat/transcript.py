@@ -3,18 +3,19 @@ a speaker's name and ': ' starts a turn, other lines continue it. Lines before t
 turn (a title, a date) are kept as one system line. No times.
 
 Detection is strict, because many files have `Key: value` lines: several consecutive
-turns, few distinct speakers who take turns and come back, names that look like names
-(capitalized, at most four words) and are not common header or field keys."""
+turns, mostly sentences, few distinct speakers who take turns and come back, names that
+look like names (capitalized, two letters or more, at most four words) and are not common header or field keys."""
 
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from pathlib import PurePosixPath
 
 from .model import ChatFormatError, Message, finish
 
 PLATFORM = "transcript"
-_TURN = re.compile(r"([A-Z\u00c0-\u00de][\w.'’-]*(?: [\w.'’-]+){0,3}|Speaker \d+): (\S.*)$")
+_TURN = re.compile(r"([A-Z\u00c0-\u00de][\w.'\u2019-]+(?: [\w.'\u2019-]+){0,3}|Speaker \d+): (\S.*)$")
 # Keys of headers, metadata and docs ('Note: …') that are never speakers.
 _KEYS = frozenset("""
 note notes warning warnings example examples usage returns return args arguments raises yields todo fixme
@@ -37,18 +38,22 @@ def speaker(line: str) -> tuple[str, str] | None:
 
 def looks_like(lines: list[str]) -> bool:
     """Whether the start of a text is a transcript: a run of at least four turns, at
-    least half of the lines turns, two to eight speakers with at least three changes of
-    speaker, and someone speaking again after another."""
+    least half of the lines turns, mostly in words (not `Key: value` data), two to eight
+    speakers with at least three changes of speaker, and someone speaking again after
+    another."""
     sample = [line for line in lines if line.strip()][:_DETECT_LINES]
     turns = [speaker(line) for line in sample]
-    names = [t[0] for t in turns if t]
+    spoken = [t for t in turns if t]
+    names = [name for name, _ in spoken]
     run = best = 0
     for turn in turns:
         run = run + 1 if turn else 0
         best = max(best, run)
-    changes = sum(a != b for a, b in zip(names, names[1:]))
+    prose = sum(" " in text.strip() for _, text in spoken)
+    changes = sum(a != b for a, b in pairwise(names))
     returns = any(name in names[:i - 1] and name != names[i - 1] for i, name in enumerate(names) if i > 1)
-    return best >= 4 and 2 * len(names) >= len(sample) and 2 <= len(set(names)) <= 8 and changes >= 3 and returns
+    return (best >= 4 and 2 * len(names) >= len(sample) and 5 * prose >= 3 * len(names)
+            and 2 <= len(set(names)) <= 8 and changes >= 3 and returns)
 
 
 def parse(name: str, data: bytes) -> tuple[list[Message], list[str]]:
@@ -66,8 +71,11 @@ def parse(name: str, data: bytes) -> tuple[list[Message], list[str]]:
             preamble.append(line.strip())
     if not turns:
         raise ChatFormatError(f"{name}: no 'Name: text' lines")
-    messages = [Message(PLATFORM, conversation, "", "0", "", "system", None, False, " — ".join(preamble),
-                        is_system=True)] if preamble else []
-    messages += [Message(PLATFORM, conversation, "", str(number), "", author, None, False, "\n".join(text).strip())
-                 for number, author, text in turns]
+    messages = [_turn(conversation, 0, "system", " — ".join(preamble))] if preamble else []
+    messages += [_turn(conversation, number, author, "\n".join(text).strip()) for number, author, text in turns]
     return finish(messages, [], name)
+
+
+def _turn(conversation: str, number: int, author: str, text: str) -> Message:
+    return Message(platform=PLATFORM, conversation=conversation, thread="", message_id=str(number), reply_to="",
+                   author=author, ts=None, tz_known=False, text=text, is_system=author == "system")

@@ -20,11 +20,10 @@ from .model import ChatFormatError, Message, finish, open_zip, read_member, salv
 PLATFORM = "whatsapp"
 _HEADER = re.compile(
     r"\[?(\d{1,4})([./-])(\d{1,2})\2(\d{1,4}),? (\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?"
-    r" ?([AaPp]\.? ?[Mm]\.?)?(?:\] | [-–] )"
+    r" ?([AaPp]\.? ?[Mm]\.?)?(?:\] | [-\u2013] )"
 )
 _MARK_CHARS = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
-_MARKS = dict.fromkeys(map(ord, _MARK_CHARS))
-_SPACES = {0x202F: " ", 0x00A0: " "}
+_MARKS = re.compile(f"[{_MARK_CHARS}]")
 _ATTACHED = re.compile(r"<(?:attached|Anhang|adjunto|anexo|pièce jointe|allegato|bijlage|bifogad fil): ?([^>]+)>",
                        re.IGNORECASE)
 _FILE_ATTACHED = re.compile(
@@ -43,7 +42,7 @@ _DELETED = frozenset(s.lower() for s in (
     "Du hast diese Nachricht gelöscht", "Se eliminó este mensaje", "Eliminaste este mensaje",
     "Mensagem apagada", "Você apagou esta mensagem", "Ce message a été supprimé",
     "Vous avez supprimé ce message", "Questo messaggio è stato eliminato", "Dit bericht is verwijderd"))
-_CHAT_NAME = re.compile(r"WhatsApp[ _-]?Chat[ _-]*(?:with|mit|con|avec|met|com|med|z|-)?[ _-]*(.+?)(?:\.txt|\.zip)?$",
+_CHAT_NAME = re.compile(r"WhatsApp[ _-]?Chat(?: (?:with|mit|con|avec|met|com|med|z)\b)?[ _-]*(.+?)(?:\.txt|\.zip)?$",
                         re.IGNORECASE)
 
 
@@ -56,22 +55,23 @@ class _Entry:
 
 
 def parse(name: str, data: bytes) -> tuple[list[Message], list[str]]:
+    names = [name]  # where the chat's name may be: the file, or the zip and its chat member
     if data.startswith(b"PK\x03\x04"):
         archive = open_zip(data, name)
         texts = sorted(m for m in archive.namelist() if m.endswith(".txt"))
-        chosen = next((m for m in texts if PurePosixPath(m).name in ("_chat.txt",)), texts[0] if texts else None)
+        chosen = next((m for m in texts if PurePosixPath(m).name == "_chat.txt"), texts[0] if texts else None)
         if chosen is None:
             raise ChatFormatError(f"{name}: no chat .txt in the zip")
         data = read_member(archive, chosen)
+        names.append(chosen)
     lines = re.split(r"\r?\n", data.decode("utf-8-sig", errors="replace"))
     warnings: list[str] = []
     entries = _entries(lines, warnings)
     if not entries:
         raise ChatFormatError(f"{name}: no WhatsApp message lines")
     day_first, year_first = _date_order(entries)
-    match = _CHAT_NAME.search(PurePosixPath(name).name)
-    conversation = match.group(1).strip() if match and match.group(1).strip() else ""
-    conversation = conversation or _ios_group_name(entries) or PurePosixPath(name).stem.lstrip("_")
+    titled = (m.group(1).strip() for n in names if (m := _CHAT_NAME.search(PurePosixPath(n).name)))
+    conversation = next(titled, "") or _ios_group_name(entries) or PurePosixPath(name).stem.lstrip("_") or "chat"
     messages = salvage(entries, lambda e: _message(e, conversation, day_first, year_first),
                        lambda i: f"line {entries[i].line}", warnings)
     return finish(messages, warnings, name)
@@ -81,9 +81,23 @@ def header(line: str) -> re.Match[str] | None:
     """The timestamp header at the start of an export line, matched in the line with its
     leading marks removed and odd spaces made plain (`match.string`). Only iOS (bracketed)
     headers have seconds: that keeps log lines out."""
-    line = line.translate(_SPACES).lstrip(_MARK_CHARS)
+    line = _plain_spaces(line).lstrip(_MARK_CHARS)
     match = _HEADER.match(line)
     return match if match and (match.group(7) is None or line.startswith("[")) else None
+
+
+def looks_like(lines: list[str]) -> bool:
+    """Whether the start of a text is a WhatsApp export: it starts with a header, and most
+    header lines carry a sender (log lines with the same time stamps do not)."""
+    headers = [m for line in lines if (m := header(line))]
+    senders = sum(_sender(m.string[m.end():]) is not None for m in headers)
+    return bool(header(lines[0])) and len(headers) >= min(2, len(lines)) and 2 * senders >= len(headers)
+
+
+def _sender(rest: str) -> str | None:
+    """The sender of a message line's text part ('Ana: hi'), None for a system line."""
+    author, sep, _ = rest.partition(": ")
+    return author if sep and '"' not in author and len(author) <= 60 else None
 
 
 def _entries(lines: list[str], warnings: list[str]) -> list[_Entry]:
@@ -98,7 +112,7 @@ def _entries(lines: list[str], warnings: list[str]) -> list[_Entry]:
             continue
         if start:
             entries.append(_Entry(start, fields, rest, tuple(lines[start:number - 1])))
-        elif any(l.strip() for l in lines[:number - 1]):
+        elif any(earlier.strip() for earlier in lines[:number - 1]):
             warnings.append(f"ignored line(s) 1-{number - 1} before the first message")
         # The text keeps its marks: an U+200E at its start tells an iOS system line.
         start, fields, rest = number, match.groups(), match.string[match.end():]
@@ -123,11 +137,12 @@ def _date_order(entries: list[_Entry]) -> tuple[bool, bool]:
 
 
 def _ios_group_name(entries: list[_Entry]) -> str:
-    """iOS writes system lines as 'Group: ‎text'; the first one names the chat."""
+    """iOS writes system lines as 'Group: \u200etext'; the first one names the chat."""
     for entry in entries[:50]:
-        name, sep, text = entry.rest.partition(": ")
-        if sep and text.startswith("\u200e") and not _media(text.translate(_MARKS))[1]:
-            return name.translate(_MARKS).strip()
+        name = _sender(entry.rest)
+        text = entry.rest[len(name or "") + 2:]
+        if name and text.startswith("\u200e") and not _media(_MARKS.sub("", text))[1]:
+            return _MARKS.sub("", name).strip()
     return ""
 
 
@@ -142,32 +157,37 @@ def _message(entry: _Entry, conversation: str, day_first: bool, year_first: bool
     if ampm:
         h = h % 12 + (12 if ampm[0] in "Pp" else 0)
     ts = datetime(year, month, day, h, int(minute or 0), int(second or 0), tzinfo=UTC)
-    author, sep, text = entry.rest.partition(": ")
-    is_system = not sep or '"' in author or len(author) > 60  # Android: no 'Name: '
-    if is_system:
-        text = entry.rest
-    body = "\n".join([text, *entry.more]).translate(_SPACES)
-    plain = body.translate(_MARKS).strip()
+    author = _sender(entry.rest)
+    text = entry.rest if author is None else entry.rest[len(author) + 2:]
+    body = _plain_spaces("\n".join([text, *entry.more]))
+    plain = _MARKS.sub("", body).strip()
     edited = bool(_EDITED.search(plain))
     plain, attachments = _media(_EDITED.sub("", plain))
     deleted = plain.rstrip(".").lower() in _DELETED
-    # iOS: 'Group: \u200eAna created this group'; it marks media and placeholders the same way.
-    is_system = is_system or (body.startswith("\u200e") and not (attachments or edited or deleted))
+    # System lines: no sender on Android; on iOS ('Group: \u200eAna created this group') a text
+    # that starts with U+200E, as media and placeholders also do.
+    if author is not None and body.startswith("\u200e") and not (attachments or edited or deleted):
+        author = None
     return Message(
         platform=PLATFORM,
         conversation=conversation,
         thread="",
         message_id=str(entry.line),
         reply_to="",
-        author="system" if is_system else author.translate(_MARKS).strip() or "unknown",
+        author="system" if author is None else _MARKS.sub("", author).strip() or "unknown",
         ts=ts,
         tz_known=False,
         text="" if deleted else plain,
         attachments=attachments,
         edited=edited,
         deleted=deleted,
-        is_system=is_system,
+        is_system=author is None,
     )
+
+
+def _plain_spaces(text: str) -> str:
+    """U+202F (before AM/PM) and U+00A0 as plain spaces."""
+    return text.replace("\u202f", " ").replace("\u00a0", " ")
 
 
 def _media(text: str) -> tuple[str, tuple[str, ...]]:

@@ -1,0 +1,156 @@
+"""Fitting ranked chunks into a budget, and the `stable` and `edges` layouts, over sources
+packed by the real pipeline (outline versions from its compress mode)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scout_context.chunk import Chunk
+from scout_context.pack.fit import fit
+from scout_context.pack.layout import TAIL_LIMIT, edges, question_block, stable
+from scout_context.pack.options import PackOptions
+from scout_context.pack.pipeline import PackResult, pack
+from scout_context.pack.rank import Ranked, rank
+from scout_context.pack.render import document
+from scout_context.store import Store
+from scout_context.tokens import scout_tokenizer
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_SHOP = ROOT / "examples" / "tiny-shop"
+FLASK = ROOT / "bench" / ".work" / "corpora" / "flask-3.1.3"
+
+
+@pytest.fixture
+def packed(isolated_cache):
+    store = Store()
+
+    def run(path: Path, compress: bool = False) -> PackResult:
+        return pack([path], PackOptions(compress=compress), store=store)
+
+    yield run
+    store.close()
+
+
+def outline_versions(packed, path: Path):
+    """`shrink` for fit: the compress-mode version of a chunk, when it is smaller."""
+    compressed = {c.id: c for c in packed(path, compress=True).chunks}
+
+    def shrink(chunk: Chunk) -> Chunk | None:
+        smaller = compressed.get(chunk.id)
+        return smaller if smaller is not None and smaller.tokens < chunk.tokens else None
+
+    return shrink
+
+
+def test_fit_keeps_by_rank_shrinks_before_dropping_and_reports(packed):
+    shop = packed(TINY_SHOP)
+    shrink = outline_versions(packed, TINY_SHOP)
+    ranked = rank(shop.chunks, "How is the cart total computed with tax and shipping?", shop.outlines)
+    ids = [r.chunk.id for r in ranked]
+    tokens = [r.chunk.tokens for r in ranked]
+    everything = fit(ranked, sum(tokens), shrink)
+    assert [c.id for c in everything.chunks] == ids and everything.shrunk == everything.dropped == []
+
+    fourth = ranked[3].chunk
+    outline = shrink(fourth)
+    assert outline is not None
+    budget = sum(tokens[:4]) - 1  # one token short when the fourth chunk comes
+    fitted = fit(ranked, budget, shrink)
+    assert fitted.shrunk == [fourth.id] and fitted.dropped == []
+    assert fitted.chunks[3] == outline and fitted.ranked[3].score == ranked[3].score
+    assert fitted.tokens == sum(c.tokens for c in fitted.chunks) <= budget
+
+    fitted = fit(ranked, budget, lambda chunk: None)  # no outline to shrink to: dropped, smaller ones still fit
+    assert fitted.dropped == [fourth.id] and fitted.shrunk == []
+    assert [c.id for c in fitted.chunks] == ids[:3] + ids[4:]
+
+    best = shrink(ranked[0].chunk)
+    fitted = fit(ranked, best.tokens, shrink)  # only the best chunk's outline fits
+    assert fitted.chunks == [best] and fitted.shrunk == [ids[0]] and fitted.dropped == ids[1:]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sizes=st.lists(st.tuples(st.integers(1, 500), st.one_of(st.none(), st.integers(1, 500))), max_size=40),
+    budget=st.integers(-10, 5000),
+)
+def test_fit_never_exceeds_the_budget_and_accounts_for_every_chunk(sizes, budget):
+    def chunk(i: int, tokens: int) -> Chunk:
+        return Chunk(f"f{i}.py:1-9", "s", f"f{i}.py", 1, 9, "x\n", tokens)
+
+    ranked = [Ranked(chunk(i, size), 1.0 - i / 100, 0.0, 0.0) for i, (size, _) in enumerate(sizes)]
+    outlines = {f"f{i}.py:1-9": chunk(i, small) for i, (_, small) in enumerate(sizes) if small}
+    fitted = fit(ranked, budget, lambda chunk: outlines.get(chunk.id))
+    assert fitted.tokens == sum(c.tokens for c in fitted.chunks) <= max(budget, 0)
+    kept = [c.id for c in fitted.chunks]
+    assert sorted(kept + fitted.dropped) == sorted(r.chunk.id for r in ranked)
+    assert kept == [r.chunk.id for r in ranked if r.chunk.id in set(kept)]  # rank order
+    assert set(fitted.shrunk) <= set(kept)
+    left = max(budget, 0)
+    for r in ranked:  # greedy: a chunk is dropped only when neither it nor its outline fit what was left
+        if r.chunk.id in fitted.dropped:
+            small = outlines.get(r.chunk.id)
+            assert r.chunk.tokens > left and (small is None or small.tokens >= r.chunk.tokens or small.tokens > left)
+        else:
+            left -= next(c.tokens for c in fitted.chunks if c.id == r.chunk.id)
+
+
+def prefix(chunks: list[Chunk]) -> str:
+    return "".join(document(c) for c in chunks)
+
+
+def check_stable(result: PackResult, questions: list[str]) -> list[str]:
+    layouts = [stable(result.chunks, rank(result.chunks, q, result.outlines), q) for q in questions]
+    first, _ = layouts[0]
+    for (ordered, tail), question in zip(layouts, questions):
+        assert prefix(ordered) == prefix(first)
+        assert sorted(c.id for c in ordered) == sorted(c.id for c in result.chunks)
+        assert scout_tokenizer().count(tail) <= TAIL_LIMIT
+        assert tail.startswith("<") and tail.endswith(question_block(question))
+    return [tail for _, tail in layouts]
+
+
+def test_stable_prefix_is_identical_for_every_question(packed):
+    shop = packed(TINY_SHOP)
+    cart_tail, config_tail = check_stable(shop, ["How is the cart total computed?", "What is the tax rate in the config?"])
+    ordered, _ = stable(shop.chunks, [], "")
+    order = [c.path for c in ordered]
+    assert order[0] == "README.md" and order.index("shop/config.py") < order.index("shop/cart.py") < order.index("shop/api.py")
+    assert cart_tail.index('id="shop/cart.py:1-43"') < cart_tail.index("<question>")
+    assert config_tail.index('id="shop/config.py:1-6"') < config_tail.index('id="shop/cart.py:1-43"')
+    assert "FREE_SHIPPING_THRESHOLD = 50.0" in config_tail and "from .config import" not in cart_tail
+
+
+def test_stable_tail_drops_excerpts_to_stay_within_one_attention_chunk(make_repo, packed):
+    line = "VALUE_{}_{} = '" + "lorem ipsum dolor sit amet " * 5 + "'\n"
+    files = {f"pkg/m{i}.py": "".join(line.format(i, j) for j in range(10)) for i in range(200)}
+    result = packed(make_repo(files))
+    ranked = rank(result.chunks, "value", result.outlines)
+    _, tail = stable(result.chunks, ranked, "Which VALUE is it?", top=200)
+    assert scout_tokenizer().count(tail) <= TAIL_LIMIT
+    assert tail.count("<excerpt ") == 200 and tail.count("</excerpt>") < 200  # ids kept, lowest excerpts gone
+    assert tail.index(f'id="{ranked[0].chunk.id}">') < tail.index(f'id="{ranked[-1].chunk.id}"/>')
+
+
+@pytest.mark.skipif(not FLASK.is_dir(), reason="the flask corpus is not on this machine")
+def test_stable_over_flask(packed):
+    check_stable(packed(FLASK), ["How does the app context get pushed?", "What does send_static_file do?", ""])
+
+
+def test_edges_puts_the_best_at_both_ends_and_the_question_around(packed):
+    shop = packed(TINY_SHOP)
+    question = "How is the cart total computed?"
+    ranked = rank(shop.chunks, question, shop.outlines)
+    head, ordered, tail = edges(ranked, question)
+    assert head == tail == question_block(question) and question in head
+    assert ordered[0] == ranked[0].chunk and ordered[-1] == ranked[1].chunk
+    assert ordered[1] == ranked[2].chunk and ordered[-2] == ranked[3].chunk
+    position = {c.id: i for i, c in enumerate(ordered)}
+    middle = (len(ordered) - 1) / 2
+    distance = [abs(position[r.chunk.id] - middle) for r in ranked]
+    assert distance == sorted(distance, reverse=True)  # less relevant, closer to the middle
+    assert sorted(position) == sorted(c.id for c in shop.chunks)

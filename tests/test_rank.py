@@ -1,0 +1,168 @@
+"""Ranking chunks against a question, and the question-independent dependency order,
+over sources packed by the real pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scout_context.pack.options import PackOptions
+from scout_context.pack.pipeline import PackResult, pack
+from scout_context.pack.rank import (
+    dependency_order,
+    first_texts,
+    imports,
+    normalize,
+    rank,
+    terms,
+)
+from scout_context.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_SHOP = ROOT / "examples" / "tiny-shop"
+FLASK = ROOT / "bench" / ".work" / "corpora" / "flask-3.1.3"
+
+
+@pytest.fixture
+def packed(isolated_cache):
+    store = Store()
+
+    def run(path: Path) -> PackResult:
+        return pack([path], PackOptions(), store=store)
+
+    yield run
+    store.close()
+
+
+def ids(ranked) -> list[str]:
+    return [r.chunk.id for r in ranked]
+
+
+def test_terms_split_identifiers_and_keep_the_whole():
+    assert terms("parseHTTPResponse") == ["parse", "http", "response", "parse http response"]
+    assert terms("max_file_size") == ["max", "file", "size", "max file size"]
+    assert terms("How are the carts totalled?") == ["cart", "totalled"]
+    assert normalize("XMLHttpRequest utf8Decode shop/cart.py") == "xml http request utf8 decode shop cart py"
+
+
+def test_identifiers_in_the_sources_are_split_too(make_repo, packed):
+    repo = make_repo({
+        "net/wire.py": "def parseHTTPResponse(raw):\n    return raw.split(b'\\r\\n')\n",
+        "net/other.py": "def send(sock, data):\n    sock.sendall(data)\n",
+        "store/limits.py": "MAX_FILE_SIZE = 10\n\ndef check(size):\n    return size <= MAX_FILE_SIZE\n",
+    })
+    result = packed(repo)
+    assert ids(rank(result.chunks, "Where is an HTTP response parsed?", result.outlines))[0] == "net/wire.py:1-2"
+    assert ids(rank(result.chunks, "what is the max file size", result.outlines))[0] == "store/limits.py:1-4"
+
+
+def test_a_question_naming_a_function_ranks_its_chunk_first(make_repo, packed):
+    step = '"""Billing step {0}: shipping and fees."""\n\n\ndef step_{0}(order):\n    return order\n'
+    files = {f"billing/module_{i}.py": step.format(i) for i in range(30)}
+    files["billing/fees.py"] = '"""Fees."""\n\n\ndef compute_shipping_fee(order):\n    """The fee."""\n    return 4.95\n'
+    files["README.md"] = "# Billing\n\nShipping fees come from compute_shipping_fee, see the billing docs.\n"
+    result = packed(make_repo(files))
+    ranked = rank(result.chunks, "How does compute_shipping_fee decide the fee?", result.outlines)
+    assert ids(ranked)[0] == "billing/fees.py:1-6"
+    assert ranked[0].lexical > ranked[1].lexical
+
+
+def test_path_components_count(make_repo, packed):
+    body = "def add(items, item):\n    items.append(item)\n"
+    result = packed(make_repo({"shop/cart.py": body, "shop/orders.py": body, "shop/users.py": body}))
+    assert ids(rank(result.chunks, "How do I add an item to the cart?", result.outlines))[0] == "shop/cart.py:1-2"
+    shop = packed(TINY_SHOP)
+    assert ids(rank(shop.chunks, "what is in the config", shop.outlines))[0] == "shop/config.py:1-6"
+
+
+def test_priors_put_readme_docs_entry_points_and_imported_files_above_leaves(make_repo, packed):
+    repo = make_repo({
+        "README.md": "# tool\n",
+        "docs/guide.md": "# Guide\n",
+        "tool/__init__.py": "",
+        "tool/__main__.py": "from tool.core import run\n\nrun()\n",
+        "tool/core.py": "def run():\n    pass\n",
+        "tool/a.py": "from tool.core import run\n",
+        "tool/b.py": "from .core import run\n",
+        "tool/leaf.py": "def unused():\n    pass\n",
+    })
+    result = packed(repo)
+    order = ids(rank(result.chunks, "", result.outlines))
+    assert order[0] == "README.md:1-1"
+    position = {chunk_id.split(":")[0]: i for i, chunk_id in enumerate(order)}
+    for better in ("docs/guide.md", "tool/__main__.py", "tool/core.py"):
+        assert position[better] < position["tool/leaf.py"]
+    assert position["tool/core.py"] < position["tool/a.py"]
+
+
+def test_ranking_is_deterministic_with_ties_broken_by_id(packed):
+    result = packed(TINY_SHOP)
+    first = rank(result.chunks, "nothing matches zzz", result.outlines)
+    again = rank(list(reversed(result.chunks)), "nothing matches zzz", result.outlines)
+    assert ids(first) == ids(again)
+    assert len(first) == len(result.chunks)
+    tied = [r for r in first if r.score == first[-1].score]
+    assert ids(tied) == sorted(ids(tied))
+
+
+def test_imports_resolve_python_js_go_and_rust():
+    texts = {
+        "src/pkg/__init__.py": "from . import util\n",
+        "src/pkg/util.py": "import os\n",
+        "src/pkg/app.py": (
+            '"""App."""\nfrom pkg.util import helper\nfrom .models import Model\nimport json\n\n'
+            "def main():\n    from pkg import late\n"
+        ),
+        "src/pkg/models.py": "",
+        "src/pkg/late.py": "",
+        "tests/test_app.py": "import pkg.app\n",
+        "web/main.ts": "import { a } from './lib/a';\nconst b = require('../web/b.js');\nimport 'react';\n",
+        "web/lib/a.ts": "export const a = 1;\n",
+        "web/b.js": "module.exports = 2;\n",
+        "go/cmd/main.go": 'package main\n\nimport (\n\t"fmt"\n\t"example.com/proj/go/store"\n)\n',
+        "go/store/store.go": "package store\n",
+        "rs/src/lib.rs": "mod parse;\nuse crate::parse::Token;\n",
+        "rs/src/parse.rs": "pub struct Token;\n",
+    }
+    assert imports(texts) == {
+        "src/pkg/__init__.py": {"src/pkg/util.py"},
+        "src/pkg/app.py": {"src/pkg/util.py", "src/pkg/models.py"},
+        "tests/test_app.py": {"src/pkg/app.py"},
+        "web/main.ts": {"web/lib/a.ts", "web/b.js"},
+        "go/cmd/main.go": {"go/store/store.go"},
+        "rs/src/lib.rs": {"rs/src/parse.rs"},
+    }
+
+
+def test_dependency_order_puts_docs_first_then_imported_before_importers():
+    texts = {
+        "app/main.py": "from app import service\n",
+        "app/service.py": "from app.models import User\n",
+        "app/models.py": "from app import db\n",
+        "app/db.py": "",
+        "app/__init__.py": "",
+        "app/x.py": "from app import y\n",
+        "app/y.py": "from app import x\n",
+        "docs/intro.md": "# Intro\n",
+        "README.md": "# App\n",
+        "CHANGES.rst": "Changes\n",
+    }
+    order = dependency_order(list(texts), texts)
+    assert order[:4] == ["README.md", "CHANGES.rst", "docs/intro.md", "app/__init__.py"]
+    chain = [order.index(f"app/{name}.py") for name in ("db", "models", "service", "main")]
+    assert chain == sorted(chain)
+    assert order.index("app/x.py") < order.index("app/y.py")  # a cycle, broken by path
+    assert dependency_order(list(reversed(texts)), texts) == order
+    assert sorted(order) == sorted(texts)
+
+
+@pytest.mark.skipif(not FLASK.is_dir(), reason="the flask corpus is not on this machine")
+def test_flask(packed):
+    result = packed(FLASK)
+    top = ids(rank(result.chunks, "What does send_static_file do?", result.outlines))[:2]
+    assert any(chunk_id.startswith(("src/flask/app.py:", "src/flask/blueprints.py:")) for chunk_id in top)
+    assert ids(rank(result.chunks, "", result.outlines))[0] == "README.md:1-53"
+    order = dependency_order(result.files, first_texts(result.chunks))
+    for imported, importer in [("globals", "app"), ("helpers", "app"), ("app", "__init__")]:
+        assert order.index(f"src/flask/{imported}.py") < order.index(f"src/flask/{importer}.py")
