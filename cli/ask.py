@@ -15,7 +15,10 @@ from scout_context.tasks.ask import AskResult, ask, usage
 
 from .console import err_console, print_json
 from .engine_options import BaseUrl, EngineName, MaxModelLen, MaxTokens, Model, Temperature, Verbose, engine_config, sampling_config
-from .options import Password, Compress, Exclude, Include, JsonOutput, NoDefaultExcludes, NoRedact, pack_options
+from .options import (
+    Compress, Exclude, Include, JsonOutput, LayoutOption, NoDefaultExcludes, NoFit, NoRedact, Password, layout_option,
+    pack_options,
+)
 from .summary import pack_progress
 
 
@@ -24,6 +27,8 @@ def ask_command(
     question: Annotated[str, typer.Argument(help="The question, in any language.", show_default=False)],
     json_output: JsonOutput = False,
     answer_language: Annotated[Optional[str], typer.Option("--answer-language", help="Answer in this language (default: the question's).")] = None,
+    layout: LayoutOption = None,
+    no_fit: NoFit = False,
     engine: EngineName = "vllm",
     model: Model = None,
     base_url: BaseUrl = None,
@@ -58,6 +63,7 @@ def ask_command(
                 sources, question, engine=llm, store=store,
                 options=pack_options(include, exclude, compress, no_redact, no_default_excludes, password=password),
                 sampling=sampling_config(max_tokens, temperature), answer_language=answer_language,
+                layout=layout_option(layout, "edges"), fit_to_budget=not no_fit,
                 progress=progress, on_text=show if streaming else None,
             )
     finally:
@@ -96,5 +102,7 @@ def as_json(result: AskResult) -> dict:
         "finish_reason": result.generation.finish_reason,
         "files": result.pack.files,
         "skipped": [{"path": s.path, "reason": s.reason} for s in result.pack.skipped],
+        "shrunk": result.pack.shrunk,
+        "dropped": result.pack.dropped,
         "run_id": result.run_id,
     }

@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from scout_context.pack.arrange import LAYOUTS
 from scout_context.pack.options import PackOptions
 from scout_context.sources.defaults import DEFAULT_MAX_FILE_BYTES, describe
 
@@ -16,7 +17,18 @@ NoRedact = Annotated[bool, typer.Option("--no-redact", help="Keep values that lo
 NoDefaultExcludes = Annotated[bool, typer.Option("--no-default-excludes", help=f"Also pack what is left out by default: {describe()}.")]
 MaxFileSize = Annotated[int, typer.Option("--max-file-size", min=1, help="Skip files larger than this many bytes.")]
 Password = Annotated[Optional[str], typer.Option("--password", help="Password for encrypted PDFs (or set SCOUT_PDF_PASSWORD).", envvar="SCOUT_PDF_PASSWORD", show_envvar=False)]
+Question = Annotated[Optional[str], typer.Option("--question", "-q", help="Rank the chunks for this question (adds `ranking` to --json) and lay the prompt out for it.")]
+LayoutOption = Annotated[Optional[str], typer.Option("--layout", help="stable: the corpus does not depend on the question (prefix caching pays across questions), a short tail names the relevant chunks; edges: the most relevant chunks at the start and the end, the question before and after.")]
+NoFit = Annotated[bool, typer.Option("--no-fit", help="Over the budget, fail (exit 4) instead of shrinking chunks to outlines and leaving out the least relevant.")]
 JsonOutput = Annotated[bool, typer.Option("--json", help="Print a machine-readable result on stdout.")]
+
+
+def layout_option(layout: str | None, default: str) -> str:
+    if layout is None:
+        return default
+    if layout not in LAYOUTS:
+        raise typer.BadParameter(f"unknown layout {layout!r}: use {' or '.join(LAYOUTS)}", param_hint="--layout")
+    return layout
 
 
 def pack_options(
@@ -26,7 +38,6 @@ def pack_options(
     no_redact: bool,
     no_default_excludes: bool,
     max_file_size: int = DEFAULT_MAX_FILE_BYTES,
-    budget: int | None = None,
     password: str | None = None,
 ) -> PackOptions:
     return PackOptions(
@@ -36,6 +47,5 @@ def pack_options(
         redact=not no_redact,
         compress=compress,
         max_file_bytes=max_file_size,
-        budget=budget,
         pdf_password=password,
     )

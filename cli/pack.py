@@ -11,12 +11,16 @@ from typing import Annotated, Optional
 
 import typer
 
+from scout_context.pack.arrange import arrange
 from scout_context.pack.pipeline import PackResult, pack
 from scout_context.sources.defaults import DEFAULT_MAX_FILE_BYTES
 from scout_context.store import Store
 
 from .console import err_console, print_json
-from .options import Password, Compress, Exclude, Include, JsonOutput, MaxFileSize, NoDefaultExcludes, NoRedact, pack_options
+from .options import (
+    Compress, Exclude, Include, JsonOutput, LayoutOption, MaxFileSize, NoDefaultExcludes, NoFit, NoRedact, Password,
+    Question, layout_option, pack_options,
+)
 from .summary import pack_progress, print_summary
 
 
@@ -27,7 +31,10 @@ def pack_command(
     include: Include = None,
     exclude: Exclude = None,
     compress: Compress = False,
-    budget: Annotated[Optional[int], typer.Option("--budget", min=1, help="Fail (exit 4) if the pack exceeds this many tokens.")] = None,
+    budget: Annotated[Optional[int], typer.Option("--budget", min=1, help="Fit the pack in this many tokens (see --no-fit).")] = None,
+    question: Question = None,
+    layout: LayoutOption = None,
+    no_fit: NoFit = False,
     no_redact: NoRedact = False,
     no_default_excludes: NoDefaultExcludes = False,
     max_file_size: MaxFileSize = DEFAULT_MAX_FILE_BYTES,
@@ -38,12 +45,14 @@ def pack_command(
     The file set is what git would track (plus .scoutignore and --include/--exclude); secrets are
     redacted; counts use Llama 4 Scout's own tokenizer; a re-pack only re-reads changed files.
     """
-    options = pack_options(include, exclude, compress, no_redact, no_default_excludes, max_file_size, budget, password)
+    options = pack_options(include, exclude, compress, no_redact, no_default_excludes, max_file_size, password)
+    chosen_layout = layout_option(layout, "stable")
     started = time.perf_counter()
     store = Store()
     try:
         with pack_progress(err_console) as progress:
             result = pack(sources, options, store=store, progress=progress, ignore_files=[output] if output else [])
+        result = arrange(result, question=question or "", layout=chosen_layout, budget=budget, fit_to_budget=not no_fit)
     finally:
         store.close()
     if output is not None:
@@ -71,6 +80,10 @@ def _write_atomically(result: PackResult, output: Path) -> None:
         raise
 
 
+def ranking_json(result: PackResult, top: int = 50) -> list[dict]:
+    return [{"id": r.chunk.id, "source": r.chunk.source, "score": round(r.score, 4)} for r in result.ranking[:top]]
+
+
 def _as_json(result: PackResult, output: Path | None, seconds: float) -> dict:
     return {
         "tokens": result.tokens,
@@ -83,6 +96,9 @@ def _as_json(result: PackResult, output: Path | None, seconds: float) -> dict:
         "sources": [{"label": s.label, "root": s.root, "files": s.files, "tokens": s.tokens} for s in result.sources],
         "file_tokens": result.file_tokens,
         "cache": {"analysed": result.analysed, "reused": result.reused},
+        **({"ranking": ranking_json(result)} if result.ranking and result.head + result.tail else {}),
+        "shrunk": result.shrunk,
+        "dropped": result.dropped,
         "output": str(output) if output else None,
         "seconds": round(seconds, 3),
     }

@@ -60,11 +60,16 @@ def test_missing_source_exits_2_with_one_line(tmp_path):
     assert "no such file or folder" in one_line_error(proc)
 
 
-def test_over_budget_exits_4_naming_the_biggest(tmp_path):
-    proc = cli("pack", str(EXAMPLE), "--budget", "100")
-    assert proc.returncode == 4
-    line = one_line_error(proc)
-    assert "over the budget of 100" in line and "shop/cart.py" in line
+def test_over_budget_fits_or_exits_4_naming_the_biggest(tmp_path):
+    proc = cli("pack", str(EXAMPLE), "--budget", "600", "--json", "-o", str(tmp_path / "out.txt"))
+    report = json.loads(proc.stdout)
+    assert report["tokens"] <= 600 and report["dropped"] and report["chunks"] >= 1
+    assert report["tokens"] == scout_tokenizer().count((tmp_path / "out.txt").read_text())
+    for args in (["--budget", "600", "--no-fit"], ["--budget", "100"]):
+        proc = cli("pack", str(EXAMPLE), *args)
+        assert proc.returncode == 4
+        line = one_line_error(proc)
+        assert "over the budget of" in line and "shop/cart.py" in line
 
 
 def test_hostile_tree_exits_0_and_lists_skips(tmp_path):

@@ -10,6 +10,7 @@ import pytest
 from helpers import git, write
 
 from scout_context.errors import ContextTooLarge, UsageError
+from scout_context.pack.arrange import arrange
 from scout_context.pack.neutralize import restore
 from scout_context.pack.options import PackOptions
 from scout_context.pack.pipeline import pack
@@ -170,10 +171,10 @@ def test_several_sources_get_prefixed_ids(make_repo, tmp_path, store):
     assert scout_tokenizer().count(result.text) == result.tokens
 
 
-def test_budget_and_missing_paths_are_user_errors(make_repo, tmp_path, store):
+def test_budget_without_fitting_and_missing_paths_are_user_errors(make_repo, tmp_path, store):
     repo = make_repo(REPO)
     with pytest.raises(ContextTooLarge, match=r"over the budget of 10; biggest: src/ .*src/app\.py"):
-        run([repo], store, budget=10)
+        arrange(run([repo], store), budget=10, fit_to_budget=False)
     with pytest.raises(UsageError, match="no such file or folder"):
         run([tmp_path / "nope"], store)
 

@@ -22,7 +22,6 @@ class PackOptions:
     compress: bool = False
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     chunk_chars: int = 16_000  # about 4K tokens: big files are cut at definitions near this size
-    budget: int | None = None
     pdf_password: str | None = field(default=None, repr=False)
 
     @property

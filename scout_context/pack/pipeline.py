@@ -11,7 +11,7 @@ import io
 import multiprocessing
 import os
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..chunk import Chunk
-from ..errors import ContextTooLarge, UsageError
+from ..errors import UsageError
 from ..sources.files import FileEntry, Skipped, collect, display_path
 from ..sources import chat
 from ..sources.read import read_bytes
@@ -27,6 +27,7 @@ from ..store import Analysis, IndexEntry, Store
 from ..tokens import scout_tokenizer
 from .analyze import analyze, content_hash
 from .options import PackOptions
+from .rank import Ranked
 from .render import directory_tree, document, document_tokens
 
 # A file or export named on the command line may be this large (a sanity bound, 2 GiB).
@@ -61,18 +62,26 @@ class PackResult:
     redactions: list[tuple[str, str]] = field(default_factory=list)  # (where, e.g. "src/a.py:12", kind)
     notes: list[tuple[str, str]] = field(default_factory=list)
     sources: list[SourceSummary] = field(default_factory=list)
+    file_labels: dict[str, str] = field(default_factory=dict)  # path -> its source's label
     analysed: int = 0
     reused: int = 0
+    # Set by `arrange`: the text before and after the documents, the ranking, the fitting.
+    head: str = ""
+    tail: str = ""
+    ranking: list[Ranked] = field(default_factory=list)
+    shrunk: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
 
     def write(self, handle: TextIO) -> None:
         """Stream the rendered text (never built as one string)."""
-        handle.write(self.header)
+        handle.write(self.header + self.head)
         for chunk in self.chunks:
             handle.write(document(chunk))
+        handle.write(self.tail)
 
     @property
     def text(self) -> str:
-        return self.header + "".join(document(chunk) for chunk in self.chunks)
+        return self.header + self.head + "".join(document(chunk) for chunk in self.chunks) + self.tail
 
 
 def pack(
@@ -97,7 +106,6 @@ def pack(
     total = sum(len(files) for _, _, files, _, _ in collected)
     result = PackResult(header="", chunks=[], tokens=0, files=[], file_tokens={})
     done = 0
-    headers = []
     seen_ids: set[str] = set()
     for root, label, files, skipped, limit in collected:
         prefix = f"{label}/" if len(paths) > 1 else ""
@@ -109,8 +117,7 @@ def pack(
                 progress(done, total, rel)
 
         per_file, bodies = _analyse_source(root, files, limit, options, store, result, tick)
-        source_tokens = 0
-        file_tokens: list[tuple[str, int]] = []
+        source_tokens = files_packed = 0
         for entry in sorted(files, key=lambda f: _order_key(f.rel)):
             analysis = per_file.get(entry.rel)
             if analysis is None:
@@ -127,8 +134,9 @@ def pack(
                 tokens += block
             result.files.append(shown)
             result.file_tokens[shown] = tokens
+            result.file_labels[shown] = label
             result.outlines[shown] = analysis.outline
-            file_tokens.append((entry.shown, tokens))
+            files_packed += 1
             source_tokens += tokens
             result.redactions.extend((_where(shown, prefix, where), kind) for where, kind in analysis.redactions)
             result.skipped.extend(Skipped(_where(shown, prefix, where), reason) for where, reason in analysis.skipped_parts)
@@ -137,13 +145,33 @@ def pack(
             if not analysis.parsed_ok and analysis.language:
                 result.notes.append((shown, f"{analysis.language} did not parse cleanly: packed as plain text"))
         result.skipped.extend(Skipped(prefix + s.path, s.reason) for s in skipped)
-        headers.append(directory_tree(label, file_tokens))
-        result.sources.append(SourceSummary(label, str(root), len(file_tokens), source_tokens))
-    result.header = "".join(headers)
-    result.tokens = scout_tokenizer().count(result.header) + sum(c.tokens for c in result.chunks)
-    if options.budget is not None and result.tokens > options.budget:
-        raise ContextTooLarge(over_budget_message(result, options.budget))
+        result.sources.append(SourceSummary(label, str(root), files_packed, source_tokens))
+    result.header = header(result)
+    result.tokens = total_tokens(result)
     return result
+
+
+def header(result: PackResult, status: Mapping[str, str] | None = None) -> str:
+    """One `<directory_tree>` per source: every packed file with the tokens its documents
+    take in the prompt, and its `status` ("outline only", "left out") when fitting changed it."""
+    per_file: dict[str, int] = dict.fromkeys(result.files, 0)
+    for chunk in result.chunks:
+        per_file[chunk.path] += chunk.tokens
+    trees = []
+    for source in result.sources:
+        prefix = f"{source.label}/" if len(result.sources) > 1 else ""
+        entries = [
+            (path[len(prefix):], tokens, (status or {}).get(path, ""))
+            for path, tokens in per_file.items() if result.file_labels[path] == source.label
+        ]
+        trees.append(directory_tree(source.label, entries))
+    return "".join(trees)
+
+
+def total_tokens(result: PackResult) -> int:
+    """Exact tokens of `result.text`: its blocks' counts add up (see `tokens.py`)."""
+    count = scout_tokenizer().count
+    return count(result.header) + count(result.head) + sum(c.tokens for c in result.chunks) + count(result.tail)
 
 
 def _collect(path: Path, options: PackOptions) -> tuple[Path, list[FileEntry], list[Skipped], int]:

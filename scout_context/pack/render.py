@@ -61,23 +61,25 @@ def _close_tokens() -> int:
     return scout_tokenizer().count(_CLOSE)
 
 
-def directory_tree(label: str, file_tokens: Sequence[tuple[str, int]]) -> str:
-    """The `<directory_tree>` block: every packed file under its folders, each line with
-    the tokens its documents take (a folder's figure is the sum below it)."""
+def directory_tree(label: str, files: Sequence[tuple[str, int, str]]) -> str:
+    """The `<directory_tree>` block: every packed file `(path, tokens, status)` under its
+    folders, each line with the tokens its documents take (a folder's figure is the sum
+    below it) and the file's status when fitting shrank it or left it out."""
     folder_totals: dict[str, int] = defaultdict(int)
-    for path, tokens in file_tokens:
+    for path, tokens, _ in files:
         parts = path.split("/")
         for depth in range(1, len(parts)):
             folder_totals["/".join(parts[:depth])] += tokens
-    lines = [f'<directory_tree source="{_attr(label)}" files="{len(file_tokens)}">\n']
+    lines = [f'<directory_tree source="{_attr(label)}" files="{len(files)}">\n']
     shown: set[str] = set()
-    for path, tokens in sorted(file_tokens, key=lambda item: item[0].split("/")):
+    for path, tokens, status in sorted(files, key=lambda item: item[0].split("/")):
         parts = path.split("/")
         for depth in range(1, len(parts)):
             folder = "/".join(parts[:depth])
             if folder not in shown:
                 shown.add(folder)
                 lines.append(f"{'  ' * depth}{neutralize(parts[depth - 1])}/ ({folder_totals[folder]:,} tokens)\n")
-        lines.append(f"{'  ' * len(parts)}{neutralize(parts[-1])} ({tokens:,} tokens)\n")
+        note = f", {status}" if status else ""
+        lines.append(f"{'  ' * len(parts)}{neutralize(parts[-1])} ({tokens:,} tokens{note})\n")
     lines.append("</directory_tree>\n")
     return "".join(lines)

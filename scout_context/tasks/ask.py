@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -12,9 +12,13 @@ from ..engine.base import Engine, Generation
 from ..engine.config import SamplingConfig
 from ..errors import ContextTooLarge
 from ..pack.options import PackOptions
+from ..pack.arrange import Layout, arrange
 from ..pack.pipeline import PackResult, Progress, biggest_consumers, pack
 from ..store import Store
 from .citations import Citation, check_citations
+
+
+_FIT_ROUNDS = 3
 
 
 @dataclass
@@ -34,13 +38,12 @@ def prompt_template(name: str) -> str:
     return (resources.files("scout_context.prompts") / name).read_text(encoding="utf-8")
 
 
-def render_prompt(engine: Engine, corpus: str, question: str, answer_language: str | None) -> str:
-    """The full prompt in the engine model's chat format: system rules, then the corpus
-    and the question last (long documents first works best for long-context models)."""
+def render_prompt(engine: Engine, corpus: str, answer_language: str | None) -> str:
+    """The full prompt in the engine model's chat format: the rules as the system turn, the
+    arranged corpus (which carries the question) as the user turn."""
     rule = f"Answer in {answer_language}." if answer_language else "Answer in the language of the question."
     system = prompt_template("ask_system.txt").replace("{language_rule}", rule).strip()
-    user = prompt_template("ask_user.txt").replace("{question}", question.strip()).replace("{corpus}", corpus)
-    return engine.render_chat(system, user)
+    return engine.render_chat(system, corpus)
 
 
 def ask(
@@ -51,36 +54,28 @@ def ask(
     store: Store,
     options: PackOptions,
     sampling: SamplingConfig,
+    layout: Layout = "edges",
+    fit_to_budget: bool = True,
     answer_language: str | None = None,
     progress: Progress | None = None,
     on_text: Callable[[int, str], None] | None = None,
     command: str = "ask",
 ) -> AskResult:
-    """Answer `question` from `sources`. Raises ContextTooLarge when the packed sources and
-    the answer reserve do not fit the engine's context (the biggest consumers are named)."""
+    """Answer `question` from `sources`, fitted into the engine's context less the answer's
+    reserve. Raises ContextTooLarge when it cannot fit (or `fit_to_budget` is off)."""
     started = time.perf_counter()
-    packed = pack(sources, replace(options, budget=None), store=store, progress=progress)
+    packed = pack(sources, options, store=store, progress=progress)
     packed_at = time.perf_counter()
-    prompt = render_prompt(engine, packed.text, question, answer_language)
-    prompt_tokens = engine.count_tokens(prompt)
-    limit = engine.max_model_len - sampling.max_tokens
-    if options.budget is not None:
-        limit = min(limit, options.budget)
-    if prompt_tokens > limit:
-        raise ContextTooLarge(
-            f"the prompt is {prompt_tokens:,} {engine.model_name} tokens, over the {limit:,} available "
-            f"({engine.max_model_len:,} of context, {sampling.max_tokens:,} kept for the answer); "
-            + biggest_consumers(packed)
-        )
+    arranged, prompt, prompt_tokens = _fitted_prompt(packed, question, engine, sampling, layout, fit_to_budget, answer_language)
     generation = engine.generate([prompt], sampling, on_text)[0]
-    citations = check_citations(generation.text, packed.chunks)
+    citations = check_citations(generation.text, arranged.chunks)
     timings = {
         "pack_s": round(packed_at - started, 3),
         "first_token_s": round(generation.first_token_s, 3),
         "generate_s": round(generation.total_s, 3),
         "total_s": round(time.perf_counter() - started, 3),
     }
-    result = AskResult(question, generation.text, citations, generation, packed, prompt_tokens, timings)
+    result = AskResult(question, generation.text, citations, generation, arranged, prompt_tokens, timings)
     result.run_id = store.log_run({
         "command": command,
         "engine": type(engine).__name__,
@@ -94,6 +89,31 @@ def ask(
         "status": generation.finish_reason or "done",
     })
     return result
+
+
+def _fitted_prompt(
+    packed: PackResult, question: str, engine: Engine, sampling: SamplingConfig, layout: Layout,
+    fit_to_budget: bool, answer_language: str | None,
+) -> tuple[PackResult, str, int]:
+    """The arranged pack, its rendered prompt and the prompt's exact tokens for this engine.
+    The pack counts Scout tokens; another model's tokenizer differs, so the budget is
+    corrected by the measured overshoot until the engine's own count fits."""
+    limit = engine.max_model_len - sampling.max_tokens
+    shell = engine.count_tokens(render_prompt(engine, "", answer_language))
+    budget = limit - shell
+    for _ in range(_FIT_ROUNDS):
+        arranged = arrange(packed, question=question, layout=layout, budget=max(budget, 1), fit_to_budget=fit_to_budget)
+        prompt = render_prompt(engine, arranged.text, answer_language)
+        prompt_tokens = engine.count_tokens(prompt)
+        if prompt_tokens <= limit:
+            return arranged, prompt, prompt_tokens
+        if not fit_to_budget:
+            break
+        budget = int(budget * (limit - shell) / max(prompt_tokens - shell, 1) * 0.98)
+    raise ContextTooLarge(
+        f"the prompt is {prompt_tokens:,} {engine.model_name} tokens, over the {limit:,} available "
+        f"({engine.max_model_len:,} of context, {sampling.max_tokens:,} kept for the answer); {biggest_consumers(packed)}"
+    )
 
 
 def usage(result: AskResult) -> dict[str, int]:

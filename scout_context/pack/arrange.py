@@ -1,0 +1,109 @@
+"""Turning a pack into a prompt for a question: rank, fit to the budget, lay out.
+
+The stage after `pack`: it never reads sources, only the chunks. Fitting keeps chunks by
+rank and shrinks a chunk to its outline before dropping it; the directory tree then marks
+what was shrunk or left out, so the model knows what it is not seeing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Literal
+
+from ..chunk import Chunk
+from ..errors import ContextTooLarge
+from .fit import fit
+from .layout import edges, stable
+from .neutralize import neutralize
+from .pipeline import PackResult, header, over_budget_message, total_tokens
+from .rank import rank
+from .render import body_tokens, document_tokens
+
+Layout = Literal["stable", "edges"]
+LAYOUTS: tuple[str, ...] = ("stable", "edges")
+_FIT_ROUNDS = 4
+
+
+def arrange(
+    result: PackResult,
+    *,
+    question: str = "",
+    layout: Layout = "stable",
+    budget: int | None = None,
+    fit_to_budget: bool = True,
+) -> PackResult:
+    """`result` as a prompt for `question`: ranked, fitted within `budget` tokens (exact,
+    everything included), ordered by `layout`. Without a question and a budget the pack
+    is returned as it is. Over budget with `fit_to_budget` off: ContextTooLarge."""
+    if not question and budget is None:
+        return result
+    if budget is not None and result.tokens > budget and not fit_to_budget:
+        raise ContextTooLarge(over_budget_message(result, budget))
+    # The corpus must not depend on the question in the stable layout: fit by the
+    # question-free ranking there, and use the question's ranking only for the tail.
+    ranking = rank(result.chunks, question, result.outlines)
+    by_prior = ranking if layout == "edges" or not question else rank(result.chunks, "", result.outlines)
+    kept, shrunk, dropped = result.chunks, [], []
+    allowance = budget
+    for _ in range(_FIT_ROUNDS):
+        if budget is not None:
+            fitted = fit(by_prior, max(allowance, 0), lambda chunk: outline_chunk(chunk, result.outlines))
+            kept, shrunk, dropped = fitted.chunks, fitted.shrunk, fitted.dropped
+        arranged = _lay_out(result, kept, ranking, question, layout, shrunk, dropped)
+        if result.chunks and not kept:
+            break
+        if budget is None or arranged.tokens <= budget:
+            return arranged
+        allowance -= arranged.tokens - budget  # the header and the tail took more than estimated
+    raise ContextTooLarge(f"a budget of {budget:,} tokens holds none of the documents: {over_budget_message(result, budget)}")
+
+
+def _lay_out(result, kept, ranking, question, layout, shrunk, dropped) -> PackResult:
+    present = {chunk.id: chunk for chunk in kept}
+    ranked_kept = [replace(r, chunk=present[r.chunk.id]) for r in ranking if r.chunk.id in present]
+    if layout == "edges":
+        head, ordered, tail = edges(ranked_kept, question)
+    else:
+        head, tail = "", ""
+        if question:
+            ordered, tail = stable(kept, ranked_kept, question)
+        else:  # no question: the pack's own order, less what did not fit
+            position = {chunk.id: i for i, chunk in enumerate(result.chunks)}
+            ordered = sorted(kept, key=lambda chunk: position[chunk.id])
+    arranged = replace(result, chunks=ordered, head=head, tail=tail, ranking=ranking, shrunk=shrunk, dropped=dropped)
+    arranged.header = header(arranged, _status(result, kept, shrunk))
+    arranged.tokens = total_tokens(arranged)
+    return arranged
+
+
+def _status(result: PackResult, kept: list[Chunk], shrunk: list[str]) -> dict[str, str]:
+    """Per file: "outline only" when a chunk was shrunk, "left out" when none was kept,
+    "partly left out" when some were."""
+    total: dict[str, int] = {}
+    for chunk in result.chunks:
+        total[chunk.path] = total.get(chunk.path, 0) + 1
+    kept_count: dict[str, int] = {}
+    for chunk in kept:
+        kept_count[chunk.path] = kept_count.get(chunk.path, 0) + 1
+    shrunk_paths = {chunk.path for chunk in kept if chunk.id in set(shrunk)}
+    status = {}
+    for path, count in total.items():
+        if kept_count.get(path, 0) == 0:
+            status[path] = "left out"
+        elif kept_count[path] < count:
+            status[path] = "partly left out"
+        elif path in shrunk_paths:
+            status[path] = "outline only"
+    return status
+
+
+def outline_chunk(chunk: Chunk, outlines: dict[str, tuple[tuple, ...]]) -> Chunk | None:
+    """The chunk reduced to the signatures of the definitions that start in it, or None
+    when it has none (it can only be dropped then)."""
+    inside = [d for d in outlines.get(chunk.path, ()) if chunk.start_line <= d[2] <= chunk.end_line]
+    if not inside:
+        return None
+    lines = [f"{signature or kind + ' ' + name}  # lines {start}-{end}\n" for kind, name, start, end, signature in inside]
+    body = neutralize("(outline only: bodies left out to fit the context)\n" + "".join(lines))
+    tokens = document_tokens(chunk.id, chunk.path, body, body_tokens(body))
+    return replace(chunk, text=body, tokens=tokens)
