@@ -103,3 +103,10 @@ def test_usage_errors_exit_2(args, tmp_path):
     proc = cli(*args, cwd=tmp_path)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
+
+
+def test_engine_down_is_exit_3_and_wrong_engine_is_exit_2(tmp_path):
+    proc = cli("ask", str(EXAMPLE), "hi?", "--engine", "openai", "--base-url", "http://127.0.0.1:9/v1")
+    assert proc.returncode == 3
+    assert "127.0.0.1:9" in one_line_error(proc)
+    assert cli("ask", str(EXAMPLE), "hi?", "--engine", "nope").returncode == 2

@@ -1,0 +1,38 @@
+"""The `stable` layout: two questions over the same sources share a byte-identical prefix."""
+
+from __future__ import annotations
+
+import subprocess
+
+from test_cli import EXE, EXAMPLE
+
+
+def packed(question: str, *extra: str) -> str:
+    proc = subprocess.run(
+        [EXE, "pack", str(EXAMPLE), "--question", question, "--layout", "stable", *extra],
+        capture_output=True, text=True, check=True,
+    )
+    return proc.stdout
+
+
+def test_stable_prefix_is_identical_up_to_the_tail():
+    for extra in ((), ("--budget", "900")):
+        first = packed("How is shipping computed?", *extra)
+        second = packed("Which HTTP routes exist?", *extra)
+        cut = first.index("<relevant_documents>")
+        assert second.index("<relevant_documents>") == cut
+        assert first[:cut] == second[:cut]
+        assert first[cut:] != second[cut:]
+        assert "How is shipping computed?" in first[cut:] and "Which HTTP routes exist?" in second[cut:]
+
+
+def test_edges_puts_the_question_first_and_last_and_the_best_chunk_at_the_edges():
+    proc = subprocess.run(
+        [EXE, "pack", str(EXAMPLE), "--question", "What is FREE_SHIPPING_THRESHOLD?", "--layout", "edges"],
+        capture_output=True, text=True, check=True,
+    )
+    text = proc.stdout
+    body = text[text.index("</directory_tree>") :]
+    assert body.count("<question>") == 2 and text.rstrip().endswith("</question>")
+    documents = [line for line in text.splitlines() if line.startswith("<document ")]
+    assert 'id="shop/config.py:1-6"' in documents[0] or 'id="shop/config.py:1-6"' in documents[-1]
