@@ -5,9 +5,9 @@ One process, one run, the project's own path end to end:
 
 1. `import vllm` (with the environment `EngineConfig.environment()` sets), timed alone.
 2. Prompts built as `scout-context ask` builds them: `pack` -> `_fitted_prompt` (rank, fit,
-   lay out with `arrange`) -> `render_prompt` in the model's chat format. Three prompts:
-   examples/tiny-shop whole (about 1.2K tokens), and flask's `src/` fitted to about 2K and
-   about 7K tokens (the CPU default has an 8,192-token context).
+   lay out with `arrange`) -> `render_prompt` in the model's chat format, `stable` layout:
+   examples/tiny-shop whole (about 2K SmolLM2 tokens with the tail), and flask's `src/`
+   fitted to about 7K tokens (`--sizes`; the CPU default has an 8,192-token context).
 3. transformers `AutoModelForCausalLM.generate` (fp32, CPU, greedy) on exactly the token ids
    vLLM gets: time to first token (a 1-token generate) and decode tokens/s (a generate of
    as many tokens as vLLM produced, timed per token with a streamer). It runs before the
@@ -108,10 +108,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="smollm2", help="registry name or model folder (default smollm2)")
     parser.add_argument("--max-tokens", type=int, default=64, help="new tokens per answer (greedy)")
-    parser.add_argument("--sizes", default="2048,7168", help="flask prompt targets in the model's tokens")
+    parser.add_argument("--sizes", default="7168", help="flask prompt targets in the model's tokens")
     parser.add_argument("--corpus", type=Path, default=FLASK_SRC, help="the larger corpus (default flask's src/)")
     parser.add_argument("--no-hf", action="store_true", help="skip transformers")
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
+    parser.add_argument("--dry-run", action="store_true", help="build and count the prompts, run nothing")
     args = parser.parse_args()
 
     from scout_context.engine.config import EngineConfig, SamplingConfig
@@ -143,6 +144,8 @@ def main() -> int:
     from scout_context.pack.options import PackOptions
     from scout_context.pack.pipeline import pack
     from scout_context.store import Store
+    from scout_context.pack.layout import stable
+    from scout_context.pack.rank import rank
     from scout_context.tasks.ask import _fitted_prompt, render_prompt
 
     engine = open_engine(config)
@@ -155,24 +158,39 @@ def main() -> int:
     store.close()
 
     prompts: list[tuple[Row, str]] = []
+    arranged_by_name: dict[str, Any] = {}
 
     def add(name: str, packed: Any, question: str, layout: str, target: int | None) -> None:
         sized = engine if target is None else _Sized(engine, target + sampling.max_tokens)
         arranged, prompt, tokens = _fitted_prompt(packed, question, sized, sampling, layout, True, None)
         corpus = Path(packed.sources[0].root).name if packed.sources else "?"
         prompts.append((Row(name, corpus, layout, question, tokens, len(arranged.chunks)), prompt))
+        arranged_by_name[name] = arranged
 
     add("tiny-shop", shop, SHOP_QUESTION, "stable", None)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     for size in sizes:
         add(f"flask-{size // 1024}K", big, QUESTION_1, "stable", size)
-    second_question_row, second_prompt = None, None
+    second: dict[str, tuple[str, int]] = {}  # how -> (prompt, chunks)
     if sizes:
-        add(f"flask-{sizes[-1] // 1024}K-q2", big, QUESTION_2, "stable", sizes[-1])
-        second_question_row, second_prompt = prompts.pop()
+        # (a) as `ask` does it: the second question packed and fitted on its own
+        add("q2-ask", big, QUESTION_2, "stable", sizes[-1])
+        row, prompt = prompts.pop()
+        second["ask-path"] = (prompt, row.chunks)
+        # (b) what the stable layout promises: the first question's fitted corpus, byte for
+        # byte, with the second question's tail (its top chunks' excerpts and the question)
+        first = arranged_by_name[prompts[-1][0].name]
+        present = {chunk.id: chunk for chunk in first.chunks}
+        ranked = [replace(r, chunk=present[r.chunk.id]) for r in rank(big.chunks, QUESTION_2, big.outlines) if r.chunk.id in present]
+        _, tail = stable(first.chunks, ranked, QUESTION_2)
+        second["same-corpus"] = (render_prompt(engine, replace(first, tail=tail).text, None), len(first.chunks))
     ids = {row.name: engine.tokenizer.encode(prompt, add_special_tokens=False) for row, prompt in prompts}
     for row, _ in prompts:
         log(f"prompt {row.name}: {row.prompt_tokens:,} tokens, {row.chunks} chunks")
+    for how, (prompt, chunks) in second.items():
+        log(f"second question ({how}): {engine.count_tokens(prompt):,} tokens, {chunks} chunks")
+    if args.dry_run:
+        return 0
 
     # 3. transformers, same ids, before the engine exists
     if not args.no_hf:
@@ -209,27 +227,29 @@ def main() -> int:
             row.same_tokens = common_prefix(list(g.token_ids), hf.get("token_ids", []))
 
     # 5. the second question over the same corpus, stable layout, same engine
-    if second_question_row is not None:
+    if second:
         first_row, first_prompt = prompts[-1]
         first_ids = ids[first_row.name]
-        second_ids = engine.tokenizer.encode(second_prompt, add_special_tokens=False)
-        shared = common_prefix(first_ids, second_ids)
-        g = engine.generate([second_prompt], sampling)[0]
-        # Where the prompts part, in the text: the first differing character.
-        at = common_prefix(first_prompt, second_prompt)  # type: ignore[arg-type]
-        results["second_question"] = {
-            "question_1": first_row.question, "question_2": QUESTION_2, "layout": "stable",
-            "prompt_tokens": g.prompt_tokens, "shared_prefix_tokens": shared,
-            "shared_prefix_of_prompt": round(shared / max(g.prompt_tokens, 1), 3),
-            "cached_tokens": g.cached_tokens,
-            "cached_of_shared": round(g.cached_tokens / shared, 3) if shared else 0.0,
-            "cached_of_prompt": round(g.cached_tokens / max(g.prompt_tokens, 1), 3),
-            "first_token_s": round(g.first_token_s, 3),
-            "first_token_s_question_1": round(generations[first_row.name].first_token_s, 3),
-            "chunks_q1": first_row.chunks, "chunks_q2": second_question_row.chunks,
-            "prompts_part_at_char": at, "prompt_chars": len(first_prompt),
-            "context_where_they_part": first_prompt[max(0, at - 80): at + 80],
-        }
+        results["second_question"] = {}
+        for how, (prompt, chunks) in second.items():
+            shared = common_prefix(first_ids, engine.tokenizer.encode(prompt, add_special_tokens=False))
+            g = engine.generate([prompt], sampling)[0]
+            at = common_prefix(first_prompt, prompt)  # type: ignore[arg-type]
+            results["second_question"][how] = {
+                "question_1": first_row.question, "question_2": QUESTION_2, "layout": "stable",
+                "prompt_tokens": g.prompt_tokens, "shared_prefix_tokens": shared,
+                "shared_prefix_of_prompt": round(shared / max(g.prompt_tokens, 1), 3),
+                "cached_tokens": g.cached_tokens,
+                "cached_of_shared": round(g.cached_tokens / shared, 3) if shared else 0.0,
+                "cached_of_prompt": round(g.cached_tokens / max(g.prompt_tokens, 1), 3),
+                "first_token_s": round(g.first_token_s, 3),
+                "first_token_s_question_1": round(generations[first_row.name].first_token_s, 3),
+                "chunks_q1": first_row.chunks, "chunks_q2": chunks,
+                "prompts_part_at_char": at, "prompt_chars": len(first_prompt),
+                "where_they_part": first_prompt[max(0, at - 60): at + 60],
+                "answer": g.text,
+            }
+            log(f"second question ({how}): {shared:,} shared tokens, {g.cached_tokens:,} cached")
     engine.close()
     results["rows"] = [asdict(row) for row, _ in prompts]
     results["peak_rss_gib"] = round(peak_rss_gib(), 2)
@@ -331,9 +351,8 @@ def print_report(results: dict[str, Any]) -> None:
               f"{h.get('first_token_s', float('nan')):>9.2f} {h.get('prefill_tok_s', float('nan')):>11.0f} "
               f"{h.get('decode_tok_s', float('nan')):>10.2f} | "
               f"{'-' if px is None else f'{px:.2f}':>9} {'-' if dx is None else f'{dx:.2f}':>8} {row['same_tokens']:>5}")
-    second = results.get("second_question")
-    if second:
-        print(f"\nsecond question, stable layout, same engine: {second['prompt_tokens']:,} prompt tokens, "
+    for how, second in results.get("second_question", {}).items():
+        print(f"\nsecond question ({how}), stable layout, same engine: {second['prompt_tokens']:,} prompt tokens, "
               f"{second['shared_prefix_tokens']:,} shared with the first ({second['shared_prefix_of_prompt']:.0%}), "
               f"{second['cached_tokens']:,} cached = {second['cached_of_shared']:.0%} of the shared prefix "
               f"({second['cached_of_prompt']:.0%} of the prompt); first token {second['first_token_s']:.2f} s "

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from scout_context.engine.config import EngineConfig, SamplingConfig
+
+if TYPE_CHECKING:
+    from scout_context.sources.images import ImageInput
 
 OnText = Callable[[int, str], None]
 """Called with (prompt index, new text) as an answer grows."""
@@ -54,6 +57,16 @@ class Engine(Protocol):
         """Largest prompt plus answer, in tokens."""
         ...
 
+    @property
+    def multimodal(self) -> bool:
+        """Whether the model reads images."""
+        ...
+
+    @property
+    def max_images(self) -> int:
+        """Images one prompt may carry: 0 for a text-only model (or with images turned off)."""
+        ...
+
     def render_chat(self, system: str, user: str, assistant: str = "") -> str:
         """The model's chat format for one turn, ready for the answer (`assistant` prefills it)."""
         ...
@@ -63,8 +76,14 @@ class Engine(Protocol):
         ...
 
     def generate(
-        self, prompts: Sequence[str], sampling: SamplingConfig, on_text: OnText | None = None
-    ) -> list[Generation]: ...
+        self,
+        prompts: Sequence[str],
+        sampling: SamplingConfig,
+        on_text: OnText | None = None,
+        images: Sequence[Sequence[ImageInput]] | None = None,
+    ) -> list[Generation]:
+        """Answer each prompt; `images[i]` (at most `max_images`) go with prompt i."""
+        ...
 
     def close(self) -> None: ...
 

@@ -265,6 +265,13 @@ def is_llama4(path: Path) -> bool:
     return str(model_config(path).get("model_type", "")).startswith("llama4")
 
 
+def is_multimodal(path: Path) -> bool:
+    """Whether the model folder has a vision tower: a `vision_config` in its config.json, as
+    Scout's and Maverick's (Llama4ForConditionalGeneration) have. The architecture name
+    alone does not tell: text-only seq2seq and audio models are ...ForConditionalGeneration too."""
+    return bool(json.loads((path / "config.json").read_text()).get("vision_config"))
+
+
 def default_max_model_len(name: str, path: Path) -> int:
     """The embedded engine's context when none is configured: the registry's for a known
     model (by name or folder), else the folder's own `max_position_embeddings`."""

@@ -5,6 +5,13 @@
 - `/v1/completions`: the rendered prompt with `add_special_tokens: false` (one BOS), streamed
   as server-sent events; the last event's usage gives prompt, cached and completion tokens
   (cached tokens need the server's `--enable-prompt-tokens-details`).
+- `/v1/chat/completions` instead when a prompt carries images, which a raw prompt cannot:
+  the rendered Llama 4 turn is split back into its system and user messages, the images
+  become data-URL `image_url` parts (`multimodal.openai_chat_request`); streamed the same way.
+- Images: a Llama 4 model (Scout and Maverick read images) takes up to
+  `EngineConfig.limit_images` per prompt, unless its /v1/models entry lists input
+  modalities without "image". Other models count as text-only: their prompts come from the
+  server's chat template and cannot be split back into messages.
 - Counting: Llama 4 models with the local Scout tokenizer (same ids, no round trip); other
   models with the server's `/tokenize`. Their chat format comes from the server too
   (`/tokenize` with messages, then `/detokenize`).
@@ -26,7 +33,9 @@ import httpx
 
 from scout_context.engine.base import Generation, OnText, llama4_chat
 from scout_context.engine.config import EngineConfig, SamplingConfig
+from scout_context.engine.multimodal import llama4_turns, openai_chat_request, request_options, within_limit
 from scout_context.errors import AuthError, ContextTooLarge, EngineUnreachable, ModelMissing, ScoutError, UsageError
+from scout_context.sources.images import ImageInput
 from scout_context.tokens import scout_tokenizer
 
 _TOO_LONG = re.compile(r"maximum context length|longer than the maximum model length|max_model_len", re.IGNORECASE)
@@ -85,6 +94,17 @@ class OpenAIEngine:
     def _is_llama4(self) -> bool:
         return bool(_LLAMA4.search(self.model_name) or _LLAMA4.search(str(self._card.get("root") or "")))
 
+    @cached_property
+    def multimodal(self) -> bool:
+        architecture = self._card.get("architecture")  # OpenRouter-style entries say what they read
+        nested = architecture.get("input_modalities") if isinstance(architecture, dict) else None
+        modalities = self._card.get("input_modalities") or nested
+        return self._is_llama4 and (modalities is None or "image" in modalities)
+
+    @property
+    def max_images(self) -> int:
+        return self.config.limit_images if self.multimodal else 0
+
     def render_chat(self, system: str, user: str, assistant: str = "") -> str:
         if self._is_llama4:
             return llama4_chat(system, user, assistant)
@@ -102,32 +122,41 @@ class OpenAIEngine:
         return int(self._call("POST", "/tokenize", body)["count"])
 
     def generate(
-        self, prompts: Sequence[str], sampling: SamplingConfig, on_text: OnText | None = None
+        self,
+        prompts: Sequence[str],
+        sampling: SamplingConfig,
+        on_text: OnText | None = None,
+        images: Sequence[Sequence[ImageInput]] | None = None,
     ) -> list[Generation]:
-        return [self._complete(i, prompt, sampling, on_text) for i, prompt in enumerate(prompts)]
+        per_prompt = images if images is not None else [()] * len(prompts)
+        return [
+            self._complete(i, *self._request(prompt, shown, sampling), on_text)
+            for i, (prompt, shown) in enumerate(zip(prompts, per_prompt, strict=True))
+        ]
 
     def close(self) -> None:
         self._client.close()
 
-    def _complete(self, index: int, prompt: str, sampling: SamplingConfig, on_text: OnText | None) -> Generation:
-        body: dict[str, Any] = {
-            "model": self.model_name,
-            "prompt": prompt,
-            "max_tokens": sampling.max_tokens,
-            "temperature": sampling.temperature,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-            "add_special_tokens": False,
-        }
-        if sampling.seed is not None:
-            body["seed"] = sampling.seed
-        if sampling.stop:
-            body["stop"] = list(sampling.stop)
+    def _request(
+        self, prompt: str, images: Sequence[ImageInput], sampling: SamplingConfig
+    ) -> tuple[str, dict[str, Any]]:
+        """The endpoint and body for one prompt: a raw completion, or a chat with images."""
+        if not images:
+            body = {"model": self.model_name, "prompt": prompt, "add_special_tokens": False}
+            return "/v1/completions", {**body, **request_options(sampling)}
+        within_limit(images, self)
+        try:
+            system, user, assistant = llama4_turns(prompt)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        return "/v1/chat/completions", openai_chat_request(self.model_name, system, user, images, sampling, assistant)
+
+    def _complete(self, index: int, path: str, body: dict[str, Any], on_text: OnText | None) -> Generation:
         parts: list[str] = []
         usage: dict[str, Any] = {}
         finish_reason, first_token_s = "", 0.0
         started = time.perf_counter()
-        with self._transport_errors(), self._client.stream("POST", "/v1/completions", json=body) as response:
+        with self._transport_errors(), self._client.stream("POST", path, json=body) as response:
             if response.status_code >= 400:
                 response.read()
                 raise self._http_error(response.status_code, _error_message(response))
@@ -136,7 +165,7 @@ class OpenAIEngine:
                     error = event["error"]
                     raise self._http_error(int(error.get("code") or 500), str(error.get("message", error)))
                 for choice in event.get("choices") or []:
-                    text = choice.get("text") or ""
+                    text = choice.get("text") or (choice.get("delta") or {}).get("content") or ""
                     if text:
                         first_token_s = first_token_s or time.perf_counter() - started
                         parts.append(text)

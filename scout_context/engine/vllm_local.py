@@ -2,8 +2,11 @@
 
 The prompt is tokenized here with the model's own tokenizer, without special tokens, and
 handed to vLLM as token ids: the count the packer saw is the count vLLM runs, and a
-rendered `<|begin_of_text|>` is the only BOS. Answers stream: requests go to the
-`LLMEngine` step loop with delta outputs and `on_text` gets each new piece.
+rendered `<|begin_of_text|>` is the only BOS. Images go with a prompt as vLLM's
+`multi_modal_data` beside one `<|image|>` id each (`multimodal.vllm_inputs`); the limit per
+prompt, `limit_mm_per_prompt`, is `EngineConfig.limit_images` for a model with a vision
+tower and 0 otherwise. Answers stream: requests go to the `LLMEngine` step loop with
+delta outputs and `on_text` gets each new piece.
 
 On a CPU the engine core runs in this process (`VLLM_ENABLE_V1_MULTIPROCESSING=0`), so no
 process is spawned; with multiprocessing on, the caller's main module must be import-safe.
@@ -22,15 +25,16 @@ import traceback
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from scout_context.engine import models
+from scout_context.engine import models, multimodal
 from scout_context.engine.base import Generation, OnText, llama4_chat, template_chat
 from scout_context.engine.config import DEFAULT_MODEL, EngineConfig, SamplingConfig
 from scout_context.errors import ContextTooLarge, EngineOutOfMemory, ScoutError, UsageError
+from scout_context.sources.images import ImageInput
 
 _OUT_OF_MEMORY = re.compile(
     r"out of memory|cannot allocate memory|KV cache is needed|available KV cache memory|"
@@ -89,14 +93,42 @@ class VllmEngine:
     def count_tokens(self, text: str) -> int:
         return len(self._encode(text))
 
+    @cached_property
+    def multimodal(self) -> bool:
+        return models.is_multimodal(self.model_path)
+
+    @property
+    def max_images(self) -> int:
+        """`EngineConfig.limit_images` for a multimodal model, else 0."""
+        return self.config.limit_images if self.multimodal else 0
+
+    def llm_kwargs(self) -> dict[str, Any]:
+        """The `vllm.LLM` arguments; `limit_mm_per_prompt` is `max_images` (0 for a text model)."""
+        return replace(self.config, limit_images=self.max_images).llm_kwargs(self.model_path, self.max_model_len)
+
+    def request_input(self, prompt: str, images: Sequence[ImageInput] = ()) -> dict[str, Any]:
+        """What `generate` hands vLLM for one prompt: its token ids (the tokenizer's, no
+        special tokens added) and, with images, the decoded images (`multimodal.vllm_inputs`)."""
+        if images:
+            multimodal.within_limit(images, self)
+        inputs = multimodal.vllm_inputs(prompt, images)
+        inputs["prompt_token_ids"] = self._encode(inputs.pop("prompt"))
+        return inputs
+
     def generate(
-        self, prompts: Sequence[str], sampling: SamplingConfig, on_text: OnText | None = None
+        self,
+        prompts: Sequence[str],
+        sampling: SamplingConfig,
+        on_text: OnText | None = None,
+        images: Sequence[Sequence[ImageInput]] | None = None,
     ) -> list[Generation]:
-        token_lists = [self._encode(prompt) for prompt in prompts]
-        for ids in token_lists:
-            if len(ids) >= self.max_model_len:
+        per_prompt = images if images is not None else [()] * len(prompts)
+        requests = [self.request_input(prompt, shown) for prompt, shown in zip(prompts, per_prompt, strict=True)]
+        for request in requests:
+            tokens = len(request["prompt_token_ids"])
+            if tokens >= self.max_model_len:
                 raise ContextTooLarge(
-                    f"the prompt is {len(ids):,} tokens; {self.model_name} runs with a context of "
+                    f"the prompt is {tokens:,} tokens; {self.model_name} runs with a context of "
                     f"{self.max_model_len:,} (--max-model-len)"
                 )
         llm = self._start()
@@ -112,14 +144,14 @@ class VllmEngine:
             output_kind=RequestOutputKind.DELTA,
         )
         engine = llm.llm_engine
-        answers = [_Answer() for _ in token_lists]
+        answers = [_Answer() for _ in requests]
         index: dict[str, int] = {}
         started = time.perf_counter()
         with _translated(self.model_name):
             try:
-                for i, ids in enumerate(token_lists):
+                for i, request in enumerate(requests):
                     request_id = f"scout-{next(self._request_ids)}"
-                    engine.add_request(request_id, TokensPrompt(prompt_token_ids=ids), params)
+                    engine.add_request(request_id, TokensPrompt(**request), params)
                     index[request_id] = i
                 while engine.has_unfinished_requests():
                     for output in engine.step():
@@ -181,7 +213,7 @@ class VllmEngine:
             return self._llm
         if _live is not None:
             _live.close()
-        kwargs = self.config.llm_kwargs(self.model_path, self.max_model_len)
+        kwargs = self.llm_kwargs()
         os.environ.update(self.config.environment())
         with _translated(self.model_name), _quiet(self.config.verbose):
             try:

@@ -49,13 +49,14 @@ def arrange(
         if budget is not None:
             fitted = fit(by_prior, max(allowance, 0), lambda chunk: outline_chunk(chunk, result.outlines))
             kept, shrunk, dropped = fitted.chunks, fitted.shrunk, fitted.dropped
+            allowance = fitted.tokens
         arranged = _lay_out(result, kept, ranking, question, layout, shrunk, dropped)
         if result.chunks and not kept:
             break
         if budget is None or arranged.tokens <= budget:
             return arranged
-        allowance -= arranged.tokens - budget  # the header and the tail took more than estimated
-    raise ContextTooLarge(f"a budget of {budget:,} tokens holds none of the documents: {over_budget_message(result, budget)}")
+        allowance -= arranged.tokens - budget  # what the tree and the question take besides the documents
+    raise ContextTooLarge(f"{over_budget_message(result, budget)}; it holds none of the documents")
 
 
 def _lay_out(result, kept, ranking, question, layout, shrunk, dropped) -> PackResult:

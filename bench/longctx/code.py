@@ -1,0 +1,126 @@
+"""Code questions over real repositories: gold-file recall of the ranking, answer accuracy.
+
+The questions (questions/code.json) name the file(s) where the answer lives. Recall uses
+the project's `rank()` over the whole packed repository (default pack options, as `ask`
+packs): a question is a hit at k when a chunk of a gold file is among the top k chunks
+(chunk-level ranking mapped to files). The file-level figure (top k distinct files) is
+reported beside it. Answer accuracy runs the engine the way `ask` does (`_fitted_prompt`:
+rank, fit into the engine's context, lay out) on the questions that carry an `expect`
+substring, and checks it case-insensitively in the answer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scout_context.engine.config import SamplingConfig
+from scout_context.pack.options import PackOptions
+from scout_context.pack.pipeline import PackResult, pack
+from scout_context.pack.rank import rank
+from scout_context.store import Store
+
+QUESTIONS = Path(__file__).resolve().parent / "questions" / "code.json"
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    repo: str
+    question: str
+    gold: tuple[str, ...]
+    expect: str | None
+
+
+def load_questions(path: Path = QUESTIONS) -> tuple[list[Question], dict[str, dict[str, Any]]]:
+    data = json.loads(path.read_text())
+    questions = [
+        Question(q["id"], q["repo"], q["question"], tuple(q["gold"]), q.get("expect")) for q in data["questions"]
+    ]
+    return questions, data["repos"]
+
+
+def pack_repo(repo: dict[str, Any], repo_root: Path, store: Store) -> tuple[PackResult, float]:
+    root = (repo_root / repo["root"]).resolve()
+    started = time.perf_counter()
+    packed = pack([root], PackOptions(exclude=tuple(repo.get("exclude", ()))), store=store)
+    return packed, time.perf_counter() - started
+
+
+def recall(questions: Sequence[Question], packs: dict[str, PackResult], ks: Sequence[int] = (5, 10)) -> list[dict[str, Any]]:
+    rows = []
+    for q in questions:
+        packed = packs[q.repo]
+        started = time.perf_counter()
+        ranking = rank(packed.chunks, q.question, packed.outlines)
+        seconds = time.perf_counter() - started
+        paths = [r.chunk.path for r in ranking]
+        files = list(dict.fromkeys(paths))
+        chunk_rank = next((i + 1 for i, p in enumerate(paths) if p in q.gold), None)
+        file_rank = next((i + 1 for i, p in enumerate(files) if p in q.gold), None)
+        row: dict[str, Any] = {
+            "id": q.id, "repo": q.repo, "question": q.question, "gold": list(q.gold),
+            "gold_chunk_rank": chunk_rank, "gold_file_rank": file_rank,
+            "top_files": list(dict.fromkeys(paths[:10])), "rank_s": round(seconds, 3),
+            "chunks_in_repo": len(paths), "missing_gold": [g for g in q.gold if g not in packed.file_tokens],
+        }
+        for k in ks:
+            row[f"hit@{k}"] = chunk_rank is not None and chunk_rank <= k
+            row[f"file_hit@{k}"] = file_rank is not None and file_rank <= k
+        rows.append(row)
+    return rows
+
+
+def summarize_recall(rows: Sequence[dict[str, Any]], ks: Sequence[int] = (5, 10)) -> dict[str, Any]:
+    def block(subset: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        n = len(subset)
+        out: dict[str, Any] = {"questions": n}
+        for k in ks:
+            out[f"recall@{k}"] = round(sum(r[f"hit@{k}"] for r in subset) / n, 3) if n else None
+            out[f"file_recall@{k}"] = round(sum(r[f"file_hit@{k}"] for r in subset) / n, 3) if n else None
+        return out
+
+    repos = list(dict.fromkeys(r["repo"] for r in rows))
+    return {"overall": block(rows), **{repo: block([r for r in rows if r["repo"] == repo]) for repo in repos}}
+
+
+def answer_questions(
+    questions: Sequence[Question], packs: dict[str, PackResult], engine: Any, layout: str, max_tokens: int,
+    limit: int | None, log: Any,
+) -> list[dict[str, Any]]:
+    """Answer the questions that carry `expect` (interleaved across repositories, at most
+    `limit`) through `_fitted_prompt`, as `ask` does, and score the answers."""
+    from scout_context.tasks.ask import _fitted_prompt
+
+    by_repo: dict[str, list[Question]] = {}
+    for q in questions:
+        if q.expect:
+            by_repo.setdefault(q.repo, []).append(q)
+    interleaved: list[Question] = []
+    while any(by_repo.values()):
+        for repo in list(by_repo):
+            if by_repo[repo]:
+                interleaved.append(by_repo[repo].pop(0))
+    chosen = interleaved[:limit] if limit is not None else interleaved
+    sampling = SamplingConfig(max_tokens=max_tokens)
+    rows = []
+    for n, q in enumerate(chosen, 1):
+        arranged, prompt, tokens = _fitted_prompt(packs[q.repo], q.question, engine, sampling, layout, True, None)  # type: ignore[arg-type]
+        generation = engine.generate([prompt], sampling)[0]
+        in_prompt = [g for g in q.gold if any(c.path == g for c in arranged.chunks)]
+        full = [g for g in q.gold if any(c.path == g and c.id not in set(arranged.shrunk) for c in arranged.chunks)]
+        correct = q.expect.lower() in generation.text.lower()  # type: ignore[union-attr]
+        rows.append({
+            "id": q.id, "repo": q.repo, "question": q.question, "expect": q.expect, "correct": correct,
+            "gold_in_prompt": bool(in_prompt), "gold_in_full": bool(full), "prompt_tokens": tokens,
+            "chunks_in_prompt": len(arranged.chunks), "shrunk": len(arranged.shrunk), "dropped": len(arranged.dropped),
+            "first_token_s": round(generation.first_token_s, 2), "total_s": round(generation.total_s, 2),
+            "answer": generation.text,
+        })
+        log(f"code {n}/{len(chosen)} {q.id}: {'right' if correct else 'wrong'} (gold in prompt: {bool(in_prompt)}, "
+            f"{tokens:,} tokens, {generation.total_s:.0f} s)")
+    return rows
