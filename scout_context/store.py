@@ -55,7 +55,20 @@ def _m003_skipped_parts(db: sqlite_utils.Database) -> None:
     db["analyses"].add_column("skipped_parts", str, not_null_default="[]")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m001_initial, _m002_runs, _m003_skipped_parts]
+def _m004_batch_answers(db: sqlite_utils.Database) -> None:
+    db["batch_answers"].create(
+        {
+            "corpus_hash": str, "question": str, "model": str, "settings": str, "answer": str,
+            "prompt_tokens": int, "cached_tokens": int, "completion_tokens": int, "finish_reason": str,
+            "seconds": float, "created_at": str,
+        },
+        pk=("corpus_hash", "question", "model", "settings"),
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _m001_initial, _m002_runs, _m003_skipped_parts, _m004_batch_answers,
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +91,18 @@ class Analysis:
     redactions: tuple[tuple[str, str], ...] = ()       # (where: ":12" for a line, "#p4" for a page, kind)
     chunks: tuple[tuple[int, int, str, int, str], ...] = ()  # (start, end, body hash, render.body_tokens, label)
     skipped_parts: tuple[tuple[str, str], ...] = ()    # (where, reason): pages without text, broken pages
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAnswer:
+    """A batch answer, kept by (corpus hash, question, model, settings)."""
+
+    answer: str
+    prompt_tokens: int
+    cached_tokens: int
+    completion_tokens: int
+    finish_reason: str
+    seconds: float
 
 
 class Store:
@@ -145,7 +170,28 @@ class Store:
         ).fetchall()
         return dict(rows)
 
+    def batch_answers(self, corpus_hash: str, model: str, settings: str) -> dict[str, StoredAnswer]:
+        """The stored batch answers over one corpus for one model and settings, by question."""
+        rows = self.conn.execute(
+            "SELECT question, answer, prompt_tokens, cached_tokens, completion_tokens, finish_reason, seconds "
+            "FROM batch_answers WHERE corpus_hash = ? AND model = ? AND settings = ?",
+            [corpus_hash, model, settings],
+        ).fetchall()
+        return {row[0]: StoredAnswer(*row[1:]) for row in rows}
+
     # --- writes ----------------------------------------------------------------------
+
+    def save_batch_answer(self, corpus_hash: str, model: str, settings: str, question: str, answer: StoredAnswer) -> None:
+        """Keep one batch answer, in its own transaction (a later crash cannot lose it)."""
+        with self._transaction():
+            self.conn.execute(
+                "INSERT OR REPLACE INTO batch_answers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    corpus_hash, question, model, settings, answer.answer, answer.prompt_tokens, answer.cached_tokens,
+                    answer.completion_tokens, answer.finish_reason, answer.seconds,
+                    datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                ],
+            )
 
     def save(
         self,

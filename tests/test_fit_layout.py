@@ -39,7 +39,7 @@ def outline_versions(packed, path: Path):
     """`shrink` for fit: the compress-mode version of a chunk, when it is smaller."""
     compressed = {c.id: c for c in packed(path, compress=True).chunks}
 
-    def shrink(chunk: Chunk) -> Chunk | None:
+    def shrink(chunk: Chunk, room: int) -> Chunk | None:
         smaller = compressed.get(chunk.id)
         return smaller if smaller is not None and smaller.tokens < chunk.tokens else None
 
@@ -56,7 +56,7 @@ def test_fit_keeps_by_rank_shrinks_before_dropping_and_reports(packed):
     assert [c.id for c in everything.chunks] == ids and everything.shrunk == everything.dropped == []
 
     fourth = ranked[3].chunk
-    outline = shrink(fourth)
+    outline = shrink(fourth, 10**9)
     assert outline is not None
     budget = sum(tokens[:4]) - 1  # one token short when the fourth chunk comes
     fitted = fit(ranked, budget, shrink)
@@ -64,7 +64,7 @@ def test_fit_keeps_by_rank_shrinks_before_dropping_and_reports(packed):
     assert fitted.chunks[3] == outline and fitted.ranked[3].score == ranked[3].score
     assert fitted.tokens == sum(c.tokens for c in fitted.chunks) <= budget
 
-    fitted = fit(ranked, budget, lambda chunk: None)  # no outline to shrink to: dropped, smaller ones still fit
+    fitted = fit(ranked, budget, lambda chunk, room: None)  # no outline to shrink to: dropped, smaller ones still fit
     assert fitted.dropped == [fourth.id] and fitted.shrunk == []
     assert [c.id for c in fitted.chunks] == ids[:3] + ids[4:]
 
@@ -84,7 +84,7 @@ def test_fit_never_exceeds_the_budget_and_accounts_for_every_chunk(sizes, budget
 
     ranked = [Ranked(chunk(i, size), 1.0 - i / 100, 0.0, 0.0) for i, (size, _) in enumerate(sizes)]
     outlines = {f"f{i}.py:1-9": chunk(i, small) for i, (_, small) in enumerate(sizes) if small}
-    fitted = fit(ranked, budget, lambda chunk: outlines.get(chunk.id))
+    fitted = fit(ranked, budget, lambda chunk, room: outlines.get(chunk.id))
     assert fitted.tokens == sum(c.tokens for c in fitted.chunks) <= max(budget, 0)
     kept = [c.id for c in fitted.chunks]
     assert sorted(kept + fitted.dropped) == sorted(r.chunk.id for r in ranked)

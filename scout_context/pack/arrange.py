@@ -13,7 +13,8 @@ from typing import Literal
 from ..chunk import Chunk
 from ..errors import ContextTooLarge
 from .fit import fit
-from .layout import edges, stable
+from ..tokens import scout_tokenizer
+from .layout import TAIL_LIMIT, edges, question_block, stable
 from .neutralize import neutralize
 from .pipeline import PackResult, header, over_budget_message, total_tokens
 from .rank import rank
@@ -22,6 +23,8 @@ from .render import body_tokens, document_tokens
 Layout = Literal["stable", "edges"]
 LAYOUTS: tuple[str, ...] = ("stable", "edges")
 _FIT_ROUNDS = 4
+_MIN_OUTLINE = 32  # tokens: no outline block is smaller (tags, the note, one signature)
+_MIN_TAIL = 256  # tokens: room for the question and a few ids even under a small budget
 
 
 def arrange(
@@ -44,13 +47,17 @@ def arrange(
     ranking = rank(result.chunks, question, result.outlines)
     by_prior = ranking if layout == "edges" or not question else rank(result.chunks, "", result.outlines)
     kept, shrunk, dropped = result.chunks, [], []
-    allowance = budget
+    # What the documents may take: the budget less the unfitted tree and what the question
+    # part may use. In the stable layout that reserve is fixed by the budget alone (the
+    # tail is cut to it), so the kept documents do not depend on the question.
+    reserve = _reserve(question, layout, budget)
+    allowance = None if budget is None else budget - (result.tokens - sum(c.tokens for c in result.chunks)) - reserve
     for _ in range(_FIT_ROUNDS):
         if budget is not None:
-            fitted = fit(by_prior, max(allowance, 0), lambda chunk: outline_chunk(chunk, result.outlines))
+            fitted = fit(by_prior, max(allowance, 0), lambda chunk, room: outline_chunk(chunk, result.outlines, room))
             kept, shrunk, dropped = fitted.chunks, fitted.shrunk, fitted.dropped
             allowance = fitted.tokens
-        arranged = _lay_out(result, kept, ranking, question, layout, shrunk, dropped)
+        arranged = _lay_out(result, kept, ranking, question, layout, shrunk, dropped, reserve or TAIL_LIMIT)
         if result.chunks and not kept:
             break
         if budget is None or arranged.tokens <= budget:
@@ -59,7 +66,17 @@ def arrange(
     raise ContextTooLarge(f"{over_budget_message(result, budget)}; it holds none of the documents")
 
 
-def _lay_out(result, kept, ranking, question, layout, shrunk, dropped) -> PackResult:
+def _reserve(question: str, layout: str, budget: int | None) -> int:
+    """Tokens kept for the question part: the stable tail's limit (an eighth of the budget,
+    at most one attention chunk), or the edges layout's two question blocks."""
+    if not question or budget is None:
+        return 0
+    if layout == "edges":
+        return 2 * scout_tokenizer().count(question_block(question))
+    return min(TAIL_LIMIT, max(budget // 8, _MIN_TAIL))
+
+
+def _lay_out(result, kept, ranking, question, layout, shrunk, dropped, tail_limit) -> PackResult:
     present = {chunk.id: chunk for chunk in kept}
     ranked_kept = [replace(r, chunk=present[r.chunk.id]) for r in ranking if r.chunk.id in present]
     if layout == "edges":
@@ -67,7 +84,7 @@ def _lay_out(result, kept, ranking, question, layout, shrunk, dropped) -> PackRe
     else:
         head, tail = "", ""
         if question:
-            ordered, tail = stable(kept, ranked_kept, question)
+            ordered, tail = stable(kept, ranked_kept, question, limit=tail_limit)
         else:  # no question: the pack's own order, less what did not fit
             position = {chunk.id: i for i, chunk in enumerate(result.chunks)}
             ordered = sorted(kept, key=lambda chunk: position[chunk.id])
@@ -98,13 +115,18 @@ def _status(result: PackResult, kept: list[Chunk], shrunk: list[str]) -> dict[st
     return status
 
 
-def outline_chunk(chunk: Chunk, outlines: dict[str, tuple[tuple, ...]]) -> Chunk | None:
-    """The chunk reduced to the signatures of the definitions that start in it, or None
-    when it has none (it can only be dropped then)."""
+def outline_chunk(chunk: Chunk, outlines: dict[str, tuple[tuple, ...]], room: int | None = None) -> Chunk | None:
+    """The chunk reduced to the signatures of the definitions that start in it; None when
+    it has none, or when it plainly cannot fit in `room` tokens (judged at two characters
+    a token, half what code averages, before counting exactly)."""
+    if room is not None and room < _MIN_OUTLINE:
+        return None
     inside = [d for d in outlines.get(chunk.path, ()) if chunk.start_line <= d[2] <= chunk.end_line]
     if not inside:
         return None
     lines = [f"{signature or kind + ' ' + name}  # lines {start}-{end}\n" for kind, name, start, end, signature in inside]
     body = neutralize("(outline only: bodies left out to fit the context)\n" + "".join(lines))
+    if room is not None and len(body) > 2 * room:
+        return None
     tokens = document_tokens(chunk.id, chunk.path, body, body_tokens(body))
     return replace(chunk, text=body, tokens=tokens)

@@ -21,9 +21,9 @@ class Fitted:
         return [r.chunk for r in self.ranked]
 
 
-def fit(ranked: Sequence[Ranked], budget: int, shrink: Callable[[Chunk], Chunk | None]) -> Fitted:
+def fit(ranked: Sequence[Ranked], budget: int, shrink: Callable[[Chunk, int], Chunk | None]) -> Fitted:
     """Walk the chunks best first, keeping each that fits in what is left of `budget`; one
-    that does not is replaced by `shrink(chunk)` (its outline version, or None) when that
+    that does not is replaced by `shrink(chunk, room)` (its outline version, or None) when that
     is smaller and fits, and dropped otherwise. Lower-ranked chunks may still fit after a
     drop. Never exceeds the budget."""
     kept: list[Ranked] = []
@@ -35,7 +35,7 @@ def fit(ranked: Sequence[Ranked], budget: int, shrink: Callable[[Chunk], Chunk |
             kept.append(r)
             left -= r.chunk.tokens
             continue
-        smaller = shrink(r.chunk) if left > 0 else None
+        smaller = shrink(r.chunk, left) if left > 0 else None
         if smaller is not None and smaller.tokens < r.chunk.tokens and smaller.tokens <= left:
             kept.append(Ranked(smaller, r.score, r.lexical, r.prior))
             shrunk.append(r.chunk.id)

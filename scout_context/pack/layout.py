@@ -33,20 +33,20 @@ _CLOSE = "</relevant_documents>\n"
 
 
 def stable(
-    chunks: Sequence[Chunk], ranked: Sequence[Ranked], question: str, *, top: int = TOP_CHUNKS
+    chunks: Sequence[Chunk], ranked: Sequence[Ranked], question: str, *, top: int = TOP_CHUNKS, limit: int = TAIL_LIMIT
 ) -> tuple[list[Chunk], str]:
     """(`chunks` in dependency order, the tail): the tail names the `top` best of `chunks`
-    by `ranked`, with excerpts while it stays within TAIL_LIMIT tokens, then the question."""
+    by `ranked`, with excerpts while it stays within `limit` tokens, then the question."""
     order = dependency_order(list(dict.fromkeys(c.path for c in chunks)), first_texts(chunks))
     position = {path: i for i, path in enumerate(order)}
     ordered = sorted(chunks, key=lambda c: (position[c.path], c.start_line, c.id))
     present = {c.id for c in chunks}
     best = [r.chunk for r in ranked if r.chunk.id in present][:top]
-    return ordered, _tail(best, question)
+    return ordered, _tail(best, question, limit)
 
 
-def _tail(best: list[Chunk], question: str) -> str:
-    """Excerpts of `best` and the question in at most TAIL_LIMIT tokens: the lowest-ranked
+def _tail(best: list[Chunk], question: str, limit: int) -> str:
+    """Excerpts of `best` and the question in at most `limit` tokens: the lowest-ranked
     excerpts give way to bare ids first, then the lowest-ranked ids go."""
     count = scout_tokenizer().count
     asked = question_block(question)
@@ -54,11 +54,11 @@ def _tail(best: list[Chunk], question: str) -> str:
     blocks = [_excerpt(c) for c in best]
     sizes = [count(b) for b in blocks]
     for i in reversed(range(len(blocks))):
-        if fixed + sum(sizes) <= TAIL_LIMIT:
+        if fixed + sum(sizes) <= limit:
             break
         blocks[i] = f'<excerpt id="{escape(best[i].id)}"/>\n'
         sizes[i] = count(blocks[i])
-    while blocks and fixed + sum(sizes) > TAIL_LIMIT:
+    while blocks and fixed + sum(sizes) > limit:
         blocks.pop()
         sizes.pop()
     return _INTRO + "".join(blocks) + _CLOSE + asked

@@ -170,15 +170,18 @@ class _Duplicate(Exception):
 class _Map(dict):
     """A YAML mapping that remembers its line and each key's line."""
 
-    line = 0
-    lines: dict[Any, int]
+    def __init__(self) -> None:
+        super().__init__()
+        self.line = 0
+        self.lines: dict[str, int] = {}
 
 
 class _Seq(list):
     """A YAML sequence that remembers its line and each item's line."""
 
-    line = 0
-    lines: list[int]
+    def __init__(self, items: list[Any], line: int, lines: list[int]) -> None:
+        super().__init__(items)
+        self.line, self.lines = line, lines
 
 
 class _Loader(yaml.SafeLoader):
@@ -188,7 +191,7 @@ class _Loader(yaml.SafeLoader):
 def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
     loader.flatten_mapping(node)
     mapping = _Map()
-    mapping.line, mapping.lines = node.start_mark.line + 1, {}
+    mapping.line = node.start_mark.line + 1
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         line = key_node.start_mark.line + 1
@@ -202,9 +205,8 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
 
 
 def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> _Seq:
-    sequence = _Seq(loader.construct_object(item, deep=True) for item in node.value)
-    sequence.line, sequence.lines = node.start_mark.line + 1, [item.start_mark.line + 1 for item in node.value]
-    return sequence
+    items = [loader.construct_object(item, deep=True) for item in node.value]
+    return _Seq(items, node.start_mark.line + 1, [item.start_mark.line + 1 for item in node.value])
 
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)

@@ -107,11 +107,11 @@ def snapshot(repo: Path, commit: str, options: PackOptions, store: Store, wanted
 
 def _chunk(path: str, label: str, start: int, end: int, body: str, tokens: int, seen: set[str]) -> Chunk:
     base = f"{path}:{start}-{end}" if not label else path + label if label[0] in ":#" else label
-    chunk_id = unique(base, seen)
+    chunk_id = _unique(base, seen)
     return Chunk(chunk_id, "head", path, start, end, body, document_tokens(chunk_id, path, body, tokens))
 
 
-def unique(chunk_id: str, seen: set[str]) -> str:
+def _unique(chunk_id: str, seen: set[str]) -> str:
     found, n = chunk_id, 2
     while found in seen:
         found, n = f"{chunk_id}~{n}", n + 1
@@ -187,7 +187,6 @@ def prepare(
     categories = {c.path: classify(c, head, generated, wanted) for c in changes}
     inlined = [c for c in changes if not categories[c.path]]
     texts = gitdiff.blobs(repo, [c.new_blob for c in inlined] + [c.old_blob for c in changes if c.status == "D"])
-    seen = {chunk.id for chunks in head.chunks.values() for chunk in chunks}
     described: list[Changed] = []
     for change in changes:
         category = categories[change.path]
@@ -203,7 +202,7 @@ def prepare(
             hunks = gitdiff.hunks(repo, change.old_blob, change.new_blob)
             defs = head.outlines.get(change.path, ())
             decoded = decode(texts.get(change.new_blob, b"")).text or ""
-            docs, notes = diff_documents(change, redact(decoded)[0], hunks, defs, seen)
+            docs, notes = diff_documents(change, redact(decoded)[0], hunks, defs)
             material.diff += docs
             material.changed_files += head.chunks.get(change.path, [])
             touched = _touched(hunks, defs)
@@ -234,17 +233,20 @@ def change_line(change: FileChange, category: str, touched: Sequence[str]) -> st
 
 def related_files(changed: set[str], head: Snapshot) -> list[str]:
     """Files that import a changed file (they may break), then files a changed file imports."""
-    graph = imports(first_texts(chunk for chunks in head.chunks.values() for chunk in chunks))
+    texts = first_texts(chunk for chunks in head.chunks.values() for chunk in chunks)
+    graph = imports({**dict.fromkeys(head.chunks, ""), **texts})  # empty files (`__init__.py`) have no chunks
     importers = sorted((p for p, found in graph.items() if found & changed and p not in changed), key=lambda p: p.split("/"))
     imported = sorted({q for p in changed for q in graph.get(p, ())} - changed - set(importers), key=lambda p: p.split("/"))
     return importers + imported
 
 
 def diff_documents(
-    change: FileChange, text: str, hunks: Sequence[Hunk], defs: Sequence[tuple], seen: set[str],
+    change: FileChange, text: str, hunks: Sequence[Hunk], defs: Sequence[tuple],
 ) -> tuple[list[tuple[Chunk, list[Chunk]]], list[str]]:
     """The diff of one file as documents: per group of overlapping widened hunks, the
-    widened document and its narrow fallbacks; and a line per deletion-only hunk."""
+    widened document and its narrow fallbacks; and a line per deletion-only hunk. Ids
+    are `path:first-last` like the file's own chunks: a chunk with the same id is one the
+    diff shows whole, and is left out (see `assemble`)."""
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -255,8 +257,8 @@ def diff_documents(
     narrow = _merge([_around(h, len(lines)) for h in shown])
     documents = []
     for a, b in wide:
-        pieces = [_document(change, rows, anchors, x, y, defs, seen) for x, y in narrow if a <= x and y <= b]
-        documents.append((_document(change, rows, anchors, a, b, defs, seen), [] if (a, b) in narrow else pieces))
+        pieces = [_document(change, rows, anchors, x, y, defs) for x, y in narrow if a <= x and y <= b]
+        documents.append((_document(change, rows, anchors, a, b, defs), [] if (a, b) in narrow else pieces))
     notes = [
         f"{h.old_count} line{'s' * (h.old_count != 1)} removed after line {h.new_start}"
         + (f" (in {_name(d)})" if (d := _innermost(defs, max(h.new_start, 1))) else "") + ": summarized"
@@ -291,14 +293,14 @@ def _rows(lines: list[str], hunks: Sequence[Hunk]) -> list[tuple[int, str, int, 
     return rows
 
 
-def _document(change: FileChange, rows, anchors: list[int], a: int, b: int, defs, seen: set[str]) -> Chunk:
+def _document(change: FileChange, rows, anchors: list[int], a: int, b: int, defs) -> Chunk:
     picked = rows[bisect_left(anchors, a) : bisect_right(anchors, b)]
     where = _innermost(defs, a, b)
     head = f"@@ {_STATUS[change.status]} {change.path}, new lines {a}-{b}" + (f", in {_name(where)}" if where else "") + " @@\n"
     body = data(head + "".join(
         f"{mark}{number:>5} {text}\n" if number else f"{mark}      {text}\n" for _, mark, number, text in picked
     ))  # fmt: skip
-    chunk_id = unique(f"{change.path}:{a}-{b}", seen)
+    chunk_id = f"{change.path}:{a}-{b}"
     return Chunk(chunk_id, "diff", change.path, a, b, body, document_tokens(chunk_id, change.path, body, body_tokens(body)))
 
 
@@ -394,7 +396,8 @@ def assemble(material: Material, budget: int) -> Context:
             skipped.append((where, "diff did not fit" if not taken else "diff partly left out"))
     layers["diff"] = sum(c.tokens for c in diff)
 
-    changed, left, status = _fit_chunks(material.changed_files, left, material.outlines)
+    shown = [c for c in material.changed_files if not _covered(c, diff)]  # small files: the diff shows them whole
+    changed, left, status = _fit_chunks(shown, left, material.outlines)
     skipped += [(path, f"full text {what}") for path, what in status.items()]
     related, left, status = _fit_chunks(material.related, left, material.outlines)
     if status:
@@ -414,6 +417,15 @@ def assemble(material: Material, budget: int) -> Context:
         + changes_block + "".join(document(c) for c in diff) + meta_block + material.task
     )  # fmt: skip
     return Context(user, chunks, sum(layers.values()), layers, skipped)
+
+
+def _covered(chunk: Chunk, diff: Sequence[Chunk]) -> bool:
+    """Whether the diff documents of the chunk's file show all of its lines."""
+    line = chunk.start_line
+    for c in sorted((c for c in diff if c.path == chunk.path and c.source == "diff"), key=lambda c: c.start_line):
+        if c.start_line <= line <= c.end_line:
+            line = c.end_line + 1
+    return line > chunk.end_line
 
 
 def _fit_chunks(chunks: Sequence[Chunk], left: int, outlines) -> tuple[list[Chunk], int, dict[str, str]]:

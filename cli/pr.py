@@ -1,0 +1,165 @@
+"""`scout-context pr`: summarize a pull request, locally or as a CI bot.
+
+Exit codes: 0 done, 2 usage error, 3 engine unreachable, 4 context too large even after
+fitting, 5 publishing failed (6 to 8: the engine's own, see `errors.py`); `--soft-fail`
+turns 3 and above into a warning and exit 0, so the bot never blocks a merge.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+
+from scout_context.engine.base import open_engine
+from scout_context.errors import PublishError, ScoutError, UsageError
+from scout_context.store import Store
+from scout_context.tasks.github import Actions, GitHub
+from scout_context.tasks.pr import PullRequest, summarize_pr
+from scout_context.tasks.pr_report import MARKER, Report, as_json, render_markdown
+
+from .console import err_console
+from .engine_options import BaseUrl, EngineName, MaxModelLen, MaxTokens, Model, Temperature, Verbose, engine_config, sampling_config
+from .options import Exclude, Include, pack_options
+
+FORMATS = ("markdown", "json")
+
+
+def pr_command(
+    repository: Annotated[Path, typer.Argument(help="The git repository (default: the current folder).")] = Path("."),
+    base: Annotated[Optional[str], typer.Option("--base", help="The branch or commit the pull request goes into (in GitHub Actions: the event's base sha).")] = None,
+    head: Annotated[Optional[str], typer.Option("--head", help="The pull request's last commit (default: the event's head sha, else HEAD).")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="markdown, or json with the same fields.")] = "markdown",
+    output: Annotated[str, typer.Option("--output", "-o", help="Write the summary to this file; - for stdout.")] = "-",
+    comment: Annotated[bool, typer.Option("--comment", help="Create or update the pull request's summary comment (GITHUB_TOKEN, GITHUB_REPOSITORY).")] = False,
+    step_summary: Annotated[Optional[bool], typer.Option("--step-summary/--no-step-summary", help="Append to GITHUB_STEP_SUMMARY (on by default in GitHub Actions).", show_default=False)] = None,
+    soft_fail: Annotated[bool, typer.Option("--soft-fail", help="Engine, context and publishing failures (exit 3 and above) become a warning and exit 0.")] = False,
+    number: Annotated[Optional[int], typer.Option("--pr", min=1, help="The pull request's number (default: the event's).")] = None,
+    title: Annotated[Optional[str], typer.Option("--title", help="The pull request's title (default: the event's).")] = None,
+    description: Annotated[Optional[str], typer.Option("--description", help="The pull request's description (default: the event's).")] = None,
+    budget: Annotated[Optional[int], typer.Option("--budget", min=1, help="Most prompt tokens (default: the engine's context less --max-tokens).")] = None,
+    include: Include = None,
+    exclude: Exclude = None,
+    engine: EngineName = "vllm",
+    model: Model = None,
+    base_url: BaseUrl = None,
+    max_model_len: MaxModelLen = None,
+    max_tokens: MaxTokens = 768,
+    temperature: Temperature = 0.0,
+    verbose: Verbose = False,
+) -> None:
+    """Summarize a pull request: the diff against the merge base, with the code around it.
+
+    Markdown (or --format json): Summary, Walkthrough, Risk, Tests, Effort, Not analysed.
+
+    The configuration comes from the base commit; no code of the pull request runs.
+
+    Exit codes: 0 done, 2 usage, 3 engine unreachable, 4 context too large, 5 publishing failed.
+    """
+    if output_format not in FORMATS:
+        raise typer.BadParameter(f"unknown format {output_format!r}: use markdown or json", param_hint="--format")
+    actions = Actions.from_env()
+    config = engine_config(engine, model, base_url, max_model_len, verbose)
+    pull = actions.pull_request
+    base = base or (pull.get("base") or {}).get("sha")
+    if not base:
+        raise UsageError("--base is required outside a GitHub pull request event")
+    number = number or pull.get("number")
+    if step_summary and not actions.step_summary:
+        raise UsageError("--step-summary needs GITHUB_STEP_SUMMARY (set by GitHub Actions)")
+    summary_file = actions.step_summary if (actions.active if step_summary is None else step_summary) else ""
+    secrets = [s for s in (config.api_key, actions.token) if s]
+    target = _Target(output_format, output, summary_file, int(number) if comment and number else None, secrets)
+    github = GitHub(actions.token, actions.repository, actions.api_url) if actions.token and actions.repository and number else None
+    if comment and github is None:
+        raise UsageError("--comment needs GITHUB_TOKEN, GITHUB_REPOSITORY and the pull request's number (from the event, or --pr)")
+    request = PullRequest(
+        number, title if title is not None else pull.get("title") or "",
+        description if description is not None else pull.get("body") or "",
+    )  # fmt: skip
+    try:
+        llm, store = open_engine(config), Store()
+        try:
+            result = summarize_pr(
+                repository, base, head or (pull.get("head") or {}).get("sha") or "HEAD", engine=llm, store=store,
+                sampling=sampling_config(max_tokens, temperature), pull_request=request, github=github,
+                options=pack_options(include, exclude, False, False, False), budget=budget,
+                blob_url=f"{actions.server_url}/{actions.repository}/blob" if actions.repository else "", log=_log,
+            )  # fmt: skip
+        finally:
+            store.close()
+            llm.close()
+        _publish(result.report, target, github)
+    except ScoutError as error:
+        message = _scrub(str(error), target.secrets)
+        if not soft_fail or error.exit_code < 3:
+            raise type(error)(message) from None
+        _warn(actions, f"{message} (exit {error.exit_code}, ignored: --soft-fail)")
+    finally:
+        if github is not None:
+            github.close()
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where the summary goes: the output, the step summary (a path or ""), the pull
+    request to comment on (or None), and the values to scrub from all of it."""
+
+    format: str
+    output: str
+    step_summary: str
+    comment_on: int | None
+    secrets: list[str]
+
+
+def _publish(report: Report, target: _Target, github: GitHub | None) -> None:
+    markdown = _scrub(render_markdown(report), target.secrets)
+    if target.format == "json":
+        _write(_scrub(json.dumps(as_json(report, markdown), ensure_ascii=False, indent=2) + "\n", target.secrets), target.output)
+    else:
+        _write(markdown, target.output)
+    if target.step_summary:
+        try:
+            with open(target.step_summary, "a", encoding="utf-8") as handle:
+                handle.write(markdown + "\n")
+        except OSError as error:
+            raise PublishError(f"cannot append to GITHUB_STEP_SUMMARY: {error.strerror or error}") from None
+    if target.comment_on is not None and github is not None:
+        state, posted = github.upsert_comment(target.comment_on, markdown, MARKER)
+        _log(f"comment {state}: {posted.get('html_url') or posted.get('id')}")
+
+
+def _log(message: str) -> None:
+    err_console.print(f"[dim]{escape(message)}[/]", soft_wrap=True)
+
+
+def _write(text: str, output: str) -> None:
+    """Plain text, never through the terminal renderer (no wrapping, no markup)."""
+    if output == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot write {output}: {error.strerror or error}") from None
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _warn(actions: Actions, message: str) -> None:
+    """A warning on stderr; in GitHub Actions, as a workflow command (an annotation)."""
+    if actions.active:
+        escaped = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        sys.stderr.write(f"::warning title=scout-context pr::{escaped}\n")
+    else:
+        err_console.print(f"[bold yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)

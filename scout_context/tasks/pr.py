@@ -1,0 +1,274 @@
+"""`pr`: summarize a pull request with the repository around it as context.
+
+Refs resolve to commits and the diff is taken from their merge base to the head; every
+file is read from git objects of the head commit, never from the work tree, and nothing
+of the pull request runs. The bot's configuration (`.scout-context.toml`'s `[pr]` table,
+or `[tool.scout-context.pr]` in `pyproject.toml`, and `.scoutignore`) is read from the
+base commit, so a pull request cannot change how it is summarized. The context is
+built in layers until the engine's context less the answer's reserve is used (see
+`pr_context`); the model writes the prose, this module and `pr_report` the structure.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pathspec import GitIgnoreSpec
+
+from ..engine.base import Engine, Generation
+from ..engine.config import SamplingConfig
+from ..errors import ContextTooLarge, PublishError, UsageError
+from ..pack.options import PackOptions
+from ..sources import gitdiff
+from ..sources.defaults import DEFAULT_EXCLUDES
+from ..sources.files import SCOUTIGNORE
+from ..store import Store
+from .ask import prompt_template
+from .citations import check_citations
+from .github import GitHub, is_bot
+from .pr_context import Context, Material, assemble, prepare, snapshot
+from .pr_report import MARKER, Report, effort_from_size, parse_answer, walkthrough
+
+CONFIG_FILE = ".scout-context.toml"
+PREFILL = "SUMMARY:"  # the answer starts here, so even a small model begins in format
+MAX_LINKED_ISSUES = 5
+MAX_DISCUSSION = 30
+_FIT_ROUNDS = 3
+_CONFIG_LISTS = ("include", "exclude", "generated")
+_LINKED = re.compile(r"(?<![\w/#&])#(\d{1,7})\b")
+_LLAMA4 = re.compile(r"llama-?4", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class PrConfig:
+    """The `[pr]` settings of the base commit: globs (gitignore syntax) of files to
+    include, exclude or treat as generated, and guidance added to the model's rules."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    generated: tuple[str, ...] = ()
+    instructions: str = ""
+    ignore_lines: tuple[str, ...] = ()  # the base's .scoutignore
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """What is known of the pull request besides its commits (from the event or options)."""
+
+    number: int | None = None
+    title: str = ""
+    description: str = ""
+
+
+@dataclass
+class PrResult:
+    report: Report
+    answer: str
+    prompt_tokens: int
+    generation: Generation | None
+    context: Context | None
+    timings: dict[str, float] = field(default_factory=dict)
+    run_id: int = 0
+
+
+def read_config(repo: Path, commit: str) -> PrConfig:
+    """The configuration as committed at `commit` (UsageError when it is malformed)."""
+    table, where = {}, ""
+    for name, keys in ((CONFIG_FILE, ("pr",)), ("pyproject.toml", ("tool", "scout-context", "pr"))):
+        raw = gitdiff.read_file(repo, commit, name)
+        if raw is None:
+            continue
+        try:
+            found: object = tomllib.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            raise UsageError(f"{name} at {commit[:12]} is not valid TOML: {error}") from None
+        for key in keys:
+            found = found.get(key, {}) if isinstance(found, dict) else {}
+        if found:
+            table, where = found, f"[{'.'.join(keys)}] in {name} at {commit[:12]}"
+            break
+    if not isinstance(table, dict):
+        raise UsageError(f"{where} must be a table")
+    unknown = set(table) - {*_CONFIG_LISTS, "instructions"}
+    if unknown:
+        raise UsageError(f"{where}: unknown settings {', '.join(sorted(unknown))} (known: {', '.join(_CONFIG_LISTS)}, instructions)")
+    lists = {}
+    for key in _CONFIG_LISTS:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise UsageError(f"{where}: {key} must be a list of strings")
+        lists[key] = tuple(value)
+    instructions = table.get("instructions", "")
+    if not isinstance(instructions, str):
+        raise UsageError(f"{where}: instructions must be a string")
+    ignore = gitdiff.read_file(repo, commit, SCOUTIGNORE) or b""
+    return PrConfig(**lists, instructions=instructions.strip()[:2000], ignore_lines=tuple(ignore.decode("utf-8", "replace").splitlines()))
+
+
+def path_filter(config: PrConfig, options: PackOptions) -> Callable[[str], bool]:
+    """Whether a path goes into the context: the default excludes, the base's
+    `.scoutignore`, then the configured and given globs."""
+    defaults = DEFAULT_EXCLUDES if options.default_excludes else ()
+    ignore = GitIgnoreSpec.from_lines([*defaults, *config.ignore_lines, *config.exclude, *options.exclude])
+    includes = [*config.include, *options.include]
+    wanted = GitIgnoreSpec.from_lines(includes) if includes else None
+    return lambda rel: not ignore.match_file(rel) and (wanted is None or wanted.match_file(rel))
+
+
+def summarize_pr(
+    repo: Path,
+    base: str,
+    head: str,
+    *,
+    engine: Engine,
+    store: Store,
+    sampling: SamplingConfig,
+    pull_request: PullRequest = PullRequest(),
+    github: GitHub | None = None,
+    options: PackOptions = PackOptions(),
+    budget: int | None = None,
+    blob_url: str = "",  # https://github.com/o/r/blob: valid citations link to the head's lines
+    log: Callable[[str], None] = lambda message: None,
+) -> PrResult:
+    """The summary of `base...head` in `repo`. Raises UsageError (refs, shallow clone,
+    configuration), ContextTooLarge, and the engine's errors."""
+    started = time.perf_counter()
+    gitdiff.check_repository(repo)
+    base_commit, head_commit = gitdiff.resolve(repo, base), gitdiff.resolve(repo, head)
+    merge_base = gitdiff.merge_base(repo, base_commit, head_commit)
+    config = read_config(repo, base_commit)
+    wanted = path_filter(config, options)
+    changes = gitdiff.changes(repo, merge_base, head_commit)
+    log(f"{len(changes)} files changed from the merge base {merge_base[:12]} to {head_commit[:12]}")
+    head_files = snapshot(repo, head_commit, options, store, wanted)
+    changed, material = prepare(repo, changes, head_files, config.generated, wanted)
+    material.metadata, unread = _metadata(pull_request, gitdiff.commits(repo, merge_base, head_commit), github)
+    material.task = prompt_template("pr_task.txt")
+    prepared = time.perf_counter()
+    report = Report(
+        base_commit, head_commit, merge_base, summary="", walkthrough=[], risk="", tests="", effort=1,
+        effort_reason="", effort_source="diff size", not_analysed=[], model="",
+        blob_url=f"{blob_url}/{head_commit}" if blob_url else "",
+    )  # fmt: skip
+    if not changes:
+        report.summary = "The pull request changes no files."
+        report.risk = report.tests = "Nothing to assess."
+        report.model = "no model run"
+        return PrResult(report, "", 0, None, None, _timings(started, prepared, None))
+
+    system = _system(config.instructions)
+    context, prompt, prompt_tokens = _fitted(material, engine, system, sampling, budget)
+    log(f"prompt: {prompt_tokens:,} tokens ({', '.join(f'{k} {v:,}' for k, v in context.layers.items() if v)}; Scout counts)")
+    generation = engine.generate([prompt], sampling)[0]
+    answer = PREFILL + generation.text
+    prose = parse_answer(answer, [c.change.path for c in changed])
+    report.summary, report.risk, report.tests = prose.summary, prose.risk, prose.tests
+    report.walkthrough = walkthrough(changed, prose.files)
+    report.effort, report.effort_reason = prose.effort or effort_from_size(changed), prose.effort_reason
+    report.effort_source = "model" if prose.effort else "diff size"
+    report.not_analysed = [*context.not_analysed, *unread]
+    report.citations = check_citations("\n".join((prose.summary, prose.risk, prose.tests)), context.chunks)
+    report.model = engine.model_name
+    report.built_with_llama = bool(_LLAMA4.search(engine.model_name))
+    report.prompt_tokens = generation.prompt_tokens or prompt_tokens
+    report.cached_tokens, report.completion_tokens = generation.cached_tokens, generation.completion_tokens
+    result = PrResult(report, answer, prompt_tokens, generation, context, _timings(started, prepared, generation))
+    result.run_id = store.log_run({
+        "command": "pr",
+        "engine": type(engine).__name__,
+        "model": engine.model_name,
+        "sources": [str(repo)],
+        "question": f"{base_commit}...{head_commit}",
+        "answer": answer,
+        "citations": [{"id": c.id, "source": c.source, "valid": c.valid, "reason": c.reason} for c in report.citations],
+        "usage": {"prompt_tokens": report.prompt_tokens, "cached_tokens": report.cached_tokens, "completion_tokens": report.completion_tokens},
+        "timings": result.timings,
+        "status": generation.finish_reason or "done",
+    })  # fmt: skip
+    return result
+
+
+def _system(instructions: str) -> str:
+    guidance = f"Guidance from the project's maintainers:\n{instructions}" if instructions else ""
+    return prompt_template("pr_system.txt").replace("{instructions}", guidance).strip()
+
+
+def _fitted(
+    material: Material, engine: Engine, system: str, sampling: SamplingConfig, budget: int | None,
+) -> tuple[Context, str, int]:
+    """The context, its rendered prompt and the prompt's exact tokens for this engine. The
+    layers count Scout tokens; another model's tokenizer differs, so the budget is
+    corrected by the measured overshoot until the engine's own count fits."""
+    limit = engine.max_model_len - sampling.max_tokens
+    if budget is not None:
+        limit = min(limit, budget)
+    shell = engine.count_tokens(engine.render_chat(system, "", PREFILL))
+    allowance = limit - shell
+    prompt_tokens = 0
+    for _ in range(_FIT_ROUNDS):
+        context = assemble(material, max(allowance, 0))
+        if context.tokens > allowance or (material.diff and not context.layers["diff"]):
+            break
+        prompt = engine.render_chat(system, context.user, PREFILL)
+        prompt_tokens = engine.count_tokens(prompt)
+        if prompt_tokens <= limit:
+            return context, prompt, prompt_tokens
+        allowance = int(allowance * (limit - shell) / max(prompt_tokens - shell, 1) * 0.98)
+    smallest = min((c.tokens for wide, narrow in material.diff for c in [wide, *narrow]), default=0)
+    raise ContextTooLarge(
+        f"the pull request does not fit: {limit:,} {engine.model_name} tokens for the prompt "
+        f"({engine.max_model_len:,} of context, {sampling.max_tokens:,} kept for the answer) hold the rules and the "
+        f"list of changes{f' but not the smallest diff hunk ({smallest:,} tokens)' if smallest else ''}; "
+        "raise --max-model-len, lower --max-tokens, or exclude files in .scout-context.toml"
+    )
+
+
+def _metadata(
+    pull: PullRequest, commits: Sequence[gitdiff.Commit], github: GitHub | None,
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The pull request's own text, most important first, and what could not be read.
+    Linked issues and the discussion come from GitHub; bots' comments are left out."""
+    parts: list[tuple[str, str]] = []
+    unread: list[tuple[str, str]] = []
+    if pull.title:
+        parts.append(("title", f"Title: {' '.join(pull.title.split())[:300]}"))
+    if pull.description.strip():
+        parts.append(("description", f"Description:\n{pull.description.strip()}"))
+    if commits:
+        lines = [f"- {c.sha[:7]} {c.subject}" + "".join(f"\n  {line}" for line in c.body.splitlines()[:12]) for c in commits]
+        parts.append(("commit messages", "Commits:\n" + "\n".join(lines)))
+    mentioned = "\n".join([pull.description, *(f"{c.subject}\n{c.body}" for c in commits)])
+    linked = [int(n) for n in dict.fromkeys(_LINKED.findall(mentioned)) if int(n) != pull.number][:MAX_LINKED_ISSUES]
+    if linked and github is None:
+        unread.append((", ".join(f"#{n}" for n in linked), "linked issues not read: no GitHub token and repository"))
+    for number in linked if github else []:
+        try:
+            issue = github.issue(number)
+        except PublishError as error:
+            unread.append((f"#{number}", f"linked issue not read: {error}"))
+            continue
+        parts.append((f"issue #{number}", f"Linked issue #{number}: {issue.get('title', '')}\n{issue.get('body') or ''}"))
+    if github is not None and pull.number:
+        try:
+            comments = github.comments(pull.number)
+        except PublishError as error:
+            unread.append(("discussion", f"not read: {error}"))
+            comments = []
+        people = [c for c in comments if not is_bot(c) and not str(c.get("body") or "").lstrip().startswith(MARKER)]
+        if people:
+            lines = [f"- {(c.get('user') or {}).get('login', '?')}: {(c.get('body') or '').strip()}" for c in people[-MAX_DISCUSSION:]]
+            parts.append(("discussion", "Discussion:\n" + "\n".join(lines)))
+    return parts, unread
+
+
+def _timings(started: float, prepared: float, generation: Generation | None) -> dict[str, float]:
+    timings = {"context_s": round(prepared - started, 3)}
+    if generation is not None:
+        timings.update(first_token_s=round(generation.first_token_s, 3), generate_s=round(generation.total_s, 3))
+    timings["total_s"] = round(time.perf_counter() - started, 3)
+    return timings
