@@ -14,7 +14,9 @@ from scout_context.store import Store
 from scout_context.tasks.ask import AskResult, ask, usage
 
 from .console import err_console, print_json
-from .engine_options import BaseUrl, EngineName, MaxModelLen, MaxTokens, Model, Temperature, Verbose, engine_config, sampling_config
+from .engine_options import (
+    BaseUrl, EngineName, Images, MaxModelLen, MaxTokens, Model, Temperature, Verbose, engine_config, sampling_config,
+)
 from .options import (
     Compress, Exclude, Include, JsonOutput, LayoutOption, NoDefaultExcludes, NoFit, NoRedact, Password, layout_option,
     pack_options,
@@ -40,6 +42,7 @@ def ask_command(
     compress: Compress = False,
     no_redact: NoRedact = False,
     no_default_excludes: NoDefaultExcludes = False,
+    images: Images = 10,
     verbose: Verbose = False,
     password: Password = None,
 ) -> None:
@@ -48,7 +51,7 @@ def ask_command(
     The answer goes to stdout as it is written; the citation check and usage go to stderr.
     Every run is logged (`scout-context logs`).
     """
-    config = engine_config(engine, model, base_url, max_model_len, verbose)
+    config = engine_config(engine, model, base_url, max_model_len, verbose, images)
     streaming = not json_output
 
     def show(_: int, text: str) -> None:

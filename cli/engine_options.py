@@ -14,13 +14,18 @@ BaseUrl = Annotated[Optional[str], typer.Option("--base-url", help="The remote s
 MaxModelLen = Annotated[Optional[int], typer.Option("--max-model-len", min=256, help="Context length to run the embedded engine with (default: the model's own for this machine).")]
 MaxTokens = Annotated[int, typer.Option("--max-tokens", min=1, help="Most tokens in the answer (kept free in the context).")]
 Temperature = Annotated[float, typer.Option("--temperature", min=0.0, help="Sampling temperature (0: greedy, reproducible).")]
+Images = Annotated[int, typer.Option("--images", min=0, help="Most images to attach when the model reads images (Llama 4 Scout does; the rest are listed as skipped).")]
 Verbose = Annotated[bool, typer.Option("--verbose", help="Show the engine's own log.")]
 
 
-def engine_config(engine: str, model: str | None, base_url: str | None, max_model_len: int | None, verbose: bool) -> EngineConfig:
+def engine_config(
+    engine: str, model: str | None, base_url: str | None, max_model_len: int | None, verbose: bool, images: int = 10
+) -> EngineConfig:
     if engine not in ("vllm", "openai"):
         raise typer.BadParameter(f"unknown engine {engine!r}: use vllm or openai", param_hint="--engine")
-    return EngineConfig.from_env(backend=engine, model=model, base_url=base_url, max_model_len=max_model_len, verbose=verbose)
+    return EngineConfig.from_env(
+        backend=engine, model=model, base_url=base_url, max_model_len=max_model_len, verbose=verbose, limit_images=images
+    )
 
 
 def sampling_config(max_tokens: int, temperature: float) -> SamplingConfig:

@@ -373,3 +373,32 @@ def test_chat_request_continues_a_prefill_and_turns_round_trip() -> None:
     for bad in ("<|im_start|>user\nhi<|im_end|>", llama4_chat("S", "U").replace("<|begin_of_text|>", "")):
         with pytest.raises(ValueError):
             llama4_turns(bad)
+
+
+def test_ask_attaches_documentation_images_up_to_the_limit(server: ThreadingHTTPServer, tmp_path: Path) -> None:
+    """The whole `ask` path over a remote Llama 4: images from docs/ go as chat parts,
+    the one over the limit and the source folder's are listed, never sent."""
+    from scout_context.pack.options import PackOptions
+    from scout_context.store import Store
+    from scout_context.tasks.ask import ask
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "src").mkdir()
+    (tmp_path / "README.md").write_text("# Boxes\n\nSee docs/.\n")
+    for name, shade in (("a.png", 10), ("b.png", 90), ("c.png", 170)):
+        (tmp_path / "docs" / name).write_bytes(picture(120, 100, shade))
+    (tmp_path / "src" / "icon.png").write_bytes(picture(120, 100, 250))
+    store = Store()
+    result = ask(
+        [tmp_path], "What do the diagrams show?", engine=remote(server, SCOUT, limit=2), store=store,
+        options=PackOptions(), sampling=SamplingConfig(max_tokens=16),
+    )
+    store.close()
+    path, body = server.requests[-1]  # type: ignore[attr-defined]
+    assert path == "/v1/chat/completions"
+    parts = body["messages"][-1]["content"]
+    assert [p["type"] for p in parts] == ["image_url", "image_url", "text"]
+    assert "What do the diagrams show?" in parts[-1]["text"]
+    skipped = {s.path: s.reason for s in result.pack.skipped}
+    assert skipped["docs/c.png"] == "over the engine's image limit of 2"
+    assert "src/icon.png" not in skipped and result.answer == "Two boxes."

@@ -10,15 +10,21 @@ from pathlib import Path
 
 from ..engine.base import Engine, Generation
 from ..engine.config import SamplingConfig
+from ..engine.multimodal import attach
 from ..errors import ContextTooLarge
 from ..pack.options import PackOptions
 from ..pack.arrange import Layout, arrange
 from ..pack.pipeline import PackResult, Progress, biggest_consumers, pack
+from ..sources.files import Skipped
+from ..sources.images import collect_images
 from ..store import Store
 from .citations import Citation, check_citations
 
 
 _FIT_ROUNDS = 3
+# Context an attached image may take in Llama 4: up to 16 tiles and a global view of 144
+# patch tokens each, plus separators (vLLM's mllama4 processing).
+IMAGE_TOKENS = 17 * 145
 
 
 @dataclass
@@ -65,9 +71,14 @@ def ask(
     reserve. Raises ContextTooLarge when it cannot fit (or `fit_to_budget` is off)."""
     started = time.perf_counter()
     packed = pack(sources, options, store=store, progress=progress)
+    candidates, unusable = collect_images(sources)
+    images, not_sent = attach(candidates, engine)
+    packed.skipped.extend(Skipped(where, reason) for where, reason in [*unusable, *not_sent])
     packed_at = time.perf_counter()
-    arranged, prompt, prompt_tokens = _fitted_prompt(packed, question, engine, sampling, layout, fit_to_budget, answer_language)
-    generation = engine.generate([prompt], sampling, on_text)[0]
+    arranged, prompt, prompt_tokens = _fitted_prompt(
+        packed, question, engine, sampling, layout, fit_to_budget, answer_language, len(images) * IMAGE_TOKENS
+    )
+    generation = engine.generate([prompt], sampling, on_text, images=[images] if images else None)[0]
     citations = check_citations(generation.text, arranged.chunks)
     timings = {
         "pack_s": round(packed_at - started, 3),
@@ -93,12 +104,13 @@ def ask(
 
 def _fitted_prompt(
     packed: PackResult, question: str, engine: Engine, sampling: SamplingConfig, layout: Layout,
-    fit_to_budget: bool, answer_language: str | None,
+    fit_to_budget: bool, answer_language: str | None, image_tokens: int,
 ) -> tuple[PackResult, str, int]:
     """The arranged pack, its rendered prompt and the prompt's exact tokens for this engine.
     The pack counts Scout tokens; another model's tokenizer differs, so the budget is
-    corrected by the measured overshoot until the engine's own count fits."""
-    limit = engine.max_model_len - sampling.max_tokens
+    corrected by the measured overshoot until the engine's own count fits. Attached images
+    take `image_tokens` of the context besides the text."""
+    limit = engine.max_model_len - sampling.max_tokens - image_tokens
     shell = engine.count_tokens(render_prompt(engine, "", answer_language))
     budget = limit - shell
     for _ in range(_FIT_ROUNDS):

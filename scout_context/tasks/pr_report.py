@@ -34,6 +34,7 @@ _SPECIAL = re.compile(r"<\|[^|>\s]{1,40}\|>|<\\?\|im_(?:start|end)\|>")
 _COMMENT = re.compile(r"<!--|-->")
 _MENTION = re.compile(r"(?<![\w`])@(?=[A-Za-z0-9])")
 _FILE_LINE = re.compile(r"^[ \t]*(?:[-*•]|\d+[.)])?[ \t]*`?([^`:\s][^`:]*?)`?[ \t]*(?::|—|–| - )[ \t]*(.+)$")
+_MD_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}(?:[ \t]+(.*?))?[ \t#]*$")
 _CITED = re.compile(r"\[`?([^\[\]`\s]+?):(\d+)(?:-(\d+))?`?\](?!\()")
 _STATUS = {"A": "added", "M": "modified", "D": "deleted", "R": "renamed", "C": "copied", "T": "type changed"}
 
@@ -109,10 +110,14 @@ def clean(text: str) -> str:
 
 
 def _tidy(text: str) -> str:
-    """Trimmed, repeated lines (a weak model's loops) dropped, capped at SECTION_CHARS."""
+    """Trimmed, headings made bold (the report's own headings stay the only ones), repeated
+    lines (a weak model's loops) dropped, capped at SECTION_CHARS."""
     lines: list[str] = []
     seen: set[str] = set()
     for line in text.strip().split("\n"):
+        heading = _MD_HEADING.match(line)
+        if heading:
+            line = f"**{heading.group(1)}**" if heading.group(1) else ""
         key = line.strip().lower()
         if key and key in seen:
             continue

@@ -1,0 +1,429 @@
+"""`batch`: many questions over packed corpora, each corpus prefilled once.
+
+Per corpus: pack it, lay it out `stable` for every question of its jobs with one budget,
+so all prompts share a byte-identical prefix (the system turn and the corpus) and differ
+only in their short tails; build every prompt as that prefix's corpus text plus the
+question's tail. The engine is primed with the prefix alone (one token of answer), so
+its prefix cache holds the corpus before the questions run: the embedded engine gets
+them in one `generate` call, a remote server as bounded concurrent requests.
+
+Answers are kept in the store by (prefix hash, question, model, settings), each in its
+own transaction as it arrives, so a rerun skips them (`cached`) and an interrupted run
+loses nothing already answered. A question that fails is `failed` with its one-line
+error; the others still run. `--export-openai-batch` writes the pending requests for
+`vllm run-batch` instead of running them; importing its output stores the answers
+exactly as a run would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from ..chunk import Chunk
+from ..engine.base import Engine, Generation
+from ..engine.config import SamplingConfig
+from ..errors import ContextTooLarge, ScoutError, UsageError
+from ..pack.arrange import arrange
+from ..pack.pipeline import biggest_consumers, pack
+from ..store import Store, StoredAnswer
+from ..tokens import scout_tokenizer
+from .ask import prompt_template
+from .citations import Citation, check_citations
+from .jobs import Corpus, Job, JobFile
+
+Status = Literal["done", "cached", "failed"]
+Progress = Callable[[float, str], None]
+"""Called with (questions finished, a fraction for those under way; what is happening)."""
+
+OPENAI_BATCH_URL = "/v1/chat/completions"  # the endpoint `vllm run-batch` serves
+_FIT_ROUNDS = 4
+_UNDER_WAY = 0.9  # a question still being written counts at most this much
+
+
+@dataclass
+class Answered:
+    """One question of a job, answered now, earlier, or not at all."""
+
+    title: str
+    question: str
+    status: Status
+    answer: str = ""
+    citations: list[Citation] = field(default_factory=list)
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str = ""
+    seconds: float = 0.0
+    error: str = ""
+    exit_code: int = 0
+
+
+@dataclass
+class JobReport:
+    job: Job
+    model: str
+    corpus_tokens: int
+    """The corpus in Scout tokens, as laid out (after fitting)."""
+    prefix_tokens: int
+    """The prompt prefix every question of the corpus shares, in the engine's tokens."""
+    questions: list[Answered]
+
+
+@dataclass
+class BatchResult:
+    jobs: list[JobReport]
+    seconds: float
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every question is done or cached; else the first failure's exit code."""
+        return next((q.exit_code for job in self.jobs for q in job.questions if q.status == "failed"), 0)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A corpus laid out for its questions: the shared prefix and each question's prompt."""
+
+    hash: str
+    """sha256 of the rendered prefix (system turn, corpus): what the answers depend on besides the question."""
+    system: str
+    corpus_text: str
+    tails: dict[str, str]
+    prefix: str
+    prefix_tokens: int
+    corpus_tokens: int
+    chunks: list[Chunk]
+    sources: list[str]
+
+    def user(self, question: str) -> str:
+        return self.corpus_text + self.tails[question]
+
+
+def run_batch(
+    job_file: JobFile,
+    *,
+    engine: Engine,
+    store: Store,
+    force: bool = False,
+    imported: dict[str, Generation | str] | None = None,
+    ignore: Sequence[Path] = (),
+    progress: Progress | None = None,
+) -> BatchResult:
+    """Answer every job of `job_file`. Stored answers are reused unless `force`. With
+    `imported` (custom id -> generation or error, from `read_openai_batch`), answers come
+    from there instead of the engine, which then only counts tokens. `ignore`: files
+    besides the job file and the reports that are never packed."""
+    started = time.perf_counter()
+    tracker = _Tracker(progress)
+    reports: dict[str, JobReport] = {}
+    settings = settings_key(job_file)
+    for name, jobs in job_file.corpus_jobs().items():
+        questions = list(dict.fromkeys(q.text for job in jobs for q in job.questions))
+        tracker.note(f"packing {name}")
+        try:
+            prepared = prepare(job_file.corpora[name], questions, engine, store, job_file, ignore)
+        except ScoutError as error:
+            failed = _failed(error)
+            for job in jobs:
+                reports[job.name] = JobReport(job, engine.model_name, 0, 0, [replace(failed, title=q.title, question=q.text) for q in job.questions])
+            tracker.finish(sum(len(job.questions) for job in jobs))
+            continue
+        stored = {} if force else store.batch_answers(prepared.hash, engine.model_name, settings)
+        answers = {q: _answered(q, stored[q], "cached", prepared.chunks) for q in questions if q in stored}
+        tracker.finish(sum(1 for job in jobs for q in job.questions if q.text in answers))
+        pending = [q for q in questions if q not in answers]
+        counts = {q: sum(1 for job in jobs for item in job.questions if item.text == q) for q in pending}
+        if imported is not None:
+            arrived = _imported(prepared, pending, engine.model_name, settings, imported)
+        else:
+            tracker.note(f"{name}: prefilling {prepared.prefix_tokens:,} tokens, then {len(pending)} questions")
+            arrived = _generated(prepared, pending, engine, job_file, tracker, counts)
+        for question, outcome in arrived:
+            if isinstance(outcome, Generation):
+                _keep(store, prepared, question, outcome, engine, settings)
+                answers[question] = _answered(question, _stored(outcome), "done", prepared.chunks)
+            else:
+                answers[question] = replace(outcome, question=question)
+            tracker.finish(counts[question], question)
+        for job in jobs:
+            answered = [replace(answers[q.text], title=q.title) for q in job.questions]
+            reports[job.name] = JobReport(job, engine.model_name, prepared.corpus_tokens, prepared.prefix_tokens, answered)
+    return BatchResult([reports[job.name] for job in job_file.jobs], round(time.perf_counter() - started, 3))
+
+
+def prepare(corpus: Corpus, questions: Sequence[str], engine: Engine, store: Store, job_file: JobFile, ignore: Sequence[Path] = ()) -> Prepared:
+    """Pack `corpus` and lay it out for `questions` with one budget, so that every prompt
+    (corpus text, then the question's tail) fits the engine's context less the answer's
+    reserve. The corpus text is taken from the first question's layout: the `stable`
+    layout keeps it the same for all, and taking it once makes the prefix byte-identical
+    by construction. The job file, its reports and `ignore` are never packed. Raises
+    ContextTooLarge when no budget fits."""
+    ignore_files = [job_file.path, *job_file.outputs, *ignore]
+    packed = pack(list(corpus.sources), corpus.options, store=store, ignore_files=ignore_files)
+    system = system_prompt(job_file.answer_language)
+    limit = engine.max_model_len - job_file.sampling.max_tokens
+    shell = engine.count_tokens(engine.render_chat(system, ""))
+    budget = limit - shell if corpus.budget is None else min(limit - shell, corpus.budget)
+    count = scout_tokenizer().count
+    worst = 0
+    for _ in range(_FIT_ROUNDS):
+        arranged = [arrange(packed, question=q, layout="stable", budget=max(budget, 1)) for q in questions]
+        first = arranged[0]
+        corpus_text = replace(first, tail="").text
+        tails = {q: a.tail for q, a in zip(questions, arranged)}
+        longest = max(tails.values(), key=count)
+        worst = engine.count_tokens(engine.render_chat(system, corpus_text + longest))
+        if worst <= limit:
+            sample = engine.render_chat(system, corpus_text + first.tail)
+            prefix = sample[: sample.rindex(first.tail)]
+            return Prepared(
+                hash=hashlib.sha256(prefix.encode()).hexdigest(),
+                system=system,
+                corpus_text=corpus_text,
+                tails=tails,
+                prefix=prefix,
+                prefix_tokens=engine.count_tokens(prefix),
+                corpus_tokens=first.tokens - count(first.tail),
+                chunks=first.chunks,
+                sources=[str(path) for path in corpus.sources],
+            )
+        budget = int(budget * (limit - shell) / max(worst - shell, 1) * 0.98)
+    raise ContextTooLarge(
+        f"corpus {corpus.name}: the longest prompt is {worst:,} {engine.model_name} tokens, over the {limit:,} available "
+        f"({engine.max_model_len:,} of context, {job_file.sampling.max_tokens:,} kept for the answer); {biggest_consumers(packed)}"
+    )
+
+
+def system_prompt(answer_language: str | None) -> str:
+    """The rules of `ask` (citations, language) as the system turn."""
+    rule = f"Answer in {answer_language}." if answer_language else "Answer in the language of the question."
+    return prompt_template("ask_system.txt").replace("{language_rule}", rule).strip()
+
+
+def settings_key(job_file: JobFile) -> str:
+    """What besides the prompt and the model changes an answer, as canonical JSON."""
+    sampling = job_file.sampling
+    return json.dumps(
+        {"temperature": sampling.temperature, "max_tokens": sampling.max_tokens, "seed": sampling.seed, "stop": list(sampling.stop)},
+        sort_keys=True,
+    )
+
+
+def request_id(prepared: Prepared, question: str, model: str, settings: str) -> str:
+    """The custom id of a question's request in an OpenAI batch file."""
+    return hashlib.sha256(json.dumps([prepared.hash, question, model, settings]).encode()).hexdigest()[:32]
+
+
+def export_openai_batch(
+    job_file: JobFile, *, engine: Engine, store: Store, output: Path, force: bool = False, ignore: Sequence[Path] = ()
+) -> int:
+    """Write the pending questions (all with `force`) as OpenAI batch requests for
+    `vllm run-batch`, one JSON line each; returns how many were written."""
+    settings = settings_key(job_file)
+    sampling = job_file.sampling
+    options: dict[str, Any] = {"max_tokens": sampling.max_tokens, "temperature": sampling.temperature}
+    if sampling.seed is not None:
+        options["seed"] = sampling.seed
+    if sampling.stop:
+        options["stop"] = list(sampling.stop)
+    lines = []
+    for name, jobs in job_file.corpus_jobs().items():
+        questions = list(dict.fromkeys(q.text for job in jobs for q in job.questions))
+        prepared = prepare(job_file.corpora[name], questions, engine, store, job_file, ignore)
+        stored = {} if force else store.batch_answers(prepared.hash, engine.model_name, settings)
+        for question in questions:
+            if question in stored:
+                continue
+            messages = [{"role": "system", "content": prepared.system}, {"role": "user", "content": prepared.user(question)}]
+            body = {"model": engine.model_name, "messages": messages, **options}
+            line = {"custom_id": request_id(prepared, question, engine.model_name, settings), "method": "POST", "url": OPENAI_BATCH_URL, "body": body}
+            lines.append(json.dumps(line, ensure_ascii=False) + "\n")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text("".join(lines), encoding="utf-8")
+    return len(lines)
+
+
+def read_openai_batch(path: Path) -> dict[str, Generation | str]:
+    """The results `vllm run-batch` wrote: custom id -> the answer, or its error in one line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
+    results: dict[str, Generation | str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            results[str(record["custom_id"])] = _batch_outcome(record)
+        except (ValueError, KeyError, TypeError, IndexError) as error:
+            raise UsageError(f"{path}:{number}: not an OpenAI batch result ({type(error).__name__}: {error})") from None
+    return results
+
+
+def _batch_outcome(record: dict[str, Any]) -> Generation | str:
+    response = record.get("response") or {}
+    body = response.get("body") or {}
+    if record.get("error") or response.get("status_code", 200) >= 400 or not body.get("choices"):
+        error = record.get("error") or body.get("error") or body or "no response"
+        message = error.get("message", error) if isinstance(error, dict) else error
+        return f"the batch request failed: {' '.join(str(message).split())[:300]}"
+    choice = body["choices"][0]
+    usage = body.get("usage") or {}
+    message = choice.get("message") or {}
+    return Generation(
+        text=message.get("content") or choice.get("text") or "",
+        prompt_tokens=int(usage.get("prompt_tokens") or 0),
+        cached_tokens=int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0),
+        completion_tokens=int(usage.get("completion_tokens") or 0),
+        finish_reason=choice.get("finish_reason") or "stop",
+        first_token_s=0.0,
+        total_s=0.0,
+    )
+
+
+# --- running ------------------------------------------------------------------------
+
+
+def _generated(
+    prepared: Prepared, pending: list[str], engine: Engine, job_file: JobFile, tracker: _Tracker, counts: dict[str, int]
+) -> Iterator[tuple[str, Generation | Answered]]:
+    """Answers as they arrive: prime the prefix, then the embedded engine gets every
+    question in one call and a remote server `concurrency` requests at a time."""
+    if not pending:
+        return
+    sampling = job_file.sampling
+    concurrent = job_file.engine.backend == "openai"
+    prompts = [engine.render_chat(prepared.system, prepared.user(q)) for q in pending]
+    try:
+        if len(pending) > 1:
+            engine.generate([prepared.prefix], replace(sampling, max_tokens=1))
+        generations = [] if concurrent else engine.generate(prompts, sampling, tracker.writing(sampling, pending, counts))
+    except Exception as error:  # the engine failed: every pending question fails with it
+        failed = _failed(error)
+        yield from ((question, failed) for question in pending)
+        return
+    if concurrent:
+        yield from _concurrent(pending, prompts, engine, sampling, job_file.concurrency, tracker, counts)
+    else:
+        yield from zip(pending, generations)
+
+
+def _concurrent(
+    pending: list[str], prompts: list[str], engine: Engine, sampling: SamplingConfig, width: int,
+    tracker: _Tracker, counts: dict[str, int],
+) -> Iterator[tuple[str, Generation | Answered]]:
+    """Each prompt as its own request, `width` in flight; results in the order they finish
+    (here, in the calling thread, which alone writes to the store)."""
+    pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix="scout-batch")
+    try:
+        futures: dict[Future, str] = {
+            pool.submit(engine.generate, [prompt], sampling, tracker.writing(sampling, [question], counts)): question
+            for question, prompt in zip(pending, prompts)
+        }
+        for future in as_completed(futures):
+            try:
+                yield futures[future], future.result()[0]
+            except Exception as error:
+                yield futures[future], _failed(error)
+    finally:  # on Ctrl-C, do not start what is still queued
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _imported(
+    prepared: Prepared, pending: list[str], model: str, settings: str, imported: dict[str, Generation | str]
+) -> Iterator[tuple[str, Generation | Answered]]:
+    for question in pending:
+        outcome = imported.get(request_id(prepared, question, model, settings), "no result for it in the imported batch")
+        yield question, outcome if isinstance(outcome, Generation) else _failed(UsageError(outcome))
+
+
+def _keep(store: Store, prepared: Prepared, question: str, generation: Generation, engine: Engine, settings: str) -> None:
+    """Store the answer (its own transaction) and log the run."""
+    stored = _stored(generation)
+    store.save_batch_answer(prepared.hash, engine.model_name, settings, question, stored)
+    citations = check_citations(generation.text, prepared.chunks)
+    store.log_run({
+        "command": "batch",
+        "engine": type(engine).__name__,
+        "model": engine.model_name,
+        "sources": prepared.sources,
+        "question": question,
+        "answer": generation.text,
+        "citations": [{"id": c.id, "source": c.source, "valid": c.valid, "reason": c.reason} for c in citations],
+        "usage": {"prompt_tokens": stored.prompt_tokens, "cached_tokens": stored.cached_tokens, "completion_tokens": stored.completion_tokens},
+        "timings": {"generate_s": stored.seconds},
+        "status": generation.finish_reason or "done",
+    })
+
+
+def _stored(generation: Generation) -> StoredAnswer:
+    return StoredAnswer(
+        generation.text, generation.prompt_tokens, generation.cached_tokens, generation.completion_tokens,
+        generation.finish_reason, round(generation.total_s, 3),
+    )
+
+
+def _answered(question: str, stored: StoredAnswer, status: Status, chunks: list[Chunk]) -> Answered:
+    return Answered(
+        title=question, question=question, status=status, answer=stored.answer,
+        citations=check_citations(stored.answer, chunks), prompt_tokens=stored.prompt_tokens,
+        cached_tokens=stored.cached_tokens, completion_tokens=stored.completion_tokens,
+        finish_reason=stored.finish_reason, seconds=stored.seconds,
+    )
+
+
+def _failed(error: BaseException) -> Answered:
+    if isinstance(error, ScoutError):
+        message, code = str(error), error.exit_code
+    else:
+        message, code = f"{type(error).__name__}: {error}", 1
+    return Answered("", "", "failed", error=" ".join(message.split()), exit_code=code)
+
+
+class _Tracker:
+    """Progress in questions: finished ones count 1 each, those being written the share of
+    their answer's tokens written so far (at most `_UNDER_WAY`), so the estimate of time
+    left moves while one long engine call runs."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.finished = 0.0
+        self.under_way: dict[str, float] = {}
+        self.status = ""
+
+    def note(self, status: str) -> None:
+        self.status = status
+        self._report()
+
+    def finish(self, count: int, question: str = "") -> None:
+        """`count` more questions finished (`question`, when it is one that was under way)."""
+        self.finished += count
+        if question:
+            self.under_way.pop(question, None)
+            self.status = f"answered: {question[:60]}"
+        self._report()
+
+    def writing(self, sampling: SamplingConfig, questions: list[str], weights: dict[str, int]) -> Callable[[int, str], None]:
+        """An `on_text` for a `generate` over `questions`: each streamed piece is one token,
+        near enough; a question asked by several jobs weighs as many questions."""
+        seen = dict.fromkeys(range(len(questions)), 0)
+
+        def on_text(index: int, _text: str) -> None:
+            seen[index] += 1
+            question = questions[index]
+            self.under_way[question] = min(seen[index] / sampling.max_tokens, _UNDER_WAY) * weights[question]
+            self._report()
+
+        return on_text
+
+    def _report(self) -> None:
+        if self.progress is not None:
+            self.progress(self.finished + sum(self.under_way.values()), self.status)
