@@ -20,7 +20,7 @@ from typing import TextIO
 
 from ..chunk import Chunk
 from ..errors import UsageError
-from ..sources.files import FileEntry, Skipped, collect, display_path
+from ..sources.files import FileEntry, Skipped, collect, display_path, source_labels
 from ..sources import chat
 from ..sources.read import read_bytes
 from ..store import Analysis, IndexEntry, Store
@@ -97,7 +97,7 @@ def pack(
     missing = [str(p) for p in paths if not os.path.lexists(p)]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
-    labels = _labels(paths)
+    labels = source_labels(paths)
     ignored = {os.path.realpath(p) for p in ignore_files}
     collected = []
     for path, label in zip(paths, labels):
@@ -323,18 +323,6 @@ def _order_key(rel: str) -> tuple[int, list[str]]:
     else:
         rank = 2
     return rank, rel.split("/")
-
-
-def _labels(paths: Sequence[Path]) -> list[str]:
-    """A short, unique name per source (its folder or file name)."""
-    labels: list[str] = []
-    for path in paths:
-        base = Path(os.path.abspath(path)).name or "root"
-        label, n = base, 2
-        while label in labels:
-            label, n = f"{base}-{n}", n + 1
-        labels.append(label)
-    return labels
 
 
 def over_budget_message(result: PackResult, budget: int) -> str:

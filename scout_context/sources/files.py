@@ -52,6 +52,18 @@ def display_path(rel: str) -> str:
     return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
+def source_labels(paths: Sequence[Path | str]) -> list[str]:
+    """A short, unique name per source (its folder or file name): ids and trees use it."""
+    labels: list[str] = []
+    for path in paths:
+        base = Path(os.path.abspath(path)).name or "root"
+        label, n = base, 2
+        while label in labels:
+            label, n = f"{base}-{n}", n + 1
+        labels.append(label)
+    return labels
+
+
 def collect(
     root: Path,
     *,

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .defaults import VENDORED_AND_BUILD
-from .files import collect, display_path
+from .files import collect, display_path, source_labels
 from .pdf import _PYPDF_CONFIG, _line, _quiet, is_pdf
 
 MAX_IMAGE_BYTES = 20_000_000
@@ -64,7 +64,7 @@ def is_image(data: bytes) -> str | None:
 def collect_images(paths: Sequence[Path | str]) -> tuple[list[ImageInput], list[tuple[str, str]]]:
     """The images of `paths` in a deterministic order, and (id, reason) for those left out."""
     found = _Found()
-    for path, label in zip(paths, _labels(paths)):
+    for path, label in zip(paths, source_labels(paths)):
         path = Path(path)
         if path.is_dir():
             _folder(path, f"{label}/" if len(paths) > 1 else "", found)
@@ -231,15 +231,3 @@ def _size(path: str) -> int:
         return os.stat(path).st_size
     except OSError:
         return 0
-
-
-def _labels(paths: Sequence[Path | str]) -> list[str]:
-    """A short, unique name per source (its folder or file name), as `pack` names them."""
-    labels: list[str] = []
-    for path in paths:
-        base = Path(os.path.abspath(path)).name or "root"
-        label, n = base, 2
-        while label in labels:
-            label, n = f"{base}-{n}", n + 1
-        labels.append(label)
-    return labels

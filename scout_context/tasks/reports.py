@@ -193,6 +193,6 @@ def chart(questions: list[Answered]) -> str:
         bars.append("</g>")
     height = top + len(questions) * row
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         f'role="img" aria-label="tokens per question">{legend}{"".join(bars)}</svg>'
     )

@@ -1,0 +1,132 @@
+"""`scout-context batch`: many questions and reports over packed corpora, each prefilled once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from scout_context.engine.base import open_engine
+from scout_context.errors import UsageError
+from scout_context.store import Store
+from scout_context.tasks.batch import BatchResult, Progress as ProgressCallback, export_openai_batch, read_openai_batch, run_batch
+from scout_context.tasks.jobs import EXAMPLE, load_job_file
+from scout_context.tasks.reports import summary_json, write_reports
+
+from .console import err_console, print_json
+from .engine_options import Verbose
+from .options import JsonOutput
+
+DEFAULT_JOB_FILE = Path("jobs.yaml")
+
+
+def batch_command(
+    jobs: Annotated[Optional[Path], typer.Argument(help="The job file (YAML); with --init, where to write one (default jobs.yaml).", show_default=False)] = None,
+    init: Annotated[bool, typer.Option("--init", help="Write a commented example job file and stop.")] = False,
+    json_output: JsonOutput = False,
+    force: Annotated[bool, typer.Option("--force", help="Answer again what earlier runs already answered.")] = False,
+    export_openai_batch_file: Annotated[Optional[Path], typer.Option("--export-openai-batch", help="Write the pending requests as an OpenAI batch file for `vllm run-batch` instead of running them.", metavar="FILE.jsonl")] = None,
+    import_openai_batch_file: Annotated[Optional[Path], typer.Option("--import-openai-batch", help="Take the answers from the output of `vllm run-batch` instead of the engine.", metavar="FILE.jsonl")] = None,
+    verbose: Verbose = False,
+) -> None:
+    """Answer the questions of a job file's jobs and write a report per job.
+
+    Each corpus is packed once and laid out the same way for all its questions, so the
+    engine computes it once (prefix cache). Answers are kept in the store: a rerun skips
+    what is done (--force redoes it) and an interrupted run loses nothing already answered.
+    Exit status: 0 when every question is done or cached; otherwise that of the first
+    failed question's error (3 engine unreachable, 4 context too large, 8 out of memory,
+    1 unexpected), after the reports are written.
+    """
+    if init:
+        _init(jobs or DEFAULT_JOB_FILE)
+        return
+    if jobs is None:
+        raise UsageError("name a job file (or write one with --init)")
+    if export_openai_batch_file and import_openai_batch_file:
+        raise UsageError("--export-openai-batch and --import-openai-batch go in separate runs")
+    job_file = load_job_file(jobs)
+    imported = read_openai_batch(import_openai_batch_file) if import_openai_batch_file else None
+    engine = open_engine(replace(job_file.engine, verbose=verbose))
+    store = Store()
+    try:
+        if export_openai_batch_file:
+            count = export_openai_batch(job_file, engine=engine, store=store, output=export_openai_batch_file, force=force)
+            _exported(count, export_openai_batch_file, jobs, engine.model_name, json_output)
+            return
+        total = sum(len(job.questions) for job in job_file.jobs)
+        ignore = [import_openai_batch_file] if import_openai_batch_file else []
+        with _progress(total) as progress:
+            result = run_batch(job_file, engine=engine, store=store, force=force, imported=imported, ignore=ignore, progress=progress)
+    finally:
+        store.close()
+        engine.close()
+    write_reports(result)
+    if json_output:
+        print_json(summary_json(result))
+    else:
+        _print_summary(result)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
+
+
+def _init(path: Path) -> None:
+    if path.exists():
+        raise UsageError(f"{path} exists already: name another file")
+    path.write_text(EXAMPLE, encoding="utf-8")
+    err_console.print(f"wrote {escape(str(path))}: edit it, then run [bold]scout-context batch {escape(str(path))}[/]")
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[ProgressCallback]:
+    """A transient bar over questions, with the time left, on stderr."""
+    with Progress(
+        TextColumn("[bold]batch"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(), TextColumn("left"),
+        TimeRemainingColumn(), TextColumn("[dim]{task.description}"), console=err_console, transient=True,
+    ) as bar:
+        task = bar.add_task("", total=total)
+
+        def update(done: float, status: str) -> None:
+            bar.update(task, completed=done, description=escape(status[-70:]))
+
+        yield update
+
+
+def _exported(count: int, output: Path, jobs: Path, model: str, json_output: bool) -> None:
+    if json_output:
+        print_json({"requests": count, "output": str(output)})
+        return
+    err_console.print(
+        f"wrote {count} requests to {escape(str(output))}; run them with "
+        f"[bold]vllm run-batch -i {escape(str(output))} -o results.jsonl --model MODEL --served-model-name {escape(model)}[/], "
+        f"then [bold]scout-context batch {escape(str(jobs))} --import-openai-batch results.jsonl[/]",
+        soft_wrap=True,
+    )
+
+
+def _print_summary(result: BatchResult) -> None:
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("job", "done", "cached", "failed", "prompt tokens", "from cache", "report"):
+        table.add_column(column, overflow="fold", justify="left" if column in ("job", "report") else "right")
+    for report in result.jobs:
+        questions = report.questions
+        table.add_row(
+            escape(report.job.name),
+            *(str(sum(q.status == status for q in questions)) for status in ("done", "cached", "failed")),
+            f"{sum(q.prompt_tokens for q in questions):,}",
+            f"{sum(q.cached_tokens for q in questions):,}",
+            escape(str(report.job.output)),
+        )
+    err_console.print(table)
+    for report in result.jobs:
+        for q in report.questions:
+            if q.status == "failed":
+                err_console.print(f"[red]failed[/] {escape(report.job.name)}: {escape(q.title[:60])}: {escape(q.error)}", soft_wrap=True)
+    err_console.print(f"[dim]{result.seconds:.1f} s[/]")
