@@ -21,6 +21,7 @@ from .engine import engine_app
 from .logs import logs_command
 from .models import models_command
 from .pack import pack_command
+from .pr import pr_command
 
 app = typer.Typer(
     name="scout-context",
@@ -34,6 +35,7 @@ app.command("pack")(pack_command)
 app.command("ask")(ask_command)
 app.command("logs")(logs_command)
 app.command("models")(models_command)
+app.command("pr")(pr_command)
 app.add_typer(engine_app, name="engine")
 
 

@@ -301,3 +301,10 @@ def test_publishing_failure_exits_5_without_leaking_the_token(pr_repo, vllm, git
     env["GITHUB_API_URL"] = f"http://127.0.0.1:{closed_port()}"
     proc = run("--engine", "openai", "--comment", env=env, cwd=pr_repo)
     assert proc.returncode == 5 and TOKEN not in proc.stderr
+
+
+def test_the_example_workflow_runs_the_bot_with_full_history_and_secrets() -> None:
+    workflow = (Path(__file__).resolve().parent.parent / "examples" / "github-actions" / "pr-summary.yml").read_text()
+    assert "fetch-depth: 0" in workflow and "pull-requests: write" in workflow and "persist-credentials: false" in workflow
+    assert "SCOUT_BASE_URL: ${{ secrets.SCOUT_BASE_URL }}" in workflow and "SCOUT_API_KEY: ${{ secrets.SCOUT_API_KEY }}" in workflow
+    assert "run: scout-context pr --engine openai --comment --soft-fail" in workflow

@@ -36,6 +36,17 @@ class Question:
     expect: str | None
 
 
+def fitted_prompt(packed: Any, question: str, engine: Any, sampling: Any, layout: str) -> tuple[Any, str, int]:
+    """`tasks.ask._fitted_prompt` (how `ask` ranks, fits and lays out), with whatever
+    optional arguments its present signature has left at their neutral values."""
+    import inspect
+
+    from scout_context.tasks.ask import _fitted_prompt
+
+    extra = {"image_tokens": 0} if "image_tokens" in inspect.signature(_fitted_prompt).parameters else {}
+    return _fitted_prompt(packed, question, engine, sampling, layout, True, None, **extra)
+
+
 def load_questions(path: Path = QUESTIONS) -> tuple[list[Question], dict[str, dict[str, Any]]]:
     data = json.loads(path.read_text())
     questions = [
@@ -94,8 +105,6 @@ def answer_questions(
 ) -> list[dict[str, Any]]:
     """Answer the questions that carry `expect` (interleaved across repositories, at most
     `limit`) through `_fitted_prompt`, as `ask` does, and score the answers."""
-    from scout_context.tasks.ask import _fitted_prompt
-
     by_repo: dict[str, list[Question]] = {}
     for q in questions:
         if q.expect:
@@ -109,7 +118,7 @@ def answer_questions(
     sampling = SamplingConfig(max_tokens=max_tokens)
     rows = []
     for n, q in enumerate(chosen, 1):
-        arranged, prompt, tokens = _fitted_prompt(packs[q.repo], q.question, engine, sampling, layout, True, None)  # type: ignore[arg-type]
+        arranged, prompt, tokens = fitted_prompt(packs[q.repo], q.question, engine, sampling, layout)
         generation = engine.generate([prompt], sampling)[0]
         in_prompt = [g for g in q.gold if any(c.path == g for c in arranged.chunks)]
         full = [g for g in q.gold if any(c.path == g and c.id not in set(arranged.shrunk) for c in arranged.chunks)]

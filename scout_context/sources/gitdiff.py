@@ -179,7 +179,7 @@ def hunks(repo: Path, old_blob: str, new_blob: str) -> list[Hunk]:
             close()
             header, removed, added = match, [], []
         elif header is not None and line[:1] in (b"-", b"+"):
-            (removed if line[:1] == b"-" else added).append(line[1:].decode("utf-8", "replace"))
+            (removed if line[:1] == b"-" else added).append(line[1:].decode("utf-8", "replace").removesuffix("\r"))
     close()
     return found
 

@@ -132,7 +132,8 @@ def run_batch(
         except ScoutError as error:
             failed = _failed(error)
             for job in jobs:
-                reports[job.name] = JobReport(job, engine.model_name, 0, 0, [replace(failed, title=q.title, question=q.text) for q in job.questions])
+                answered = [replace(failed, title=q.title, question=q.text) for q in job.questions]
+                reports[job.name] = JobReport(job, engine.model_name, 0, 0, answered)
             tracker.finish(sum(len(job.questions) for job in jobs))
             continue
         stored = {} if force else store.batch_answers(prepared.hash, engine.model_name, settings)
@@ -158,7 +159,9 @@ def run_batch(
     return BatchResult([reports[job.name] for job in job_file.jobs], round(time.perf_counter() - started, 3))
 
 
-def prepare(corpus: Corpus, questions: Sequence[str], engine: Engine, store: Store, job_file: JobFile, ignore: Sequence[Path] = ()) -> Prepared:
+def prepare(
+    corpus: Corpus, questions: Sequence[str], engine: Engine, store: Store, job_file: JobFile, ignore: Sequence[Path] = ()
+) -> Prepared:
     """Pack `corpus` and lay it out for `questions` with one budget, so that every prompt
     (corpus text, then the question's tail) fits the engine's context less the answer's
     reserve. The corpus text is taken from the first question's layout: the `stable`
@@ -196,8 +199,9 @@ def prepare(corpus: Corpus, questions: Sequence[str], engine: Engine, store: Sto
             )
         budget = int(budget * (limit - shell) / max(worst - shell, 1) * 0.98)
     raise ContextTooLarge(
-        f"corpus {corpus.name}: the longest prompt is {worst:,} {engine.model_name} tokens, over the {limit:,} available "
-        f"({engine.max_model_len:,} of context, {job_file.sampling.max_tokens:,} kept for the answer); {biggest_consumers(packed)}"
+        f"corpus {corpus.name}: the longest prompt is {worst:,} {engine.model_name} tokens, over the {limit:,} "
+        f"available ({engine.max_model_len:,} of context, {job_file.sampling.max_tokens:,} kept for the answer); "
+        f"{biggest_consumers(packed)}"
     )
 
 
@@ -210,10 +214,8 @@ def system_prompt(answer_language: str | None) -> str:
 def settings_key(job_file: JobFile) -> str:
     """What besides the prompt and the model changes an answer, as canonical JSON."""
     sampling = job_file.sampling
-    return json.dumps(
-        {"temperature": sampling.temperature, "max_tokens": sampling.max_tokens, "seed": sampling.seed, "stop": list(sampling.stop)},
-        sort_keys=True,
-    )
+    settings = {"temperature": sampling.temperature, "max_tokens": sampling.max_tokens, "seed": sampling.seed}
+    return json.dumps({**settings, "stop": list(sampling.stop)}, sort_keys=True)
 
 
 def request_id(prepared: Prepared, question: str, model: str, settings: str) -> str:
@@ -222,10 +224,11 @@ def request_id(prepared: Prepared, question: str, model: str, settings: str) -> 
 
 
 def export_openai_batch(
-    job_file: JobFile, *, engine: Engine, store: Store, output: Path, force: bool = False, ignore: Sequence[Path] = ()
+    job_file: JobFile, *, engine: Engine, store: Store, output: Path, force: bool = False
 ) -> int:
     """Write the pending questions (all with `force`) as OpenAI batch requests for
-    `vllm run-batch`, one JSON line each; returns how many were written."""
+    `vllm run-batch`, one JSON line each; returns how many were written. The custom ids
+    depend on the corpus as packed: keep the batch files out of the corpora."""
     settings = settings_key(job_file)
     sampling = job_file.sampling
     options: dict[str, Any] = {"max_tokens": sampling.max_tokens, "temperature": sampling.temperature}
@@ -236,14 +239,15 @@ def export_openai_batch(
     lines = []
     for name, jobs in job_file.corpus_jobs().items():
         questions = list(dict.fromkeys(q.text for job in jobs for q in job.questions))
-        prepared = prepare(job_file.corpora[name], questions, engine, store, job_file, ignore)
+        prepared = prepare(job_file.corpora[name], questions, engine, store, job_file, [output])
         stored = {} if force else store.batch_answers(prepared.hash, engine.model_name, settings)
         for question in questions:
             if question in stored:
                 continue
             messages = [{"role": "system", "content": prepared.system}, {"role": "user", "content": prepared.user(question)}]
             body = {"model": engine.model_name, "messages": messages, **options}
-            line = {"custom_id": request_id(prepared, question, engine.model_name, settings), "method": "POST", "url": OPENAI_BATCH_URL, "body": body}
+            custom_id = request_id(prepared, question, engine.model_name, settings)
+            line = {"custom_id": custom_id, "method": "POST", "url": OPENAI_BATCH_URL, "body": body}
             lines.append(json.dumps(line, ensure_ascii=False) + "\n")
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text("".join(lines), encoding="utf-8")
@@ -341,7 +345,8 @@ def _imported(
     prepared: Prepared, pending: list[str], model: str, settings: str, imported: dict[str, Generation | str]
 ) -> Iterator[tuple[str, Generation | Answered]]:
     for question in pending:
-        outcome = imported.get(request_id(prepared, question, model, settings), "no result for it in the imported batch")
+        missing = "no result for it in the imported batch (changed since the export?)"
+        outcome = imported.get(request_id(prepared, question, model, settings), missing)
         yield question, outcome if isinstance(outcome, Generation) else _failed(UsageError(outcome))
 
 
@@ -358,7 +363,11 @@ def _keep(store: Store, prepared: Prepared, question: str, generation: Generatio
         "question": question,
         "answer": generation.text,
         "citations": [{"id": c.id, "source": c.source, "valid": c.valid, "reason": c.reason} for c in citations],
-        "usage": {"prompt_tokens": stored.prompt_tokens, "cached_tokens": stored.cached_tokens, "completion_tokens": stored.completion_tokens},
+        "usage": {
+            "prompt_tokens": stored.prompt_tokens,
+            "cached_tokens": stored.cached_tokens,
+            "completion_tokens": stored.completion_tokens,
+        },
         "timings": {"generate_s": stored.seconds},
         "status": generation.finish_reason or "done",
     })
@@ -411,7 +420,9 @@ class _Tracker:
             self.status = f"answered: {question[:60]}"
         self._report()
 
-    def writing(self, sampling: SamplingConfig, questions: list[str], weights: dict[str, int]) -> Callable[[int, str], None]:
+    def writing(
+        self, sampling: SamplingConfig, questions: list[str], weights: dict[str, int]
+    ) -> Callable[[int, str], None]:
         """An `on_text` for a `generate` over `questions`: each streamed piece is one token,
         near enough; a question asked by several jobs weighs as many questions."""
         seen = dict.fromkeys(range(len(questions)), 0)

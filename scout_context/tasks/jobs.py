@@ -231,6 +231,19 @@ class _Reader:
     def job_file(self, data: Any) -> JobFile:
         top = self.mapping(data, 1, "the job file", _TOP, required=("corpora", "jobs"))
         engine = self.mapping(top.get("engine", _Map()), top.lines.get("engine", 1), "engine", _ENGINE)
+        backend = self.choice(engine, "backend", "engine", ("vllm", "openai"), "vllm")
+        config = EngineConfig.from_env(
+            backend=backend,
+            model=self.text(engine, "model", "engine", None),
+            base_url=self.text(engine, "base_url", "engine", None),
+            max_model_len=self.integer(engine, "max_model_len", "engine", None, minimum=256),
+        )
+        sampling = SamplingConfig(
+            temperature=self.number(engine, "temperature", "engine", 0.0),
+            max_tokens=self.integer(engine, "max_tokens", "engine", 512, minimum=1),
+        )
+        concurrency = self.integer(engine, "concurrency", "engine", DEFAULT_CONCURRENCY, minimum=1)
+        answer_language = self.text(engine, "answer_language", "engine", None)
         corpora_map = self.mapping(top["corpora"], top.lines["corpora"], "corpora", None)
         if not corpora_map:
             raise self.fail(top.lines["corpora"], "corpora: name at least one corpus")
@@ -247,25 +260,14 @@ class _Reader:
         for i, output in enumerate(outputs):
             if output in outputs[:i]:
                 raise self.fail(jobs_list.lines[i], f"jobs[{i}]: the output {output} is used twice")
-        backend = self.choice(engine, "backend", "engine", ("vllm", "openai"), "vllm")
-        config = EngineConfig.from_env(
-            backend=backend,
-            model=self.text(engine, "model", "engine", None),
-            base_url=self.text(engine, "base_url", "engine", None),
-            max_model_len=self.integer(engine, "max_model_len", "engine", None, minimum=256),
-        )
-        sampling = SamplingConfig(
-            temperature=self.number(engine, "temperature", "engine", 0.0),
-            max_tokens=self.integer(engine, "max_tokens", "engine", 512, minimum=1),
-        )
         return JobFile(
             path=self.path,
             corpora=corpora,
             jobs=jobs,
             engine=config,
             sampling=sampling,
-            concurrency=self.integer(engine, "concurrency", "engine", DEFAULT_CONCURRENCY, minimum=1),
-            answer_language=self.text(engine, "answer_language", "engine", None),
+            concurrency=concurrency,
+            answer_language=answer_language,
         )
 
     def corpus(self, name: str, spec: Any, line: int) -> Corpus:
@@ -325,10 +327,12 @@ class _Reader:
         else:
             shipped = resources.files("scout_context.prompts") / f"{name}.md"
             if not shipped.is_file():
-                known = sorted(p.name[:-3] for p in resources.files("scout_context.prompts").iterdir() if p.name.endswith(".md"))
+                shipped_names = (p.name for p in resources.files("scout_context.prompts").iterdir())
+                known = sorted(name[:-3] for name in shipped_names if name.endswith(".md"))
                 raise self.fail(line, f"{where}.template: no template {name!r} (shipped: {', '.join(known)}; or a .md path)")
             text = shipped.read_text(encoding="utf-8")
-        variables = self.mapping(spec.get("variables", _Map()), spec.lines.get("variables", line), f"{where}.variables", None)
+        variables_line = spec.lines.get("variables", line)
+        variables = self.mapping(spec.get("variables", _Map()), variables_line, f"{where}.variables", None)
         values = {}
         for key, value in variables.items():
             if not isinstance(value, (str, int, float)) or isinstance(value, bool):

@@ -173,7 +173,7 @@ def summarize_pr(
     report.effort_source = "model" if prose.effort else "diff size"
     report.not_analysed = [*context.not_analysed, *unread]
     report.citations = check_citations("\n".join((prose.summary, prose.risk, prose.tests)), context.chunks)
-    report.model = engine.model_name
+    report.model = _shown_model(engine.model_name)
     report.built_with_llama = bool(_LLAMA4.search(engine.model_name))
     report.prompt_tokens = generation.prompt_tokens or prompt_tokens
     report.cached_tokens, report.completion_tokens = generation.cached_tokens, generation.completion_tokens
@@ -191,6 +191,11 @@ def summarize_pr(
         "status": generation.finish_reason or "done",
     })  # fmt: skip
     return result
+
+
+def _shown_model(name: str) -> str:
+    """A served model's id as it is; a local model folder by its name (no local paths in a comment)."""
+    return Path(name).name if Path(name).is_dir() else name
 
 
 def _system(instructions: str) -> str:
@@ -246,14 +251,16 @@ def _metadata(
     linked = [int(n) for n in dict.fromkeys(_LINKED.findall(mentioned)) if int(n) != pull.number][:MAX_LINKED_ISSUES]
     if linked and github is None:
         unread.append((", ".join(f"#{n}" for n in linked), "linked issues not read: no GitHub token and repository"))
-    for number in linked if github else []:
+    if github is None:
+        return parts, unread
+    for number in linked:
         try:
             issue = github.issue(number)
         except PublishError as error:
             unread.append((f"#{number}", f"linked issue not read: {error}"))
             continue
         parts.append((f"issue #{number}", f"Linked issue #{number}: {issue.get('title', '')}\n{issue.get('body') or ''}"))
-    if github is not None and pull.number:
+    if pull.number:
         try:
             comments = github.comments(pull.number)
         except PublishError as error:

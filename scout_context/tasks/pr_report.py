@@ -215,11 +215,13 @@ def render_markdown(report: Report, limit: int = COMMENT_LIMIT) -> str:
     if _size(text) <= limit:
         return text
     excess = _size(text) - limit + 200  # room for the closing row
+    dropped: set[int] = set()
     for row in sorted(rows, key=lambda r: r.lines):
         if excess <= 0:
             break
-        rows.remove(row)
+        dropped.add(id(row))
         excess -= _size(_row(row)) + 1
+    rows = [r for r in rows if id(r) not in dropped]
     text = render()
     while _size(text) > limit and len(not_analysed) > 1:
         del not_analysed[len(not_analysed) // 2 :]

@@ -12,13 +12,15 @@ from html import escape
 from typing import Any
 
 from .batch import Answered, BatchResult, JobReport
+from .citations import Citation
 
 _COLORS = {"cached": "#3b8f5a", "computed": "#e0913a", "answer": "#4a72b8"}
+_LEGEND = {"cached": "prefix cache", "computed": "computed prompt", "answer": "answer"}
 
 
 def write_reports(result: BatchResult) -> None:
     """Each job's report, in its format, at its output path."""
-    render = {"markdown": markdown, "json": lambda report: json.dumps(job_json(report), ensure_ascii=False, indent=2) + "\n", "html": html}
+    render = {"markdown": markdown, "json": json_report, "html": html}
     for report in result.jobs:
         report.job.output.parent.mkdir(parents=True, exist_ok=True)
         report.job.output.write_text(render[report.job.format](report), encoding="utf-8")
@@ -37,6 +39,10 @@ def summary_json(result: BatchResult) -> dict[str, Any]:
         "seconds": result.seconds,
         "exit_code": result.exit_code,
     }
+
+
+def json_report(report: JobReport) -> str:
+    return json.dumps(job_json(report), ensure_ascii=False, indent=2) + "\n"
 
 
 def job_json(report: JobReport) -> dict[str, Any]:
@@ -96,7 +102,8 @@ def _usage(q: Answered) -> str:
 
 def markdown(report: JobReport) -> str:
     lines = [f"# {report.job.title}", "", _overview(report) + ".", "", "## Contents", ""]
-    lines += [f"{i}. [{_one_line(q.title)}](#q{i}){' (failed)' if q.status == 'failed' else ''}" for i, q in enumerate(report.questions, 1)]
+    for i, q in enumerate(report.questions, 1):
+        lines.append(f"{i}. [{_one_line(q.title)}](#q{i}){' (failed)' if q.status == 'failed' else ''}")
     for i, q in enumerate(report.questions, 1):
         lines += ["", f'<a id="q{i}"></a>', "", f"## {i}. {_one_line(q.title)}", ""]
         if q.question != q.title:
@@ -137,14 +144,17 @@ svg text { font: 12px system-ui, sans-serif; fill: #333; }
 def html(report: JobReport) -> str:
     title = escape(report.job.title)
     toc = "".join(
-        f'<li><a href="#q{i}">{escape(_one_line(q.title))}</a>{" <span class=failed>(failed)</span>" if q.status == "failed" else ""}</li>'
+        f'<li><a href="#q{i}">{escape(_one_line(q.title))}</a>'
+        f'{" <span class=failed>(failed)</span>" if q.status == "failed" else ""}</li>'
         for i, q in enumerate(report.questions, 1)
     )
     sections = "".join(_html_section(i, q) for i, q in enumerate(report.questions, 1))
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-        f"<style>{_STYLE}</style></head><body>\n<h1>{title}</h1>\n<p class=overview>{escape(_overview(report))}.</p>\n"
-        f"<h2>Tokens per question</h2>\n{chart(report.questions)}\n<h2>Contents</h2>\n<ol>{toc}</ol>\n{sections}</body></html>\n"
+        f"<style>{_STYLE}</style></head><body>\n<h1>{title}</h1>\n"
+        f"<p class=overview>{escape(_overview(report))}.</p>\n"
+        f"<h2>Tokens per question</h2>\n{chart(report.questions)}\n"
+        f"<h2>Contents</h2>\n<ol>{toc}</ol>\n{sections}</body></html>\n"
     )
 
 
@@ -158,14 +168,17 @@ def _html_section(i: int, q: Answered) -> str:
     parts.append(f"<div class=answer>{escape(q.answer.strip()) or '<em>(empty answer)</em>'}</div>")
     if q.citations:
         valid = sum(c.valid for c in q.citations)
-        items = "".join(
-            f"<li><span class={'ok' if c.valid else 'bad'}>{'✓' if c.valid else '✗'}</span> <code>{escape(c.id)}</code>"
-            f"{' &quot;' + escape(c.quote) + '&quot;' if c.quote else ''}{'' if c.valid else ' — ' + escape(c.reason)}</li>"
-            for c in q.citations
-        )
+        items = "".join(_html_citation(c) for c in q.citations)
         parts.append(f"<p><strong>Citations</strong> ({valid} of {len(q.citations)} check out)</p><ul>{items}</ul>")
     parts.append(f"<p class=usage>{escape(_usage(q))}</p>")
     return "\n".join(parts) + "\n"
+
+
+def _html_citation(c: Citation) -> str:
+    mark = f"<span class={'ok' if c.valid else 'bad'}>{'✓' if c.valid else '✗'}</span>"
+    quote = f" &quot;{escape(c.quote)}&quot;" if c.quote else ""
+    reason = "" if c.valid else f" — {escape(c.reason)}"
+    return f"<li>{mark} <code>{escape(c.id)}</code>{quote}{reason}</li>"
 
 
 def chart(questions: list[Answered]) -> str:
@@ -174,21 +187,22 @@ def chart(questions: list[Answered]) -> str:
     width, left, row, top = 720, 40, 24, 30
     scale = (width - left - 10) / max([q.prompt_tokens + q.completion_tokens for q in questions] + [1])
     legend = "".join(
-        f'<rect x="{left + k * 150}" y="4" width="12" height="12" fill="{color}"/><text x="{left + k * 150 + 16}" y="15">{label}</text>'
-        for k, (label, color) in enumerate(
-            [("prefix cache", _COLORS["cached"]), ("computed prompt", _COLORS["computed"]), ("answer", _COLORS["answer"])]
-        )
+        f'<rect x="{left + k * 150}" y="4" width="12" height="12" fill="{_COLORS[kind]}"/>'
+        f'<text x="{left + k * 150 + 16}" y="15">{label}</text>'
+        for k, (kind, label) in enumerate(_LEGEND.items())
     )
     bars = []
     for i, q in enumerate(questions):
         y = top + i * row
-        segments = [(q.cached_tokens, "cached"), (q.prompt_tokens - q.cached_tokens, "computed"), (q.completion_tokens, "answer")]
-        x = float(left)
         tip = escape(f"{i + 1}. {_one_line(q.title)[:80]}: {_usage(q)}")
         bars.append(f'<g><title>{tip}</title><text x="0" y="{y + 14}">{i + 1}</text>')
-        for tokens, kind in segments:
+        x = float(left)
+        for kind, tokens in (
+            ("cached", q.cached_tokens), ("computed", q.prompt_tokens - q.cached_tokens), ("answer", q.completion_tokens)
+        ):
             if tokens > 0:
-                bars.append(f'<rect x="{x:.1f}" y="{y}" width="{tokens * scale:.1f}" height="{row - 6}" fill="{_COLORS[kind]}"/>')
+                size = f'width="{tokens * scale:.1f}" height="{row - 6}"'
+                bars.append(f'<rect x="{x:.1f}" y="{y}" {size} fill="{_COLORS[kind]}"/>')
                 x += tokens * scale
         bars.append("</g>")
     height = top + len(questions) * row
