@@ -132,6 +132,9 @@ def _last_safe_point(text: str, lo: int, hi: int) -> int:
 def _split_long_runs(text: str) -> Iterator[str]:
     """Meta's `_split_whitespaces_or_nonwhitespaces`, done with a regex scan instead of
     a per-character loop: every run longer than 25,000 characters is cut every 25,000."""
+    if len(text) <= MAX_NO_WHITESPACES_CHARS:  # no run can be too long: skip the scan
+        yield text
+        return
     start = 0
     for run in _LONG_RUN.finditer(text):
         for cut in range(run.start() + MAX_NO_WHITESPACES_CHARS, run.end(), MAX_NO_WHITESPACES_CHARS):
