@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -112,6 +113,7 @@ def main() -> int:
     engine = open_engine(EngineConfig(model=args.model))
     sampling = SamplingConfig(max_tokens=args.max_tokens)
 
+    load_before = os.getloadavg()
     log("starting the engine")
     started = time.perf_counter()
     engine.generate(["Hello"], SamplingConfig(max_tokens=1))
@@ -135,6 +137,8 @@ def main() -> int:
     engine.close()
     store.close()
 
+    load_after = os.getloadavg()
+    print(f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after (2 cores: other load shows in the times)")
     print(f"model {args.model}, corpus {report.corpus_tokens:,} Scout tokens, shared prefix {prefix_tokens:,} model tokens, "
           f"{args.max_tokens} answer tokens at most, engine start {start_s:.1f} s")
     print(f"{'mode':<20}{'wall s':>9}{'requests':>10}{'prompt tok':>12}{'computed':>10}{'cached':>8}")
@@ -148,7 +152,8 @@ def main() -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     out = args.work / f"batch-bench-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps({"model": args.model, "max_tokens": args.max_tokens, "corpus_tokens": report.corpus_tokens,
-                               "prefix_tokens": prefix_tokens, "engine_start_s": round(start_s, 2), "rows": rows}, indent=2))
+                               "prefix_tokens": prefix_tokens, "engine_start_s": round(start_s, 2), "rows": rows,
+                               "load_average": [load_before, load_after]}, indent=2))
     log(f"wrote {out}")
     return 0
 

@@ -206,15 +206,26 @@ def placement(prompt: str, prompt_tokens: int, fact: str, engine: Any) -> dict[s
     }
 
 
-def single_cases(haystack: Haystack, length: int, depths: Sequence[float], layouts: Sequence[str], seed: int) -> list[Case]:
+def single_cases(
+    haystack: Haystack, length: int, depths: Sequence[float], layouts: Sequence[str], seed: int, variants: int = 1
+) -> list[Case]:
+    """Per depth, `variants` of the needle facts (drawn without repetition; 1: one drawn per
+    depth, as in a classic grid), each with a fresh number, in every layout."""
     cases = []
     for depth in depths:
         rng = random.Random(f"single-{length}-{depth}-{seed}")
-        fact, question = rng.choice(SINGLE)
-        value = haystack.fresh_number(rng, set())
-        needle = Needle(fact.format(v=value), value, depth)
-        for layout in layouts:
-            cases.append(Case("single", length, depth, layout, question + ANSWER_WITH_NUMBER, [needle], [value]))
+        if variants <= 1:
+            chosen = [rng.randrange(len(SINGLE))]
+        else:
+            chosen = sorted(rng.sample(range(len(SINGLE)), min(variants, len(SINGLE))))
+        taken: set[str] = set()
+        for index in chosen:
+            fact, question = SINGLE[index]
+            value = haystack.fresh_number(rng, taken)
+            needle = Needle(fact.format(v=value), value, depth)
+            for layout in layouts:
+                cases.append(Case("single", length, depth, layout, question + ANSWER_WITH_NUMBER, [needle], [value],
+                                  extra={"variant": index}))
     return cases
 
 

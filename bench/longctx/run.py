@@ -62,6 +62,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--depths", default="0,0.25,0.5,0.75,1", help="single-needle depths in the naive prompt")
     parser.add_argument("--layouts", default="naive,stable,edges")
     parser.add_argument("--corpus", default="flask", help=f"needle haystack: {', '.join(CORPORA)} or a folder")
+    parser.add_argument("--variants", type=int, default=1, help=f"single-needle facts per depth (1 to {len(nd.SINGLE)})")
     parser.add_argument("--limit", type=int, default=None, help="at most N engine cases per needle kind, N code answers")
     parser.add_argument("--max-tokens", type=int, default=40, help="answer tokens for needle cases (multi: twice)")
     parser.add_argument("--code-max-tokens", type=int, default=128)
@@ -137,7 +138,7 @@ def run_needles(args: argparse.Namespace, engine: Any, store: Any, out: Path) ->
 
     cases: list[nd.Case] = []
     for length in lengths:
-        haystack, cases_here = _fitted_cases(packed, engine, length, depths, layouts, kinds, args.seed, limit)
+        haystack, cases_here = _fitted_cases(packed, engine, length, depths, layouts, kinds, args.seed, limit, args.variants)
         if haystack is None:
             continue
         for kind in kinds:
@@ -149,7 +150,7 @@ def run_needles(args: argparse.Namespace, engine: Any, store: Any, out: Path) ->
     result: dict[str, Any] = {
         "engine": args.engine, "model": engine.model_name, "max_model_len": engine.max_model_len,
         "corpus": str(root), "chunk_chars": HAYSTACK_CHUNK_CHARS, "lengths": lengths, "depths": depths,
-        "layouts": layouts, "kinds": kinds, "seed": args.seed, "started": datetime.now().isoformat(timespec="seconds"),
+        "layouts": layouts, "kinds": kinds, "seed": args.seed, "variants": args.variants, "started": datetime.now().isoformat(timespec="seconds"),
         "cases": [],
     }
     log(f"{len(cases)} cases; prompt sizes {min(c.prompt_tokens for c in cases):,} to {max(c.prompt_tokens for c in cases):,} tokens")
@@ -177,7 +178,7 @@ def run_needles(args: argparse.Namespace, engine: Any, store: Any, out: Path) ->
     print(f"\nneedle results: {out}")
 
 
-def _fitted_cases(packed, engine, length, depths, layouts, kinds, seed, limit):
+def _fitted_cases(packed, engine, length, depths, layouts, kinds, seed, limit, variants):
     """The haystack of `length` and its cases; the haystack shrinks until every prompt
     (the stable layout's tree and tail make it the longest) fits the engine's context."""
     target = length
@@ -185,7 +186,7 @@ def _fitted_cases(packed, engine, length, depths, layouts, kinds, seed, limit):
         haystack = nd.Haystack(packed, engine, target, seed)
         cases: list[nd.Case] = []
         if "single" in kinds:
-            cases += nd.single_cases(haystack, length, depths, layouts, seed)
+            cases += nd.single_cases(haystack, length, depths, layouts, seed, variants)
         if "multi" in kinds:
             cases += nd.multi_cases(haystack, length, layouts, seed)
         if "twohop" in kinds:
@@ -239,31 +240,45 @@ def needle_tables(result: dict[str, Any], print_them: bool = False) -> dict[str,
         lengths = sorted({r["length"] for r in single})
         depths = sorted({r["depth"] for r in single})
         layouts = [x for x in result["layouts"] if any(r["layout"] == x for r in single)]
-        cell = {(r["layout"], r["length"], r["depth"]): r for r in single}
+        cell: dict[tuple, list[dict[str, Any]]] = {}
+        for r in single:
+            cell.setdefault((r["layout"], r["length"], r["depth"]), []).append(r)
+
+        def mean(values: list[float]) -> float:
+            return sum(values) / len(values) if values else 0.0
+
+        def cell_score(key: tuple) -> float:
+            return mean([r["score"] for r in cell[key]])
+
+        n = max(len(v) for v in cell.values())
         summary["single"] = {}
         for layout in layouts:
-            out.append(f"\nsingle needle, layout {layout}: score (needle's actual depth in the documents; +t: also in the tail)")
+            out.append(f"\nsingle needle, layout {layout}: {'score' if n == 1 else f'mean score of {n} needle facts'} "
+                       "(needle's actual depth in the documents, mean; +t: also in the stable tail)")
             out.append(f"{'length':>8} | " + " | ".join(f"d={d:<11g}" for d in depths) + " | mean")
             scores = []
             for length in lengths:
                 cells = []
+                row_scores = []
                 for d in depths:
-                    r = cell.get((layout, length, d))
-                    if r is None:
+                    key = (layout, length, d)
+                    if key not in cell:
                         cells.append(f"{'-':<13}")
                         continue
-                    p = r["placement"][0]
-                    where = "?" if p["depth"] is None else f"{p['depth']:.2f}{'+t' if p['in_tail'] else ''}"
-                    cells.append(f"{r['score']:.0f} ({where})".ljust(13))
-                    scores.append(r["score"])
-                row_scores = [cell[(layout, length, d)]["score"] for d in depths if (layout, length, d) in cell]
-                out.append(f"{length:>8,} | " + " | ".join(cells) + f" | {sum(row_scores) / max(len(row_scores), 1):.2f}")
-            summary["single"][layout] = round(sum(scores) / max(len(scores), 1), 3)
+                    placed = [r["placement"][0] for r in cell[key] if r["placement"][0]["depth"] is not None]
+                    where = f"{mean([p['depth'] for p in placed]):.2f}" if placed else "?"
+                    where += "+t" if any(p["in_tail"] for p in placed) else ""
+                    value = cell_score(key)
+                    cells.append(f"{value:.2g} ({where})".ljust(13))
+                    row_scores.append(value)
+                    scores.extend(r["score"] for r in cell[key])
+                out.append(f"{length:>8,} | " + " | ".join(cells) + f" | {mean(row_scores):.2f}")
+            summary["single"][layout] = round(mean(scores), 3)
         if "edges" in layouts and "naive" in layouts:
             worse = [
                 (length, d) for length in lengths for d in depths
                 if (("edges", length, d) in cell and ("naive", length, d) in cell
-                    and cell[("edges", length, d)]["score"] < cell[("naive", length, d)]["score"])
+                    and cell_score(("edges", length, d)) < cell_score(("naive", length, d)))
             ]
             summary["edges_at_least_naive"] = not worse
             summary["edges_worse_cells"] = worse
