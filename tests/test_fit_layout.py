@@ -68,7 +68,7 @@ def test_fit_keeps_by_rank_shrinks_before_dropping_and_reports(packed):
     assert fitted.dropped == [fourth.id] and fitted.shrunk == []
     assert [c.id for c in fitted.chunks] == ids[:3] + ids[4:]
 
-    best = shrink(ranked[0].chunk)
+    best = shrink(ranked[0].chunk, 10**9)
     fitted = fit(ranked, best.tokens, shrink)  # only the best chunk's outline fits
     assert fitted.chunks == [best] and fitted.shrunk == [ids[0]] and fitted.dropped == ids[1:]
 
