@@ -14,7 +14,7 @@ from ..chunk import Chunk
 from ..errors import ContextTooLarge
 from .fit import fit
 from ..tokens import scout_tokenizer
-from .layout import TAIL_LIMIT, edges, question_block, stable
+from .layout import OUTLINE_NOTE, TAIL_LIMIT, edges, question_block, stable
 from .neutralize import neutralize
 from .pipeline import PackResult, header, over_budget_message, total_tokens
 from .rank import rank
@@ -125,7 +125,7 @@ def outline_chunk(chunk: Chunk, outlines: dict[str, tuple[tuple, ...]], room: in
     if not inside:
         return None
     lines = [f"{signature or kind + ' ' + name}  # lines {start}-{end}\n" for kind, name, start, end, signature in inside]
-    body = neutralize("(outline only: bodies left out to fit the context)\n" + "".join(lines))
+    body = neutralize(f"{OUTLINE_NOTE}\n" + "".join(lines))
     if room is not None and len(body) > 2 * room:
         return None
     tokens = document_tokens(chunk.id, chunk.path, body, body_tokens(body))

@@ -23,6 +23,7 @@ from .neutralize import neutralize
 from .rank import Ranked, dependency_order, first_texts
 
 TAIL_LIMIT = 8192  # one attention chunk of Scout's local layers
+OUTLINE_NOTE = "(outline only: bodies left out to fit the context)"
 TOP_CHUNKS = 20
 EXCERPT_LINES = 6
 EXCERPT_WIDTH = 160
@@ -66,7 +67,10 @@ def _tail(best: list[Chunk], question: str, limit: int) -> str:
 
 def _excerpt(chunk: Chunk) -> str:
     """The chunk's first lines that are neither blank nor imports, trimmed."""
-    lines = [line.rstrip()[:EXCERPT_WIDTH] for line in chunk.text.splitlines() if line.strip() and not _IMPORT.match(line)]
+    lines = [
+        line.rstrip()[:EXCERPT_WIDTH] for line in chunk.text.splitlines()
+        if line.strip() and not _IMPORT.match(line) and not line.startswith(OUTLINE_NOTE)
+    ]
     lines = lines[:EXCERPT_LINES]
     return f'<excerpt id="{escape(chunk.id)}">\n' + "".join(f"{line}\n" for line in lines) + "</excerpt>\n"
 
