@@ -16,6 +16,7 @@ from rich.markup import escape
 from scout_context.errors import ScoutError
 
 from .ask import ask_command
+from .batch import batch_command
 from .console import err_console
 from .engine import engine_app
 from .logs import logs_command
@@ -33,6 +34,7 @@ app = typer.Typer(
 )
 app.command("pack")(pack_command)
 app.command("ask")(ask_command)
+app.command("batch")(batch_command)
 app.command("logs")(logs_command)
 app.command("models")(models_command)
 app.command("pr")(pr_command)
