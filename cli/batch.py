@@ -28,7 +28,7 @@ DEFAULT_JOB_FILE = Path("jobs.yaml")
 
 
 def batch_command(
-    jobs: Annotated[Optional[Path], typer.Argument(help="The job file (YAML); with --init, where to write one (default jobs.yaml).", show_default=False)] = None,
+    jobs: Annotated[Optional[Path], typer.Argument(help="The job file (YAML); with --init, where to write one (default jobs.yaml).", metavar="JOBS.yaml", show_default=False)] = None,
     init: Annotated[bool, typer.Option("--init", help="Write a commented example job file and stop.")] = False,
     json_output: JsonOutput = False,
     force: Annotated[bool, typer.Option("--force", help="Answer again what earlier runs already answered.")] = False,
@@ -42,8 +42,8 @@ def batch_command(
     engine computes it once (prefix cache). Answers are kept in the store: a rerun skips
     what is done (--force redoes it) and an interrupted run loses nothing already answered.
     Exit status: 0 when every question is done or cached; otherwise that of the first
-    failed question's error (3 engine unreachable, 4 context too large, 8 out of memory,
-    1 unexpected), after the reports are written.
+    failed question's error (2 missing from an imported batch, 3 engine unreachable, 4 context
+    too large, 8 out of memory, 1 unexpected), after the reports are written.
     """
     if init:
         _init(jobs or DEFAULT_JOB_FILE)
@@ -111,9 +111,14 @@ def _exported(count: int, output: Path, jobs: Path, model: str, json_output: boo
     )
 
 
+def _shown(path: Path) -> str:
+    """`path` relative to the working folder when it is inside it."""
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
 def _print_summary(result: BatchResult) -> None:
     table = Table(show_edge=False, pad_edge=False)
-    for column in ("job", "done", "cached", "failed", "prompt tokens", "from cache", "report"):
+    for column in ("job", "done", "cached", "failed", "prompt tok", "from cache", "report"):
         table.add_column(column, overflow="fold", justify="left" if column in ("job", "report") else "right")
     for report in result.jobs:
         questions = report.questions
@@ -122,7 +127,7 @@ def _print_summary(result: BatchResult) -> None:
             *(str(sum(q.status == status for q in questions)) for status in ("done", "cached", "failed")),
             f"{sum(q.prompt_tokens for q in questions):,}",
             f"{sum(q.cached_tokens for q in questions):,}",
-            escape(str(report.job.output)),
+            escape(_shown(report.job.output)),
         )
     err_console.print(table)
     for report in result.jobs:

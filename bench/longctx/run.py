@@ -16,6 +16,7 @@ stdout. See bench/README.md.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -71,6 +72,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=WORK)
     parser.add_argument("--dry-run", action="store_true", help="build and place everything, run no model")
+    parser.add_argument("--resume", type=Path, default=None,
+                        help="an earlier needle JSON: its scored cases with the same prompt are kept, not rerun")
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args(argv)
 
@@ -154,10 +157,18 @@ def run_needles(args: argparse.Namespace, engine: Any, store: Any, out: Path) ->
         "cases": [],
     }
     log(f"{len(cases)} cases; prompt sizes {min(c.prompt_tokens for c in cases):,} to {max(c.prompt_tokens for c in cases):,} tokens")
+    done: dict[str, dict[str, Any]] = {}
+    if args.resume is not None:
+        earlier = json.loads(args.resume.read_text())
+        if earlier.get("model") == engine.model_name:
+            done = {r["prompt_sha1"]: r for r in earlier.get("cases", []) if "score" in r and "prompt_sha1" in r}
+        log(f"resume: {len(done)} scored cases in {args.resume}")
     started = time.perf_counter()
     for n, case in enumerate(cases, 1):
         row = _case_row(case)
-        if not args.dry_run:
+        if row["prompt_sha1"] in done:
+            row = done[row["prompt_sha1"]]
+        elif not args.dry_run:
             sampling = SamplingConfig(max_tokens=args.max_tokens * (2 if case.kind == "multi" else 1))
             g = engine.generate([case.prompt], sampling)[0]
             row.update({
@@ -226,6 +237,7 @@ def _case_row(case: nd.Case) -> dict[str, Any]:
         "question": case.question, "needles": [asdict(n) for n in case.needles], "expected": case.expected,
         "prompt_tokens": case.prompt_tokens, "haystack_tokens": case.haystack_tokens,
         "haystack_chunks": case.haystack_chunks, "placement": case.placement, **case.extra,
+        "prompt_sha1": hashlib.sha1(case.prompt.encode()).hexdigest(),
     }
 
 

@@ -93,7 +93,7 @@ def _usage(q: Answered) -> str:
     earlier = ", answered in an earlier run" if q.status == "cached" else ""
     return (
         f"{q.prompt_tokens:,} prompt tokens ({q.cached_tokens:,} from the prefix cache), "
-        f"{q.completion_tokens:,} answer tokens, {q.seconds:.1f} s{earlier}"
+        f"{q.completion_tokens:,} answer tokens, done {q.seconds:.1f} s after it was sent{earlier}"
     )
 
 
@@ -184,8 +184,8 @@ def _html_citation(c: Citation) -> str:
 def chart(questions: list[Answered]) -> str:
     """An inline SVG: per question, its prompt tokens split into those from the prefix
     cache and those computed, then its answer tokens."""
-    width, left, row, top = 720, 40, 24, 30
-    scale = (width - left - 10) / max([q.prompt_tokens + q.completion_tokens for q in questions] + [1])
+    width, left, right, row, top = 720, 40, 110, 24, 30
+    scale = (width - left - right) / max([q.prompt_tokens + q.completion_tokens for q in questions] + [1])
     legend = "".join(
         f'<rect x="{left + k * 150}" y="4" width="12" height="12" fill="{_COLORS[kind]}"/>'
         f'<text x="{left + k * 150 + 16}" y="15">{label}</text>'
@@ -204,6 +204,9 @@ def chart(questions: list[Answered]) -> str:
                 size = f'width="{tokens * scale:.1f}" height="{row - 6}"'
                 bars.append(f'<rect x="{x:.1f}" y="{y}" {size} fill="{_COLORS[kind]}"/>')
                 x += tokens * scale
+        if q.prompt_tokens:
+            share = f"{q.cached_tokens / q.prompt_tokens:.0%} cached"
+            bars.append(f'<text x="{width - right + 8}" y="{y + 14}">{share}</text>')
         bars.append("</g>")
     height = top + len(questions) * row
     return (
