@@ -9,9 +9,8 @@ import os
 import sys
 
 import typer
-from typer.exceptions import TyperException
-
 from rich.markup import escape
+from typer.exceptions import TyperException
 
 from scout_context.errors import ScoutError
 
@@ -26,7 +25,8 @@ from .pr import pr_command
 
 app = typer.Typer(
     name="scout-context",
-    help="Long-context analysis with Llama 4 Scout: pack repositories into one exactly counted prompt.",
+    help="Long-context analysis with Llama 4 Scout: pack repositories, PDFs and chats into one exactly "
+    "counted prompt, and ask, summarize pull requests or run batches of questions over it.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
