@@ -38,7 +38,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "tests")]
 
-from batch_corpus import WAREHOUSES, build  # noqa: E402
+from test_batch_corpus import WAREHOUSES, build  # noqa: E402
 
 QUESTIONS = [
     "What is OSLO_CAPACITY set to?",

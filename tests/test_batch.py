@@ -358,3 +358,12 @@ def test_the_command_against_a_server_prints_one_json_object(tmp_path: Path, ser
     assert len(prime) == 1 and all(b["prompt"].startswith(prime[0]["prompt"]) for p, b in server.requests[-3:])
     second = runner.invoke(command_app(), [str(jobs), "--json"])
     assert [q["status"] for q in json.loads(second.stdout)["jobs"][0]["questions"]] == ["cached"] * 3
+
+
+def test_an_invalid_job_file_is_exit_2_with_one_line(tmp_path: Path) -> None:
+    from test_cli import cli, one_line_error
+
+    path = job_yaml(tmp_path, "corpora:\n  a:\n    sources: [.]\njobs:\n  - name: x\n    corpus: b\n    questions: [q]\n")
+    proc = cli("batch", str(path))
+    assert proc.returncode == 2
+    assert f"{path}:6: jobs[0] (x).corpus: no corpus 'b' (known: a)" in one_line_error(proc)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from batch_corpus import build
+from test_batch_corpus import build
 
 from scout_context.engine.config import EngineConfig
 from scout_context.engine.models import ensure_model

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from batch_corpus import build
+from test_batch_corpus import build
 
 from scout_context.engine.models import ensure_model
 from scout_context.paths import store_path

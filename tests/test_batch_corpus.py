@@ -1,11 +1,16 @@
 """A synthetic repository of a few thousand tokens for the engine tests and the benchmark
-of `batch`: many 128-token blocks of shared prefix, small enough for SmolLM2's context."""
+of `batch` (`build`): many 128-token blocks of shared prefix, small enough for SmolLM2's
+context."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from helpers import write
+
+from scout_context.pack.options import PackOptions
+from scout_context.pack.pipeline import pack
+from scout_context.store import Store
 
 WAREHOUSES = [
     "berlin", "lisbon", "oslo", "madrid", "vienna", "dublin", "prague", "warsaw", "zurich", "milan",
@@ -59,3 +64,12 @@ def build(root: Path, warehouses: int = 10) -> Path:
     files.update({f"depot/{city}.py": module(k, city) for k, city in enumerate(WAREHOUSES[:warehouses])})
     write(root, files)
     return root
+
+
+def test_the_corpus_is_a_few_thousand_tokens(tmp_path: Path) -> None:
+    store = Store()
+    try:
+        packed = pack([build(tmp_path / "depot")], PackOptions(), store=store)
+    finally:
+        store.close()
+    assert len(packed.files) == 11 and 2_500 < packed.tokens < 4_000
