@@ -10,20 +10,23 @@ One process, one run, the project's own path end to end:
    fitted to about 7K tokens (`--sizes`; the CPU default has an 8,192-token context).
 3. transformers `AutoModelForCausalLM.generate` (fp32, CPU, greedy) on exactly the token ids
    vLLM gets: time to first token (a 1-token generate) and decode tokens/s (a generate of
-   as many tokens as vLLM produced, timed per token with a streamer). It runs before the
+   --max-tokens tokens, timed per token with a streamer). It runs before the
    vLLM engine starts, so neither holds memory the other needs, and with torch's default
    thread count (recorded).
 4. The embedded vLLM engine (`open_engine`, the CPU defaults of `EngineConfig`): start-up
    (the first generate's wall time less that request's own time; a 1-token warm-up),
    then each prompt: prefill tokens/s (`Generation.prefill_tokens_per_s`, computed tokens
    over time to first token) and decode tokens/s (`Generation.decode_tokens_per_s`).
-5. A second question over the same corpus with the `stable` layout in the same engine:
-   `cached_tokens` against the prefix the two prompts' token ids share.
+   Each backend runs every prompt --repeat times (default 2; the best run counts, the
+   machine is shared and noisy); vLLM's prefix cache is emptied before each timed round.
+5. A second question over the same corpus, fitted by `_fitted_prompt` on its own exactly as
+   `ask` would, `stable` layout, in the same engine right after the first: `cached_tokens`
+   against the prefix the two prompts' token ids share (only whole 128-token blocks can hit).
 
 Prints a table and the vLLM/transformers ratios; raw results go to
 bench/.work/engine-bench-<timestamp>.json.
 
-    .venv/bin/python bench/engine_bench.py [--model smollm2] [--max-tokens 64]
+    .venv/bin/python bench/engine_bench.py [--model smollm2] [--max-tokens 64] [--repeat 2] [--dry-run]
 
 Never run it beside another vLLM engine on a small machine (2 cores, 24 GiB here).
 """
@@ -37,7 +40,7 @@ import platform
 import resource
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any

@@ -154,3 +154,26 @@ def test_edges_puts_the_best_at_both_ends_and_the_question_around(packed):
     distance = [abs(position[r.chunk.id] - middle) for r in ranked]
     assert distance == sorted(distance, reverse=True)  # less relevant, closer to the middle
     assert sorted(position) == sorted(c.id for c in shop.chunks)
+
+
+def test_a_big_tree_is_folded_to_fit_a_small_budget(tmp_path):
+    from scout_context.pack.arrange import arrange
+    from scout_context.pack.options import PackOptions
+    from scout_context.pack.pipeline import pack
+    from scout_context.store import Store
+    from scout_context.tokens import scout_tokenizer
+
+    for a in range(12):
+        for b in range(12):
+            folder = tmp_path / f"package_{a}" / f"module_{b}"
+            folder.mkdir(parents=True)
+            for c in range(4):
+                (folder / f"file_{c}.py").write_text(f"def f_{a}_{b}_{c}():\n    return {c}\n")
+    store = Store()
+    packed = pack([tmp_path], PackOptions(), store=store)
+    store.close()
+    assert scout_tokenizer().count(packed.header) > 2000
+    fitted = arrange(packed, question="what does f_3_4_1 return?", layout="edges", budget=2000)
+    assert fitted.tokens <= 2000 and fitted.chunks
+    assert fitted.chunks[0].id.startswith("package_3/module_4/file_1.py")
+    assert "files)" in fitted.header and scout_tokenizer().count(fitted.text) == fitted.tokens

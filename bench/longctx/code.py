@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from scout_context.engine.config import SamplingConfig
+from scout_context.errors import ContextTooLarge
 from scout_context.pack.options import PackOptions
 from scout_context.pack.pipeline import PackResult, pack
 from scout_context.pack.rank import rank
@@ -118,7 +119,13 @@ def answer_questions(
     sampling = SamplingConfig(max_tokens=max_tokens)
     rows = []
     for n, q in enumerate(chosen, 1):
-        arranged, prompt, tokens = fitted_prompt(packs[q.repo], q.question, engine, sampling, layout)
+        try:
+            arranged, prompt, tokens = fitted_prompt(packs[q.repo], q.question, engine, sampling, layout)
+        except ContextTooLarge as error:  # `ask` would stop here too (exit code 4)
+            rows.append({"id": q.id, "repo": q.repo, "question": q.question, "expect": q.expect, "correct": False,
+                         "gold_in_prompt": False, "error": str(error), "answer": ""})
+            log(f"code {n}/{len(chosen)} {q.id}: does not fit: {str(error)[:160]}")
+            continue
         generation = engine.generate([prompt], sampling)[0]
         in_prompt = [g for g in q.gold if any(c.path == g for c in arranged.chunks)]
         full = [g for g in q.gold if any(c.path == g and c.id not in set(arranged.shrunk) for c in arranged.chunks)]

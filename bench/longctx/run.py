@@ -361,11 +361,14 @@ def run_code(args: argparse.Namespace, engine: Any, store: Any, out: Path) -> in
         if answers:
             right = sum(a["correct"] for a in answers)
             gold = sum(a["gold_in_prompt"] for a in answers)
+            unfit = sum("error" in a for a in answers)
             print(f"\ncode answers ({engine.model_name}, {args.code_layout}): {right}/{len(answers)} contain the expected "
-                  f"substring; the gold file was in the fitted prompt for {gold}/{len(answers)}")
+                  f"substring; the gold file was in the fitted prompt for {gold}/{len(answers)}; "
+                  f"{unfit} did not fit the context at all")
             for a in answers:
+                shown = a["answer"] if "error" not in a else "[did not fit: " + a["error"][:70] + "]"
                 print(f"  {a['id']:<9} {'right' if a['correct'] else 'wrong':<5} gold in prompt {str(a['gold_in_prompt']):<5} "
-                      f"expect {a['expect']!r:<26} | {' '.join(a['answer'].split())[:90]!r}")
+                      f"expect {a['expect']!r:<26} | {' '.join(shown.split())[:90]!r}")
     out.write_text(json.dumps(result, indent=1))
     print(f"\ncode results: {out}")
     return status

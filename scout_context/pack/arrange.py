@@ -51,13 +51,14 @@ def arrange(
     # part may use. In the stable layout that reserve is fixed by the budget alone (the
     # tail is cut to it), so the kept documents do not depend on the question.
     reserve = _reserve(question, layout, budget)
-    allowance = None if budget is None else budget - (result.tokens - sum(c.tokens for c in result.chunks)) - reserve
+    depth, tree_tokens = _tree_depth(result, budget)
+    allowance = None if budget is None else budget - tree_tokens - reserve
     for _ in range(_FIT_ROUNDS):
         if budget is not None:
             fitted = fit(by_prior, max(allowance, 0), lambda chunk, room: outline_chunk(chunk, result.outlines, room))
             kept, shrunk, dropped = fitted.chunks, fitted.shrunk, fitted.dropped
             allowance = fitted.tokens
-        arranged = _lay_out(result, kept, ranking, question, layout, shrunk, dropped, reserve or TAIL_LIMIT)
+        arranged = _lay_out(result, kept, ranking, question, layout, shrunk, dropped, reserve or TAIL_LIMIT, depth)
         if result.chunks and not kept:
             break
         if budget is None or arranged.tokens <= budget:
@@ -76,7 +77,22 @@ def _reserve(question: str, layout: str, budget: int | None) -> int:
     return min(TAIL_LIMIT, max(budget // 8, _MIN_TAIL))
 
 
-def _lay_out(result, kept, ranking, question, layout, shrunk, dropped, tail_limit) -> PackResult:
+def _tree_depth(result: PackResult, budget: int | None) -> tuple[int | None, int]:
+    """How deep the directory tree may go: in full when it takes at most a quarter of the
+    budget, else folded folder by folder (a big repository's tree alone can exceed a small
+    context). Depends on the budget alone, so stable prefixes stay identical."""
+    full = result.tokens - sum(c.tokens for c in result.chunks)
+    if budget is None or full <= budget // 4:
+        return None, full
+    count = scout_tokenizer().count
+    for depth in (3, 2, 1):
+        tokens = count(header(result, None, depth))
+        if tokens <= budget // 4:
+            break
+    return depth, tokens
+
+
+def _lay_out(result, kept, ranking, question, layout, shrunk, dropped, tail_limit, depth) -> PackResult:
     present = {chunk.id: chunk for chunk in kept}
     ranked_kept = [replace(r, chunk=present[r.chunk.id]) for r in ranking if r.chunk.id in present]
     if layout == "edges":
@@ -89,7 +105,7 @@ def _lay_out(result, kept, ranking, question, layout, shrunk, dropped, tail_limi
             position = {chunk.id: i for i, chunk in enumerate(result.chunks)}
             ordered = sorted(kept, key=lambda chunk: position[chunk.id])
     arranged = replace(result, chunks=ordered, head=head, tail=tail, ranking=ranking, shrunk=shrunk, dropped=dropped)
-    arranged.header = header(arranged, _status(result, kept, shrunk))
+    arranged.header = header(arranged, _status(result, kept, shrunk), depth)
     arranged.tokens = total_tokens(arranged)
     return arranged
 

@@ -151,9 +151,10 @@ def pack(
     return result
 
 
-def header(result: PackResult, status: Mapping[str, str] | None = None) -> str:
+def header(result: PackResult, status: Mapping[str, str] | None = None, depth: int | None = None) -> str:
     """One `<directory_tree>` per source: every packed file with the tokens its documents
-    take in the prompt, and its `status` ("outline only", "left out") when fitting changed it."""
+    take in the prompt, and its `status` ("outline only", "left out") when fitting changed it;
+    `depth` folds deeper folders into one line each (see `render.directory_tree`)."""
     per_file: dict[str, int] = dict.fromkeys(result.files, 0)
     for chunk in result.chunks:
         per_file[chunk.path] += chunk.tokens
@@ -164,7 +165,7 @@ def header(result: PackResult, status: Mapping[str, str] | None = None) -> str:
             (path[len(prefix):], tokens, (status or {}).get(path, ""))
             for path, tokens in per_file.items() if result.file_labels[path] == source.label
         ]
-        trees.append(directory_tree(source.label, entries))
+        trees.append(directory_tree(source.label, entries, depth))
     return "".join(trees)
 
 

@@ -61,24 +61,31 @@ def _close_tokens() -> int:
     return scout_tokenizer().count(_CLOSE)
 
 
-def directory_tree(label: str, files: Sequence[tuple[str, int, str]]) -> str:
+def directory_tree(label: str, files: Sequence[tuple[str, int, str]], depth: int | None = None) -> str:
     """The `<directory_tree>` block: every packed file `(path, tokens, status)` under its
     folders, each line with the tokens its documents take (a folder's figure is the sum
-    below it) and the file's status when fitting shrank it or left it out."""
+    below it) and the file's status when fitting shrank it or left it out. With `depth`,
+    folders at that depth stand for everything below them (a tree that must stay small)."""
     folder_totals: dict[str, int] = defaultdict(int)
+    folder_files: dict[str, int] = defaultdict(int)
     for path, tokens, _ in files:
         parts = path.split("/")
-        for depth in range(1, len(parts)):
-            folder_totals["/".join(parts[:depth])] += tokens
+        for level in range(1, len(parts)):
+            folder_totals["/".join(parts[:level])] += tokens
+            folder_files["/".join(parts[:level])] += 1
     lines = [f'<directory_tree source="{_attr(label)}" files="{len(files)}">\n']
     shown: set[str] = set()
     for path, tokens, status in sorted(files, key=lambda item: item[0].split("/")):
         parts = path.split("/")
-        for depth in range(1, len(parts)):
-            folder = "/".join(parts[:depth])
+        folded = depth is not None and len(parts) > depth + 1
+        for level in range(1, min(len(parts), (depth or 0) + 1) if depth is not None else len(parts)):
+            folder = "/".join(parts[:level])
             if folder not in shown:
                 shown.add(folder)
-                lines.append(f"{'  ' * depth}{neutralize(parts[depth - 1])}/ ({folder_totals[folder]:,} tokens)\n")
+                inside = f", {folder_files[folder]:,} files" if depth is not None and level == depth and folded else ""
+                lines.append(f"{'  ' * level}{neutralize(parts[level - 1])}/ ({folder_totals[folder]:,} tokens{inside})\n")
+        if folded:
+            continue
         note = f", {status}" if status else ""
         lines.append(f"{'  ' * len(parts)}{neutralize(parts[-1])} ({tokens:,} tokens{note})\n")
     lines.append("</directory_tree>\n")
