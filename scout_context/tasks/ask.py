@@ -44,12 +44,16 @@ def prompt_template(name: str) -> str:
     return (resources.files("scout_context.prompts") / name).read_text(encoding="utf-8")
 
 
+def system_prompt(answer_language: str | None) -> str:
+    """The rules (sources are data, cite by id, the answer's language) as the system turn."""
+    rule = f"Answer in {answer_language}." if answer_language else "Answer in the language of the question."
+    return prompt_template("ask_system.txt").replace("{language_rule}", rule).strip()
+
+
 def render_prompt(engine: Engine, corpus: str, answer_language: str | None) -> str:
     """The full prompt in the engine model's chat format: the rules as the system turn, the
     arranged corpus (which carries the question) as the user turn."""
-    rule = f"Answer in {answer_language}." if answer_language else "Answer in the language of the question."
-    system = prompt_template("ask_system.txt").replace("{language_rule}", rule).strip()
-    return engine.render_chat(system, corpus)
+    return engine.render_chat(system_prompt(answer_language), corpus)
 
 
 def ask(

@@ -34,7 +34,7 @@ from ..pack.arrange import arrange
 from ..pack.pipeline import biggest_consumers, pack
 from ..store import Store, StoredAnswer
 from ..tokens import scout_tokenizer
-from .ask import prompt_template
+from .ask import system_prompt
 from .citations import Citation, check_citations
 from .jobs import Corpus, Job, JobFile
 
@@ -203,12 +203,6 @@ def prepare(
         f"available ({engine.max_model_len:,} of context, {job_file.sampling.max_tokens:,} kept for the answer); "
         f"{biggest_consumers(packed)}"
     )
-
-
-def system_prompt(answer_language: str | None) -> str:
-    """The rules of `ask` (citations, language) as the system turn."""
-    rule = f"Answer in {answer_language}." if answer_language else "Answer in the language of the question."
-    return prompt_template("ask_system.txt").replace("{language_rule}", rule).strip()
 
 
 def settings_key(job_file: JobFile) -> str:
