@@ -87,7 +87,7 @@ class Analysis:
     note: str = ""                                     # e.g. a lossy decode
     language: str = ""
     parsed_ok: bool = True
-    outline: tuple[tuple, ...] = ()                    # (kind, name, start_line, end_line, signature)
+    outline: tuple[tuple, ...] = ()                    # (kind, name, start_line, end_line, signature, doc)
     redactions: tuple[tuple[str, str], ...] = ()       # (where: ":12" for a line, "#p4" for a page, kind)
     chunks: tuple[tuple[int, int, str, int, str], ...] = ()  # (start, end, body hash, render.body_tokens, label)
     skipped_parts: tuple[tuple[str, str], ...] = ()    # (where, reason): pages without text, broken pages

@@ -60,8 +60,8 @@ def test_fit_keeps_by_rank_shrinks_before_dropping_and_reports(packed):
     assert outline is not None
     budget = sum(tokens[:4]) - 1  # one token short when the fourth chunk comes
     fitted = fit(ranked, budget, shrink)
-    assert fitted.shrunk == [fourth.id] and fitted.dropped == []
-    assert fitted.chunks[3] == outline and fitted.ranked[3].score == ranked[3].score
+    assert fitted.shrunk == [fourth.id] and set(fitted.dropped) <= set(ids[4:])  # later ones may no longer fit
+    assert [c.id for c in fitted.chunks[:3]] == ids[:3] and fitted.chunks[3] == outline and fitted.ranked[3].score == ranked[3].score
     assert fitted.tokens == sum(c.tokens for c in fitted.chunks) <= budget
 
     fitted = fit(ranked, budget, lambda chunk, room: None)  # no outline to shrink to: dropped, smaller ones still fit
@@ -147,8 +147,8 @@ def test_edges_puts_the_best_at_both_ends_and_the_question_around(packed):
     ranked = rank(shop.chunks, question, shop.outlines)
     head, ordered, tail = edges(ranked, question)
     assert head == tail == question_block(question) and question in head
-    assert ordered[0] == ranked[0].chunk and ordered[-1] == ranked[1].chunk
-    assert ordered[1] == ranked[2].chunk and ordered[-2] == ranked[3].chunk
+    assert ordered[-1] == ranked[0].chunk and ordered[0] == ranked[1].chunk
+    assert ordered[-2] == ranked[2].chunk and ordered[1] == ranked[3].chunk
     position = {c.id: i for i, c in enumerate(ordered)}
     middle = (len(ordered) - 1) / 2
     distance = [abs(position[r.chunk.id] - middle) for r in ranked]
@@ -175,5 +175,5 @@ def test_a_big_tree_is_folded_to_fit_a_small_budget(tmp_path):
     assert scout_tokenizer().count(packed.header) > 2000
     fitted = arrange(packed, question="what does f_3_4_1 return?", layout="edges", budget=2000)
     assert fitted.tokens <= 2000 and fitted.chunks
-    assert fitted.chunks[0].id.startswith("package_3/module_4/file_1.py")
+    assert fitted.chunks[-1].id.startswith("package_3/module_4/file_1.py")
     assert "files)" in fitted.header and scout_tokenizer().count(fitted.text) == fitted.tokens

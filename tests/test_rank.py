@@ -13,6 +13,7 @@ from scout_context.pack.rank import (
     dependency_order,
     first_texts,
     imports,
+    is_side_file,
     normalize,
     rank,
     terms,
@@ -40,9 +41,9 @@ def ids(ranked) -> list[str]:
 
 
 def test_terms_split_identifiers_and_keep_the_whole():
-    assert terms("parseHTTPResponse") == ["parse", "http", "response", "parse http response"]
+    assert terms("parseHTTPResponse") == ["pars", "http", "respons", "pars http respons"]  # Snowball stems
     assert terms("max_file_size") == ["max", "file", "size", "max file size"]
-    assert terms("How are the carts totalled?") == ["cart", "totalled"]
+    assert terms("How are the carts totalled?") == ["cart", "total"]
     assert normalize("XMLHttpRequest utf8Decode shop/cart.py") == "xml http request utf8 decode shop cart py"
 
 
@@ -166,3 +167,47 @@ def test_flask(packed):
     order = dependency_order(result.files, first_texts(result.chunks))
     for imported, importer in [("globals", "app"), ("helpers", "app"), ("app", "__init__")]:
         assert order.index(f"src/flask/{imported}.py") < order.index(f"src/flask/{importer}.py")
+
+
+def test_words_meet_their_stems(make_repo, packed):
+    result = packed(make_repo({
+        "logic/inference.py": "def satisfiable(expr):\n    return find_model(expr)\n",
+        "logic/printing.py": "def show(expr):\n    return str(expr)\n",
+        "app/context.py": "def pop(ctx):\n    ctx.stack.pop()\n",
+    }))
+    assert ids(rank(result.chunks, "Is the formula satisfying?", result.outlines))[0] == "logic/inference.py:1-2"
+    assert ids(rank(result.chunks, "What happens when a context is popped?", result.outlines))[0] == "app/context.py:1-2"
+
+
+def test_docstrings_of_definitions_deep_in_a_big_file_are_searched(make_repo, packed, monkeypatch):
+    from scout_context.pack import rank as rank_module
+
+    filler = "".join(f'def helper_{i}(x):\n    """Return x plus {i}."""\n    return x + {i}\n\n\n' for i in range(40))
+    result = packed(make_repo({
+        "calc/big.py": filler + 'def rref(m):\n    """Reduced row echelon form of a matrix."""\n    return m\n',
+        "calc/other.py": "def matrix(rows):\n    return rows\n",
+    }))
+    monkeypatch.setattr(rank_module, "SURFACE_CHARS", 0)  # every chunk's text head is MIN_HEAD characters
+    rank_module._last_index.clear()
+    ranked = rank(result.chunks, "Where is the reduced row echelon form computed?", result.outlines)
+    assert ranked[0].chunk.path == "calc/big.py" and ranked[0].lexical > 0
+    rank_module._last_index.clear()
+
+
+def test_tests_and_changelogs_weigh_less_than_the_code_they_mention(make_repo, packed):
+    result = packed(make_repo({
+        "shop/discount.py": "def discount(order):\n    return order.total * 0.1\n",
+        "tests/test_discount.py": "from shop.discount import discount\n\ndef test_discount():\n    assert discount(order) == discount(order)\n",
+        "CHANGES.rst": "Version 2\n=========\n\n- The discount is now ten percent: discount, discount.\n",
+    }))
+    assert ids(rank(result.chunks, "How is the discount computed?", result.outlines))[0] == "shop/discount.py:1-2"
+
+
+@pytest.mark.parametrize("path, side", [
+    ("tests/test_app.py", True), ("src/flask/testing.py", False), ("pkg/core/tests/util.py", True),
+    ("test_app.py", True), ("server_test.go", True), ("web/app.spec.ts", True), ("conftest.py", True),
+    ("CHANGES.rst", True), ("CHANGELOG.md", True), ("docs/changes.rst", True), ("sympy/core/benchmarks/bench_x.py", True),
+    ("src/news.py", False), ("NEWS", True), ("src/history/model.py", False), ("README.md", False),
+])
+def test_side_files(path, side):
+    assert is_side_file(path) is side

@@ -556,3 +556,35 @@ def test_threads_get_their_own_parsers() -> None:
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: segments(PYTHON, "python"), range(16)))
     assert all(result == results[0] for result in results)
+
+
+def test_definitions_carry_the_first_line_of_their_docs() -> None:
+    python = textwrap.dedent(
+        '''\
+        def area(r):
+            r"""
+
+            Area of a circle.
+
+            More text.
+            """
+            return 3.14 * r * r
+
+
+        class Shape:
+            \'\'\'A shape.\'\'\'
+
+            def name(self):
+                # a comment, not a docstring
+                return "shape"
+        '''
+    )
+    assert [(d.name, d.doc) for d in outline(python, "python")] == [
+        ("area", "Area of a circle."), ("Shape", "A shape."), ("name", ""),
+    ]
+    javascript = "/**\n * Adds two numbers.\n * @param a\n */\nfunction add(a, b) { return a + b; }\n\n// unrelated\n\nfunction sub(a, b) { return a - b; }\n"
+    assert [(d.name, d.doc) for d in outline(javascript, "javascript")] == [("add", "Adds two numbers."), ("sub", "")]
+    rust = "/// Parses a token.\n/// Second line.\n#[inline]\nfn parse() {}\n"
+    assert [(d.name, d.doc) for d in outline(rust, "rust")] == [("parse", "Parses a token.")]
+    go = "package main\n\n// Run starts the server.\nfunc Run() {}\n"
+    assert [(d.name, d.doc) for d in outline(go, "go")] == [("Run", "Run starts the server.")]

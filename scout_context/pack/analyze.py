@@ -46,7 +46,7 @@ def analyze(data: bytes, rel: str, options: PackOptions) -> tuple[Analysis, dict
             note=decoded.note,
             language=language,
             parsed_ok=parsed_ok,
-            outline=tuple((d.kind, d.name, d.start_line, d.end_line, d.signature) for d in definitions),
+            outline=tuple((d.kind, d.name, d.start_line, d.end_line, d.signature, d.doc) for d in definitions),
             redactions=redactions,
             chunks=tuple(chunks),
         ),
@@ -71,7 +71,7 @@ def _analyze_pdf(data: bytes, options: PackOptions) -> tuple[Analysis, dict[str,
     return (
         Analysis(
             language="pdf",
-            outline=tuple(("page", p.heading or p.label, p.number, p.number, p.heading) for p in document.pages),
+            outline=tuple(("page", p.heading or p.label, p.number, p.number, p.heading, "") for p in document.pages),
             redactions=tuple(redactions),
             chunks=tuple(chunks),
             skipped_parts=tuple((f"#p{label}", reason) for label, reason in document.skipped),

@@ -132,7 +132,8 @@ def _status(result: PackResult, kept: list[Chunk], shrunk: list[str]) -> dict[st
 
 
 def outline_chunk(chunk: Chunk, outlines: dict[str, tuple[tuple, ...]], room: int | None = None) -> Chunk | None:
-    """The chunk reduced to the signatures of the definitions that start in it; None when
+    """The chunk reduced to the signatures (and first docstring lines) of the definitions
+    that start in it; None when
     it has none, or when it plainly cannot fit in `room` tokens (judged at two characters
     a token, half what code averages, before counting exactly)."""
     if room is not None and room < _MIN_OUTLINE:
@@ -140,7 +141,10 @@ def outline_chunk(chunk: Chunk, outlines: dict[str, tuple[tuple, ...]], room: in
     inside = [d for d in outlines.get(chunk.path, ()) if chunk.start_line <= d[2] <= chunk.end_line]
     if not inside:
         return None
-    lines = [f"{signature or kind + ' ' + name}  # lines {start}-{end}\n" for kind, name, start, end, signature in inside]
+    lines = [
+        f"{signature or kind + ' ' + name}  # lines {start}-{end}{': ' + doc if doc else ''}\n"
+        for kind, name, start, end, signature, doc in inside
+    ]
     body = neutralize(f"{OUTLINE_NOTE}\n" + "".join(lines))
     if room is not None and len(body) > 2 * room:
         return None

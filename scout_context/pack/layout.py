@@ -5,8 +5,9 @@ dependency order), so every question over the same sources shares a byte-identic
 prefix (and its KV cache); what depends on the question is a short tail after it: the
 most relevant chunks' ids with their first lines, then the question, all within one
 attention chunk. `edges` is for a single question: the most relevant chunks at the
-start and at the end, where long-context models use them best, the least relevant in
-the middle, and the question both before and after the corpus.
+end and at the start, where long-context models use them best (the best one last, next
+to the question), the least relevant in the middle, and the question both before and
+after the corpus.
 
 Every text returned starts with `<` and ends with a newline, so token counts compose.
 """
@@ -80,9 +81,12 @@ def question_block(question: str) -> str:
 
 
 def edges(ranked: Sequence[Ranked], question: str) -> tuple[str, list[Chunk], str]:
-    """(head, chunks, tail): the best chunk first, the second best last, the third second,
-    the fourth second to last and so on, so relevance falls towards the middle; the
-    question is both the head and the tail."""
-    ordered = [r.chunk for r in ranked[0::2]] + [r.chunk for r in ranked[1::2]][::-1]
+    """(head, chunks, tail): the best chunk last, right before the question, the second
+    best first, the third second to last, the fourth second and so on, so relevance falls
+    towards the middle; the question is both the head and the tail. The best chunk goes
+    last because the answer is generated from the end: there it shares Scout's last local
+    attention chunk (8,192 tokens) with the question, and small models, which favour what
+    they read most recently, find it there too (bench/longctx measures this)."""
+    ordered = [r.chunk for r in ranked[1::2]] + [r.chunk for r in ranked[0::2]][::-1]
     asked = question_block(question)
     return asked, ordered, asked

@@ -57,7 +57,7 @@ class PackResult:
     tokens: int
     files: list[str]
     file_tokens: dict[str, int]
-    outlines: dict[str, tuple[tuple, ...]] = field(default_factory=dict)  # path -> (kind, name, start, end, signature)
+    outlines: dict[str, tuple[tuple, ...]] = field(default_factory=dict)  # path -> (kind, name, start, end, signature, doc)
     skipped: list[Skipped] = field(default_factory=list)
     redactions: list[tuple[str, str]] = field(default_factory=list)  # (where, e.g. "src/a.py:12", kind)
     notes: list[tuple[str, str]] = field(default_factory=list)

@@ -3,15 +3,19 @@
 Lexical relevance is BM25 computed only for the question's terms (a sparse dot product:
 no index of the vocabulary is built, since tokenizing a 10M-token corpus in Python
 takes seconds). Each chunk is represented by a bounded *surface*: its path (twice, so
-path matches weigh more), the names of the definitions that start in it (from the
-outlines) and the head of its text (docstrings, imports). The heads share a fixed
+path matches weigh more), the names of the definitions that start in it with the first
+line of each one's docstring (from the outlines, so every function of a 10M-token corpus
+is seen) and the head of its text (module docstring, imports). The heads share a fixed
 character budget, so a small corpus is indexed in full and a 10M-token one costs about
 what a 1M-token one does. Surfaces are normalized in bulk, in C: camelCase and
-snake_case split, lowercased, other characters turned into spaces; a term matches a
-whole word, optionally with a plural ending. A chunk that defines a name the question
+snake_case split, lowercased, other characters turned into spaces, every word reduced
+to its English stem (Snowball, so `satisfying` meets `satisfiable` and `popped` meets
+`pop`); a term matches a whole stemmed word. A chunk that defines a name the question
 spells as code (`send_static_file`, `Cart.total`, `parseHTTPResponse`) gets a bonus.
-Structural priors (README and docs, entry points, how many files import the file)
-weigh less than a lexical match, so a named thing wins. The question-independent part
+Tests, benchmarks and changelogs mention everything and rarely hold the answer: their
+lexical score is scaled down unless the question is about tests. Structural priors
+(README and docs, entry points, how many files import the file) weigh less than a
+lexical match, so a named thing wins. The question-independent part
 (surfaces, priors) is kept for the last corpus ranked: further questions over the same
 chunks cost a few milliseconds.
 """
@@ -20,12 +24,15 @@ from __future__ import annotations
 
 import heapq
 import math
+from functools import lru_cache
 import operator
 import posixpath
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+import Stemmer
 
 from ..chunk import Chunk
 
@@ -35,6 +42,7 @@ IMPORT_SCAN_CHARS = 8_000  # imports are read from this much of a file's first c
 DEFINES_WEIGHT = 0.5  # bonus for defining a name the question spells as code
 MAX_DEFINITIONS = 3  # a name defined in more chunks than this does not identify a place
 PRIOR_WEIGHT = 0.2  # BM25 is scaled to [0, 1], priors to [0, PRIOR_WEIGHT]
+SIDE_WEIGHT = 0.5  # lexical scale of tests, benchmarks and changelogs (see `is_side_file`)
 K1, B = 1.2, 0.75
 
 STOPWORDS = frozenset(  # English function words and the verbs of asking about code
@@ -46,6 +54,8 @@ STOPWORDS = frozenset(  # English function words and the verbs of asking about c
     "mean means need show tell use used uses using want way work works".split()
 )
 DOC_SUFFIXES = (".md", ".markdown", ".rst", ".txt", ".adoc")
+SIDE_FOLDERS = frozenset("test tests testing __tests__ spec specs benchmarks".split())
+CHANGELOGS = ("changes", "changelog", "history", "news", "releases", "release-notes", "release_notes")
 ENTRY_NAMES = frozenset(
     "__main__.py main.py app.py cli.py manage.py wsgi.py asgi.py server.py index.js index.ts index.mjs "
     "main.js main.ts server.js server.ts app.js app.ts main.go main.rs lib.rs".split()
@@ -69,7 +79,9 @@ class Ranked:
 def rank(chunks: Sequence[Chunk], question: str, outlines: Mapping[str, tuple[tuple, ...]]) -> list[Ranked]:
     """Every chunk, best first; ties broken by chunk id."""
     index = _index(chunks, outlines)
-    bm25 = index.bm25(terms(question))
+    query = terms(question)
+    bm25 = index.bm25(query)
+    bm25 = [b * SIDE_WEIGHT if side else b for b, side in zip(bm25, index.side)]
     top = max(bm25, default=0.0) or 1.0
     wanted = code_names(question)
     defines = _defines(wanted, index.names) if wanted else {}
@@ -82,17 +94,18 @@ def rank(chunks: Sequence[Chunk], question: str, outlines: Mapping[str, tuple[tu
 
 def terms(question: str) -> list[str]:
     """The question's search terms: every identifier's parts (camelCase and snake_case
-    split, lowercased, plurals stripped, stopwords dropped) and, for a compound
-    identifier, the whole of it as a phrase: `parseHTTPResponse` gives `parse`, `http`,
-    `response` and `parse http response`."""
+    split, lowercased, stopwords dropped, stemmed) and, for a compound identifier, the
+    whole of it as a phrase: `parseHTTPResponse` gives `pars`, `http`, `respons` and
+    `pars http respons`."""
     found: dict[str, None] = {}
     for identifier in _IDENTIFIER.findall(question):
         parts = normalize(identifier).split()
-        for part in parts:
+        stems = _stems(parts)
+        for part, stem in zip(parts, stems):
             if len(part) > 1 and part not in STOPWORDS:
-                found[_singular(part)] = None
+                found[stem] = None
         if len(parts) > 1 and not STOPWORDS.issuperset(parts):
-            found[" ".join([*parts[:-1], _singular(parts[-1])])] = None
+            found[" ".join(stems)] = None
     return list(found)
 
 
@@ -126,7 +139,7 @@ def _normalize(data: bytes) -> tuple[bytes, list[int]]:
     return b" ".join(pieces).translate(_FOLD), cuts
 
 
-def _find_all(haystack: bytes, needle: bytes, shift: int = 0) -> list[int]:
+def _find_all(haystack: bytes | str, needle: bytes | str, shift: int = 0) -> list[int]:
     """Start positions of `needle` (overlapping), plus `shift`."""
     found, find = [], haystack.find
     at = find(needle)
@@ -136,12 +149,27 @@ def _find_all(haystack: bytes, needle: bytes, shift: int = 0) -> list[int]:
     return found
 
 
-def _singular(word: str) -> str:
-    if word.endswith(("sses", "ches", "shes", "xes", "zes")):
-        return word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
+def _stems(words: list[str]) -> list[str]:
+    return _stemmer().stemWords(words)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def is_side_file(path: str) -> bool:
+    """A test, a benchmark or a changelog: `tests/…`, `test_x.py`, `x_test.go`,
+    `x.spec.ts`, `conftest.py`, `CHANGES.rst`."""
+    folders, _, name = path.lower().rpartition("/")
+    if SIDE_FOLDERS.intersection(folders.split("/")):
+        return True
+    stem = name.split(".", 1)[0]
+    return (
+        stem.startswith("test_") or stem.endswith(("_test", "_tests")) or name == "conftest.py"
+        or ".test." in name or ".spec." in name
+        or (stem in CHANGELOGS and (name == stem or name.endswith(DOC_SUFFIXES)))
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,10 +179,11 @@ class _Index:
     chunks: Sequence[Chunk]
     outlines: Mapping[str, tuple[tuple, ...]]
     names: list[list[str]]  # per chunk, the names defined in it
-    text: bytes  # the normalized surfaces, each after two or more spaces
+    text: str  # the normalized, stemmed surfaces, one space between words, two before each
     starts: list[int]  # where each chunk's surface starts in `text`
     norm: list[float]  # BM25's length normalization per chunk
     priors: list[float]
+    side: list[bool]  # per chunk, whether it is in a test, benchmark or changelog
 
     def bm25(self, query: list[str]) -> list[float]:
         """BM25 of each chunk's surface for the query terms (0.0 where none occurs)."""
@@ -162,11 +191,9 @@ class _Index:
         text, starts = self.text, self.starts
         for term in query:
             tf: dict[int, int] = {}
-            needle = b" " + term.encode()
-            for end in _find_all(text, needle, len(needle)):
-                if text[end] == 32 or text[end : end + 2] == b"s " or text[end : end + 3] == b"es ":
-                    i = bisect_right(starts, end - 1) - 1
-                    tf[i] = tf.get(i, 0) + 1
+            for at in _find_all(text, f" {term} ", 1):  # at: where the term's first word starts
+                i = bisect_right(starts, at) - 1
+                tf[i] = tf.get(i, 0) + 1
             idf = math.log(1 + (len(scores) - len(tf) + 0.5) / (len(tf) + 0.5))
             for i, f in tf.items():
                 scores[i] += idf * f * (K1 + 1) / (f + self.norm[i])
@@ -182,45 +209,58 @@ def _index(chunks: Sequence[Chunk], outlines: Mapping[str, tuple[tuple, ...]]) -
         last = _last_index[0]
         if last.outlines is outlines and len(last.chunks) == len(chunks) and all(map(operator.is_, last.chunks, chunks)):
             return last
-    names = _defined(chunks, outlines)
+    entries = _defined(chunks, outlines)
+    names = [[e[1] for e in found] for found in entries]
     head = max(MIN_HEAD, SURFACE_CHARS // max(len(chunks), 1))
-    surfaces = [" ".join((c.path, c.path, *defined, c.text[:head])) for c, defined in zip(chunks, names)]
-    text, cuts = _normalize(("  " + "  ".join(surfaces) + "   ").encode("ascii", "replace"))
-    starts, at = [], 2
+    surfaces = [
+        " ".join((c.path, c.path, *[f"{e[1]} {e[5]}" for e in found], c.text[:head]))
+        for c, found in zip(chunks, entries)
+    ]
+    normalized, cuts = _normalize(("  " + "  ".join(surfaces) + "  ").encode("ascii", "replace"))
+    text = normalized.decode("ascii")
+    bounds, at = [], 2
     for surface in surfaces:
-        starts.append(at + bisect_right(cuts, at))
+        bounds.append(at + bisect_right(cuts, at))
         at += len(surface) + 2
-    lengths = [end - start for start, end in zip(starts, [*starts[1:], len(text)])]
+    words = [text[a:b].split() for a, b in zip(bounds, [*bounds[1:], len(text)])]
+    vocabulary = list(set().union(*words))
+    stem = dict(zip(vocabulary, _stems(vocabulary)))
+    stemmed = [" ".join([stem[w] for w in ws]) for ws in words]
+    starts, at = [], 1
+    for surface in stemmed:
+        starts.append(at)
+        at += len(surface) + 2
+    lengths = [len(surface) + 1 for surface in stemmed]
     average = sum(lengths) / len(lengths) if lengths else 1.0
     path_priors = _priors(chunks)
     index = _Index(
-        tuple(chunks), outlines, names, text, starts,
+        tuple(chunks), outlines, names, " " + "  ".join(stemmed) + " ", starts,
         [K1 * (1 - B + B * length / average) for length in lengths],
         [path_priors[c.path] for c in chunks],
+        [is_side_file(c.path) for c in chunks],
     )
     _last_index[:] = [index]
     return index
 
 
-def _defined(chunks: Sequence[Chunk], outlines: Mapping[str, tuple[tuple, ...]]) -> list[list[str]]:
-    """Per chunk, the names of the outline entries that start in its lines (outlines are
-    in document order)."""
+def _defined(chunks: Sequence[Chunk], outlines: Mapping[str, tuple[tuple, ...]]) -> list[tuple[tuple, ...]]:
+    """Per chunk, the outline entries that start in its lines (outlines are in document
+    order)."""
     by_path: dict[str, list[int]] = {}
     for i, c in enumerate(chunks):
         by_path.setdefault(c.path, []).append(i)
-    defined: list[list[str]] = [[] for _ in chunks]
+    defined: list[tuple[tuple, ...]] = [()] * len(chunks)
     for path, members in by_path.items():
         entries = outlines.get(path)
         if not entries:
             continue
-        names = [e[1] for e in entries]
         only = chunks[members[0]]
         if len(members) == 1 and only.start_line <= entries[0][2] and entries[-1][2] <= only.end_line:
-            defined[members[0]] = names
+            defined[members[0]] = entries
             continue
         lines = [e[2] for e in entries]
         for i in members:
-            defined[i] = names[bisect_left(lines, chunks[i].start_line) : bisect_right(lines, chunks[i].end_line)]
+            defined[i] = entries[bisect_left(lines, chunks[i].start_line) : bisect_right(lines, chunks[i].end_line)]
     return defined
 
 

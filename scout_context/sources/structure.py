@@ -31,6 +31,8 @@ from tree_sitter_language_pack import get_language
 
 MAX_PARSE_BYTES = 4 * 1024 * 1024  # larger files (generated code) are split without parsing
 _MAX_SIGNATURE = 500
+_MAX_DOC = 160
+_COMMENT_MARKS = re.compile(r"^\s*(?:/\*+|\*+/?|///?|//!|#+|--|;+)?\s*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,7 @@ class Definition:
     start_line: int
     end_line: int
     signature: str
+    doc: str = ""  # the first line of its docstring, or of the comment right above it
 
 
 @dataclass(frozen=True, slots=True)
@@ -508,8 +511,31 @@ class _Structure:
     def definition(self, definition: _Def, kind: str) -> Definition:
         node = definition.node
         return Definition(
-            kind, self.name(definition.core), node.start_point.row + 1, _end_row(node) + 1, self.signature(definition)
+            kind, self.name(definition.core), node.start_point.row + 1, _end_row(node) + 1, self.signature(definition),
+            self.doc(definition),
         )
+
+    def doc(self, definition: _Def) -> str:
+        """The first non-empty line of the docstring (Python) or of the comments right
+        above the definition (other languages), without quotes or comment marks."""
+        if self.python:
+            body = self.body(definition.core)
+            statements = [c for c in body.named_children if c.type != "comment"] if body is not None else []
+            if not statements or not _is_docstring(statements[0]):
+                return ""
+            text = _text(statements[0]).lstrip("rRuUbBfF").strip("\"'")
+        else:
+            comments: list[Node] = []
+            node, row = definition.node.prev_named_sibling, definition.node.start_point.row
+            while node is not None and node.type in _ATTACHED and _end_row(node) >= row - 1:
+                comments.append(node)
+                node, row = node.prev_named_sibling, node.start_point.row
+            text = "\n".join(_text(c) for c in reversed(comments) if "comment" in c.type)
+        for line in text.splitlines():
+            line = _COMMENT_MARKS.sub("", line).rstrip(" */")
+            if line:
+                return line[:_MAX_DOC]
+        return ""
 
     def name(self, core: Node) -> str:
         kind = core.type

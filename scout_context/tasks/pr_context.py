@@ -330,7 +330,7 @@ def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def _innermost(defs: Sequence[tuple], first: int, last: int | None = None) -> tuple | None:
-    """The shortest definition (kind, name, start, end, signature) around lines first..last."""
+    """The shortest definition (kind, name, start, end, signature, doc) around lines first..last."""
     last = first if last is None else last
     around = [d for d in defs if d[2] <= first and last <= d[3]]
     return min(around, key=lambda d: d[3] - d[2]) if around else None
@@ -559,6 +559,6 @@ def _files(count: int, noun: str = "file") -> str:
 
 
 def _outline_line(definition: tuple) -> str:
-    kind, name, start, end, signature = definition
+    kind, name, start, end, signature, _ = definition
     text = " ".join((signature or f"{kind} {name}").split())
     return f"{text[:160]}  # lines {start}-{end}"
