@@ -35,6 +35,7 @@ class Question:
     question: str
     gold: tuple[str, ...]
     expect: str | None
+    set: str = "main"  # "held-out": written after the ranker's last change, never used to tune it
 
 
 def fitted_prompt(packed: Any, question: str, engine: Any, sampling: Any, layout: str) -> tuple[Any, str, int]:
@@ -51,7 +52,8 @@ def fitted_prompt(packed: Any, question: str, engine: Any, sampling: Any, layout
 def load_questions(path: Path = QUESTIONS) -> tuple[list[Question], dict[str, dict[str, Any]]]:
     data = json.loads(path.read_text())
     questions = [
-        Question(q["id"], q["repo"], q["question"], tuple(q["gold"]), q.get("expect")) for q in data["questions"]
+        Question(q["id"], q["repo"], q["question"], tuple(q["gold"]), q.get("expect"), q.get("set", "main"))
+        for q in data["questions"]
     ]
     return questions, data["repos"]
 
@@ -75,7 +77,7 @@ def recall(questions: Sequence[Question], packs: dict[str, PackResult], ks: Sequ
         chunk_rank = next((i + 1 for i, p in enumerate(paths) if p in q.gold), None)
         file_rank = next((i + 1 for i, p in enumerate(files) if p in q.gold), None)
         row: dict[str, Any] = {
-            "id": q.id, "repo": q.repo, "question": q.question, "gold": list(q.gold),
+            "id": q.id, "repo": q.repo, "set": q.set, "question": q.question, "gold": list(q.gold),
             "gold_chunk_rank": chunk_rank, "gold_file_rank": file_rank,
             "top_files": list(dict.fromkeys(paths[:10])), "rank_s": round(seconds, 3),
             "chunks_in_repo": len(paths), "missing_gold": [g for g in q.gold if g not in packed.file_tokens],
@@ -97,7 +99,12 @@ def summarize_recall(rows: Sequence[dict[str, Any]], ks: Sequence[int] = (5, 10)
         return out
 
     repos = list(dict.fromkeys(r["repo"] for r in rows))
-    return {"overall": block(rows), **{repo: block([r for r in rows if r["repo"] == repo]) for repo in repos}}
+    sets = [s for s in dict.fromkeys(r["set"] for r in rows)] if len({r["set"] for r in rows}) > 1 else []
+    return {
+        "overall": block(rows),
+        **{repo: block([r for r in rows if r["repo"] == repo]) for repo in repos},
+        **{f"set: {name}": block([r for r in rows if r["set"] == name]) for name in sets},
+    }
 
 
 def answer_questions(

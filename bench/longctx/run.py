@@ -338,9 +338,9 @@ def run_code(args: argparse.Namespace, engine: Any, store: Any, out: Path) -> in
         "packs": {n: {"files": len(p.files), "chunks": len(p.chunks), "tokens": p.tokens, "pack_s": round(pack_s[n], 1)} for n, p in packs.items()},
     }
     print("\ngold-file recall of rank() (a gold file's chunk in the top k chunks; file-level: top k distinct files)")
-    print(f"{'repo':<14} {'questions':>9} {'recall@5':>9} {'recall@10':>10} {'file@5':>7} {'file@10':>8}")
+    print(f"{'repo or set':<16} {'questions':>9} {'recall@5':>9} {'recall@10':>10} {'file@5':>7} {'file@10':>8}")
     for name, s in summary.items():
-        print(f"{name:<14} {s['questions']:>9} {s['recall@5']:>9.2f} {s['recall@10']:>10.2f} "
+        print(f"{name:<16} {s['questions']:>9} {s['recall@5']:>9.2f} {s['recall@10']:>10.2f} "
               f"{s['file_recall@5']:>7.2f} {s['file_recall@10']:>8.2f}")
     misses = [r for r in rows if not r["hit@5"]]
     status = 0
