@@ -122,7 +122,19 @@ def test_stable_prefix_is_identical_for_every_question(packed):
     assert order[0] == "README.md" and order.index("shop/config.py") < order.index("shop/cart.py") < order.index("shop/api.py")
     assert cart_tail.index('id="shop/cart.py:1-43"') < cart_tail.index("<question>")
     assert config_tail.index('id="shop/config.py:1-6"') < config_tail.index('id="shop/cart.py:1-43"')
-    assert "FREE_SHIPPING_THRESHOLD = 50.0" in config_tail and "from .config import" not in cart_tail
+    assert "TAX_RATE = 0.2" in config_tail and "from .config import" not in cart_tail
+
+
+def test_stable_excerpts_are_the_lines_that_match_the_question(make_repo, packed):
+    body = "".join(f"SETTING_{i} = {i}\n" for i in range(40)) + "# The east gate code is 4719.\n"
+    result = packed(make_repo({"conf/settings.py": body, "conf/other.py": "NAME = 'other'\n"}))
+    question = "What is the code of the east gate?"
+    _, tail = stable(result.chunks, rank(result.chunks, question, result.outlines), question)
+    excerpt = tail[tail.index('<excerpt id="conf/settings.py'):]
+    excerpt = excerpt[: excerpt.index("</excerpt>")]
+    assert "# The east gate code is 4719." in excerpt and "SETTING_0 = 0" not in excerpt
+    _, tail = stable(result.chunks, rank(result.chunks, "zzz", result.outlines), "zzz")
+    assert "SETTING_0 = 0" in tail  # nothing matches: the first lines
 
 
 def test_stable_tail_drops_excerpts_to_stay_within_one_attention_chunk(make_repo, packed):

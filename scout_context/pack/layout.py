@@ -3,8 +3,8 @@
 `stable` keeps the corpus independent of the question (README and docs, then files in
 dependency order), so every question over the same sources shares a byte-identical
 prefix (and its KV cache); what depends on the question is a short tail after it: the
-most relevant chunks' ids with their first lines, then the question, all within one
-attention chunk. `edges` is for a single question: the most relevant chunks at the
+most relevant chunks' ids, each with the lines that match the question best (its first
+lines when none do), then the question, all within one attention chunk. `edges` is for a single question: the most relevant chunks at the
 end and at the start, where long-context models use them best (the best one last, next
 to the question), the least relevant in the middle, and the question both before and
 after the corpus.
@@ -21,7 +21,7 @@ from html import escape
 from ..chunk import Chunk
 from ..tokens import scout_tokenizer
 from .neutralize import neutralize
-from .rank import Ranked, dependency_order, first_texts
+from .rank import Ranked, dependency_order, first_texts, line_terms, terms
 
 TAIL_LIMIT = 8192  # one attention chunk of Scout's local layers
 OUTLINE_NOTE = "(outline only: bodies left out to fit the context)"
@@ -30,7 +30,7 @@ EXCERPT_LINES = 6
 EXCERPT_WIDTH = 160
 
 _IMPORT = re.compile(r"(?:from \S+ import |import |#include |package \w+$|use [\w:{}, *]+;|const \w+ = require\()")
-_INTRO = "<relevant_documents>\nThe documents most relevant to the question, best first, with their first lines:\n"
+_INTRO = "<relevant_documents>\nThe documents most relevant to the question, best first, with their lines that match it:\n"
 _CLOSE = "</relevant_documents>\n"
 
 
@@ -53,7 +53,8 @@ def _tail(best: list[Chunk], question: str, limit: int) -> str:
     count = scout_tokenizer().count
     asked = question_block(question)
     fixed = count(_INTRO) + count(_CLOSE) + count(asked)
-    blocks = [_excerpt(c) for c in best]
+    wanted = {t for t in terms(question) if " " not in t}
+    blocks = [_excerpt(c, wanted) for c in best]
     sizes = [count(b) for b in blocks]
     for i in reversed(range(len(blocks))):
         if fixed + sum(sizes) <= limit:
@@ -66,13 +67,20 @@ def _tail(best: list[Chunk], question: str, limit: int) -> str:
     return _INTRO + "".join(blocks) + _CLOSE + asked
 
 
-def _excerpt(chunk: Chunk) -> str:
-    """The chunk's first lines that are neither blank nor imports, trimmed."""
+def _excerpt(chunk: Chunk, wanted: set[str]) -> str:
+    """Up to EXCERPT_LINES of the chunk's lines, trimmed, in their order: those sharing
+    the most search terms with the question, or, when none shares one, the first lines
+    that are neither blank nor imports."""
     lines = [
         line.rstrip()[:EXCERPT_WIDTH] for line in chunk.text.splitlines()
         if line.strip() and not _IMPORT.match(line) and not line.startswith(OUTLINE_NOTE)
     ]
-    lines = lines[:EXCERPT_LINES]
+    matches = [len(wanted & line_terms(line)) for line in lines] if wanted else []
+    if any(matches):
+        best = sorted(range(len(lines)), key=lambda i: (-matches[i], i))[:EXCERPT_LINES]
+        lines = [lines[i] for i in sorted(best) if matches[i]]
+    else:
+        lines = lines[:EXCERPT_LINES]
     return f'<excerpt id="{escape(chunk.id)}">\n' + "".join(f"{line}\n" for line in lines) + "</excerpt>\n"
 
 

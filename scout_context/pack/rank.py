@@ -109,6 +109,11 @@ def terms(question: str) -> list[str]:
     return list(found)
 
 
+def line_terms(text: str) -> set[str]:
+    """The stemmed words of a short text, as `terms` makes them (no phrases)."""
+    return set(_stems(normalize(text).split()))
+
+
 def code_names(question: str) -> set[str]:
     """Names the question spells as code (with `_`, `.`, `::`, camelCase, backticks or a
     call's parentheses), lowercased; for a qualified name, its last part."""
