@@ -158,7 +158,10 @@ def test_edges_puts_the_best_at_both_ends_and_the_question_around(packed):
     question = "How is the cart total computed?"
     ranked = rank(shop.chunks, question, shop.outlines)
     head, ordered, tail = edges(ranked, question)
-    assert head == tail == question_block(question) and question in head
+    assert head == question_block(question) and tail.endswith(head) and question in head
+    excerpts = tail[: -len(head)]  # the best chunks' lines that match the question, best first
+    assert excerpts.index('<excerpt id="shop/cart.py:1-43">') < excerpts.index("</relevant_documents>")
+    assert "def total(self)" in excerpts and "import" not in excerpts
     assert ordered[-1] == ranked[0].chunk and ordered[0] == ranked[1].chunk
     assert ordered[-2] == ranked[2].chunk and ordered[1] == ranked[3].chunk
     position = {c.id: i for i, c in enumerate(ordered)}

@@ -15,6 +15,7 @@ Every text returned starts with `<` and ends with a newline, so token counts com
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from html import escape
 
@@ -26,6 +27,7 @@ from .rank import Ranked, dependency_order, first_texts, line_terms, terms
 TAIL_LIMIT = 8192  # one attention chunk of Scout's local layers
 OUTLINE_NOTE = "(outline only: bodies left out to fit the context)"
 TOP_CHUNKS = 20
+EDGES_TOP_CHUNKS = 5  # the edges layout repeats the matching lines of this many best chunks
 EXCERPT_LINES = 6
 EXCERPT_WIDTH = 160
 
@@ -47,14 +49,19 @@ def stable(
     return ordered, _tail(best, question, limit)
 
 
-def _tail(best: list[Chunk], question: str, limit: int) -> str:
+def _tail(best: list[Chunk], question: str, limit: int, *, matched_only: bool = False) -> str:
     """Excerpts of `best` and the question in at most `limit` tokens: the lowest-ranked
-    excerpts give way to bare ids first, then the lowest-ranked ids go."""
+    excerpts give way to bare ids first, then the lowest-ranked ids go. `matched_only`:
+    only chunks with lines that match the question, and the question alone when none has."""
     count = scout_tokenizer().count
     asked = question_block(question)
     fixed = count(_INTRO) + count(_CLOSE) + count(asked)
     wanted = {t for t in terms(question) if " " not in t}
-    blocks = [_excerpt(c, wanted) for c in best]
+    blocks = [_excerpt(c, wanted, fallback=not matched_only) for c in best]
+    best = [c for c, block in zip(best, blocks) if block]
+    blocks = [block for block in blocks if block]
+    if not blocks and matched_only:
+        return asked
     sizes = [count(b) for b in blocks]
     for i in reversed(range(len(blocks))):
         if fixed + sum(sizes) <= limit:
@@ -67,20 +74,25 @@ def _tail(best: list[Chunk], question: str, limit: int) -> str:
     return _INTRO + "".join(blocks) + _CLOSE + asked
 
 
-def _excerpt(chunk: Chunk, wanted: set[str]) -> str:
+def _excerpt(chunk: Chunk, wanted: set[str], fallback: bool = True) -> str:
     """Up to EXCERPT_LINES of the chunk's lines, trimmed, in their order: those sharing
-    the most search terms with the question, or, when none shares one, the first lines
-    that are neither blank nor imports."""
+    the most search terms with the question (a term weighs one over the number of the
+    chunk's lines that hold it), or, when none shares one, the first lines
+    that are neither blank nor imports ("" without `fallback`)."""
     lines = [
         line.rstrip()[:EXCERPT_WIDTH] for line in chunk.text.splitlines()
         if line.strip() and not _IMPORT.match(line) and not line.startswith(OUTLINE_NOTE)
     ]
-    matches = [len(wanted & line_terms(line)) for line in lines] if wanted else []
+    found = [wanted & line_terms(line) for line in lines] if wanted else []
+    spread = Counter(term for terms_here in found for term in terms_here)  # lines holding each term
+    matches = [sum(1 / spread[term] for term in terms_here) for terms_here in found]  # rarer terms weigh more
     if any(matches):
         best = sorted(range(len(lines)), key=lambda i: (-matches[i], i))[:EXCERPT_LINES]
         lines = [lines[i] for i in sorted(best) if matches[i]]
-    else:
+    elif fallback:
         lines = lines[:EXCERPT_LINES]
+    else:
+        return ""
     return f'<excerpt id="{escape(chunk.id)}">\n' + "".join(f"{line}\n" for line in lines) + "</excerpt>\n"
 
 
@@ -88,13 +100,15 @@ def question_block(question: str) -> str:
     return f"<question>\n{neutralize(question.strip())}\n</question>\n"
 
 
-def edges(ranked: Sequence[Ranked], question: str) -> tuple[str, list[Chunk], str]:
+def edges(ranked: Sequence[Ranked], question: str, *, limit: int = TAIL_LIMIT) -> tuple[str, list[Chunk], str]:
     """(head, chunks, tail): the best chunk last, right before the question, the second
     best first, the third second to last, the fourth second and so on, so relevance falls
-    towards the middle; the question is both the head and the tail. The best chunk goes
-    last because the answer is generated from the end: there it shares Scout's last local
-    attention chunk (8,192 tokens) with the question, and small models, which favour what
-    they read most recently, find it there too (bench/longctx measures this)."""
+    towards the middle. The head is the question; the tail repeats the lines of the
+    EDGES_TOP_CHUNKS best chunks that match it (within `limit` tokens), then the question.
+    The best chunk goes last because the answer is generated from the end: there it
+    shares Scout's last local attention chunk (8,192 tokens) with the question, and small
+    models, which favour what they read most recently, find it there too (bench/longctx
+    measures this)."""
     ordered = [r.chunk for r in ranked[1::2]] + [r.chunk for r in ranked[0::2]][::-1]
-    asked = question_block(question)
-    return asked, ordered, asked
+    best = [r.chunk for r in ranked[:EDGES_TOP_CHUNKS]]
+    return question_block(question), ordered, _tail(best, question, limit, matched_only=True)
