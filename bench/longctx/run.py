@@ -69,7 +69,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--code-max-tokens", type=int, default=128)
     parser.add_argument("--code-layout", default="edges", choices=("stable", "edges"))
     parser.add_argument("--questions", type=Path, default=code_task.QUESTIONS)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", default="0", help="haystack samples (comma-separated): each adds a full set of cases")
     parser.add_argument("--out", type=Path, default=WORK)
     parser.add_argument("--dry-run", action="store_true", help="build and place everything, run no model")
     parser.add_argument("--resume", type=Path, default=None,
@@ -139,21 +139,25 @@ def run_needles(args: argparse.Namespace, engine: Any, store: Any, out: Path) ->
     log(f"needles: {engine.model_name}, context {engine.max_model_len:,}; haystack from {root} "
         f"({len(packed.chunks)} chunks, {packed.tokens:,} Scout tokens)")
 
+    seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
     cases: list[nd.Case] = []
     for length in lengths:
-        haystack, cases_here = _fitted_cases(packed, engine, length, depths, layouts, kinds, args.seed, limit, args.variants)
-        if haystack is None:
-            continue
-        for kind in kinds:
-            of_kind = [c for c in cases_here if c.kind == kind]
-            cases.extend(of_kind[: args.limit] if args.limit is not None else of_kind)
+        for seed in seeds:
+            haystack, cases_here = _fitted_cases(packed, engine, length, depths, layouts, kinds, seed, limit, args.variants)
+            if haystack is None:
+                continue
+            for case in cases_here:
+                case.extra["seed"] = seed
+            for kind in kinds:
+                of_kind = [c for c in cases_here if c.kind == kind]
+                cases.extend(of_kind[: args.limit] if args.limit is not None else of_kind)
     # Run order: by length and layout, deepest needle first, so naive prompts reuse the
     # prefix cache of the previous one (they differ only from the needle on).
     cases.sort(key=lambda c: (c.length, nd.KINDS.index(c.kind), layouts.index(c.layout), -_first_depth(c)))
     result: dict[str, Any] = {
         "engine": args.engine, "model": engine.model_name, "max_model_len": engine.max_model_len,
         "corpus": str(root), "chunk_chars": HAYSTACK_CHUNK_CHARS, "lengths": lengths, "depths": depths,
-        "layouts": layouts, "kinds": kinds, "seed": args.seed, "variants": args.variants, "started": datetime.now().isoformat(timespec="seconds"),
+        "layouts": layouts, "kinds": kinds, "seeds": seeds, "variants": args.variants, "started": datetime.now().isoformat(timespec="seconds"),
         "cases": [],
     }
     log(f"{len(cases)} cases; prompt sizes {min(c.prompt_tokens for c in cases):,} to {max(c.prompt_tokens for c in cases):,} tokens")
@@ -301,18 +305,26 @@ def needle_tables(result: dict[str, Any], print_them: bool = False) -> dict[str,
             continue
         layouts = [x for x in result["layouts"] if any(r["layout"] == x for r in subset)]
         lengths = sorted({r["length"] for r in subset})
-        cell = {(r["layout"], r["length"]): r for r in subset}
-        out.append(f"\n{title}, depths {_fmt_depth(tuple(subset[0]['depth']))}: score (actual depths)")
+        runs: dict[tuple, list[dict[str, Any]]] = {}
+        for r in subset:
+            runs.setdefault((r["layout"], r["length"]), []).append(r)
+        out.append(f"\n{title}, depths {_fmt_depth(tuple(subset[0]['depth']))}: score (actual depths; with several "
+                   "seeds: the mean score, and how many found the first hop)")
         out.append(f"{'length':>8} | " + " | ".join(f"{x:<22}" for x in layouts))
         for length in lengths:
             cells = []
             for layout in layouts:
-                r = cell.get((layout, length))
-                if r is None:
+                found = runs.get((layout, length))
+                if not found:
                     cells.append(f"{'-':<22}")
                     continue
-                extra = " hop1" if r.get("first_hop_found") else ""
-                cells.append(f"{r['score']:.2f} ({_fmt_actual(r)}){extra}".ljust(22))
+                mean = sum(r["score"] for r in found) / len(found)
+                hops = sum(bool(r.get("first_hop_found")) for r in found)
+                if len(found) == 1:
+                    text = f"{mean:.2f} ({_fmt_actual(found[0])}){' hop1' if hops else ''}"
+                else:
+                    text = f"{mean:.2f} (of {len(found)}{f', hop1 {hops}' if kind == 'twohop' else ''})"
+                cells.append(text.ljust(22))
             out.append(f"{length:>8,} | " + " | ".join(cells))
         summary[kind] = {x: round(sum(r["score"] for r in subset if r["layout"] == x) / max(1, sum(r["layout"] == x for r in subset)), 3) for x in layouts}
     if print_them:
