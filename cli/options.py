@@ -18,7 +18,7 @@ NoDefaultExcludes = Annotated[bool, typer.Option("--no-default-excludes", help=f
 MaxFileSize = Annotated[int, typer.Option("--max-file-size", min=1, help="Skip files larger than this many bytes.")]
 Password = Annotated[Optional[str], typer.Option("--password", help="Password for encrypted PDFs (or set SCOUT_PDF_PASSWORD).", envvar="SCOUT_PDF_PASSWORD", show_envvar=False)]
 Question = Annotated[Optional[str], typer.Option("--question", "-q", help="Rank the chunks for this question (adds `ranking` to --json) and lay the prompt out for it.")]
-LayoutOption = Annotated[Optional[str], typer.Option("--layout", help="stable: the corpus does not depend on the question (prefix caching pays across questions), a short tail names the relevant chunks; edges: the most relevant chunks at the end and the start (the best last), the question before and after.")]
+LayoutOption = Annotated[Optional[str], typer.Option("--layout", help="stable: the corpus does not depend on the question (prefix caching pays across questions), a short tail names the relevant chunks; edges: the most relevant chunks at the start and the end, the question before and after.")]
 NoFit = Annotated[bool, typer.Option("--no-fit", help="Over the budget, fail (exit 4) instead of shrinking chunks to outlines and leaving out the least relevant.")]
 JsonOutput = Annotated[bool, typer.Option("--json", help="Print a machine-readable result on stdout.")]
 

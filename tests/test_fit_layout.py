@@ -158,12 +158,9 @@ def test_edges_puts_the_best_at_both_ends_and_the_question_around(packed):
     question = "How is the cart total computed?"
     ranked = rank(shop.chunks, question, shop.outlines)
     head, ordered, tail = edges(ranked, question)
-    assert head == question_block(question) and tail.endswith(head) and question in head
-    excerpts = tail[: -len(head)]  # the best chunks' lines that match the question, best first
-    assert excerpts.index('<excerpt id="shop/cart.py:1-43">') < excerpts.index("</relevant_documents>")
-    assert "def total(self)" in excerpts and "import" not in excerpts
-    assert ordered[-1] == ranked[0].chunk and ordered[0] == ranked[1].chunk
-    assert ordered[-2] == ranked[2].chunk and ordered[1] == ranked[3].chunk
+    assert head == tail == question_block(question) and question in head
+    assert ordered[0] == ranked[0].chunk and ordered[-1] == ranked[1].chunk
+    assert ordered[1] == ranked[2].chunk and ordered[-2] == ranked[3].chunk
     position = {c.id: i for i, c in enumerate(ordered)}
     middle = (len(ordered) - 1) / 2
     distance = [abs(position[r.chunk.id] - middle) for r in ranked]
@@ -190,5 +187,5 @@ def test_a_big_tree_is_folded_to_fit_a_small_budget(tmp_path):
     assert scout_tokenizer().count(packed.header) > 2000
     fitted = arrange(packed, question="what does f_3_4_1 return?", layout="edges", budget=2000)
     assert fitted.tokens <= 2000 and fitted.chunks
-    assert fitted.chunks[-1].id.startswith("package_3/module_4/file_1.py")
+    assert fitted.chunks[0].id.startswith("package_3/module_4/file_1.py")
     assert "files)" in fitted.header and scout_tokenizer().count(fitted.text) == fitted.tokens

@@ -25,7 +25,6 @@ LAYOUTS: tuple[str, ...] = ("stable", "edges")
 _FIT_ROUNDS = 4
 _MIN_OUTLINE = 32  # tokens: no outline block is smaller (tags, the note, one signature)
 _MIN_TAIL = 256  # tokens: room for the question and a few ids even under a small budget
-EDGES_TAIL_LIMIT = 1024  # tokens: the edges tail's matching lines and question
 
 
 def arrange(
@@ -51,8 +50,7 @@ def arrange(
     # What the documents may take: the budget less the unfitted tree and what the question
     # part may use. In the stable layout that reserve is fixed by the budget alone (the
     # tail is cut to it), so the kept documents do not depend on the question.
-    tail_limit = _tail_limit(question, layout, budget)
-    reserve = tail_limit + (scout_tokenizer().count(question_block(question)) if tail_limit and layout == "edges" else 0)
+    reserve = _reserve(question, layout, budget)
     depth, tree_tokens = _tree_depth(result, budget)
     allowance = None if budget is None else budget - tree_tokens - reserve
     for _ in range(_FIT_ROUNDS):
@@ -60,7 +58,7 @@ def arrange(
             fitted = fit(by_prior, max(allowance, 0), lambda chunk, room: outline_chunk(chunk, result.outlines, room))
             kept, shrunk, dropped = fitted.chunks, fitted.shrunk, fitted.dropped
             allowance = fitted.tokens
-        arranged = _lay_out(result, kept, ranking, question, layout, shrunk, dropped, tail_limit or TAIL_LIMIT, depth)
+        arranged = _lay_out(result, kept, ranking, question, layout, shrunk, dropped, reserve or TAIL_LIMIT, depth)
         if result.chunks and not kept:
             break
         if budget is None or arranged.tokens <= budget:
@@ -69,14 +67,13 @@ def arrange(
     raise ContextTooLarge(f"{over_budget_message(result, budget)}; it holds none of the documents")
 
 
-def _tail_limit(question: str, layout: str, budget: int | None) -> int:
-    """Tokens the tail may take (it is cut to fit): for stable, an eighth of the budget, at
-    most one attention chunk; for edges, a sixteenth, at most EDGES_TAIL_LIMIT, at least
-    the question. 0 without a question or a budget (then the tail is not reserved for)."""
+def _reserve(question: str, layout: str, budget: int | None) -> int:
+    """Tokens kept for the question part: the stable tail's limit (an eighth of the budget,
+    at most one attention chunk), or the edges layout's two question blocks."""
     if not question or budget is None:
         return 0
     if layout == "edges":
-        return max(min(EDGES_TAIL_LIMIT, budget // 16), scout_tokenizer().count(question_block(question)))
+        return 2 * scout_tokenizer().count(question_block(question))
     return min(TAIL_LIMIT, max(budget // 8, _MIN_TAIL))
 
 
@@ -99,7 +96,7 @@ def _lay_out(result, kept, ranking, question, layout, shrunk, dropped, tail_limi
     present = {chunk.id: chunk for chunk in kept}
     ranked_kept = [replace(r, chunk=present[r.chunk.id]) for r in ranking if r.chunk.id in present]
     if layout == "edges":
-        head, ordered, tail = edges(ranked_kept, question, limit=tail_limit)
+        head, ordered, tail = edges(ranked_kept, question)
     else:
         head, tail = "", ""
         if question:

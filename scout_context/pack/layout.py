@@ -5,9 +5,8 @@ dependency order), so every question over the same sources shares a byte-identic
 prefix (and its KV cache); what depends on the question is a short tail after it: the
 most relevant chunks' ids, each with the lines that match the question best (its first
 lines when none do), then the question, all within one attention chunk. `edges` is for a single question: the most relevant chunks at the
-end and at the start, where long-context models use them best (the best one last, next
-to the question), the least relevant in the middle, and the question both before and
-after the corpus.
+start and at the end, where long-context models use them best, the least relevant in
+the middle, and the question both before and after the corpus.
 
 Every text returned starts with `<` and ends with a newline, so token counts compose.
 """
@@ -27,7 +26,6 @@ from .rank import Ranked, dependency_order, first_texts, line_terms, terms
 TAIL_LIMIT = 8192  # one attention chunk of Scout's local layers
 OUTLINE_NOTE = "(outline only: bodies left out to fit the context)"
 TOP_CHUNKS = 20
-EDGES_TOP_CHUNKS = 5  # the edges layout repeats the matching lines of this many best chunks
 EXCERPT_LINES = 6
 EXCERPT_WIDTH = 160
 
@@ -100,15 +98,10 @@ def question_block(question: str) -> str:
     return f"<question>\n{neutralize(question.strip())}\n</question>\n"
 
 
-def edges(ranked: Sequence[Ranked], question: str, *, limit: int = TAIL_LIMIT) -> tuple[str, list[Chunk], str]:
-    """(head, chunks, tail): the best chunk last, right before the question, the second
-    best first, the third second to last, the fourth second and so on, so relevance falls
-    towards the middle. The head is the question; the tail repeats the lines of the
-    EDGES_TOP_CHUNKS best chunks that match it (within `limit` tokens), then the question.
-    The best chunk goes last because the answer is generated from the end: there it
-    shares Scout's last local attention chunk (8,192 tokens) with the question, and small
-    models, which favour what they read most recently, find it there too (bench/longctx
-    measures this)."""
-    ordered = [r.chunk for r in ranked[1::2]] + [r.chunk for r in ranked[0::2]][::-1]
-    best = [r.chunk for r in ranked[:EDGES_TOP_CHUNKS]]
-    return question_block(question), ordered, _tail(best, question, limit, matched_only=True)
+def edges(ranked: Sequence[Ranked], question: str) -> tuple[str, list[Chunk], str]:
+    """(head, chunks, tail): the best chunk first, the second best last, the third second,
+    the fourth second to last and so on, so relevance falls towards the middle; the
+    question is both the head and the tail."""
+    ordered = [r.chunk for r in ranked[0::2]] + [r.chunk for r in ranked[1::2]][::-1]
+    asked = question_block(question)
+    return asked, ordered, asked
