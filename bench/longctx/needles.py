@@ -30,7 +30,7 @@ from scout_context.pack.pipeline import PackResult, SourceSummary, header, total
 from scout_context.pack.render import body_tokens, document, document_tokens
 from scout_context.tasks.ask import render_prompt
 
-LAYOUTS = ("naive", "stable", "edges")
+LAYOUTS = ("naive", "plain", "stable", "edges")
 KINDS = ("single", "multi", "twohop")
 
 # (fact, question): the fact holds the number, the question asks for it, sometimes in other words.
@@ -173,9 +173,12 @@ def _needle_line(path: str, fact: str) -> str:
 
 
 def corpus_text(haystack: Haystack, chunks: Sequence[Chunk], layout: str, question: str) -> str:
-    """The user turn for `layout`: naive is the documents by id, then the question."""
-    if layout == "naive":
-        return "".join(document(c) for c in haystack.naive_order(chunks)) + question_block(question)
+    """The user turn for `layout`: naive is the pack's header (the directory tree, as the
+    other layouts have it), the documents by id, then the question; plain is the same
+    without the header."""
+    if layout in ("naive", "plain"):
+        documents = "".join(document(c) for c in haystack.naive_order(chunks)) + question_block(question)
+        return documents if layout == "plain" else haystack.sub_pack(chunks).header + documents
     return arrange(haystack.sub_pack(chunks), question=question, layout=layout).text  # type: ignore[arg-type]
 
 

@@ -3,7 +3,7 @@
 
     python -m bench.longctx [--engine vllm|openai] [--model M] [--base-url URL]
         [--tasks needle,recall,code] [--kinds single,multi,twohop] [--lengths 2K,6K]
-        [--depths 0,0.25,0.5,0.75,1] [--layouts naive,stable,edges] [--limit N]
+        [--depths 0,0.25,0.5,0.75,1] [--layouts naive,plain,stable,edges] [--seeds 0,1] [--limit N]
 
 Tasks: `needle` (the kinds in --kinds over --lengths x --depths x --layouts; an engine),
 `recall` (gold-file recall@5/@10 of the ranking on questions/code.json; no engine),
