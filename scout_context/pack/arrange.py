@@ -133,9 +133,9 @@ def _status(result: PackResult, kept: list[Chunk], shrunk: list[str]) -> dict[st
 
 def outline_chunk(chunk: Chunk, outlines: dict[str, tuple[tuple, ...]], room: int | None = None) -> Chunk | None:
     """The chunk reduced to the signatures (and first docstring lines) of the definitions
-    that start in it; None when
-    it has none, or when it plainly cannot fit in `room` tokens (judged at two characters
-    a token, half what code averages, before counting exactly)."""
+    that start in it; None when it has none, or when it plainly cannot fit in `room`
+    tokens (judged at two characters a token, half what code averages, before counting
+    exactly)."""
     if room is not None and room < _MIN_OUTLINE:
         return None
     inside = [d for d in outlines.get(chunk.path, ()) if chunk.start_line <= d[2] <= chunk.end_line]

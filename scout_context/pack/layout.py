@@ -4,9 +4,10 @@
 dependency order), so every question over the same sources shares a byte-identical
 prefix (and its KV cache); what depends on the question is a short tail after it: the
 most relevant chunks' ids, each with the lines that match the question best (its first
-lines when none do), then the question, all within one attention chunk. `edges` is for a single question: the most relevant chunks at the
-start and at the end, where long-context models use them best, the least relevant in
-the middle, and the question both before and after the corpus.
+lines when none do), then the question, all within one attention chunk. `edges` is for
+a single question: the most relevant chunks at the start and at the end, where
+long-context models use them best, the least relevant in the middle, and the question
+both before and after the corpus.
 
 Every text returned starts with `<` and ends with a newline, so token counts compose.
 """
@@ -47,19 +48,14 @@ def stable(
     return ordered, _tail(best, question, limit)
 
 
-def _tail(best: list[Chunk], question: str, limit: int, *, matched_only: bool = False) -> str:
+def _tail(best: list[Chunk], question: str, limit: int) -> str:
     """Excerpts of `best` and the question in at most `limit` tokens: the lowest-ranked
-    excerpts give way to bare ids first, then the lowest-ranked ids go. `matched_only`:
-    only chunks with lines that match the question, and the question alone when none has."""
+    excerpts give way to bare ids first, then the lowest-ranked ids go."""
     count = scout_tokenizer().count
     asked = question_block(question)
     fixed = count(_INTRO) + count(_CLOSE) + count(asked)
     wanted = {t for t in terms(question) if " " not in t}
-    blocks = [_excerpt(c, wanted, fallback=not matched_only) for c in best]
-    best = [c for c, block in zip(best, blocks) if block]
-    blocks = [block for block in blocks if block]
-    if not blocks and matched_only:
-        return asked
+    blocks = [_excerpt(c, wanted) for c in best]
     sizes = [count(b) for b in blocks]
     for i in reversed(range(len(blocks))):
         if fixed + sum(sizes) <= limit:
@@ -72,25 +68,23 @@ def _tail(best: list[Chunk], question: str, limit: int, *, matched_only: bool = 
     return _INTRO + "".join(blocks) + _CLOSE + asked
 
 
-def _excerpt(chunk: Chunk, wanted: set[str], fallback: bool = True) -> str:
-    """Up to EXCERPT_LINES of the chunk's lines, trimmed, in their order: those sharing
-    the most search terms with the question (a term weighs one over the number of the
-    chunk's lines that hold it), or, when none shares one, the first lines
-    that are neither blank nor imports ("" without `fallback`)."""
+def _excerpt(chunk: Chunk, wanted: set[str]) -> str:
+    """Up to EXCERPT_LINES of the chunk's lines that are neither blank nor imports,
+    trimmed, in their order: those sharing the most search terms with the question (a
+    term weighs one over the number of the chunk's lines that hold it), or, when none
+    shares one, the first ones."""
     lines = [
         line.rstrip()[:EXCERPT_WIDTH] for line in chunk.text.splitlines()
         if line.strip() and not _IMPORT.match(line) and not line.startswith(OUTLINE_NOTE)
     ]
-    found = [wanted & line_terms(line) for line in lines] if wanted else []
+    found = [wanted & words for words in line_terms(lines)] if wanted else []
     spread = Counter(term for terms_here in found for term in terms_here)  # lines holding each term
     matches = [sum(1 / spread[term] for term in terms_here) for terms_here in found]  # rarer terms weigh more
     if any(matches):
         best = sorted(range(len(lines)), key=lambda i: (-matches[i], i))[:EXCERPT_LINES]
         lines = [lines[i] for i in sorted(best) if matches[i]]
-    elif fallback:
-        lines = lines[:EXCERPT_LINES]
     else:
-        return ""
+        lines = lines[:EXCERPT_LINES]
     return f'<excerpt id="{escape(chunk.id)}">\n' + "".join(f"{line}\n" for line in lines) + "</excerpt>\n"
 
 

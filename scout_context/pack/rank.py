@@ -13,24 +13,23 @@ to its English stem (Snowball, so `satisfying` meets `satisfiable` and `popped` 
 `pop`); a term matches a whole stemmed word. A chunk that defines a name the question
 spells as code (`send_static_file`, `Cart.total`, `parseHTTPResponse`) gets a bonus.
 Tests, benchmarks and changelogs mention everything and rarely hold the answer: their
-lexical score is scaled down unless the question is about tests. Structural priors
-(README and docs, entry points, how many files import the file) weigh less than a
-lexical match, so a named thing wins. The question-independent part
-(surfaces, priors) is kept for the last corpus ranked: further questions over the same
-chunks cost a few milliseconds.
+lexical score is halved. Structural priors (README and docs, entry points, how many
+files import the file) weigh less than a lexical match, so a named thing wins. The
+question-independent part (surfaces, priors) is kept for the last corpus ranked:
+further questions over the same chunks cost a few milliseconds.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from functools import lru_cache
 import operator
 import posixpath
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import Stemmer
 
@@ -109,9 +108,9 @@ def terms(question: str) -> list[str]:
     return list(found)
 
 
-def line_terms(text: str) -> set[str]:
-    """The stemmed words of a short text, as `terms` makes them (no phrases)."""
-    return set(_stems(normalize(text).split()))
+def line_terms(lines: Sequence[str]) -> list[set[str]]:
+    """Per line, its stemmed words, as `terms` makes them (no phrases)."""
+    return [set(words) for words in _stemmed([normalize(line).split() for line in lines])]
 
 
 def code_names(question: str) -> set[str]:
@@ -156,6 +155,13 @@ def _find_all(haystack: bytes | str, needle: bytes | str, shift: int = 0) -> lis
 
 def _stems(words: list[str]) -> list[str]:
     return _stemmer().stemWords(words)
+
+
+def _stemmed(texts: list[list[str]]) -> list[list[str]]:
+    """Each list of words stemmed; each distinct word is stemmed once."""
+    vocabulary = list(set().union(*texts))
+    stem = dict(zip(vocabulary, _stems(vocabulary)))
+    return [[stem[w] for w in words] for words in texts]
 
 
 @lru_cache(maxsize=1)
@@ -228,9 +234,7 @@ def _index(chunks: Sequence[Chunk], outlines: Mapping[str, tuple[tuple, ...]]) -
         bounds.append(at + bisect_right(cuts, at))
         at += len(surface) + 2
     words = [text[a:b].split() for a, b in zip(bounds, [*bounds[1:], len(text)])]
-    vocabulary = list(set().union(*words))
-    stem = dict(zip(vocabulary, _stems(vocabulary)))
-    stemmed = [" ".join([stem[w] for w in ws]) for ws in words]
+    stemmed = [" ".join(ws) for ws in _stemmed(words)]
     starts, at = [], 1
     for surface in stemmed:
         starts.append(at)
