@@ -60,8 +60,16 @@ def test_fit_keeps_by_rank_shrinks_before_dropping_and_reports(packed):
     assert outline is not None
     budget = sum(tokens[:4]) - 1  # one token short when the fourth chunk comes
     fitted = fit(ranked, budget, shrink)
-    assert fitted.shrunk == [fourth.id] and set(fitted.dropped) <= set(ids[4:])  # later ones may no longer fit
-    assert [c.id for c in fitted.chunks[:3]] == ids[:3] and fitted.chunks[3] == outline and fitted.ranked[3].score == ranked[3].score
+    left = budget - sum(tokens[:3]) - outline.tokens  # what the later chunks share
+    expected_dropped = []
+    for chunk_id, size in zip(ids[4:], tokens[4:]):  # each later chunk is kept while it fits what is left
+        if size <= left:
+            left -= size
+        else:
+            expected_dropped.append(chunk_id)
+    assert fitted.shrunk == [fourth.id] and fitted.dropped == expected_dropped
+    assert [c.id for c in fitted.chunks[:3]] == ids[:3] and fitted.chunks[3] == outline
+    assert fitted.ranked[3].score == ranked[3].score
     assert fitted.tokens == sum(c.tokens for c in fitted.chunks) <= budget
 
     fitted = fit(ranked, budget, lambda chunk, room: None)  # no outline to shrink to: dropped, smaller ones still fit
