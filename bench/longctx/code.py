@@ -11,7 +11,11 @@ substring, and checks it case-insensitively in the answer.
 
 from __future__ import annotations
 
+import io
 import json
+import shutil
+import subprocess
+import tarfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,8 +62,32 @@ def load_questions(path: Path = QUESTIONS) -> tuple[list[Question], dict[str, di
     return questions, data["repos"]
 
 
-def pack_repo(repo: dict[str, Any], repo_root: Path, store: Store) -> tuple[PackResult, float]:
+def corpus_root(name: str, repo: dict[str, Any], repo_root: Path) -> Path:
+    """The folder to pack: `root`, or, when the repository names a `commit`, that commit
+    of the git repository at `root`, extracted once under bench/.work/corpora, so that a
+    corpus which is this project's own code does not move as the code does."""
     root = (repo_root / repo["root"]).resolve()
+    commit = repo.get("commit")
+    if not commit:
+        return root
+    target = repo_root / "bench" / ".work" / "corpora" / f"{name}-{commit[:12]}"
+    ready = target.with_name(target.name + ".ready")
+    if not ready.exists():
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir(parents=True)
+        archive = subprocess.run(["git", "-C", str(root), "archive", commit], capture_output=True, check=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(target, filter="data")
+        # Its own (empty) work tree: inside this repository's ignored bench/.work, git
+        # ls-files would otherwise list nothing (see bench/README.md, "Why git init").
+        subprocess.run(["git", "init", "--quiet", str(target)], check=True)
+        ready.write_text(commit + "\n")
+    return target
+
+
+def pack_repo(name: str, repo: dict[str, Any], repo_root: Path, store: Store) -> tuple[PackResult, float]:
+    root = corpus_root(name, repo, repo_root)
     started = time.perf_counter()
     packed = pack([root], PackOptions(exclude=tuple(repo.get("exclude", ()))), store=store)
     return packed, time.perf_counter() - started
@@ -99,11 +127,11 @@ def summarize_recall(rows: Sequence[dict[str, Any]], ks: Sequence[int] = (5, 10)
         return out
 
     repos = list(dict.fromkeys(r["repo"] for r in rows))
-    sets = [s for s in dict.fromkeys(r["set"] for r in rows)] if len({r["set"] for r in rows}) > 1 else []
+    sets = list(dict.fromkeys(r["set"] for r in rows))
     return {
         "overall": block(rows),
         **{repo: block([r for r in rows if r["repo"] == repo]) for repo in repos},
-        **{f"set: {name}": block([r for r in rows if r["set"] == name]) for name in sets},
+        **({f"set: {name}": block([r for r in rows if r["set"] == name]) for name in sets} if len(sets) > 1 else {}),
     }
 
 

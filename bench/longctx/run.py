@@ -340,7 +340,7 @@ def run_code(args: argparse.Namespace, engine: Any, store: Any, out: Path) -> in
     questions, repos = code_task.load_questions(args.questions)
     packs, pack_s = {}, {}
     for name in dict.fromkeys(q.repo for q in questions):
-        packs[name], pack_s[name] = code_task.pack_repo(repos[name], REPO_ROOT, store)
+        packs[name], pack_s[name] = code_task.pack_repo(name, repos[name], REPO_ROOT, store)
         log(f"packed {name}: {len(packs[name].files):,} files, {len(packs[name].chunks):,} chunks, "
             f"{packs[name].tokens:,} tokens in {pack_s[name]:.1f} s")
     rows = code_task.recall(questions, packs)
