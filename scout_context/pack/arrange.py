@@ -14,7 +14,7 @@ from ..chunk import Chunk
 from ..errors import ContextTooLarge
 from .fit import fit
 from ..tokens import scout_tokenizer
-from .layout import OUTLINE_NOTE, TAIL_LIMIT, edges, question_block, stable
+from .layout import EDGES_LINES_LIMIT, OUTLINE_NOTE, TAIL_LIMIT, edges, stable
 from .neutralize import neutralize
 from .pipeline import PackResult, header, over_budget_message, total_tokens
 from .rank import rank
@@ -58,7 +58,7 @@ def arrange(
             fitted = fit(by_prior, max(allowance, 0), lambda chunk, room: outline_chunk(chunk, result.outlines, room))
             kept, shrunk, dropped = fitted.chunks, fitted.shrunk, fitted.dropped
             allowance = fitted.tokens
-        arranged = _lay_out(result, kept, ranking, question, layout, shrunk, dropped, reserve or TAIL_LIMIT, depth)
+        arranged = _lay_out(result, kept, ranking, question, layout, shrunk, dropped, _tail_limit(layout, budget), depth)
         if result.chunks and not kept:
             break
         if budget is None or arranged.tokens <= budget:
@@ -67,14 +67,20 @@ def arrange(
     raise ContextTooLarge(f"{over_budget_message(result, budget)}; it holds none of the documents")
 
 
+def _tail_limit(layout: str, budget: int | None) -> int:
+    """Tokens the question-specific tail may take: an eighth of the budget, within
+    [_MIN_TAIL, the layout's cap] (one attention chunk for `stable`)."""
+    cap = TAIL_LIMIT if layout == "stable" else EDGES_LINES_LIMIT
+    return cap if budget is None else min(cap, max(budget // 8, _MIN_TAIL))
+
+
 def _reserve(question: str, layout: str, budget: int | None) -> int:
-    """Tokens kept for the question part: the stable tail's limit (an eighth of the budget,
-    at most one attention chunk), or the edges layout's two question blocks."""
+    """Tokens kept for the question part: the tail's limit, twice in `edges` (its head is
+    the same block). In `stable` it depends on the budget alone, so the kept documents
+    do not depend on the question."""
     if not question or budget is None:
         return 0
-    if layout == "edges":
-        return 2 * scout_tokenizer().count(question_block(question))
-    return min(TAIL_LIMIT, max(budget // 8, _MIN_TAIL))
+    return _tail_limit(layout, budget) * (2 if layout == "edges" else 1)
 
 
 def _tree_depth(result: PackResult, budget: int | None) -> tuple[int | None, int]:
@@ -96,7 +102,7 @@ def _lay_out(result, kept, ranking, question, layout, shrunk, dropped, tail_limi
     present = {chunk.id: chunk for chunk in kept}
     ranked_kept = [replace(r, chunk=present[r.chunk.id]) for r in ranking if r.chunk.id in present]
     if layout == "edges":
-        head, ordered, tail = edges(ranked_kept, question)
+        head, ordered, tail = edges(ranked_kept, question, limit=tail_limit)
     else:
         head, tail = "", ""
         if question:

@@ -7,7 +7,9 @@ most relevant chunks' ids, each with the lines that match the question best (its
 lines when none do), then the question, all within one attention chunk. `edges` is for
 a single question: the most relevant chunks at the start and at the end, where
 long-context models use them best, the least relevant in the middle, and the question
-both before and after the corpus.
+both before and after the corpus, each time after the best chunks' lines that match it
+(each after its chunk's id), so what answers the question is next to it at both ends
+(in the same attention chunk on Scout; where a small model copies from).
 
 Every text returned starts with `<` and ends with a newline, so token counts compose.
 """
@@ -21,7 +23,7 @@ from html import escape
 
 from ..chunk import Chunk
 from ..tokens import scout_tokenizer
-from .neutralize import neutralize
+from .neutralize import neutralize, tag_escaper
 from .rank import Ranked, dependency_order, first_texts, line_terms, terms
 
 TAIL_LIMIT = 8192  # one attention chunk of Scout's local layers
@@ -29,10 +31,16 @@ OUTLINE_NOTE = "(outline only: bodies left out to fit the context)"
 TOP_CHUNKS = 20
 EXCERPT_LINES = 6
 EXCERPT_WIDTH = 160
+EDGES_TOP = 5  # chunks whose matching lines the edges tail quotes
+EDGES_LINES = 3  # lines quoted per chunk
+EDGES_LINES_LIMIT = 1024  # tokens of the edges tail, the question included
 
 _IMPORT = re.compile(r"(?:from \S+ import |import |#include |package \w+$|use [\w:{}, *]+;|const \w+ = require\()")
 _INTRO = "<relevant_documents>\nThe documents most relevant to the question, best first, with their lines that match it:\n"
 _CLOSE = "</relevant_documents>\n"
+_LINES_OPEN = "<relevant_lines>\n"
+_LINES_CLOSE = "</relevant_lines>\n"
+_ESCAPE = tag_escaper("relevant_documents", "relevant_lines", "excerpt", "question")  # the tails' own tags
 
 
 def stable(
@@ -69,33 +77,60 @@ def _tail(best: list[Chunk], question: str, limit: int) -> str:
 
 
 def _excerpt(chunk: Chunk, wanted: set[str]) -> str:
-    """Up to EXCERPT_LINES of the chunk's lines that are neither blank nor imports,
-    trimmed, in their order: those sharing the most search terms with the question (a
-    term weighs one over the number of the chunk's lines that hold it), or, when none
-    shares one, the first ones."""
-    lines = [
+    """The chunk's id and its lines that match the question best, or, when none does,
+    its first lines."""
+    lines = _matching_lines(chunk, wanted) or _content_lines(chunk)[:EXCERPT_LINES]
+    return f'<excerpt id="{escape(chunk.id)}">\n' + "".join(f"{_ESCAPE(line)}\n" for line in lines) + "</excerpt>\n"
+
+
+def _content_lines(chunk: Chunk) -> list[str]:
+    """The chunk's lines that are neither blank, imports nor the outline note, trimmed.
+    (Quoted in a tail, each goes through `_ESCAPE`: a source line cannot close it.)"""
+    return [
         line.rstrip()[:EXCERPT_WIDTH] for line in chunk.text.splitlines()
         if line.strip() and not _IMPORT.match(line) and not line.startswith(OUTLINE_NOTE)
     ]
+
+
+def _matching_lines(chunk: Chunk, wanted: set[str], most: int = EXCERPT_LINES, *, best_first: bool = False) -> list[str]:
+    """Up to `most` of the chunk's content lines that share the most search terms with
+    the question (a term weighs one over the number of the chunk's lines that hold it),
+    in their order or `best_first`; none when no line shares one."""
+    lines = _content_lines(chunk)
     found = [wanted & words for words in line_terms(lines)] if wanted else []
     spread = Counter(term for terms_here in found for term in terms_here)  # lines holding each term
     matches = [sum(1 / spread[term] for term in terms_here) for terms_here in found]  # rarer terms weigh more
-    if any(matches):
-        best = sorted(range(len(lines)), key=lambda i: (-matches[i], i))[:EXCERPT_LINES]
-        lines = [lines[i] for i in sorted(best) if matches[i]]
-    else:
-        lines = lines[:EXCERPT_LINES]
-    return f'<excerpt id="{escape(chunk.id)}">\n' + "".join(f"{line}\n" for line in lines) + "</excerpt>\n"
+    best = sorted((i for i in range(len(lines)) if matches[i]), key=lambda i: (-matches[i], i))[:most] if found else []
+    return [lines[i] for i in (best if best_first else sorted(best))]
 
 
 def question_block(question: str) -> str:
-    return f"<question>\n{neutralize(question.strip())}\n</question>\n"
+    return f"<question>\n{_ESCAPE(neutralize(question.strip()))}\n</question>\n"
 
 
-def edges(ranked: Sequence[Ranked], question: str) -> tuple[str, list[Chunk], str]:
+def edges(
+    ranked: Sequence[Ranked], question: str, *, limit: int = EDGES_LINES_LIMIT
+) -> tuple[str, list[Chunk], str]:
     """(head, chunks, tail): the best chunk first, the second best last, the third second,
-    the fourth second to last and so on, so relevance falls towards the middle; the
-    question is both the head and the tail."""
+    the fourth second to last and so on, so relevance falls towards the middle. The head
+    and the tail are the same block, within `limit` tokens: the best chunks' lines that
+    match the question, each after its chunk's id (as an answer cites it), then the
+    question."""
     ordered = [r.chunk for r in ranked[0::2]] + [r.chunk for r in ranked[1::2]][::-1]
     asked = question_block(question)
-    return asked, ordered, asked
+    ends = _lines_block([r.chunk for r in ranked[:EDGES_TOP]], question, limit - scout_tokenizer().count(asked)) + asked
+    return ends, ordered, ends
+
+
+def _lines_block(best: list[Chunk], question: str, limit: int) -> str:
+    """`<relevant_lines>`: up to EDGES_LINES of each of `best`'s lines matching the
+    question, as `[id] line`, best chunk first, within `limit` tokens ("" when none match)."""
+    wanted = {t for t in terms(question) if " " not in t}
+    count = scout_tokenizer().count
+    lines = [
+        f"[{_ESCAPE(neutralize(chunk.id))}] {_ESCAPE(line.strip())}\n"
+        for chunk in best for line in _matching_lines(chunk, wanted, EDGES_LINES, best_first=True)
+    ]
+    while lines and count(_LINES_OPEN + "".join(lines) + _LINES_CLOSE) > limit:
+        lines.pop()
+    return _LINES_OPEN + "".join(lines) + _LINES_CLOSE if lines else ""

@@ -110,7 +110,7 @@ def terms(question: str) -> list[str]:
 
 def line_terms(lines: Sequence[str]) -> list[set[str]]:
     """Per line, its stemmed words, as `terms` makes them (no phrases)."""
-    return [set(words) for words in _stemmed([normalize(line).split() for line in lines])]
+    return [set(words) for words in _stemmed(_words(lines))]
 
 
 def code_names(question: str) -> set[str]:
@@ -141,6 +141,18 @@ def _normalize(data: bytes) -> tuple[bytes, list[int]]:
     cuts = sorted(_find_all(kinds, b"aA", 1) + _find_all(kinds, b"AAa", 1))
     pieces = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)])]
     return b" ".join(pieces).translate(_FOLD), cuts
+
+
+def _words(texts: Sequence[str]) -> list[list[str]]:
+    """Each text's words as `normalize` splits them, all texts normalized in one pass
+    (one character becomes one byte, so only camelCase cuts move the borders)."""
+    normalized, cuts = _normalize(("  " + "  ".join(texts) + "  ").encode("ascii", "replace"))
+    text = normalized.decode("ascii")
+    bounds, at = [], 2
+    for piece in texts:
+        bounds.append(at + bisect_right(cuts, at))
+        at += len(piece) + 2
+    return [text[a:b].split() for a, b in zip(bounds, [*bounds[1:], len(text)])]
 
 
 def _find_all(haystack: bytes | str, needle: bytes | str, shift: int = 0) -> list[int]:
@@ -227,14 +239,7 @@ def _index(chunks: Sequence[Chunk], outlines: Mapping[str, tuple[tuple, ...]]) -
         " ".join((c.path, c.path, *[f"{e[1]} {e[5]}" for e in found], c.text[:head]))
         for c, found in zip(chunks, entries)
     ]
-    normalized, cuts = _normalize(("  " + "  ".join(surfaces) + "  ").encode("ascii", "replace"))
-    text = normalized.decode("ascii")
-    bounds, at = [], 2
-    for surface in surfaces:
-        bounds.append(at + bisect_right(cuts, at))
-        at += len(surface) + 2
-    words = [text[a:b].split() for a, b in zip(bounds, [*bounds[1:], len(text)])]
-    stemmed = [" ".join(ws) for ws in _stemmed(words)]
+    stemmed = [" ".join(words) for words in _stemmed(_words(surfaces))]
     starts, at = [], 1
     for surface in stemmed:
         starts.append(at)
