@@ -52,7 +52,9 @@ def pack_command(
     try:
         with pack_progress(err_console) as progress:
             result = pack(sources, options, store=store, progress=progress, ignore_files=[output] if output else [])
-        result = arrange(result, question=question or "", layout=chosen_layout, budget=budget, fit_to_budget=not no_fit)
+        result = arrange(
+            result, question=question or "", layout=chosen_layout, budget=budget, fit_to_budget=not no_fit, store=store
+        )
     finally:
         store.close()
     if output is not None:

@@ -6,6 +6,8 @@ index per source, and numbered migrations.
   ranges, body hash, exact body tokens), outline, redactions, or the reason it was skipped.
 - `file_index`: (source, path) -> size, mtime, inode and content hash, so a re-pack reads
   metadata only and re-analyses just the files whose metadata changed.
+- `rank_indexes`: a pack's question-independent ranking index (see `rank.py`), by a key
+  of the pack's content and the ranking code; only the latest few are kept.
 """
 
 from __future__ import annotations
@@ -66,9 +68,14 @@ def _m004_batch_answers(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m005_rank_indexes(db: sqlite_utils.Database) -> None:
+    db["rank_indexes"].create({"key": str, "data": bytes, "used_at": str}, pk="key")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _m001_initial, _m002_runs, _m003_skipped_parts, _m004_batch_answers,
+    _m001_initial, _m002_runs, _m003_skipped_parts, _m004_batch_answers, _m005_rank_indexes,
 ]
+RANK_INDEXES_KEPT = 8  # the most recently used; each is about 1 MB for a 10M-token corpus
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +186,23 @@ class Store:
         ).fetchall()
         return {row[0]: StoredAnswer(*row[1:]) for row in rows}
 
+    def rank_index(self, key: str) -> bytes | None:
+        row = self.conn.execute("SELECT data FROM rank_indexes WHERE key = ?", [key]).fetchone()
+        return None if row is None else row[0]
+
     # --- writes ----------------------------------------------------------------------
+
+    def save_rank_index(self, key: str, data: bytes) -> None:
+        """Keep a ranking index, and only the RANK_INDEXES_KEPT most recently saved."""
+        with self._transaction():
+            self.conn.execute(
+                "INSERT OR REPLACE INTO rank_indexes VALUES (?, ?, ?)",
+                [key, data, datetime.now(timezone.utc).isoformat(timespec="microseconds")],
+            )
+            self.conn.execute(
+                "DELETE FROM rank_indexes WHERE key NOT IN "
+                "(SELECT key FROM rank_indexes ORDER BY used_at DESC LIMIT ?)", [RANK_INDEXES_KEPT],
+            )
 
     def save_batch_answer(self, corpus_hash: str, model: str, settings: str, question: str, answer: StoredAnswer) -> None:
         """Keep one batch answer, in its own transaction (a later crash cannot lose it)."""

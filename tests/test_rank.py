@@ -213,3 +213,38 @@ def test_tests_and_changelogs_weigh_less_than_the_code_they_mention(make_repo, p
 ])
 def test_side_files(path, side):
     assert is_side_file(path) is side
+
+
+def test_the_index_is_kept_in_the_store_for_the_next_process(make_repo, isolated_cache, monkeypatch):
+    from scout_context.pack import rank as rank_module
+    from scout_context.store import RANK_INDEXES_KEPT
+
+    repo = make_repo({"shop/cart.py": "def total(cart):\n    return sum(cart)\n", "README.md": "# Shop\n"})
+    question = "How is the cart total computed?"
+    store = Store()
+    first = pack([repo], PackOptions(), store=store)
+    built = rank(first.chunks, question, first.outlines, store=store, digest=first.digest)
+    assert store.conn.execute("SELECT count(*) FROM rank_indexes").fetchone()[0] == 1
+
+    def no_build(*args):
+        raise AssertionError("the index was built again")
+
+    monkeypatch.setattr(rank_module, "_last_index", [])  # a new process: nothing in memory
+    monkeypatch.setattr(rank_module, "_build_index", no_build)
+    again = pack([repo], PackOptions(), store=store)
+    assert again.digest == first.digest
+    read = rank(again.chunks, question, again.outlines, store=store, digest=again.digest)
+    assert [(r.chunk.id, r.score) for r in read] == [(r.chunk.id, r.score) for r in built]
+
+    (repo / "shop" / "cart.py").write_text("def total(cart):\n    return sum(cart) * 2\n")
+    changed = pack([repo], PackOptions(), store=store)
+    assert changed.digest != first.digest
+    with pytest.raises(AssertionError, match="built again"):  # other content: another index
+        rank(changed.chunks, question, changed.outlines, store=store, digest=changed.digest)
+    monkeypatch.undo()
+    for i in range(RANK_INDEXES_KEPT + 2):
+        (repo / "shop" / "cart.py").write_text(f"def total(cart):\n    return sum(cart) * {i + 3}\n")
+        result = pack([repo], PackOptions(), store=store)
+        rank(result.chunks, question, result.outlines, store=store, digest=result.digest)
+    assert store.conn.execute("SELECT count(*) FROM rank_indexes").fetchone()[0] == RANK_INDEXES_KEPT
+    store.close()

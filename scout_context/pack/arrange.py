@@ -12,9 +12,10 @@ from typing import Literal
 
 from ..chunk import Chunk
 from ..errors import ContextTooLarge
+from ..store import Store
 from .fit import fit
 from ..tokens import scout_tokenizer
-from .layout import EDGES_LINES_LIMIT, OUTLINE_NOTE, TAIL_LIMIT, edges, stable
+from .layout import EDGES_END_LIMIT, OUTLINE_NOTE, TAIL_LIMIT, edges, stable
 from .neutralize import neutralize
 from .pipeline import PackResult, header, over_budget_message, total_tokens
 from .rank import rank
@@ -34,17 +35,19 @@ def arrange(
     layout: Layout = "stable",
     budget: int | None = None,
     fit_to_budget: bool = True,
+    store: Store | None = None,
 ) -> PackResult:
     """`result` as a prompt for `question`: ranked, fitted within `budget` tokens (exact,
     everything included), ordered by `layout`. Without a question and a budget the pack
-    is returned as it is. Over budget with `fit_to_budget` off: ContextTooLarge."""
+    is returned as it is. Over budget with `fit_to_budget` off: ContextTooLarge. A `store`
+    keeps the ranking index for the next process."""
     if not question and budget is None:
         return result
     if budget is not None and result.tokens > budget and not fit_to_budget:
         raise ContextTooLarge(over_budget_message(result, budget))
     # The corpus must not depend on the question in the stable layout: fit by the
     # question-free ranking there, and use the question's ranking only for the tail.
-    ranking = rank(result.chunks, question, result.outlines)
+    ranking = rank(result.chunks, question, result.outlines, store=store, digest=result.digest)
     by_prior = ranking if layout == "edges" or not question else rank(result.chunks, "", result.outlines)
     kept, shrunk, dropped = result.chunks, [], []
     # What the documents may take: the budget less the unfitted tree and what the question
@@ -70,7 +73,7 @@ def arrange(
 def _tail_limit(layout: str, budget: int | None) -> int:
     """Tokens the question-specific tail may take: an eighth of the budget, within
     [_MIN_TAIL, the layout's cap] (one attention chunk for `stable`)."""
-    cap = TAIL_LIMIT if layout == "stable" else EDGES_LINES_LIMIT
+    cap = TAIL_LIMIT if layout == "stable" else EDGES_END_LIMIT
     return cap if budget is None else min(cap, max(budget // 8, _MIN_TAIL))
 
 
@@ -110,7 +113,9 @@ def _lay_out(result, kept, ranking, question, layout, shrunk, dropped, tail_limi
         else:  # no question: the pack's own order, less what did not fit
             position = {chunk.id: i for i, chunk in enumerate(result.chunks)}
             ordered = sorted(kept, key=lambda chunk: position[chunk.id])
-    arranged = replace(result, chunks=ordered, head=head, tail=tail, ranking=ranking, shrunk=shrunk, dropped=dropped)
+    arranged = replace(
+        result, chunks=ordered, head=head, tail=tail, ranking=ranking, shrunk=shrunk, dropped=dropped, digest=""
+    )
     arranged.header = header(arranged, _status(result, kept, shrunk), depth)
     arranged.tokens = total_tokens(arranged)
     return arranged

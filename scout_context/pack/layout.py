@@ -8,8 +8,8 @@ lines when none do), then the question, all within one attention chunk. `edges` 
 a single question: the most relevant chunks at the start and at the end, where
 long-context models use them best, the least relevant in the middle, and the question
 both before and after the corpus, each time after the best chunks' lines that match it
-(each after its chunk's id), so what answers the question is next to it at both ends
-(in the same attention chunk on Scout; where a small model copies from).
+(each after its chunk's id), so the lines that answer it sit next to the question at both
+ends (on Scout, in the same attention chunk as the question).
 
 Every text returned starts with `<` and ends with a newline, so token counts compose.
 """
@@ -33,7 +33,7 @@ EXCERPT_LINES = 6
 EXCERPT_WIDTH = 160
 EDGES_TOP = 5  # chunks whose matching lines the edges tail quotes
 EDGES_LINES = 3  # lines quoted per chunk
-EDGES_LINES_LIMIT = 1024  # tokens of the edges tail, the question included
+EDGES_END_LIMIT = 1024  # tokens of each end of `edges` (its lines and the question)
 
 _IMPORT = re.compile(r"(?:from \S+ import |import |#include |package \w+$|use [\w:{}, *]+;|const \w+ = require\()")
 _INTRO = "<relevant_documents>\nThe documents most relevant to the question, best first, with their lines that match it:\n"
@@ -62,7 +62,7 @@ def _tail(best: list[Chunk], question: str, limit: int) -> str:
     count = scout_tokenizer().count
     asked = question_block(question)
     fixed = count(_INTRO) + count(_CLOSE) + count(asked)
-    wanted = {t for t in terms(question) if " " not in t}
+    wanted = _line_terms_of(question)
     blocks = [_excerpt(c, wanted) for c in best]
     sizes = [count(b) for b in blocks]
     for i in reversed(range(len(blocks))):
@@ -92,6 +92,11 @@ def _content_lines(chunk: Chunk) -> list[str]:
     ]
 
 
+def _line_terms_of(question: str) -> set[str]:
+    """The question's search terms that a single line can hold (no phrases)."""
+    return {t for t in terms(question) if " " not in t}
+
+
 def _matching_lines(chunk: Chunk, wanted: set[str], most: int = EXCERPT_LINES, *, best_first: bool = False) -> list[str]:
     """Up to `most` of the chunk's content lines that share the most search terms with
     the question (a term weighs one over the number of the chunk's lines that hold it),
@@ -109,7 +114,7 @@ def question_block(question: str) -> str:
 
 
 def edges(
-    ranked: Sequence[Ranked], question: str, *, limit: int = EDGES_LINES_LIMIT
+    ranked: Sequence[Ranked], question: str, *, limit: int = EDGES_END_LIMIT
 ) -> tuple[str, list[Chunk], str]:
     """(head, chunks, tail): the best chunk first, the second best last, the third second,
     the fourth second to last and so on, so relevance falls towards the middle. The head
@@ -125,7 +130,7 @@ def edges(
 def _lines_block(best: list[Chunk], question: str, limit: int) -> str:
     """`<relevant_lines>`: up to EDGES_LINES of each of `best`'s lines matching the
     question, as `[id] line`, best chunk first, within `limit` tokens ("" when none match)."""
-    wanted = {t for t in terms(question) if " " not in t}
+    wanted = _line_terms_of(question)
     count = scout_tokenizer().count
     lines = [
         f"[{_ESCAPE(neutralize(chunk.id))}] {_ESCAPE(line.strip())}\n"

@@ -7,6 +7,7 @@ and count (`pack.render`), save what was learnt in one transaction.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import multiprocessing
 import os
@@ -65,6 +66,7 @@ class PackResult:
     file_labels: dict[str, str] = field(default_factory=dict)  # path -> its source's label
     analysed: int = 0
     reused: int = 0
+    digest: str = ""  # sha256 of the options and every chunk's id, path and body hash ("": not from `pack`)
     # Set by `arrange`: the text before and after the documents, the ranking, the fitting.
     head: str = ""
     tail: str = ""
@@ -107,6 +109,7 @@ def pack(
     result = PackResult(header="", chunks=[], tokens=0, files=[], file_tokens={})
     done = 0
     seen_ids: set[str] = set()
+    content = hashlib.sha256(options.analysis_key.encode())
     for root, label, files, skipped, limit in collected:
         prefix = f"{label}/" if len(paths) > 1 else ""
 
@@ -131,6 +134,7 @@ def pack(
                 chunk_id = _unique(_chunk_id(shown, prefix, part, start, end), seen_ids)
                 block = document_tokens(chunk_id, shown, bodies[digest], body_tokens)
                 result.chunks.append(Chunk(chunk_id, label, shown, start, end, bodies[digest], block))
+                content.update(f"{chunk_id}\0{shown}\0{digest}\n".encode())
                 tokens += block
             result.files.append(shown)
             result.file_tokens[shown] = tokens
@@ -146,6 +150,7 @@ def pack(
                 result.notes.append((shown, f"{analysis.language} did not parse cleanly: packed as plain text"))
         result.skipped.extend(Skipped(prefix + s.path, s.reason) for s in skipped)
         result.sources.append(SourceSummary(label, str(root), files_packed, source_tokens))
+    result.digest = content.hexdigest()
     result.header = header(result)
     result.tokens = total_tokens(result)
     return result

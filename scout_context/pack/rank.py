@@ -15,25 +15,35 @@ spells as code (`send_static_file`, `Cart.total`, `parseHTTPResponse`) gets a bo
 Tests, benchmarks and changelogs mention everything and rarely hold the answer: their
 lexical score is halved. Structural priors (README and docs, entry points, how many
 files import the file) weigh less than a lexical match, so a named thing wins. The
-question-independent part (surfaces, priors) is kept for the last corpus ranked:
-further questions over the same chunks cost a few milliseconds.
+question-independent part (surfaces, priors) is kept for the last corpus ranked, so
+further questions over the same chunks cost a few milliseconds, and in the store, by the
+pack's content and this code, so the next process reads it instead of building it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import heapq
+import json
 import math
 import operator
 import posixpath
 import re
+import zlib
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import Stemmer
 
 from ..chunk import Chunk
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 SURFACE_CHARS = 600_000  # chunk heads share this many characters
 MIN_HEAD = 200  # but each chunk gets at least this much of its text
@@ -75,9 +85,13 @@ class Ranked:
     prior: float  # structural prior in [0, 1]
 
 
-def rank(chunks: Sequence[Chunk], question: str, outlines: Mapping[str, tuple[tuple, ...]]) -> list[Ranked]:
-    """Every chunk, best first; ties broken by chunk id."""
-    index = _index(chunks, outlines)
+def rank(
+    chunks: Sequence[Chunk], question: str, outlines: Mapping[str, tuple[tuple, ...]], *,
+    store: Store | None = None, digest: str = "",
+) -> list[Ranked]:
+    """Every chunk, best first; ties broken by chunk id. With a `store` and the pack's
+    `digest`, the question-independent index is kept there for the next process."""
+    index = _index(chunks, outlines, store, digest)
     query = terms(question)
     bm25 = index.bm25(query)
     bm25 = [b * SIDE_WEIGHT if side else b for b, side in zip(bm25, index.side)]
@@ -224,14 +238,44 @@ class _Index:
 
 
 _last_index: list[_Index] = []  # the last corpus ranked: batch questions reuse it
+_STORED = ("names", "text", "starts", "norm", "priors", "side")  # the _Index fields a store keeps
 
 
-def _index(chunks: Sequence[Chunk], outlines: Mapping[str, tuple[tuple, ...]]) -> _Index:
-    """The index of `chunks`, reused while the same (immutable) chunk objects come back."""
+def _index(
+    chunks: Sequence[Chunk], outlines: Mapping[str, tuple[tuple, ...]], store: Store | None, digest: str
+) -> _Index:
+    """The index of `chunks`: reused while the same (immutable) chunk objects come back,
+    read from `store` when a pack with the same `digest` was ranked before by the same
+    ranking code, built (and stored) otherwise."""
     if _last_index:
         last = _last_index[0]
         if last.outlines is outlines and len(last.chunks) == len(chunks) and all(map(operator.is_, last.chunks, chunks)):
             return last
+    key = _store_key(digest) if store is not None and digest else ""
+    data = store.rank_index(key) if key else None
+    fields = json.loads(zlib.decompress(data)) if data else None
+    if fields is not None and len(fields["starts"]) == len(chunks):
+        index = _Index(tuple(chunks), outlines, **fields)
+    else:
+        index = _build_index(chunks, outlines)
+        if key:
+            fields = {name: getattr(index, name) for name in _STORED}
+            store.save_rank_index(key, zlib.compress(json.dumps(fields, separators=(",", ":")).encode(), 1))
+    _last_index[:] = [index]
+    return index
+
+
+@lru_cache(maxsize=1)
+def _code_version() -> str:
+    """What the index depends on besides the chunks: this module's code and the stemmer's."""
+    return hashlib.sha256(Path(__file__).read_bytes() + metadata.version("PyStemmer").encode()).hexdigest()
+
+
+def _store_key(digest: str) -> str:
+    return hashlib.sha256(f"{_code_version()}:{digest}".encode()).hexdigest()
+
+
+def _build_index(chunks: Sequence[Chunk], outlines: Mapping[str, tuple[tuple, ...]]) -> _Index:
     entries = _defined(chunks, outlines)
     names = [[e[1] for e in found] for found in entries]
     head = max(MIN_HEAD, SURFACE_CHARS // max(len(chunks), 1))
@@ -247,14 +291,12 @@ def _index(chunks: Sequence[Chunk], outlines: Mapping[str, tuple[tuple, ...]]) -
     lengths = [len(surface) + 1 for surface in stemmed]
     average = sum(lengths) / len(lengths) if lengths else 1.0
     path_priors = _priors(chunks)
-    index = _Index(
+    return _Index(
         tuple(chunks), outlines, names, " " + "  ".join(stemmed) + " ", starts,
         [K1 * (1 - B + B * length / average) for length in lengths],
         [path_priors[c.path] for c in chunks],
         [is_side_file(c.path) for c in chunks],
     )
-    _last_index[:] = [index]
-    return index
 
 
 def _defined(chunks: Sequence[Chunk], outlines: Mapping[str, tuple[tuple, ...]]) -> list[tuple[tuple, ...]]:

@@ -80,7 +80,7 @@ def ask(
     packed.skipped.extend(Skipped(where, reason) for where, reason in [*unusable, *not_sent])
     packed_at = time.perf_counter()
     arranged, prompt, prompt_tokens = _fitted_prompt(
-        packed, question, engine, sampling, layout, fit_to_budget, answer_language, len(images) * IMAGE_TOKENS
+        packed, question, engine, sampling, layout, fit_to_budget, answer_language, len(images) * IMAGE_TOKENS, store
     )
     generation = engine.generate([prompt], sampling, on_text, images=[images] if images else None)[0]
     citations = check_citations(generation.text, arranged.chunks)
@@ -108,7 +108,7 @@ def ask(
 
 def _fitted_prompt(
     packed: PackResult, question: str, engine: Engine, sampling: SamplingConfig, layout: Layout,
-    fit_to_budget: bool, answer_language: str | None, image_tokens: int,
+    fit_to_budget: bool, answer_language: str | None, image_tokens: int, store: Store | None = None,
 ) -> tuple[PackResult, str, int]:
     """The arranged pack, its rendered prompt and the prompt's exact tokens for this engine.
     The pack counts Scout tokens; another model's tokenizer differs, so the budget is
@@ -118,7 +118,9 @@ def _fitted_prompt(
     shell = engine.count_tokens(render_prompt(engine, "", answer_language))
     budget = limit - shell
     for _ in range(_FIT_ROUNDS):
-        arranged = arrange(packed, question=question, layout=layout, budget=max(budget, 1), fit_to_budget=fit_to_budget)
+        arranged = arrange(
+            packed, question=question, layout=layout, budget=max(budget, 1), fit_to_budget=fit_to_budget, store=store
+        )
         prompt = render_prompt(engine, arranged.text, answer_language)
         prompt_tokens = engine.count_tokens(prompt)
         if prompt_tokens <= limit:

@@ -177,7 +177,7 @@ def prepare(
     count = scout_tokenizer().count
     worst = 0
     for _ in range(_FIT_ROUNDS):
-        arranged = [arrange(packed, question=q, layout="stable", budget=max(budget, 1)) for q in questions]
+        arranged = [arrange(packed, question=q, layout="stable", budget=max(budget, 1), store=store) for q in questions]
         first = arranged[0]
         corpus_text = replace(first, tail="").text
         tails = {q: a.tail for q, a in zip(questions, arranged)}
