@@ -242,6 +242,11 @@ def test_the_index_is_kept_in_the_store_for_the_next_process(make_repo, isolated
     with pytest.raises(AssertionError, match="built again"):  # other content: another index
         rank(changed.chunks, question, changed.outlines, store=store, digest=changed.digest)
     monkeypatch.undo()
+    store.conn.execute("UPDATE rank_indexes SET data = ?", [b"not an index"])  # a damaged row is rebuilt
+    assert [(r.chunk.id, r.score) for r in rank(again.chunks, question, again.outlines, store=store, digest=again.digest)] == [
+        (r.chunk.id, r.score) for r in built
+    ]
+    assert store.conn.execute("SELECT count(*) FROM rank_indexes WHERE data = ?", [b"not an index"]).fetchone()[0] == 0
     for i in range(RANK_INDEXES_KEPT + 2):
         (repo / "shop" / "cart.py").write_text(f"def total(cart):\n    return sum(cart) * {i + 3}\n")
         result = pack([repo], PackOptions(), store=store)

@@ -252,8 +252,7 @@ def _index(
         if last.outlines is outlines and len(last.chunks) == len(chunks) and all(map(operator.is_, last.chunks, chunks)):
             return last
     key = _store_key(digest) if store is not None and digest else ""
-    data = store.rank_index(key) if key else None
-    fields = json.loads(zlib.decompress(data)) if data else None
+    fields = _stored_fields(store.rank_index(key)) if key else None
     if fields is not None and len(fields["starts"]) == len(chunks):
         index = _Index(tuple(chunks), outlines, **fields)
     else:
@@ -263,6 +262,16 @@ def _index(
             store.save_rank_index(key, zlib.compress(json.dumps(fields, separators=(",", ":")).encode(), 1))
     _last_index[:] = [index]
     return index
+
+
+def _stored_fields(data: bytes | None) -> dict | None:
+    """A stored index's fields; None when there is none or it cannot be read (then it is
+    built again and overwritten)."""
+    try:
+        fields = json.loads(zlib.decompress(data)) if data else None
+    except (zlib.error, ValueError):
+        return None
+    return fields if isinstance(fields, dict) and set(fields) == set(_STORED) else None
 
 
 @lru_cache(maxsize=1)
