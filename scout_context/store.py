@@ -7,7 +7,7 @@ index per source, and numbered migrations.
 - `file_index`: (source, path) -> size, mtime, inode and content hash, so a re-pack reads
   metadata only and re-analyses just the files whose metadata changed.
 - `rank_indexes`: a pack's question-independent ranking index (see `rank.py`), by a key
-  of the pack's content and the ranking code; only the latest few are kept.
+  of the pack's content and the ranking code; only the few most recently used are kept.
 """
 
 from __future__ import annotations
@@ -75,7 +75,11 @@ def _m005_rank_indexes(db: sqlite_utils.Database) -> None:
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m001_initial, _m002_runs, _m003_skipped_parts, _m004_batch_answers, _m005_rank_indexes,
 ]
-RANK_INDEXES_KEPT = 8  # the most recently used; each is about 1 MB for a 10M-token corpus
+RANK_INDEXES_KEPT = 8  # the most recently used; each under 1 MB for a 10M-token corpus
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,18 +191,19 @@ class Store:
         return {row[0]: StoredAnswer(*row[1:]) for row in rows}
 
     def rank_index(self, key: str) -> bytes | None:
+        """A kept ranking index; reading it marks it used, so it is the last to go."""
         row = self.conn.execute("SELECT data FROM rank_indexes WHERE key = ?", [key]).fetchone()
-        return None if row is None else row[0]
+        if row is None:
+            return None
+        self.conn.execute("UPDATE rank_indexes SET used_at = ? WHERE key = ?", [_now(), key])
+        return row[0]
 
     # --- writes ----------------------------------------------------------------------
 
     def save_rank_index(self, key: str, data: bytes) -> None:
-        """Keep a ranking index, and only the RANK_INDEXES_KEPT most recently saved."""
+        """Keep a ranking index, and only the RANK_INDEXES_KEPT most recently used."""
         with self._transaction():
-            self.conn.execute(
-                "INSERT OR REPLACE INTO rank_indexes VALUES (?, ?, ?)",
-                [key, data, datetime.now(timezone.utc).isoformat(timespec="microseconds")],
-            )
+            self.conn.execute("INSERT OR REPLACE INTO rank_indexes VALUES (?, ?, ?)", [key, data, _now()])
             self.conn.execute(
                 "DELETE FROM rank_indexes WHERE key NOT IN "
                 "(SELECT key FROM rank_indexes ORDER BY used_at DESC LIMIT ?)", [RANK_INDEXES_KEPT],

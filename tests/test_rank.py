@@ -253,3 +253,18 @@ def test_the_index_is_kept_in_the_store_for_the_next_process(make_repo, isolated
         rank(result.chunks, question, result.outlines, store=store, digest=result.digest)
     assert store.conn.execute("SELECT count(*) FROM rank_indexes").fetchone()[0] == RANK_INDEXES_KEPT
     store.close()
+
+
+def test_the_store_keeps_the_ranking_indexes_used_last(isolated_cache):
+    from scout_context.store import RANK_INDEXES_KEPT
+
+    store = Store()
+    store.save_rank_index("often", b"o")
+    for i in range(RANK_INDEXES_KEPT - 1):
+        store.save_rank_index(f"old-{i}", b"x")
+    assert store.rank_index("often") == b"o"  # read: now the most recently used
+    store.save_rank_index("new", b"n")
+    kept = {row[0] for row in store.conn.execute("SELECT key FROM rank_indexes")}
+    assert len(kept) == RANK_INDEXES_KEPT and "often" in kept and "new" in kept and "old-0" not in kept
+    assert store.rank_index("missing") is None
+    store.close()
