@@ -230,3 +230,20 @@ def test_a_big_tree_is_folded_to_fit_a_small_budget(tmp_path):
     assert fitted.tokens <= 2000 and fitted.chunks
     assert fitted.chunks[0].id.startswith("package_3/module_4/file_1.py")
     assert "files)" in fitted.header and scout_tokenizer().count(fitted.text) == fitted.tokens
+
+
+def test_fitting_uses_the_budget_and_keeps_stable_documents_question_free(packed):
+    from scout_context.pack.arrange import arrange
+
+    shop = packed(TINY_SHOP)
+    questions = ("How is the cart total computed?", "Which HTTP routes exist?")
+    for budget in range(600, shop.tokens + 500, 50):
+        for question in questions:
+            fitted = arrange(shop, question=question, layout="edges", budget=budget)
+            assert fitted.tokens == scout_tokenizer().count(fitted.text) <= budget
+            if fitted.shrunk or fitted.dropped:  # the ends are charged at their size: little is left unused
+                assert budget - fitted.tokens < 100, (budget, question, fitted.tokens)
+        stable_prefixes = {
+            prefix(arrange(shop, question=question, layout="stable", budget=budget).chunks) for question in questions
+        }
+        assert len(stable_prefixes) == 1, budget

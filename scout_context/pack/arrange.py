@@ -7,23 +7,24 @@ what was shrunk or left out, so the model knows what it is not seeing.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Literal
 
 from ..chunk import Chunk
 from ..errors import ContextTooLarge
 from ..store import Store
-from .fit import fit
 from ..tokens import scout_tokenizer
-from .layout import EDGES_END_LIMIT, OUTLINE_NOTE, TAIL_LIMIT, edges, stable
+from .fit import Fitted, fit
+from .layout import EDGES_END_LIMIT, EDGES_TOP, OUTLINE_NOTE, TAIL_LIMIT, edges, stable
 from .neutralize import neutralize
 from .pipeline import PackResult, header, over_budget_message, total_tokens
-from .rank import rank
+from .rank import Ranked, rank
 from .render import body_tokens, document_tokens
 
 Layout = Literal["stable", "edges"]
 LAYOUTS: tuple[str, ...] = ("stable", "edges")
-_FIT_ROUNDS = 4
+_FIT_ROUNDS = 6
 _MIN_OUTLINE = 32  # tokens: no outline block is smaller (tags, the note, one signature)
 _MIN_TAIL = 256  # tokens: room for the question and a few ids even under a small budget
 
@@ -49,25 +50,53 @@ def arrange(
     # question-free ranking there, and use the question's ranking only for the tail.
     ranking = rank(result.chunks, question, result.outlines, store=store, digest=result.digest)
     by_prior = ranking if layout == "edges" or not question else rank(result.chunks, "", result.outlines)
-    kept, shrunk, dropped = result.chunks, [], []
+    tail_limit = _tail_limit(layout, budget)
+    if budget is None:
+        return _lay_out(result, result.chunks, ranking, question, layout, [], [], tail_limit, None)
     # What the documents may take: the budget less the unfitted tree and what the question
-    # part may use. In the stable layout that reserve is fixed by the budget alone (the
-    # tail is cut to it), so the kept documents do not depend on the question.
-    reserve = _reserve(question, layout, budget)
+    # part may use at first; each round then corrects it by what the last one left over or
+    # exceeded (the tree's marks and the edges' quoted lines follow what is kept), within
+    # the bounds known to fit and not to. In the stable layout the tail is charged at its
+    # whole reserve, which depends on the budget alone, so the kept documents do not
+    # depend on the question.
+    reserve = _reserve(ranking, question, layout, budget)
     depth, tree_tokens = _tree_depth(result, budget)
-    allowance = None if budget is None else budget - tree_tokens - reserve
+    allowance = budget - tree_tokens - reserve
+    size = {chunk.id: chunk.tokens for chunk in result.chunks}
+    fits, fails = -1, None  # the largest allowance known to fit, the smallest known not to
+    best: tuple[int, PackResult] | None = None
     for _ in range(_FIT_ROUNDS):
-        if budget is not None:
-            fitted = fit(by_prior, max(allowance, 0), lambda chunk, room: outline_chunk(chunk, result.outlines, room))
-            kept, shrunk, dropped = fitted.chunks, fitted.shrunk, fitted.dropped
-            allowance = fitted.tokens
-        arranged = _lay_out(result, kept, ranking, question, layout, shrunk, dropped, _tail_limit(layout, budget), depth)
-        if result.chunks and not kept:
+        fitted = fit(by_prior, max(allowance, 0), lambda chunk, room: outline_chunk(chunk, result.outlines, room))
+        if result.chunks and not fitted.chunks:
             break
-        if budget is None or arranged.tokens <= budget:
-            return arranged
-        allowance -= arranged.tokens - budget  # what the tree and the question take besides the documents
+        arranged = _lay_out(result, fitted.chunks, ranking, question, layout, fitted.shrunk, fitted.dropped, tail_limit, depth)
+        charged = arranged.tokens
+        if layout == "stable" and question:
+            charged += reserve - scout_tokenizer().count(arranged.tail)
+        if charged <= budget:
+            fits = max(fits, allowance)
+            if best is None or charged > best[0]:
+                best = charged, arranged
+            if budget - charged < _smallest_gain(fitted, size):
+                break
+        else:
+            fails = allowance if fails is None else min(fails, allowance)
+        allowance = fitted.tokens + budget - charged  # grow into what was left, or give back the excess
+        if fails is not None and not fits < allowance < fails:
+            if fails - fits <= 1:
+                break
+            allowance = (fits + fails) // 2 if fits >= 0 else min(allowance, fails - 1)
+    if best is not None:
+        return best[1]
     raise ContextTooLarge(f"{over_budget_message(result, budget)}; it holds none of the documents")
+
+
+def _smallest_gain(fitted: Fitted, size: dict[str, int]) -> float:
+    """The fewest tokens that could add to `fitted`: a dropped chunk's outline (or the
+    chunk, when smaller) or a shrunk chunk's body in place of its outline."""
+    dropped = min(_MIN_OUTLINE, *(size[i] for i in fitted.dropped)) if fitted.dropped else math.inf
+    shrunk = set(fitted.shrunk)
+    return min(dropped, min((size[c.id] - c.tokens for c in fitted.chunks if c.id in shrunk), default=math.inf))
 
 
 def _tail_limit(layout: str, budget: int | None) -> int:
@@ -77,13 +106,19 @@ def _tail_limit(layout: str, budget: int | None) -> int:
     return cap if budget is None else min(cap, max(budget // 8, _MIN_TAIL))
 
 
-def _reserve(question: str, layout: str, budget: int | None) -> int:
-    """Tokens kept for the question part: the tail's limit, twice in `edges` (its head is
-    the same block). In `stable` it depends on the budget alone, so the kept documents
-    do not depend on the question."""
-    if not question or budget is None:
+def _reserve(ranking: list[Ranked], question: str, layout: str, budget: int) -> int:
+    """Tokens kept for the question part. `stable`: the tail's limit, which depends on the
+    budget alone, so the kept documents do not depend on the question. `edges`: its two
+    ends as the best chunks make them (should fitting change those, the next round of
+    `arrange` corrects the difference)."""
+    if not question:
         return 0
-    return _tail_limit(layout, budget) * (2 if layout == "edges" else 1)
+    limit = _tail_limit(layout, budget)
+    if layout == "stable":
+        return limit
+    head, _, tail = edges(ranking[:EDGES_TOP], question, limit=limit)
+    count = scout_tokenizer().count
+    return count(head) + count(tail)
 
 
 def _tree_depth(result: PackResult, budget: int | None) -> tuple[int | None, int]:
