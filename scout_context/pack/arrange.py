@@ -52,31 +52,29 @@ def arrange(
     by_prior = ranking if layout == "edges" or not question else rank(result.chunks, "", result.outlines)
     tail_limit = _tail_limit(layout, budget)
     if budget is None:
-        return _lay_out(result, result.chunks, ranking, question, layout, [], [], tail_limit, None)
+        return _lay_out(result, result.chunks, ranking, question, layout, [], [], tail_limit, header(result))
     # What the documents may take: the budget less the unfitted tree and what the question
     # part may use at first; each round then corrects it by what the last one left over or
     # exceeded (the tree's marks and the edges' quoted lines follow what is kept), within
-    # the bounds known to fit and not to. In the stable layout the tail is charged at its
-    # whole reserve, which depends on the budget alone, so the kept documents do not
-    # depend on the question.
+    # the bounds known to fit and not to; only the best round is laid out. In the stable
+    # layout the tail is charged at its whole reserve, which depends on the budget alone,
+    # so the kept documents do not depend on the question.
     reserve = _reserve(ranking, question, layout, budget)
     depth, tree_tokens = _tree_depth(result, budget)
     allowance = budget - tree_tokens - reserve
     size = {chunk.id: chunk.tokens for chunk in result.chunks}
     fits, fails = -1, None  # the largest allowance known to fit, the smallest known not to
-    best: tuple[int, PackResult] | None = None
+    best: tuple[int, Fitted, str] | None = None
     for _ in range(_FIT_ROUNDS):
         fitted = fit(by_prior, max(allowance, 0), lambda chunk, room: outline_chunk(chunk, result.outlines, room))
         if result.chunks and not fitted.chunks:
             break
-        arranged = _lay_out(result, fitted.chunks, ranking, question, layout, fitted.shrunk, fitted.dropped, tail_limit, depth)
-        charged = arranged.tokens
-        if layout == "stable" and question:
-            charged += reserve - scout_tokenizer().count(arranged.tail)
+        tree = header(replace(result, chunks=fitted.chunks), _status(result, fitted.chunks, fitted.shrunk), depth)
+        charged = _charged(tree, fitted, ranking, question, layout, reserve, tail_limit)
         if charged <= budget:
             fits = max(fits, allowance)
             if best is None or charged > best[0]:
-                best = charged, arranged
+                best = charged, fitted, tree
             if budget - charged < _smallest_gain(fitted, size):
                 break
         else:
@@ -87,8 +85,23 @@ def arrange(
                 break
             allowance = (fits + fails) // 2 if fits >= 0 else min(allowance, fails - 1)
     if best is not None:
-        return best[1]
+        _, fitted, tree = best
+        return _lay_out(result, fitted.chunks, ranking, question, layout, fitted.shrunk, fitted.dropped, tail_limit, tree)
     raise ContextTooLarge(f"{over_budget_message(result, budget)}; it holds none of the documents")
+
+
+def _charged(
+    tree: str, fitted: Fitted, ranking: list[Ranked], question: str, layout: str, reserve: int, tail_limit: int
+) -> int:
+    """The tokens `fitted` laid out under `tree` would take (token counts of the parts add
+    up, so no ordering is needed), with the stable tail charged at its whole `reserve`."""
+    count = scout_tokenizer().count
+    documents = sum(chunk.tokens for chunk in fitted.chunks)
+    if layout == "stable":
+        return count(tree) + documents + (reserve if question else 0)
+    present = {chunk.id: chunk for chunk in fitted.chunks}
+    best = [replace(r, chunk=present[r.chunk.id]) for r in ranking if r.chunk.id in present][:EDGES_TOP]
+    return count(tree) + documents + 2 * count(edges(best, question, limit=tail_limit)[0])
 
 
 def _smallest_gain(fitted: Fitted, size: dict[str, int]) -> float:
@@ -136,7 +149,7 @@ def _tree_depth(result: PackResult, budget: int | None) -> tuple[int | None, int
     return depth, tokens
 
 
-def _lay_out(result, kept, ranking, question, layout, shrunk, dropped, tail_limit, depth) -> PackResult:
+def _lay_out(result, kept, ranking, question, layout, shrunk, dropped, tail_limit, tree) -> PackResult:
     present = {chunk.id: chunk for chunk in kept}
     ranked_kept = [replace(r, chunk=present[r.chunk.id]) for r in ranking if r.chunk.id in present]
     if layout == "edges":
@@ -151,7 +164,7 @@ def _lay_out(result, kept, ranking, question, layout, shrunk, dropped, tail_limi
     arranged = replace(
         result, chunks=ordered, head=head, tail=tail, ranking=ranking, shrunk=shrunk, dropped=dropped, digest=""
     )
-    arranged.header = header(arranged, _status(result, kept, shrunk), depth)
+    arranged.header = tree
     arranged.tokens = total_tokens(arranged)
     return arranged
 
