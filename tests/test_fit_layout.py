@@ -185,13 +185,17 @@ def test_edges_quotes_the_best_chunks_matching_lines_next_to_the_question_at_bot
     quoted = tail.splitlines()
     assert head == tail
     assert quoted[0] == "<relevant_lines>"
-    assert quoted[1] == f"[{ranked[0].chunk.id}] # The east gate code is 4719." and ranked[0].chunk.path == "conf/settings.py"
-    assert "[conf/gates.py:1-1] # The west gate has no code." in quoted and "SETTING_0" not in tail
+    assert quoted[1] == "# The east gate code is 4719." and ranked[0].chunk.path == "conf/settings.py"
+    assert "# The west gate has no code." in quoted and "SETTING_0" not in tail
+    assert "conf/" not in tail  # no ids: the small model answered with them instead of the fact
     assert tail.endswith("</relevant_lines>\n" + question_block(question))
     _, _, tail = edges(ranked, "zzz")
     assert tail == question_block("zzz")  # no line matches: the question alone
-    small = edges(ranked, question, limit=45)[2]  # room for one quoted line
-    assert scout_tokenizer().count(small) <= 45 and "4719" in small and "west gate" not in small
+    small = edges(ranked, question, limit=35)[2]  # room for one quoted line
+    assert scout_tokenizer().count(small) <= 35 and "4719" in small and "west gate" not in small
+    twice = packed(make_repo({"a.py": "# The east gate code is 4719.\n", "b.py": "# The east gate code is 4719.\n"}, name="twice"))
+    _, _, tail = edges(rank(twice.chunks, question, twice.outlines), question)
+    assert tail.count("4719") == 1  # a line in two chunks is quoted once
 
 
 def test_source_lines_cannot_close_a_tail_or_open_a_question(make_repo, packed):

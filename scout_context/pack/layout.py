@@ -7,9 +7,9 @@ most relevant chunks' ids, each with the lines that match the question best (its
 lines when none do), then the question, all within one attention chunk. `edges` is for
 a single question: the most relevant chunks at the start and at the end, where
 long-context models use them best, the least relevant in the middle, and the question
-both before and after the corpus, each time after the best chunks' lines that match it
-(each after its chunk's id), so the lines that answer it sit next to the question at both
-ends (on Scout, in the same attention chunk as the question).
+both before and after the corpus, each time after the best chunks' lines that match it,
+so the lines that answer it sit next to the question at both ends (on Scout, in the same
+attention chunk as the question).
 
 Every text returned starts with `<` and ends with a newline, so token counts compose.
 """
@@ -119,8 +119,7 @@ def edges(
     """(head, chunks, tail): the best chunk first, the second best last, the third second,
     the fourth second to last and so on, so relevance falls towards the middle. The head
     and the tail are the same block, within `limit` tokens: the best chunks' lines that
-    match the question, each after its chunk's id (as an answer cites it), then the
-    question."""
+    match the question, then the question."""
     ordered = [r.chunk for r in ranked[0::2]] + [r.chunk for r in ranked[1::2]][::-1]
     asked = question_block(question)
     ends = _lines_block([r.chunk for r in ranked[:EDGES_TOP]], question, limit - scout_tokenizer().count(asked)) + asked
@@ -129,13 +128,16 @@ def edges(
 
 def _lines_block(best: list[Chunk], question: str, limit: int) -> str:
     """`<relevant_lines>`: up to EDGES_LINES of each of `best`'s lines matching the
-    question, as `[id] line`, best chunk first, within `limit` tokens ("" when none match)."""
+    question, best chunk first, each once, within `limit` tokens ("" when none match).
+    The lines stand alone: each is in its document, whose id an answer cites; an id
+    before each line made the CPU default model answer with ids instead of the fact
+    (bench/README.md)."""
     wanted = _line_terms_of(question)
     count = scout_tokenizer().count
-    lines = [
-        f"[{_ESCAPE(neutralize(chunk.id))}] {_ESCAPE(line.strip())}\n"
+    lines = list(dict.fromkeys(
+        f"{_ESCAPE(line.strip())}\n"
         for chunk in best for line in _matching_lines(chunk, wanted, EDGES_LINES, best_first=True)
-    ]
+    ))
     while lines and count(_LINES_OPEN + "".join(lines) + _LINES_CLOSE) > limit:
         lines.pop()
     return _LINES_OPEN + "".join(lines) + _LINES_CLOSE if lines else ""
