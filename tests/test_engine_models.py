@@ -129,3 +129,12 @@ def test_models_command_lists_presence_context_and_llama4_licence(monkeypatch: p
     shown = CliRunner().invoke(app, ["models-command"], env={"COLUMNS": "200"})
     assert shown.exit_code == 0 and shown.stdout == ""
     assert "Built with Llama" in shown.stderr and "10,485,760" in shown.stderr
+
+
+def test_the_next_budget_shrinks_what_was_used_by_the_engines_overshoot():
+    from scout_context.engine.base import smaller_budget
+
+    # 654 of 782 Scout tokens used, the prompt 1,100 engine tokens against 976 (shell 60):
+    # scaled from what was used, not from the budget that fitting did not fill
+    assert smaller_budget(782, 654, 1100, 976, 60) == int(654 * 916 / 1040 * 0.98) == 564
+    assert smaller_budget(500, 500, 977, 976, 60) == 489 and smaller_budget(500, 10, 70, 976, 60) == 499  # below the last

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from ..engine.base import Engine, Generation
+from ..engine.base import Engine, Generation, smaller_budget
 from ..engine.config import SamplingConfig
 from ..engine.multimodal import attach
 from ..errors import ContextTooLarge
@@ -127,7 +127,7 @@ def _fitted_prompt(
             return arranged, prompt, prompt_tokens
         if not fit_to_budget:
             break
-        budget = int(budget * (limit - shell) / max(prompt_tokens - shell, 1) * 0.98)
+        budget = smaller_budget(budget, arranged.tokens, prompt_tokens, limit, shell)
     raise ContextTooLarge(
         f"the prompt is {prompt_tokens:,} {engine.model_name} tokens, over the {limit:,} available "
         f"({engine.max_model_len:,} of context, {sampling.max_tokens:,} kept for the answer); {biggest_consumers(packed)}"

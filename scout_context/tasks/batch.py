@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..chunk import Chunk
-from ..engine.base import Engine, Generation
+from ..engine.base import Engine, Generation, smaller_budget
 from ..engine.config import SamplingConfig
 from ..errors import ContextTooLarge, ScoutError, UsageError
 from ..pack.arrange import arrange
@@ -197,7 +197,7 @@ def prepare(
                 chunks=first.chunks,
                 sources=[str(path) for path in corpus.sources],
             )
-        budget = int(budget * (limit - shell) / max(worst - shell, 1) * 0.98)
+        budget = smaller_budget(budget, max(a.tokens for a in arranged), worst, limit, shell)
     raise ContextTooLarge(
         f"corpus {corpus.name}: the longest prompt is {worst:,} {engine.model_name} tokens, over the {limit:,} "
         f"available ({engine.max_model_len:,} of context, {job_file.sampling.max_tokens:,} kept for the answer); "

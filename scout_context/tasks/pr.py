@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pathspec import GitIgnoreSpec
 
-from ..engine.base import Engine, Generation
+from ..engine.base import Engine, Generation, smaller_budget
 from ..engine.config import SamplingConfig
 from ..errors import ContextTooLarge, PublishError, UsageError
 from ..pack.options import PackOptions
@@ -223,7 +223,7 @@ def _fitted(
         prompt_tokens = engine.count_tokens(prompt)
         if prompt_tokens <= limit:
             return context, prompt, prompt_tokens
-        allowance = int(allowance * (limit - shell) / max(prompt_tokens - shell, 1) * 0.98)
+        allowance = smaller_budget(allowance, context.tokens, prompt_tokens, limit, shell)
     smallest = min((c.tokens for wide, narrow in material.diff for c in [wide, *narrow]), default=0)
     raise ContextTooLarge(
         f"the pull request does not fit: {limit:,} {engine.model_name} tokens for the prompt "
