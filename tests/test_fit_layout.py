@@ -191,6 +191,8 @@ def test_edges_quotes_the_best_chunks_matching_lines_next_to_the_question_at_bot
     assert tail.endswith("</relevant_lines>\n" + question_block(question))
     _, _, tail = edges(ranked, "zzz")
     assert tail == question_block("zzz")  # no line matches: the question alone
+    head, _, tail = edges(ranked, "")
+    assert head == tail == ""  # no question: no ends, not an empty question
     small = edges(ranked, question, limit=35)[2]  # room for one quoted line
     assert scout_tokenizer().count(small) <= 35 and "4719" in small and "west gate" not in small
     twice = packed(make_repo({"a.py": "# The east gate code is 4719.\n", "b.py": "# The east gate code is 4719.\n"}, name="twice"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from itertools import islice
 from typing import Literal
 
 from ..chunk import Chunk
@@ -94,14 +95,14 @@ def _charged(
     tree: str, fitted: Fitted, ranking: list[Ranked], question: str, layout: str, reserve: int, tail_limit: int
 ) -> int:
     """The tokens `fitted` laid out under `tree` would take (token counts of the parts add
-    up, so no ordering is needed), with the stable tail charged at its whole `reserve`."""
-    count = scout_tokenizer().count
-    documents = sum(chunk.tokens for chunk in fitted.chunks)
+    up, so no ordering is needed), with the stable tail charged at its whole `reserve`
+    (0 without a question)."""
+    fixed = scout_tokenizer().count(tree) + sum(chunk.tokens for chunk in fitted.chunks)
     if layout == "stable":
-        return count(tree) + documents + (reserve if question else 0)
+        return fixed + reserve
     present = {chunk.id: chunk for chunk in fitted.chunks}
-    best = [replace(r, chunk=present[r.chunk.id]) for r in ranking if r.chunk.id in present][:EDGES_TOP]
-    return count(tree) + documents + 2 * count(edges(best, question, limit=tail_limit)[0])
+    best = islice((replace(r, chunk=present[r.chunk.id]) for r in ranking if r.chunk.id in present), EDGES_TOP)
+    return fixed + _ends_tokens(list(best), question, tail_limit)
 
 
 def _smallest_gain(fitted: Fitted, size: dict[str, int]) -> float:
@@ -127,11 +128,12 @@ def _reserve(ranking: list[Ranked], question: str, layout: str, budget: int) -> 
     if not question:
         return 0
     limit = _tail_limit(layout, budget)
-    if layout == "stable":
-        return limit
-    head, _, tail = edges(ranking[:EDGES_TOP], question, limit=limit)
-    count = scout_tokenizer().count
-    return count(head) + count(tail)
+    return limit if layout == "stable" else _ends_tokens(ranking, question, limit)
+
+
+def _ends_tokens(ranked: list[Ranked], question: str, limit: int) -> int:
+    """Tokens of the two ends of `edges` (the same block) for `ranked`'s best chunks."""
+    return 2 * scout_tokenizer().count(edges(ranked[:EDGES_TOP], question, limit=limit)[0])
 
 
 def _tree_depth(result: PackResult, budget: int | None) -> tuple[int | None, int]:

@@ -119,8 +119,10 @@ def edges(
     """(head, chunks, tail): the best chunk first, the second best last, the third second,
     the fourth second to last and so on, so relevance falls towards the middle. The head
     and the tail are the same block, within `limit` tokens: the best chunks' lines that
-    match the question, then the question."""
+    match the question, then the question; without a question, no ends."""
     ordered = [r.chunk for r in ranked[0::2]] + [r.chunk for r in ranked[1::2]][::-1]
+    if not question:
+        return "", ordered, ""
     asked = question_block(question)
     ends = _lines_block([r.chunk for r in ranked[:EDGES_TOP]], question, limit - scout_tokenizer().count(asked)) + asked
     return ends, ordered, ends
