@@ -132,9 +132,30 @@ def test_models_command_lists_presence_context_and_llama4_licence(monkeypatch: p
 
 
 def test_the_next_budget_shrinks_what_was_used_by_the_engines_overshoot():
-    from scout_context.engine.base import smaller_budget
+    from scout_context.engine.refit import smaller_budget
 
     # 654 of 782 Scout tokens used, the prompt 1,100 engine tokens against 976 (shell 60):
     # scaled from what was used, not from the budget that fitting did not fill
     assert smaller_budget(782, 654, 1100, 976, 60) == int(654 * 916 / 1040 * 0.98) == 564
     assert smaller_budget(500, 500, 977, 976, 60) == 489 and smaller_budget(500, 10, 70, 976, 60) == 499  # below the last
+
+
+def test_fitting_to_the_engine_builds_again_for_smaller_budgets_until_its_tokenizer_counts_the_prompt_within_the_limit():
+    from scout_context.engine.refit import ROUNDS, fit_to_engine
+
+    budgets: list[int] = []
+
+    def build(budget: int, ratio: float = 1.3, content: int = 1000) -> tuple[int, int, int]:
+        """What a packer fills of `budget` (at most `content`), counted `ratio` times over by the engine."""
+        budgets.append(budget)
+        used = min(budget, content)
+        return used, used, 60 + int(used * ratio)
+
+    assert fit_to_engine(build, 916, 976, 60) == (690, 60 + int(690 * 1.3)) and budgets == [916, 690]
+    budgets.clear()
+    assert fit_to_engine(build, 916, 976, 60, refit=False) == (916, 1250) and budgets == [916]
+    budgets.clear()
+    built, tokens = fit_to_engine(lambda b: (budgets.append(b), b, b, 977)[1:], 916, 976, 60)  # never fits
+    assert tokens == 977 and len(budgets) == ROUNDS and built == budgets[-1] < budgets[0]  # the last try, over
+    budgets.clear()
+    assert fit_to_engine(lambda b: build(b, content=500), 916, 976, 60)[0] == 500 and budgets == [916]

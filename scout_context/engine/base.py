@@ -104,14 +104,6 @@ def template_chat(tokenizer: Any, system: str, user: str, assistant: str = "") -
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) + assistant
 
 
-def smaller_budget(budget: int, used: int, prompt_tokens: int, limit: int, shell: int) -> int:
-    """The next budget, in Scout tokens, after a prompt built from `used` of `budget`
-    counted `prompt_tokens` in the engine's own tokenizer, over `limit` (`shell`: the
-    prompt without content). What was used, scaled by the overshoot and 2% under it, so
-    the next round shrinks whatever fitting left unused; always below `budget`."""
-    return min(budget - 1, int(used * (limit - shell) / max(prompt_tokens - shell, 1) * 0.98))
-
-
 def open_engine(config: EngineConfig) -> Engine:
     """The backend `config.backend` names; nothing heavy starts until it is first used."""
     if config.backend == "openai":

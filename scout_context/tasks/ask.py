@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from ..engine.base import Engine, Generation, smaller_budget
+from ..engine.base import Engine, Generation
 from ..engine.config import SamplingConfig
 from ..engine.multimodal import attach
+from ..engine.refit import fit_to_engine
 from ..errors import ContextTooLarge
 from ..pack.options import PackOptions
 from ..pack.arrange import Layout, arrange
@@ -21,7 +22,6 @@ from ..store import Store
 from .citations import Citation, check_citations
 
 
-_FIT_ROUNDS = 3
 # Context an attached image may take in Llama 4: up to 16 tiles and a global view of 144
 # patch tokens each, plus separators (vLLM's mllama4 processing).
 IMAGE_TOKENS = 17 * 145
@@ -111,23 +111,22 @@ def _fitted_prompt(
     fit_to_budget: bool, answer_language: str | None, image_tokens: int, store: Store | None = None,
 ) -> tuple[PackResult, str, int]:
     """The arranged pack, its rendered prompt and the prompt's exact tokens for this engine.
-    The pack counts Scout tokens; another model's tokenizer differs, so the budget is
-    corrected by the measured overshoot until the engine's own count fits. Attached images
+    The pack counts Scout tokens; another model's tokenizer differs, so the budget
+    shrinks until the engine's own count fits (`fit_to_engine`). Attached images
     take `image_tokens` of the context besides the text."""
     limit = engine.max_model_len - sampling.max_tokens - image_tokens
     shell = engine.count_tokens(render_prompt(engine, "", answer_language))
-    budget = limit - shell
-    for _ in range(_FIT_ROUNDS):
+
+    def build(budget: int) -> tuple[tuple[PackResult, str], int, int]:
         arranged = arrange(
             packed, question=question, layout=layout, budget=max(budget, 1), fit_to_budget=fit_to_budget, store=store
         )
         prompt = render_prompt(engine, arranged.text, answer_language)
-        prompt_tokens = engine.count_tokens(prompt)
-        if prompt_tokens <= limit:
-            return arranged, prompt, prompt_tokens
-        if not fit_to_budget:
-            break
-        budget = smaller_budget(budget, arranged.tokens, prompt_tokens, limit, shell)
+        return (arranged, prompt), arranged.tokens, engine.count_tokens(prompt)
+
+    (arranged, prompt), prompt_tokens = fit_to_engine(build, limit - shell, limit, shell, refit=fit_to_budget)
+    if prompt_tokens <= limit:
+        return arranged, prompt, prompt_tokens
     raise ContextTooLarge(
         f"the prompt is {prompt_tokens:,} {engine.model_name} tokens, over the {limit:,} available "
         f"({engine.max_model_len:,} of context, {sampling.max_tokens:,} kept for the answer); {biggest_consumers(packed)}"

@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..chunk import Chunk
-from ..engine.base import Engine, Generation, smaller_budget
+from ..engine.base import Engine, Generation
 from ..engine.config import SamplingConfig
+from ..engine.refit import fit_to_engine
 from ..errors import ContextTooLarge, ScoutError, UsageError
 from ..pack.arrange import arrange
-from ..pack.pipeline import biggest_consumers, pack
+from ..pack.pipeline import PackResult, biggest_consumers, pack
 from ..store import Store, StoredAnswer
 from ..tokens import scout_tokenizer
 from .ask import system_prompt
@@ -43,7 +44,6 @@ Progress = Callable[[float, str], None]
 """Called with (questions finished, a fraction for those under way; what is happening)."""
 
 OPENAI_BATCH_URL = "/v1/chat/completions"  # the endpoint `vllm run-batch` serves
-_FIT_ROUNDS = 4
 _UNDER_WAY = 0.9  # a question still being written counts at most this much
 
 
@@ -175,29 +175,29 @@ def prepare(
     shell = engine.count_tokens(engine.render_chat(system, ""))
     budget = limit - shell if corpus.budget is None else min(limit - shell, corpus.budget)
     count = scout_tokenizer().count
-    worst = 0
-    for _ in range(_FIT_ROUNDS):
-        arranged = [arrange(packed, question=q, layout="stable", budget=max(budget, 1), store=store) for q in questions]
+
+    def build(room: int) -> tuple[list[PackResult], int, int]:
+        arranged = [arrange(packed, question=q, layout="stable", budget=max(room, 1), store=store) for q in questions]
+        longest = engine.render_chat(system, replace(arranged[0], tail="").text + max((a.tail for a in arranged), key=count))
+        return arranged, max(a.tokens for a in arranged), engine.count_tokens(longest)
+
+    arranged, worst = fit_to_engine(build, budget, limit, shell)
+    if worst <= limit:
         first = arranged[0]
         corpus_text = replace(first, tail="").text
-        tails = {q: a.tail for q, a in zip(questions, arranged)}
-        longest = max(tails.values(), key=count)
-        worst = engine.count_tokens(engine.render_chat(system, corpus_text + longest))
-        if worst <= limit:
-            sample = engine.render_chat(system, corpus_text + first.tail)
-            prefix = sample[: sample.rindex(first.tail)]
-            return Prepared(
-                hash=hashlib.sha256(prefix.encode()).hexdigest(),
-                system=system,
-                corpus_text=corpus_text,
-                tails=tails,
-                prefix=prefix,
-                prefix_tokens=engine.count_tokens(prefix),
-                corpus_tokens=first.tokens - count(first.tail),
-                chunks=first.chunks,
-                sources=[str(path) for path in corpus.sources],
-            )
-        budget = smaller_budget(budget, max(a.tokens for a in arranged), worst, limit, shell)
+        sample = engine.render_chat(system, corpus_text + first.tail)
+        prefix = sample[: sample.rindex(first.tail)]
+        return Prepared(
+            hash=hashlib.sha256(prefix.encode()).hexdigest(),
+            system=system,
+            corpus_text=corpus_text,
+            tails={q: a.tail for q, a in zip(questions, arranged)},
+            prefix=prefix,
+            prefix_tokens=engine.count_tokens(prefix),
+            corpus_tokens=first.tokens - count(first.tail),
+            chunks=first.chunks,
+            sources=[str(path) for path in corpus.sources],
+        )
     raise ContextTooLarge(
         f"corpus {corpus.name}: the longest prompt is {worst:,} {engine.model_name} tokens, over the {limit:,} "
         f"available ({engine.max_model_len:,} of context, {job_file.sampling.max_tokens:,} kept for the answer); "

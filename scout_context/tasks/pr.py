@@ -20,8 +20,9 @@ from pathlib import Path
 
 from pathspec import GitIgnoreSpec
 
-from ..engine.base import Engine, Generation, smaller_budget
+from ..engine.base import Engine, Generation
 from ..engine.config import SamplingConfig
+from ..engine.refit import fit_to_engine
 from ..errors import ContextTooLarge, PublishError, UsageError
 from ..pack.options import PackOptions
 from ..sources import gitdiff
@@ -38,7 +39,6 @@ CONFIG_FILE = ".scout-context.toml"
 PREFILL = "SUMMARY:"  # the answer starts here, so even a small model begins in format
 MAX_LINKED_ISSUES = 5
 MAX_DISCUSSION = 30
-_FIT_ROUNDS = 3
 _CONFIG_LISTS = ("include", "exclude", "generated")
 _LINKED = re.compile(r"(?<![\w/#&])#(\d{1,7})\b")
 _LLAMA4 = re.compile(r"llama-?4", re.IGNORECASE)
@@ -207,30 +207,33 @@ def _fitted(
     material: Material, engine: Engine, system: str, sampling: SamplingConfig, budget: int | None,
 ) -> tuple[Context, str, int]:
     """The context, its rendered prompt and the prompt's exact tokens for this engine. The
-    layers count Scout tokens; another model's tokenizer differs, so the budget is
-    corrected by the measured overshoot until the engine's own count fits."""
+    layers count Scout tokens; another model's tokenizer differs, so the budget
+    shrinks until the engine's own count fits (`fit_to_engine`)."""
     limit = engine.max_model_len - sampling.max_tokens
     if budget is not None:
         limit = min(limit, budget)
     shell = engine.count_tokens(engine.render_chat(system, "", PREFILL))
-    allowance = limit - shell
-    prompt_tokens = 0
-    for _ in range(_FIT_ROUNDS):
+
+    def too_large() -> ContextTooLarge:
+        smallest = min((c.tokens for wide, narrow in material.diff for c in [wide, *narrow]), default=0)
+        return ContextTooLarge(
+            f"the pull request does not fit: {limit:,} {engine.model_name} tokens for the prompt "
+            f"({engine.max_model_len:,} of context, {sampling.max_tokens:,} kept for the answer) hold the rules and the "
+            f"list of changes{f' but not the smallest diff hunk ({smallest:,} tokens)' if smallest else ''}; "
+            "raise --max-model-len, lower --max-tokens, or exclude files in .scout-context.toml"
+        )
+
+    def build(allowance: int) -> tuple[tuple[Context, str], int, int]:
         context = assemble(material, max(allowance, 0))
         if context.tokens > allowance or (material.diff and not context.layers["diff"]):
-            break
+            raise too_large()  # a smaller allowance cannot help
         prompt = engine.render_chat(system, context.user, PREFILL)
-        prompt_tokens = engine.count_tokens(prompt)
-        if prompt_tokens <= limit:
-            return context, prompt, prompt_tokens
-        allowance = smaller_budget(allowance, context.tokens, prompt_tokens, limit, shell)
-    smallest = min((c.tokens for wide, narrow in material.diff for c in [wide, *narrow]), default=0)
-    raise ContextTooLarge(
-        f"the pull request does not fit: {limit:,} {engine.model_name} tokens for the prompt "
-        f"({engine.max_model_len:,} of context, {sampling.max_tokens:,} kept for the answer) hold the rules and the "
-        f"list of changes{f' but not the smallest diff hunk ({smallest:,} tokens)' if smallest else ''}; "
-        "raise --max-model-len, lower --max-tokens, or exclude files in .scout-context.toml"
-    )
+        return (context, prompt), context.tokens, engine.count_tokens(prompt)
+
+    (context, prompt), prompt_tokens = fit_to_engine(build, limit - shell, limit, shell)
+    if prompt_tokens > limit:
+        raise too_large()
+    return context, prompt, prompt_tokens
 
 
 def _metadata(
