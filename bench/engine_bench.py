@@ -50,8 +50,9 @@ REPO_ROOT = BENCH_DIR.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from bench import corpora  # noqa: E402
+
 DEFAULT_WORK = BENCH_DIR / ".work"
-FLASK_SRC = DEFAULT_WORK / "corpora" / "flask-3.1.3" / "src"
 TINY_SHOP = REPO_ROOT / "examples" / "tiny-shop"
 
 QUESTION_1 = "Explain step by step how a request is dispatched to a view function and how its return value becomes a response."
@@ -123,7 +124,7 @@ def main() -> int:
     parser.add_argument("--model", default="smollm2", help="registry name or model folder (default smollm2)")
     parser.add_argument("--max-tokens", type=int, default=64, help="new tokens per answer (greedy)")
     parser.add_argument("--sizes", default="7168", help="flask prompt targets in the model's tokens")
-    parser.add_argument("--corpus", type=Path, default=FLASK_SRC, help="the larger corpus (default flask's src/)")
+    parser.add_argument("--corpus", type=Path, default=None, help="the larger corpus (default flask's src/)")
     parser.add_argument("--no-hf", action="store_true", help="skip transformers")
     parser.add_argument("--repeat", type=int, default=2, help="timed runs per prompt and backend; the best counts")
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
@@ -168,7 +169,7 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     store = Store(work / "engine-bench-store.db")
     shop = pack([TINY_SHOP], PackOptions(), store=store)
-    big = pack([args.corpus], PackOptions(), store=store)
+    big = pack([args.corpus or corpora.ensure(corpora.CORPORA["flask"]) / "src"], PackOptions(), store=store)
     store.close()
 
     prompts: list[tuple[Row, str]] = []

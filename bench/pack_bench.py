@@ -29,7 +29,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tarfile
 import threading
 import time
 from collections import Counter
@@ -41,6 +40,11 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 DEFAULT_WORK = BENCH_DIR / ".work"
 DEFAULT_SCOUT = REPO_ROOT / ".venv" / "bin" / "scout-context"
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from bench import corpora  # noqa: E402
+from bench.corpora import CORPORA, Corpus  # noqa: E402
 
 # Pinned peers. Change here and in bench/README.md together.
 REPOMIX_VERSION = "1.18.1"
@@ -55,19 +59,6 @@ O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d
 GIB = 1024**3
 MIB = 1024**2
 
-
-@dataclass(frozen=True)
-class Corpus:
-    name: str
-    requirement: str  # what pip downloads
-    dirname: str  # top folder of the sdist
-    touch: str  # file (relative) that the "touch" phase appends a line to
-
-
-CORPORA: dict[str, Corpus] = {
-    "flask": Corpus("flask", "flask==3.1.3", "flask-3.1.3", "src/flask/app.py"),
-    "sympy": Corpus("sympy", "sympy==1.14.0", "sympy-1.14.0", "sympy/core/basic.py"),
-}
 
 TOOLS = ("scout", "repomix", "gitingest", "files-to-prompt")
 PHASES = ("cold", "warm", "touch")
@@ -176,36 +167,8 @@ def ensure_tiktoken_cache(work: Path) -> Path:
 
 
 def ensure_corpus(work: Path, corpus: Corpus, peers_py: Path) -> Path:
-    downloads = work / "downloads"
-    corpora = work / "corpora"
-    root = corpora / corpus.dirname
-    ready = corpora / f"{corpus.dirname}.ready"
-    if ready.exists() and root.is_dir():
-        restore_touch(work, corpus, root)
-        return root
-    downloads.mkdir(parents=True, exist_ok=True)
-    sdists = sorted(downloads.glob(f"{corpus.dirname}.tar.gz"))
-    if not sdists:
-        log(f"setup: downloading {corpus.requirement} (sdist)")
-        run_checked(
-            [str(peers_py), "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-             "-d", str(downloads), corpus.requirement]
-        )
-        sdists = sorted(downloads.glob(f"{corpus.dirname}.tar.gz"))
-    if not sdists:
-        raise RuntimeError(f"pip download produced no {corpus.dirname}.tar.gz in {downloads}")
-    if root.exists():
-        shutil.rmtree(root)
-    corpora.mkdir(parents=True, exist_ok=True)
-    log(f"setup: extracting {sdists[0].name}")
-    with tarfile.open(sdists[0]) as tar:
-        tar.extractall(corpora, filter="data")
-    # Make the corpus its own git work tree. Without this, the corpus sits inside
-    # /work/main, whose .gitignore ignores bench/.work/: repomix (globby walks up to the
-    # git root) and scout-context (git ls-files --exclude-standard) would find 0 files.
-    # Nothing is committed: every file is "untracked, not ignored", as in a fresh checkout.
-    run_checked(["git", "init", "--quiet", str(root)])
-    ready.write_text(json.dumps({"requirement": corpus.requirement, "sdist": sdists[0].name}))
+    root = corpora.ensure(corpus, work, peers_py)
+    restore_touch(work, corpus, root)
     return root
 
 
@@ -1038,7 +1001,7 @@ def main(argv: list[str] | None = None) -> int:
     path = args.work / f"results-{stamp}.json"
     path.write_text(json.dumps(report, indent=2, default=str))
     print()
-    print(f"versions: " + ", ".join(f"{k} {v}" for k, v in setup.versions.items()))
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in setup.versions.items()))
     print(f"raw results: {path}")
     print(f"logs: {log_dir}")
     if args.check:

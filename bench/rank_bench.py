@@ -1,7 +1,7 @@
 """Ranking and fitting cost against the warm `pack` they follow (issue 4: under a quarter).
 
-Runs in one process on a real corpus (default: sympy's source, ~9.6M Scout tokens, from
-bench/.work/corpora; `pack_bench.py` downloads it): a cold pack to fill the cache, then
+Runs in one process on a real corpus (default: sympy's source, ~9.6M Scout tokens,
+downloaded into bench/.work/corpora on first use): a cold pack to fill the cache, then
 N times each: the warm `pack()` alone, and `arrange()` with a question and a budget
 (rank + fit + stable layout, as `pack --question Q --budget N` does, the ranking index
 kept in the store). Then the same through the CLI: the first question after a plain warm
@@ -25,7 +25,9 @@ from scout_context.pack.options import PackOptions
 from scout_context.pack.pipeline import pack
 from scout_context.store import Store
 
-WORK = Path(__file__).resolve().parent / ".work"
+if str(Path(__file__).resolve().parents[1]) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import corpora  # noqa: E402
 QUESTIONS = [
     "How does Matrix.inverse handle singular matrices?",
     "Where is the Risch algorithm for integration implemented?",
@@ -35,12 +37,14 @@ QUESTIONS = [
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("corpus", nargs="?", type=Path, default=WORK / "corpora" / "sympy-1.14.0")
+    parser.add_argument("corpus", nargs="?", type=Path, default=None, help="a folder (default: sympy's source)")
     parser.add_argument("--budget", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    if args.corpus is None:
+        args.corpus = corpora.ensure(corpora.CORPORA["sympy"])
     if not args.corpus.is_dir():
-        raise SystemExit(f"{args.corpus} not found: run bench/pack_bench.py --setup-only first")
+        raise SystemExit(f"{args.corpus} not found")
     with tempfile.TemporaryDirectory() as cache:
         store = Store(Path(cache) / "store.db")
         started = time.perf_counter()

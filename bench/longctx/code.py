@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import corpora
 from scout_context.engine.config import SamplingConfig
 from scout_context.errors import ContextTooLarge
 from scout_context.pack.options import PackOptions
@@ -63,9 +64,12 @@ def load_questions(path: Path = QUESTIONS) -> tuple[list[Question], dict[str, di
 
 
 def corpus_root(name: str, repo: dict[str, Any], repo_root: Path) -> Path:
-    """The folder to pack: `root`, or, when the repository names a `commit`, that commit
-    of the git repository at `root`, extracted once under bench/.work/corpora, so that a
-    corpus which is this project's own code does not move as the code does."""
+    """The folder to pack: a bench `corpus` (bench/corpora.py, set up on first use), or
+    `root`, or, when the repository names a `commit`, that commit of the git repository at
+    `root`, extracted once under bench/.work/corpora, so that a corpus which is this
+    project's own code does not move as the code does."""
+    if "corpus" in repo:
+        return corpora.ensure(corpora.CORPORA[repo["corpus"]])
     root = (repo_root / repo["root"]).resolve()
     commit = repo.get("commit")
     if not commit:

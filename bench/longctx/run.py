@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 import time
 from dataclasses import asdict
@@ -29,15 +28,16 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make `bench.longctx` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from bench import corpora  # noqa: E402
 from bench.longctx import code as code_task  # noqa: E402
 from bench.longctx import needles as nd  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORK = REPO_ROOT / "bench" / ".work" / "longctx"
-CORPORA = {
-    "flask": REPO_ROOT / "bench" / ".work" / "corpora" / "flask-3.1.3" / "src",
-    "sympy-doc": REPO_ROOT / "bench" / ".work" / "corpora" / "sympy-1.14.0" / "doc" / "src" / "tutorials",
-    "self": REPO_ROOT / "scout_context",
+HAYSTACKS = {  # name: (a corpus in bench/corpora.py, or None for this repository; the folder in it)
+    "flask": ("flask", "src"),
+    "sympy-doc": ("sympy", "doc/src/tutorials"),
+    "self": (None, "scout_context"),
 }
 HAYSTACK_CHUNK_CHARS = 2000  # about 500 tokens: a 2K haystack holds several chunks
 
@@ -62,7 +62,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lengths", default="2K,6K", help="haystack sizes in the engine's tokens (2K = 2048)")
     parser.add_argument("--depths", default="0,0.25,0.5,0.75,1", help="single-needle depths in the naive prompt")
     parser.add_argument("--layouts", default="naive,stable,edges")
-    parser.add_argument("--corpus", default="flask", help=f"needle haystack: {', '.join(CORPORA)} or a folder")
+    parser.add_argument("--corpus", default="flask", help=f"needle haystack: {', '.join(HAYSTACKS)} or a folder")
     parser.add_argument("--variants", type=int, default=1, help=f"single-needle facts per depth (1 to {len(nd.SINGLE)})")
     parser.add_argument("--limit", type=int, default=None, help="at most N engine cases per needle kind, N code answers")
     parser.add_argument("--max-tokens", type=int, default=40, help="answer tokens for needle cases (multi: twice)")
@@ -133,8 +133,10 @@ def run_needles(args: argparse.Namespace, engine: Any, store: Any, out: Path) ->
         raise SystemExit(f"unknown layout or kind: {', '.join(bad)}")
     lengths = [tokens_arg(x) for x in args.lengths.split(",") if x.strip()]
     depths = [float(x) for x in args.depths.split(",") if x.strip()]
-    root = CORPORA.get(args.corpus, Path(args.corpus))
+    root = haystack_root(args.corpus)
     packed = pack([root], PackOptions(chunk_chars=HAYSTACK_CHUNK_CHARS), store=store)
+    if not any(c.text.strip() for c in packed.chunks):
+        raise SystemExit(f"no text to make haystacks of in {root}")
     limit = engine.max_model_len - 2 * args.max_tokens  # room for the longest answer (multi)
     log(f"needles: {engine.model_name}, context {engine.max_model_len:,}; haystack from {root} "
         f"({len(packed.chunks)} chunks, {packed.tokens:,} Scout tokens)")
@@ -191,6 +193,14 @@ def run_needles(args: argparse.Namespace, engine: Any, store: Any, out: Path) ->
     result["summary"] = needle_tables(result, print_them=True)
     out.write_text(json.dumps(result, indent=1))
     print(f"\nneedle results: {out}")
+
+
+def haystack_root(name: str) -> Path:
+    """The folder a haystack is sampled from: a named one (its corpus set up on first use) or a path."""
+    if name not in HAYSTACKS:
+        return Path(name)
+    corpus, folder = HAYSTACKS[name]
+    return (corpora.ensure(corpora.CORPORA[corpus]) if corpus else REPO_ROOT) / folder
 
 
 def _fitted_cases(packed, engine, length, depths, layouts, kinds, seed, limit, variants):
