@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 from helpers import git, write
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def flask_corpus() -> Path:
+    """flask 3.1.3's source, a real repository: the benchmarks' corpus, downloaded (pip,
+    sdist) and extracted under bench/.work the first time, as bench/corpora.py does."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from bench import corpora
+
+    return corpora.ensure(corpora.CORPORA["flask"])
 
 
 @pytest.fixture(autouse=True)

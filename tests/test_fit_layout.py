@@ -21,7 +21,6 @@ from scout_context.tokens import scout_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_SHOP = ROOT / "examples" / "tiny-shop"
-FLASK = ROOT / "bench" / ".work" / "corpora" / "flask-3.1.3"
 
 
 @pytest.fixture
@@ -156,9 +155,8 @@ def test_stable_tail_drops_excerpts_to_stay_within_one_attention_chunk(make_repo
     assert tail.index(f'id="{ranked[0].chunk.id}">') < tail.index(f'id="{ranked[-1].chunk.id}"/>')
 
 
-@pytest.mark.skipif(not FLASK.is_dir(), reason="the flask corpus is not on this machine")
-def test_stable_over_flask(packed):
-    check_stable(packed(FLASK), ["How does the app context get pushed?", "What does send_static_file do?", ""])
+def test_stable_over_flask(packed, flask_corpus):
+    check_stable(packed(flask_corpus), ["How does the app context get pushed?", "What does send_static_file do?", ""])
 
 
 def test_edges_puts_the_best_at_both_ends_and_the_question_around(packed):

@@ -22,7 +22,6 @@ from scout_context.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_SHOP = ROOT / "examples" / "tiny-shop"
-FLASK = ROOT / "bench" / ".work" / "corpora" / "flask-3.1.3"
 
 
 @pytest.fixture
@@ -162,9 +161,8 @@ def test_dependency_order_puts_docs_first_then_imported_before_importers():
     assert sorted(order) == sorted(texts)
 
 
-@pytest.mark.skipif(not FLASK.is_dir(), reason="the flask corpus is not on this machine")
-def test_flask(packed):
-    result = packed(FLASK)
+def test_flask(packed, flask_corpus):
+    result = packed(flask_corpus)
     top = ids(rank(result.chunks, "What does send_static_file do?", result.outlines))[:2]
     assert any(chunk_id.startswith(("src/flask/app.py:", "src/flask/blueprints.py:")) for chunk_id in top)
     assert ids(rank(result.chunks, "", result.outlines))[0] == "README.md:1-53"
