@@ -6,5 +6,6 @@
 Modules: `needles` (needle, multi-needle and two-hop cases built into real corpus text and
 laid out as `naive`, `stable` or `edges`), `code` (gold-file recall of the ranking and answer
 accuracy on bench/longctx/questions/code.json), `run` (the command line, the engine loop,
-the tables, the JSON). See bench/README.md.
+the tables, the JSON), `record` (runs merged into a compact record under bench/results/,
+kept in git). See bench/README.md.
 """

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import subprocess
 import sys
 import time
 from dataclasses import asdict
@@ -157,7 +158,7 @@ def run_needles(args: argparse.Namespace, engine: Any, store: Any, out: Path) ->
     # prefix cache of the previous one (they differ only from the needle on).
     cases.sort(key=lambda c: (c.length, nd.KINDS.index(c.kind), layouts.index(c.layout), -_first_depth(c)))
     result: dict[str, Any] = {
-        "engine": args.engine, "model": engine.model_name, "max_model_len": engine.max_model_len,
+        "engine": args.engine, "model": engine.model_name, "max_model_len": engine.max_model_len, "commit": _commit(),
         "corpus": str(root), "chunk_chars": HAYSTACK_CHUNK_CHARS, "lengths": lengths, "depths": depths,
         "layouts": layouts, "kinds": kinds, "seeds": seeds, "variants": args.variants, "started": datetime.now().isoformat(timespec="seconds"),
         "cases": [],
@@ -193,6 +194,14 @@ def run_needles(args: argparse.Namespace, engine: Any, store: Any, out: Path) ->
     result["summary"] = needle_tables(result, print_them=True)
     out.write_text(json.dumps(result, indent=1))
     print(f"\nneedle results: {out}")
+
+
+def _commit() -> str:
+    """The code the run measures: this checkout's commit, `-dirty` with uncommitted changes."""
+    described = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "describe", "--always", "--dirty", "--abbrev=12"], capture_output=True, text=True
+    )
+    return described.stdout.strip() or "unknown"
 
 
 def haystack_root(name: str) -> Path:
