@@ -217,7 +217,7 @@ def test_a_failed_question_does_not_stop_the_others(tmp_path: Path, store: Store
 
 
 def test_a_corpus_that_cannot_fit_fails_its_jobs_only(tmp_path: Path, store: Store) -> None:
-    body = SHOP_JOBS + f"""\
+    body = SHOP_JOBS + """\
   - name: tight
     corpus: tiny
     questions: ["Anything?"]

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import git, write
+from helpers import write
 
 from scout_context.errors import ContextTooLarge, UsageError
 from scout_context.pack.arrange import arrange
