@@ -51,14 +51,21 @@ class FakeEngine:
     def count_tokens(self, text: str) -> int:
         return scout_tokenizer().count(text)
 
-    def generate(self, prompts: Sequence[str], sampling: SamplingConfig, on_text=None, images=None) -> list[Generation]:
+    def generate(
+        self, prompts: Sequence[str], sampling: SamplingConfig, on_text=None, images=None, on_done=None
+    ) -> list[Generation]:
         with self.lock:
             self.calls.append((list(prompts), sampling))
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
             time.sleep(self.delay)
-            return [self._one(i, prompt, on_text) for i, prompt in enumerate(prompts)]
+            generations = []
+            for i, prompt in enumerate(prompts):  # in order, as one engine call: a failure ends it
+                generations.append(self._one(i, prompt, on_text))
+                if on_done:
+                    on_done(i, generations[-1])
+            return generations
         finally:
             with self.lock:
                 self.in_flight -= 1
@@ -214,6 +221,18 @@ def test_a_failed_question_does_not_stop_the_others(tmp_path: Path, store: Store
     assert engine.most_in_flight == 2  # one request per question, two at a time
     retried = run_batch(job_file, engine=FakeEngine(), store=store)
     assert [q.status for q in retried.jobs[0].questions] == ["cached", "done", "cached"]
+
+
+def test_answers_are_kept_as_they_finish_when_the_engine_fails_later_in_the_same_call(
+    tmp_path: Path, store: Store
+) -> None:
+    job_file = load_job_file(job_yaml(tmp_path, SHOP_JOBS))  # embedded: one call for all questions
+    engine = FakeEngine(fail_on="Which HTTP routes")  # the second of three
+    result = run_batch(job_file, engine=engine, store=store)
+    assert len(engine.calls) == 2 and len(engine.calls[1][0]) == 3
+    assert [q.status for q in result.jobs[0].questions] == ["done", "failed", "failed"]
+    retried = run_batch(job_file, engine=FakeEngine(), store=store)
+    assert [q.status for q in retried.jobs[0].questions] == ["cached", "done", "done"]  # the first was stored
 
 
 def test_a_corpus_that_cannot_fit_fails_its_jobs_only(tmp_path: Path, store: Store) -> None:

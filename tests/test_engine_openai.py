@@ -123,9 +123,12 @@ def test_streams_the_answer_with_usage_and_sends_the_prompt_as_is(server: Thread
     engine = connect(server)
     pieces: list[tuple[int, str]] = []
     prompt = llama4_chat("Answer briefly.", "What is the value?")
+    done: list[tuple[int, object]] = []
     [answer] = engine.generate(
-        [prompt], SamplingConfig(max_tokens=20, stop=("###",)), lambda i, text: pieces.append((i, text))
+        [prompt], SamplingConfig(max_tokens=20, stop=("###",)), lambda i, text: pieces.append((i, text)),
+        on_done=lambda i, generation: done.append((i, generation)),
     )
+    assert done == [(0, answer)]
     assert (answer.text, answer.finish_reason) == ("The value is 42.", "stop")
     assert (answer.prompt_tokens, answer.cached_tokens, answer.completion_tokens) == (1234, 1152, 4)
     assert pieces == [(0, piece) for piece in PIECES]

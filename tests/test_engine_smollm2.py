@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from scout_context.engine.base import Generation
 from scout_context.engine.config import EngineConfig, SamplingConfig
 from scout_context.engine.models import ensure_model
 from scout_context.engine.vllm_local import VllmEngine
@@ -61,9 +62,15 @@ def test_answers_a_question_about_a_tiny_repo(engine: VllmEngine) -> None:
     user = f'<file path="client/settings.py">\n{REPO_FILE}</file>\n\nWhat is the value of TIMEOUT_SECONDS?'
     prompt = engine.render_chat("Answer from the files, in one sentence.", user)
     pieces: list[str] = []
-    [answer] = engine.generate([prompt], SamplingConfig(max_tokens=40), lambda i, text: pieces.append(text))
+    done: list[tuple[int, Generation]] = []
+    short = engine.render_chat("Answer in one word.", "Say hi.")
+    answer, other = engine.generate(
+        [prompt, short], SamplingConfig(max_tokens=40), lambda i, text: pieces.append(text) if i == 0 else None,
+        on_done=lambda i, generation: done.append((i, generation)),
+    )
     assert "42" in answer.text
     assert "".join(pieces) == answer.text and len(pieces) > 1  # streamed
+    assert sorted(done, key=lambda item: item[0]) == [(0, answer), (1, other)]  # each once, as it finished
     assert answer.prompt_tokens == engine.count_tokens(prompt)  # vLLM ran exactly the counted ids
     assert answer.completion_tokens == len(answer.token_ids) > 0
     assert answer.finish_reason in ("stop", "length")

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 OnText = Callable[[int, str], None]
 """Called with (prompt index, new text) as an answer grows."""
+OnDone = Callable[[int, "Generation"], None]
+"""Called with (prompt index, its whole answer) as each answer finishes, before `generate`
+returns: a caller can keep what is done even if a later answer fails."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class Engine(Protocol):
         sampling: SamplingConfig,
         on_text: OnText | None = None,
         images: Sequence[Sequence[ImageInput]] | None = None,
+        on_done: OnDone | None = None,
     ) -> list[Generation]:
         """Answer each prompt; `images[i]` (at most `max_images`) go with prompt i."""
         ...

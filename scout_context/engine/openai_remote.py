@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from scout_context.engine.base import Generation, OnText, llama4_chat
+from scout_context.engine.base import Generation, OnDone, OnText, llama4_chat
 from scout_context.engine.config import EngineConfig, SamplingConfig
 from scout_context.engine.multimodal import llama4_turns, openai_chat_request, request_options, within_limit
 from scout_context.errors import AuthError, ContextTooLarge, EngineUnreachable, ModelMissing, ScoutError, UsageError
@@ -127,12 +127,15 @@ class OpenAIEngine:
         sampling: SamplingConfig,
         on_text: OnText | None = None,
         images: Sequence[Sequence[ImageInput]] | None = None,
+        on_done: OnDone | None = None,
     ) -> list[Generation]:
         per_prompt = images if images is not None else [()] * len(prompts)
-        return [
-            self._complete(i, *self._request(prompt, shown, sampling), on_text)
-            for i, (prompt, shown) in enumerate(zip(prompts, per_prompt, strict=True))
-        ]
+        generations = []
+        for i, (prompt, shown) in enumerate(zip(prompts, per_prompt, strict=True)):
+            generations.append(self._complete(i, *self._request(prompt, shown, sampling), on_text))
+            if on_done is not None:
+                on_done(i, generations[-1])
+        return generations
 
     def close(self) -> None:
         self._client.close()

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from scout_context.engine import models, multimodal
-from scout_context.engine.base import Generation, OnText, llama4_chat, template_chat
+from scout_context.engine.base import Generation, OnDone, OnText, llama4_chat, template_chat
 from scout_context.engine.config import DEFAULT_MODEL, EngineConfig, SamplingConfig
 from scout_context.errors import ContextTooLarge, EngineOutOfMemory, ScoutError, UsageError
 from scout_context.sources.images import ImageInput
@@ -56,6 +56,18 @@ class _Answer:
     first_token_s: float = 0.0
     total_s: float = 0.0
     finish_reason: str = ""
+
+    def generation(self) -> Generation:
+        return Generation(
+            text="".join(self.text),
+            prompt_tokens=self.prompt_tokens,
+            cached_tokens=self.cached_tokens,
+            completion_tokens=len(self.token_ids),
+            finish_reason=self.finish_reason,
+            first_token_s=self.first_token_s,
+            total_s=self.total_s,
+            token_ids=tuple(self.token_ids),
+        )
 
 
 class VllmEngine:
@@ -121,6 +133,7 @@ class VllmEngine:
         sampling: SamplingConfig,
         on_text: OnText | None = None,
         images: Sequence[Sequence[ImageInput]] | None = None,
+        on_done: OnDone | None = None,
     ) -> list[Generation]:
         per_prompt = images if images is not None else [()] * len(prompts)
         requests = [self.request_input(prompt, shown) for prompt, shown in zip(prompts, per_prompt, strict=True)]
@@ -155,24 +168,15 @@ class VllmEngine:
                     index[request_id] = i
                 while engine.has_unfinished_requests():
                     for output in engine.step():
-                        self._collect(output, answers[index[output.request_id]], started)
+                        i = index[output.request_id]
+                        self._collect(output, answers[i], started)
                         if on_text is not None and output.outputs[0].text:
-                            on_text(index[output.request_id], output.outputs[0].text)
+                            on_text(i, output.outputs[0].text)
+                        if on_done is not None and output.finished:
+                            on_done(i, answers[i].generation())
             finally:  # an error or Ctrl-C leaves nothing running in the engine
                 engine.abort_request([request_id for request_id, i in index.items() if not answers[i].finish_reason])
-        return [
-            Generation(
-                text="".join(answer.text),
-                prompt_tokens=answer.prompt_tokens,
-                cached_tokens=answer.cached_tokens,
-                completion_tokens=len(answer.token_ids),
-                finish_reason=answer.finish_reason,
-                first_token_s=answer.first_token_s,
-                total_s=answer.total_s,
-                token_ids=tuple(answer.token_ids),
-            )
-            for answer in answers
-        ]
+        return [answer.generation() for answer in answers]
 
     @staticmethod
     def _collect(output: Any, answer: _Answer, started: float) -> None:

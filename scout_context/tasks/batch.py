@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -63,6 +63,10 @@ class Answered:
     seconds: float = 0.0
     error: str = ""
     exit_code: int = 0
+
+
+Deliver = Callable[[str, "Generation | Answered"], None]
+"""Takes a question's outcome as it arrives: its generation, or `failed`."""
 
 
 @dataclass
@@ -141,18 +145,21 @@ def run_batch(
         tracker.finish(sum(1 for job in jobs for q in job.questions if q.text in answers))
         pending = [q for q in questions if q not in answers]
         counts = {q: sum(1 for job in jobs for item in job.questions if item.text == q) for q in pending}
-        if imported is not None:
-            arrived = _imported(prepared, pending, engine.model_name, settings, imported)
-        else:
-            tracker.note(f"{name}: prefilling {prepared.prefix_tokens:,} tokens, then {len(pending)} questions")
-            arrived = _generated(prepared, pending, engine, job_file, tracker, counts)
-        for question, outcome in arrived:
+
+        def deliver(question: str, outcome: Generation | Answered) -> None:
+            """Keep one question's outcome as it arrives: a generation is stored at once."""
             if isinstance(outcome, Generation):
                 _keep(store, prepared, question, outcome, engine, settings)
                 answers[question] = _answered(question, _stored(outcome), "done", prepared.chunks)
             else:
                 answers[question] = replace(outcome, question=question)
             tracker.finish(counts[question], question)
+
+        if imported is not None:
+            _imported(prepared, pending, engine.model_name, settings, imported, deliver)
+        else:
+            tracker.note(f"{name}: prefilling {prepared.prefix_tokens:,} tokens, then {len(pending)} questions")
+            _generated(prepared, pending, engine, job_file, tracker, counts, deliver)
         for job in jobs:
             answered = [replace(answers[q.text], title=q.title) for q in job.questions]
             reports[job.name] = JobReport(job, engine.model_name, prepared.corpus_tokens, prepared.prefix_tokens, answered)
@@ -291,35 +298,43 @@ def _batch_outcome(record: dict[str, Any]) -> Generation | str:
 
 
 def _generated(
-    prepared: Prepared, pending: list[str], engine: Engine, job_file: JobFile, tracker: _Tracker, counts: dict[str, int]
-) -> Iterator[tuple[str, Generation | Answered]]:
-    """Answers as they arrive: prime the prefix, then the embedded engine gets every
-    question in one call and a remote server `concurrency` requests at a time."""
+    prepared: Prepared, pending: list[str], engine: Engine, job_file: JobFile, tracker: _Tracker,
+    counts: dict[str, int], deliver: Deliver,
+) -> None:
+    """Each answer to `deliver` as it finishes: prime the prefix, then the embedded engine
+    gets every question in one call and a remote server `concurrency` requests at a time.
+    When the engine fails, the questions it had not answered fail with it."""
     if not pending:
         return
     sampling = job_file.sampling
-    concurrent = job_file.engine.backend == "openai"
     prompts = [engine.render_chat(prepared.system, prepared.user(q)) for q in pending]
+    delivered: set[str] = set()
+
+    def keep(question: str, outcome: Generation | Answered) -> None:
+        delivered.add(question)
+        deliver(question, outcome)
+
     try:
         if len(pending) > 1:
             engine.generate([prepared.prefix], replace(sampling, max_tokens=1))
-        generations = [] if concurrent else engine.generate(prompts, sampling, tracker.writing(sampling, pending, counts))
-    except Exception as error:  # the engine failed: every pending question fails with it
+        if job_file.engine.backend == "openai":
+            _concurrent(pending, prompts, engine, sampling, job_file.concurrency, tracker, counts, keep)
+        else:
+            writing = tracker.writing(sampling, pending, counts)
+            engine.generate(prompts, sampling, writing, on_done=lambda i, generation: keep(pending[i], generation))
+    except Exception as error:  # the engine failed: what it had not answered fails with it
         failed = _failed(error)
-        yield from ((question, failed) for question in pending)
-        return
-    if concurrent:
-        yield from _concurrent(pending, prompts, engine, sampling, job_file.concurrency, tracker, counts)
-    else:
-        yield from zip(pending, generations)
+        for question in pending:
+            if question not in delivered:
+                deliver(question, failed)
 
 
 def _concurrent(
     pending: list[str], prompts: list[str], engine: Engine, sampling: SamplingConfig, width: int,
-    tracker: _Tracker, counts: dict[str, int],
-) -> Iterator[tuple[str, Generation | Answered]]:
-    """Each prompt as its own request, `width` in flight; results in the order they finish
-    (here, in the calling thread, which alone writes to the store)."""
+    tracker: _Tracker, counts: dict[str, int], deliver: Deliver,
+) -> None:
+    """Each prompt as its own request, `width` in flight; each outcome to `deliver` as it
+    finishes (in the calling thread, which alone writes to the store)."""
     pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix="scout-batch")
     try:
         futures: dict[Future, str] = {
@@ -328,20 +343,22 @@ def _concurrent(
         }
         for future in as_completed(futures):
             try:
-                yield futures[future], future.result()[0]
+                outcome: Generation | Answered = future.result()[0]
             except Exception as error:
-                yield futures[future], _failed(error)
+                outcome = _failed(error)
+            deliver(futures[future], outcome)
     finally:  # on Ctrl-C, do not start what is still queued
         pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _imported(
-    prepared: Prepared, pending: list[str], model: str, settings: str, imported: dict[str, Generation | str]
-) -> Iterator[tuple[str, Generation | Answered]]:
+    prepared: Prepared, pending: list[str], model: str, settings: str, imported: dict[str, Generation | str],
+    deliver: Deliver,
+) -> None:
     for question in pending:
         missing = "no result for it in the imported batch (changed since the export?)"
         outcome = imported.get(request_id(prepared, question, model, settings), missing)
-        yield question, outcome if isinstance(outcome, Generation) else _failed(UsageError(outcome))
+        deliver(question, outcome if isinstance(outcome, Generation) else _failed(UsageError(outcome)))
 
 
 def _keep(store: Store, prepared: Prepared, question: str, generation: Generation, engine: Engine, settings: str) -> None:
