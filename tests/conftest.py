@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from helpers import git, write
+from fake_vllm import FakeVllm
+from helpers import git, serving, write
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,6 +23,14 @@ def flask_corpus() -> Path:
     from bench import corpora
 
     return corpora.ensure(corpora.CORPORA["flask"])
+
+
+@pytest.fixture(scope="module")
+def vllm_server() -> Iterator[ThreadingHTTPServer]:
+    """A local server speaking vLLM's OpenAI-compatible API (`fake_vllm`); `requests` holds
+    every POST as (path, body)."""
+    with serving(FakeVllm) as httpd:
+        yield httpd
 
 
 @pytest.fixture(autouse=True)

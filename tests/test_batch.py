@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import typer
+from fake_vllm import KEY, SCOUT
 from helpers import write
-from test_engine_openai import KEY, SCOUT, server  # noqa: F401 (server is a fixture)
 from typer.testing import CliRunner
 
 from scout_context.engine.base import Generation, llama4_chat
@@ -358,10 +358,10 @@ def test_init_writes_a_valid_example_and_never_overwrites(tmp_path: Path, monkey
     assert isinstance(again.exception, UsageError) and "exists already" in str(again.exception)
 
 
-def test_the_command_against_a_server_prints_one_json_object(tmp_path: Path, server, monkeypatch) -> None:  # noqa: F811
+def test_the_command_against_a_server_prints_one_json_object(tmp_path: Path, vllm_server, monkeypatch) -> None:
     monkeypatch.setenv("SCOUT_API_KEY", KEY)
     body = SHOP_JOBS.replace(
-        "engine:\n", f"engine:\n  backend: openai\n  base_url: http://127.0.0.1:{server.server_port}/v1\n  model: {SCOUT}\n"
+        "engine:\n", f"engine:\n  backend: openai\n  base_url: http://127.0.0.1:{vllm_server.server_port}/v1\n  model: {SCOUT}\n"
     )
     jobs = job_yaml(tmp_path, body)
     runner = CliRunner()
@@ -373,8 +373,8 @@ def test_the_command_against_a_server_prints_one_json_object(tmp_path: Path, ser
     assert (questions[0]["prompt_tokens"], questions[0]["cached_tokens"]) == (1234, 1152)  # the server's usage
     assert questions[0]["answer"] == "The value is 42."
     assert (tmp_path / "out" / "facts.md").is_file() and json.loads((tmp_path / "out" / "again.json").read_text())["name"] == "again"
-    prime = [body for path, body in server.requests if path == "/v1/completions" and body["max_tokens"] == 1]
-    assert len(prime) == 1 and all(b["prompt"].startswith(prime[0]["prompt"]) for p, b in server.requests[-3:])
+    prime = [body for path, body in vllm_server.requests if path == "/v1/completions" and body["max_tokens"] == 1]
+    assert len(prime) == 1 and all(b["prompt"].startswith(prime[0]["prompt"]) for p, b in vllm_server.requests[-3:])
     second = runner.invoke(command_app(), [str(jobs), "--json"])
     assert [q["status"] for q in json.loads(second.stdout)["jobs"][0]["questions"]] == ["cached"] * 3
 

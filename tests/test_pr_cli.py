@@ -9,7 +9,6 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from helpers import git, write
+from helpers import git, serving, write
 
 SCOUT = "meta-llama/Llama-4-Scout-17B-16E-Instruct"
 API_KEY = "sk-engine-key-4242"
@@ -115,36 +114,26 @@ class FakeGitHub(_Handler):
         self._json(200, comment)
 
 
-def serve(handler: type[_Handler]) -> ThreadingHTTPServer:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd
-
-
 @pytest.fixture
 def vllm() -> Iterator[ThreadingHTTPServer]:
-    httpd = serve(FakeVllm)
-    httpd.prompts, httpd.answer = [], ANSWER  # type: ignore[attr-defined]
-    yield httpd
-    httpd.shutdown()
+    with serving(FakeVllm, prompts=[], answer=ANSWER) as httpd:
+        yield httpd
 
 
 @pytest.fixture
 def github() -> Iterator[ThreadingHTTPServer]:
-    httpd = serve(FakeGitHub)
-    httpd.comments, httpd.calls, httpd.fail = {}, [], False  # type: ignore[attr-defined]
+    comments: dict[int, dict[str, Any]] = {}
 
     def add(issue: int, body: str, login: str, kind: str) -> dict[str, Any]:
-        number = 1000 + len(httpd.comments)
-        httpd.comments[number] = {  # type: ignore[attr-defined]
+        number = 1000 + len(comments)
+        comments[number] = {
             "id": number, "issue": issue, "body": body, "user": {"login": login, "type": kind},
             "html_url": f"https://github.example/o/r/pull/{issue}#issuecomment-{number}",
         }  # fmt: skip
-        return httpd.comments[number]  # type: ignore[attr-defined]
+        return comments[number]
 
-    httpd.add = add  # type: ignore[attr-defined]
-    yield httpd
-    httpd.shutdown()
+    with serving(FakeGitHub, comments=comments, calls=[], fail=False, add=add) as httpd:
+        yield httpd
 
 
 @pytest.fixture
