@@ -4,6 +4,7 @@ OpenAI batch files, and the command over a local server that speaks vLLM's API."
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 from collections.abc import Sequence
@@ -233,6 +234,24 @@ def test_answers_are_kept_as_they_finish_when_the_engine_fails_later_in_the_same
     assert [q.status for q in result.jobs[0].questions] == ["done", "failed", "failed"]
     retried = run_batch(job_file, engine=FakeEngine(), store=store)
     assert [q.status for q in retried.jobs[0].questions] == ["cached", "done", "done"]  # the first was stored
+
+
+def test_an_answer_that_cannot_be_stored_fails_its_question_with_a_reason(
+    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_file = load_job_file(job_yaml(tmp_path, SHOP_JOBS))
+    save = store.save_batch_answer
+
+    def locked(prefix: str, model: str, settings: str, question: str, answer) -> None:
+        if "HTTP routes" in question:
+            raise sqlite3.OperationalError("database is locked")
+        save(prefix, model, settings, question, answer)
+
+    monkeypatch.setattr(store, "save_batch_answer", locked)
+    result = run_batch(job_file, engine=FakeEngine(), store=store)
+    first, second, third = result.jobs[0].questions
+    assert (first.status, second.status, third.status) == ("done", "failed", "failed")
+    assert second.error == third.error == "OperationalError: database is locked" and result.exit_code == 1
 
 
 def test_a_corpus_that_cannot_fit_fails_its_jobs_only(tmp_path: Path, store: Store) -> None:

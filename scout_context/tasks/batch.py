@@ -311,8 +311,8 @@ def _generated(
     delivered: set[str] = set()
 
     def keep(question: str, outcome: Generation | Answered) -> None:
-        delivered.add(question)
         deliver(question, outcome)
+        delivered.add(question)  # only once kept: a question whose keeping failed fails below
 
     try:
         if len(pending) > 1:
