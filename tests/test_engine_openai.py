@@ -7,7 +7,6 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
-
 from fake_vllm import KEY, PIECES, SCOUT
 
 from scout_context.engine.base import llama4_chat, open_engine

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from .run import REPO_ROOT, needle_tables
 
 RESULTS = REPO_ROOT / "bench" / "results" / "longctx"
 _KEPT = ("kind", "length", "depth", "layout", "seed", "variant", "score", "placement", "prompt_tokens")
+_CASE = ("kind", "length", "depth", "layout", "seed", "variant")  # one case: at most once in a record
 _ANSWER_CHARS = 160
 
 
@@ -33,9 +35,14 @@ def merge(runs: list[dict[str, Any]], note: str = "") -> dict[str, Any]:
         {**{key: row[key] for key in _KEPT if key in row}, "answer": row["answer"][:_ANSWER_CHARS]}
         for run in runs for row in run["cases"] if "score" in row
     ]
+    cells = Counter(tuple(str(case.get(key)) for key in _CASE) for case in cases)
+    twice = [cell for cell, n in cells.items() if n > 1]
+    if twice:  # two versions of one layout (a candidate and the shipped one) would mix in one table
+        raise SystemExit(f"{len(twice)} cases appear in more than one run (first: {' '.join(twice[0])}): record them apart")
     record: dict[str, Any] = {
         "model": models.pop(), "max_model_len": runs[0]["max_model_len"], "corpus": Path(runs[0]["corpus"]).name,
-        "layouts": layouts, "runs": [{"started": run["started"], "commit": run.get("commit", "")} for run in runs], "note": note, "cases": cases,
+        "layouts": layouts, "runs": [{"started": run["started"], "commit": run.get("commit", "")} for run in runs],
+        "note": note, "cases": cases,
     }
     record["summary"] = needle_tables(record)
     return record
