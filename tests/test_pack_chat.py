@@ -35,6 +35,23 @@ def test_slack_folder_whatsapp_file_and_repo_pack_together(tmp_path):
     assert again.text == result.text and again.analysed == 0  # the folder export is re-read, its parse is cached
 
 
+def test_slack_folder_reads_only_its_own_json_files(tmp_path):
+    """A folder named `*.json` inside the export crashed `pack` (IsADirectoryError); a link
+    out of the export is not part of it. Neither changes what is packed."""
+    clean = shutil.copytree(FIXTURES / "slack", tmp_path / "clean" / "acme")
+    odd = shutil.copytree(FIXTURES / "slack", tmp_path / "odd" / "acme")
+    (odd / "general" / "folder.json").mkdir()
+    outside = tmp_path / "secret.json"
+    outside.write_text('[{"type": "message", "user": "U1", "text": "SECRET-OUTSIDE", "ts": "1700000000.000100"}]')
+    (odd / "general" / "2024-03-09.json").symlink_to(outside)
+    store = Store()
+    want, got = (pack([folder], PackOptions(), store=store) for folder in (clean, odd))
+    store.close()
+    assert not got.skipped
+    assert "SECRET-OUTSIDE" not in got.text
+    assert [(c.id, c.text) for c in got.chunks] == [(c.id, c.text) for c in want.chunks]
+
+
 def test_renamed_export_is_detected_by_content_and_garbage_is_text(tmp_path):
     shutil.copy(FIXTURES / "chatgpt" / "conversations.json", tmp_path / "notes.json")
     (tmp_path / "weird.json").write_text('{"mapping": 3, "current_node": []}')

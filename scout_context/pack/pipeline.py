@@ -1,17 +1,15 @@
 """`pack`: sources -> chunks with exact counts, through the cache.
 
-Stages: collect the file set (`sources.files`), reuse what the store knows about each
-file (stat index, then content hash), analyse only what is new (`pack.analyze`), render
-and count (`pack.render`), save what was learnt in one transaction.
+Stages: open each named path as a source and list its files (`pack.collect`), reuse what
+the store knows about each file (stat index, then content hash), analyse only what is new
+(`pack.analyze`), render and count (`pack.render`), save what was learnt in one transaction.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import multiprocessing
 import os
-import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -21,18 +19,14 @@ from typing import TextIO
 
 from ..chunk import Chunk
 from ..errors import UsageError
-from ..sources.files import FileEntry, Skipped, collect, display_path, source_labels
-from ..sources import chat
-from ..sources.read import read_bytes
+from ..sources.files import FileEntry, Skipped, display_path, source_labels
 from ..store import Analysis, IndexEntry, Store
 from ..tokens import scout_tokenizer
 from .analyze import analyze, content_hash
+from .collect import Source, open_source
 from .options import PackOptions
 from .rank import Ranked
 from .render import directory_tree, document, document_tokens
-
-# A file or export named on the command line may be this large (a sanity bound, 2 GiB).
-NAMED_FILE_LIMIT = 2**31
 
 # Below this many bytes to analyse, worker processes cost more than they save.
 PARALLEL_MIN_BYTES = 2_000_000
@@ -101,16 +95,14 @@ def pack(
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
     labels = source_labels(paths)
     ignored = {os.path.realpath(p) for p in ignore_files}
-    collected = []
-    for path, label in zip(paths, labels):
-        root, files, skipped, limit = _collect(Path(path), options)
-        collected.append((root, label, [f for f in files if f.abspath not in ignored], skipped, limit))
-    total = sum(len(files) for _, _, files, _, _ in collected)
+    sources = [open_source(Path(path), options) for path in paths]
+    kept = [[f for f in source.files if f.abspath not in ignored] for source in sources]
+    total = sum(map(len, kept))
     result = PackResult(header="", chunks=[], tokens=0, files=[], file_tokens={})
     done = 0
     seen_ids: set[str] = set()
     content = hashlib.sha256(options.analysis_key.encode())
-    for root, label, files, skipped, limit in collected:
+    for source, label, files in zip(sources, labels, kept):
         prefix = f"{label}/" if len(paths) > 1 else ""
 
         def tick(rel: str) -> None:
@@ -119,7 +111,7 @@ def pack(
             if progress:
                 progress(done, total, rel)
 
-        per_file, bodies = _analyse_source(root, files, limit, options, store, result, tick)
+        per_file, bodies = _analyse_source(source, files, options, store, result, tick)
         source_tokens = files_packed = 0
         for entry in sorted(files, key=lambda f: _order_key(f.rel)):
             analysis = per_file.get(entry.rel)
@@ -148,8 +140,8 @@ def pack(
                 result.notes.append((shown, analysis.note))
             if not analysis.parsed_ok and analysis.language:
                 result.notes.append((shown, f"{analysis.language} did not parse cleanly: packed as plain text"))
-        result.skipped.extend(Skipped(prefix + s.path, s.reason) for s in skipped)
-        result.sources.append(SourceSummary(label, str(root), files_packed, source_tokens))
+        result.skipped.extend(Skipped(prefix + s.path, s.reason) for s in source.skipped)
+        result.sources.append(SourceSummary(label, str(source.root), files_packed, source_tokens))
     result.digest = content.hexdigest()
     result.header = header(result)
     result.tokens = total_tokens(result)
@@ -180,42 +172,9 @@ def total_tokens(result: PackResult) -> int:
     return count(result.header) + count(result.head) + sum(c.tokens for c in result.chunks) + count(result.tail)
 
 
-def _collect(path: Path, options: PackOptions) -> tuple[Path, list[FileEntry], list[Skipped], int]:
-    """The files of a folder source and the size limit they keep to; a file source or a
-    chat-export folder (read as one archive) stands alone, exempt from the limit: the
-    user named it."""
-    if path.is_dir() and not chat.detect_folder(path):
-        files, skipped = collect(
-            path, include=options.include, exclude=options.exclude,
-            default_excludes=options.default_excludes, max_file_bytes=options.max_file_bytes,
-        )
-        return path, files, skipped, options.max_file_bytes
-    parent = path.resolve().parent
-    try:
-        info = path.stat()
-    except OSError as error:
-        return parent, [], [Skipped(display_path(path.name), f"unreadable: {error.strerror or error}")], NAMED_FILE_LIMIT
-    size = -1 if path.is_dir() else info.st_size  # -1: never trusted by the stat index
-    entry = FileEntry(path.name, display_path(path.name), str(path.resolve()), size, info.st_mtime_ns, info.st_ino)
-    return parent, [entry], [], NAMED_FILE_LIMIT
-
-
-def _read(entry: FileEntry, limit: int) -> bytes | str:
-    """A file's bytes (or why not); a chat-export folder as a deterministic zip of its JSON."""
-    if entry.size >= 0 or not os.path.isdir(entry.abspath):
-        return read_bytes(entry.abspath, limit)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        for member in sorted(Path(entry.abspath).rglob("*.json")):
-            info = zipfile.ZipInfo(member.relative_to(entry.abspath).as_posix(), date_time=(1980, 1, 1, 0, 0, 0))
-            archive.writestr(info, member.read_bytes())
-    return buffer.getvalue()
-
-
 def _analyse_source(
-    root: Path,
+    source: Source,
     files: list[FileEntry],
-    limit: int,
     options: PackOptions,
     store: Store,
     result: PackResult,
@@ -224,7 +183,8 @@ def _analyse_source(
     """Each file's analysis (by path) and the chunk bodies they need (by hash): from the
     store when a file's metadata, then its content hash, is known; computed otherwise.
     Saves what is new in one transaction."""
-    key = display_path(os.path.realpath(root))
+    key = display_path(os.path.realpath(source.root))
+    limit = source.limit
     options_key = options.analysis_key
     index = store.index(key)  # keyed by shown paths: SQLite text cannot hold undecodable bytes
     known = {f.rel: index[f.shown].hash for f in files if _unchanged(index.get(f.shown), f)}
@@ -243,7 +203,7 @@ def _analyse_source(
     new_bodies: dict[str, str] = {}
     jobs: dict[str, tuple[FileEntry, bytes]] = {}
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        loaded = list(pool.map(lambda entry: (entry, _read(entry, limit)), to_read))
+        loaded = list(pool.map(lambda entry: (entry, source.read(entry)), to_read))
         hashed = [(entry, data, content_hash(data) if isinstance(data, bytes) else "") for entry, data in loaded]
         analyses.update(store.analyses({digest for *_, digest in hashed if digest} - analyses.keys(), options_key))
         for entry, data, digest in hashed:

@@ -3,11 +3,11 @@
 compact `ChatChunk`s."""
 
 from .detect import detect, detect_folder
-from .ingest import PARSERS, parse, parse_folder
+from .ingest import PARSERS, folder_archive, parse, parse_folder
 from .model import NOT_RECOGNIZED, SUPPORTED, ChatFormatError, Message
 from .render import ChatChunk, render
 
 __all__ = [
     "NOT_RECOGNIZED", "PARSERS", "SUPPORTED", "ChatChunk", "ChatFormatError", "Message",
-    "detect", "detect_folder", "parse", "parse_folder", "render",
+    "detect", "detect_folder", "folder_archive", "parse", "parse_folder", "render",
 ]

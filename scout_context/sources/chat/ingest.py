@@ -32,6 +32,11 @@ def parse(fmt: str, name: str, data: bytes) -> tuple[list[Message], list[str]]:
     return parser(name, data)
 
 
+def folder_archive(path: str, limit: int) -> bytes | str:
+    """A chat-export folder (see `detect_folder`) as the bytes `parse` reads, or why not."""
+    return slack.folder_archive(path, limit)
+
+
 def parse_folder(path: Path) -> tuple[list[Message], list[str]]:
     """The messages of a Slack export folder (see `detect_folder`)."""
     return slack.parse_folder(path)

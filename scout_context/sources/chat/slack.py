@@ -6,7 +6,11 @@ across all day files of a conversation; the renderer groups them under their roo
 from __future__ import annotations
 
 import html
+import io
+import os
 import re
+import sys
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,22 +39,40 @@ def parse(name: str, data: bytes) -> tuple[list[Message], list[str]]:
 
 
 def parse_folder(path: Path) -> tuple[list[Message], list[str]]:
-    rels = sorted(p.relative_to(path).as_posix() for p in path.glob("*/*.json"))
-    rels += [m for m in METADATA if (path / m).is_file()]
-    return _parse(path.name, rels, lambda rel: _read_file(path / rel))
+    """The messages of an export folder: `parse` of its `folder_archive`."""
+    data = folder_archive(str(path), sys.maxsize)
+    if isinstance(data, str):
+        raise ChatFormatError(f"{path.name}: {data}")
+    return parse(path.name, data)
+
+
+def folder_archive(path: str, limit: int) -> bytes | str:
+    """A Slack export folder's JSON files as one deterministic zip (what `parse` reads, and
+    what a pack's cache hashes), or why it cannot be read. Only regular files inside the
+    folder count: a folder named `*.json` or a link out of the export is not part of it."""
+    buffer = io.BytesIO()
+    total = 0
+    root = Path(path).resolve()
+    try:
+        members = sorted(p for p in Path(path).rglob("*.json") if p.is_file() and p.resolve().is_relative_to(root))
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+            for member in members:
+                data = member.read_bytes()
+                total += len(data)
+                if total > limit:
+                    return f"over {limit:,} bytes of JSON"
+                info = zipfile.ZipInfo(member.relative_to(path).as_posix(), date_time=(1980, 1, 1, 0, 0, 0))
+                archive.writestr(info, data)
+    except OSError as error:
+        where = Path(os.path.relpath(error.filename, path)).as_posix() if error.filename else path
+        return f"unreadable: {where}: {error.strerror or error}"
+    return buffer.getvalue()
 
 
 def is_export(member_names: list[str]) -> bool:
     """Whether these paths (zip members or folder entries) look like a Slack export."""
     basenames = {n.rsplit("/", 1)[-1] for n in member_names}
     return bool(basenames & set(METADATA[:2])) and any(DAY_FILE.search(n) for n in member_names)
-
-
-def _read_file(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as error:
-        raise ChatFormatError(f"{path.name}: unreadable ({error.strerror or error})") from None
 
 
 def _parse(name: str, rels: list[str], read: Reader) -> tuple[list[Message], list[str]]:

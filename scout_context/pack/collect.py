@@ -1,0 +1,59 @@
+"""Stage one of `pack`: what a path named on the command line holds, and how to read it.
+
+A folder is a tree of files (git-aware, see `sources.files`); a file stands alone; a
+folder that is a chat export (Slack) is one archive of its JSON. Each becomes a `Source`:
+its files, what was skipped listing them, the size a file may have and how to read one,
+so a new kind of source is one more case in `open_source` and nothing in later stages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..sources import chat
+from ..sources.files import FileEntry, Skipped, collect, display_path
+from ..sources.read import read_bytes
+from .options import PackOptions
+
+# A file or export named on the command line may be this large (a sanity bound, 2 GiB).
+NAMED_FILE_LIMIT = 2**31
+
+Reader = Callable[[str, int], "bytes | str"]
+"""(absolute path, most bytes wanted) -> the bytes (one more than that when it is bigger), or why not."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """The files of one named path, relative to `root`, and how to read them."""
+
+    root: Path
+    files: list[FileEntry]
+    skipped: list[Skipped]
+    limit: int  # bytes a file may have
+    reader: Reader = read_bytes
+
+    def read(self, entry: FileEntry) -> bytes | str:
+        return self.reader(entry.abspath, self.limit)
+
+
+def open_source(path: Path, options: PackOptions) -> Source:
+    """`path` as a source: a folder's files within the options' filters and size limit;
+    a named file, or a chat-export folder, alone and exempt from the limit (the user
+    named it)."""
+    if path.is_dir() and not chat.detect_folder(path):
+        files, skipped = collect(
+            path, include=options.include, exclude=options.exclude,
+            default_excludes=options.default_excludes, max_file_bytes=options.max_file_bytes,
+        )
+        return Source(path, files, skipped, options.max_file_bytes)
+    parent = path.resolve().parent
+    try:
+        info = path.stat()
+    except OSError as error:
+        return Source(parent, [], [Skipped(display_path(path.name), f"unreadable: {error.strerror or error}")], NAMED_FILE_LIMIT)
+    folder = path.is_dir()
+    size = -1 if folder else info.st_size  # -1: never trusted by the stat index (a folder's content can change under it)
+    entry = FileEntry(path.name, display_path(path.name), str(path.resolve()), size, info.st_mtime_ns, info.st_ino)
+    return Source(parent, [entry], [], NAMED_FILE_LIMIT, chat.folder_archive if folder else read_bytes)
