@@ -10,10 +10,12 @@ from typing import Any
 SCOUT = "meta-llama/Llama-4-Scout-17B-16E-Instruct"
 KEY = "sk-secret-123"
 PIECES = ["The value", " is", " 42."]
+USAGE = {"prompt_tokens": 1234, "completion_tokens": 4, "prompt_tokens_details": {"cached_tokens": 1152}}
 
 
 class FakeVllm(BaseHTTPRequestHandler):
-    """/v1/models, /v1/completions (SSE), /tokenize and /detokenize; one char is one token."""
+    """/v1/models, /v1/completions (SSE), /tokenize and /detokenize; one char is one token.
+    Every completion streams the server's `pieces` (default PIECES), then its `usage`."""
 
     server: Any
 
@@ -63,11 +65,11 @@ class FakeVllm(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
         events: list[dict[str, Any]] = [
-            {"choices": [{"index": 0, "text": piece, "finish_reason": None}]} for piece in PIECES
+            {"choices": [{"index": 0, "text": piece, "finish_reason": None}]}
+            for piece in getattr(self.server, "pieces", PIECES)
         ]
         events.append({"choices": [{"index": 0, "text": "", "finish_reason": "stop"}]})
-        usage = {"prompt_tokens": 1234, "completion_tokens": 4, "prompt_tokens_details": {"cached_tokens": 1152}}
-        events.append({"choices": [], "usage": usage})
+        events.append({"choices": [], "usage": getattr(self.server, "usage", USAGE)})
         for event in events:
             self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
             self.wfile.flush()

@@ -16,10 +16,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from fake_vllm import KEY, SCOUT, FakeVllm
 from helpers import git, serving, write
 
-SCOUT = "meta-llama/Llama-4-Scout-17B-16E-Instruct"
-API_KEY = "sk-engine-key-4242"
+USAGE = {"prompt_tokens": 900, "completion_tokens": 40, "prompt_tokens_details": {"cached_tokens": 512}}
 TOKEN = "ghs_githubtoken0123456789abcdefABCDEF"
 ANSWER = " Makes the shipping threshold a setting.\nFILES:\n- shop/cart.py: uses THRESHOLD\nRISK:\n- totals near 100 change [shop/cart.py:4]\nTESTS: none added.\nEFFORT: 2\n"
 MOUNT = (
@@ -48,28 +48,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(data)
-
-
-class FakeVllm(_Handler):
-    """/v1/models and streamed /v1/completions for a Scout model (counted locally)."""
-
-    def do_GET(self) -> None:
-        if self.headers.get("Authorization") != f"Bearer {API_KEY}":
-            return self._json(401, {"error": {"message": "bad key"}})
-        self._json(200, {"data": [{"id": SCOUT, "max_model_len": 16384}]})
-
-    def do_POST(self) -> None:
-        body = self._body()
-        self.server.prompts.append(body["prompt"])
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.end_headers()
-        for event in (
-            {"choices": [{"index": 0, "text": self.server.answer, "finish_reason": "stop"}]},
-            {"choices": [], "usage": {"prompt_tokens": 900, "completion_tokens": 40, "prompt_tokens_details": {"cached_tokens": 512}}},
-        ):
-            self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
-        self.wfile.write(b"data: [DONE]\n\n")
 
 
 class FakeGitHub(_Handler):
@@ -116,8 +94,13 @@ class FakeGitHub(_Handler):
 
 @pytest.fixture
 def vllm() -> Iterator[ThreadingHTTPServer]:
-    with serving(FakeVllm, prompts=[], answer=ANSWER) as httpd:
+    """The shared fake vLLM, answering with ANSWER and reporting USAGE."""
+    with serving(FakeVllm, pieces=[ANSWER], usage=USAGE) as httpd:
         yield httpd
+
+
+def prompts(vllm: ThreadingHTTPServer) -> list[str]:
+    return [body["prompt"] for path, body in vllm.requests if path == "/v1/completions"]  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -167,7 +150,7 @@ def actions_env(tmp_path: Path, repo: Path, vllm: ThreadingHTTPServer, github: T
         "GITHUB_ACTIONS": "true", "GITHUB_EVENT_PATH": str(event), "GITHUB_REPOSITORY": "o/r",
         "GITHUB_TOKEN": TOKEN, "GITHUB_STEP_SUMMARY": str(tmp_path / "step-summary.md"),
         "GITHUB_API_URL": f"http://127.0.0.1:{github.server_port}" if github else "http://127.0.0.1:9",
-        "SCOUT_BASE_URL": f"http://127.0.0.1:{vllm.server_port}/v1", "SCOUT_API_KEY": API_KEY,
+        "SCOUT_BASE_URL": f"http://127.0.0.1:{vllm.server_port}/v1", "SCOUT_API_KEY": KEY,
     })  # fmt: skip
     return env
 
@@ -190,7 +173,7 @@ def test_one_comment_per_pull_request_created_then_updated(pr_repo, vllm, github
     [created] = marker_comments(github)
     assert created["user"]["type"] == "Bot" and "comment created" in first.stderr
     assert created["body"] == first.stdout  # plain text on stdout, never wrapped
-    prompt = vllm.prompts[-1]  # type: ignore[attr-defined]
+    prompt = prompts(vllm)[-1]
     assert "HUMAN-REVIEW-NOTE" in prompt and "HUMAN-FOLLOW-UP" in prompt and "BOT-NOISE" not in prompt
     assert "Linked issue #3: Threshold is hard-coded" in prompt and "ISSUE-BODY-TEXT" in prompt
     assert "Title: Make the threshold a setting" in prompt and "Needed for sales." in prompt
@@ -200,7 +183,7 @@ def test_one_comment_per_pull_request_created_then_updated(pr_repo, vllm, github
     git(pr_repo, "commit", "-qam", "Raise the threshold")
     git(pr_repo, "checkout", "-q", "main")
     env = actions_env(tmp_path, pr_repo, vllm, github)
-    vllm.answer = ANSWER.replace("Makes", "Now makes")  # type: ignore[attr-defined]
+    vllm.pieces = [ANSWER.replace("Makes", "Now makes")]  # type: ignore[attr-defined]
     second = run("--engine", "openai", "--comment", env=env, cwd=pr_repo)
     assert second.returncode == 0, second.stderr
     [updated] = marker_comments(github)
@@ -208,13 +191,13 @@ def test_one_comment_per_pull_request_created_then_updated(pr_repo, vllm, github
     assert "Now makes the shipping threshold a setting." in updated["body"]
     assert git(pr_repo, "rev-parse", "--short=7", "feature").strip() in updated["body"]
     assert ("PATCH", f"/repos/o/r/issues/comments/{created['id']}") in github.calls  # type: ignore[attr-defined]
-    assert "Raise the threshold" in vllm.prompts[-1] and "BOT-NOISE" not in vllm.prompts[-1]  # type: ignore[attr-defined]
-    assert "Now makes" not in vllm.prompts[-1]  # our own comment is no context either  # type: ignore[attr-defined]
+    assert "Raise the threshold" in prompts(vllm)[-1] and "BOT-NOISE" not in prompts(vllm)[-1]
+    assert "Now makes" not in prompts(vllm)[-1]  # our own comment is no context either
 
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
     assert summary.count("<!-- scout-context:pr-summary -->") == 2  # appended on each run, on by default
-    for text in (first.stdout, first.stderr, second.stdout, second.stderr, summary, *vllm.prompts):  # type: ignore[attr-defined]
-        assert TOKEN not in text and API_KEY not in text
+    for text in (first.stdout, first.stderr, second.stdout, second.stderr, summary, *prompts(vllm)):
+        assert TOKEN not in text and KEY not in text
 
 
 def test_json_has_the_same_fields_and_locally_needs_only_base(pr_repo, vllm, tmp_path: Path) -> None:
