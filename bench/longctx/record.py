@@ -35,10 +35,7 @@ def merge(runs: list[dict[str, Any]], note: str = "") -> dict[str, Any]:
         {**{key: row[key] for key in _KEPT if key in row}, "answer": row["answer"][:_ANSWER_CHARS]}
         for run in runs for row in run["cases"] if "score" in row
     ]
-    cells = Counter(tuple(str(case.get(key)) for key in _CASE) for case in cases)
-    twice = [cell for cell, n in cells.items() if n > 1]
-    if twice:  # two versions of one layout (a candidate and the shipped one) would mix in one table
-        raise SystemExit(f"{len(twice)} cases appear in more than one run (first: {' '.join(twice[0])}): record them apart")
+    check_once(cases)
     record: dict[str, Any] = {
         "model": models.pop(), "max_model_len": runs[0]["max_model_len"], "corpus": Path(runs[0]["corpus"]).name,
         "layouts": layouts, "runs": [{"started": run["started"], "commit": run.get("commit", "")} for run in runs],
@@ -46,6 +43,15 @@ def merge(runs: list[dict[str, Any]], note: str = "") -> dict[str, Any]:
     }
     record["summary"] = needle_tables(record)
     return record
+
+
+def check_once(cases: list[dict[str, Any]]) -> None:
+    """Exit when a case appears twice: two versions of one layout (a candidate and the
+    shipped one, both called edges) would mix into one table."""
+    cells = Counter(tuple(str(case.get(key)) for key in _CASE) for case in cases)
+    twice = [cell for cell, n in cells.items() if n > 1]
+    if twice:
+        raise SystemExit(f"{len(twice)} cases appear more than once (first: {' '.join(twice[0])}): keep them apart")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import subprocess
 import sys
 import time
@@ -318,6 +319,15 @@ def needle_tables(result: dict[str, Any], print_them: bool = False) -> dict[str,
             summary["edges_at_least_naive"] = not worse
             summary["edges_worse_cells"] = worse
             out.append(f"\nedges >= naive at every depth and length: {'PASS' if not worse else 'FAIL ' + str(worse)}")
+            summary["paired"] = _paired(cell, lengths, depths)
+            if summary["paired"]:
+                out.append("paired by haystack and fact (answers only edges got / only naive got, exact two-sided "
+                           "sign test p):")
+                for length in lengths:
+                    out.append(f"{length:>8,} | " + " | ".join(
+                        f"d={p['depth']:g} {p['edges_only']}/{p['naive_only']} " + (f"p={p['p']:.2g}" if p["p"] >= 0.001 else "p<0.001")
+                        for p in summary["paired"] if p["length"] == length
+                    ))
     for kind, title in (("multi", "three needles (fraction found)"), ("twohop", "two-hop (exact)")):
         subset = [r for r in rows if r["kind"] == kind]
         if not subset:
@@ -350,6 +360,36 @@ def needle_tables(result: dict[str, Any], print_them: bool = False) -> dict[str,
         print("\n".join(out))
     summary["text"] = "\n".join(out)
     return summary
+
+
+def _paired(cell: dict[tuple, list[dict[str, Any]]], lengths: list[int], depths: list[float]) -> list[dict[str, Any]]:
+    """Per (length, depth), edges against naive on the cases both ran (same seed and fact):
+    how many answers only edges got right, only naive, and the exact two-sided sign-test
+    p-value of that split (McNemar's exact test). A difference of one or two answers in a
+    cell is noise when p is near 1; it is not when p is small."""
+    paired = []
+    for length in lengths:
+        for depth in depths:
+            right = {
+                layout: {(r.get("seed"), r.get("variant")): r["score"] >= 1 for r in cell.get((layout, length, depth), [])}
+                for layout in ("edges", "naive")
+            }
+            both = right["edges"].keys() & right["naive"].keys()
+            if not both:
+                continue
+            edges_only = sum(right["edges"][k] and not right["naive"][k] for k in both)
+            naive_only = sum(right["naive"][k] and not right["edges"][k] for k in both)
+            paired.append({"length": length, "depth": depth, "pairs": len(both), "edges_only": edges_only,
+                           "naive_only": naive_only, "p": sign_test(edges_only, naive_only)})
+    return paired
+
+
+def sign_test(a: int, b: int) -> float:
+    """Exact two-sided p-value of `a` against `b` successes under a fair coin."""
+    n, low = a + b, min(a, b)
+    if n == 0:
+        return 1.0
+    return min(1.0, 2 * sum(math.comb(n, k) for k in range(low + 1)) / 2**n)
 
 
 # --------------------------------------------------------------------------- code questions
