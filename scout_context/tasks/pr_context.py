@@ -29,7 +29,8 @@ from ..pack.analyze import analyze, content_hash
 from ..pack.arrange import outline_chunk
 from ..pack.neutralize import neutralize, tag_escaper
 from ..pack.options import PackOptions
-from ..pack.rank import first_texts, imports
+from ..pack.fit import fit
+from ..pack.rank import Ranked, first_texts, imports
 from ..pack.render import body_tokens, document, document_tokens
 from ..sources import gitdiff
 from ..sources.defaults import LOCK_FILES, MINIFIED
@@ -445,26 +446,14 @@ def _covered(chunk: Chunk, diff: Sequence[Chunk]) -> bool:
 
 
 def _fit_chunks(chunks: Sequence[Chunk], left: int, outlines) -> tuple[list[Chunk], int, dict[str, str]]:
-    """Chunks kept whole, else as their outline, else left out; per path what happened."""
-    kept: list[Chunk] = []
-    shrunk: set[str] = set()
-    dropped: set[str] = set()
-    for chunk in chunks:
-        if chunk.tokens <= left:
-            kept.append(chunk)
-            left -= chunk.tokens
-            continue
-        smaller = outline_chunk(chunk, outlines) if left > 0 else None
-        if smaller is not None and smaller.tokens <= left:
-            kept.append(smaller)
-            left -= smaller.tokens
-            shrunk.add(chunk.path)
-        else:
-            dropped.add(chunk.path)
-    kept_paths = {c.path for c in kept}
-    status = {p: "did not fit" if p not in kept_paths else "partly left out" for p in dropped}
-    status.update({p: "outline only" for p in shrunk - dropped})
-    return kept, left, status
+    """`pack.fit` in the given order (whole, else the outline, else left out) within `left`
+    tokens: the kept chunks, what is left, and per path what happened."""
+    fitted = fit([Ranked(c, 0.0, 0.0, 0.0) for c in chunks], left, lambda c, room: outline_chunk(c, outlines, room))
+    path_of = {c.id: c.path for c in chunks}
+    kept_paths = {c.path for c in fitted.chunks}
+    status = {path_of[i]: "outline only" for i in fitted.shrunk}
+    status.update({path_of[i]: "did not fit" if path_of[i] not in kept_paths else "partly left out" for i in fitted.dropped})
+    return fitted.chunks, left - fitted.tokens, status
 
 
 def _capped_lines(lines: Sequence[str], cap: int) -> tuple[list[str], int]:
