@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 from helpers import write
+from test_cli import EXE
 
 from scout_context.errors import ContextTooLarge, UsageError
 from scout_context.pack.arrange import arrange
@@ -143,6 +146,23 @@ def test_hostile_tree_packs_what_it_can(tmp_path, store):
     assert result.files == ["latin1.txt", "ok.py"]
     assert "caf\ufffd" in result.text
     assert result.notes == [("latin1.txt", "not valid UTF-8: 1 bytes replaced with U+FFFD")]
+
+
+def test_a_named_fifo_or_device_is_skipped_not_read(tmp_path):
+    """Named on the command line, a FIFO blocked `pack` forever and /dev/zero would have
+    been read up to the 2 GiB bound; they are listed as skipped like their kind in a folder."""
+    write(tmp_path, {"ok.py": "print('ok')\n"})
+    os.mkfifo(tmp_path / "pipe.py")
+    proc = subprocess.run(
+        [EXE, "pack", str(tmp_path / "pipe.py"), "/dev/zero", str(tmp_path / "ok.py"), "--json", "-o", str(tmp_path / "out.txt")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["skipped"] == [
+        {"path": "pipe.py/pipe.py", "reason": "not a regular file"}, {"path": "zero/zero", "reason": "not a regular file"},
+    ]
+    assert report["files"] == ["ok.py/ok.py"]
 
 
 def test_single_long_line_packs_exactly(tmp_path, store):

@@ -8,6 +8,7 @@ so a new kind of source is one more case in `open_source` and nothing in later s
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +54,9 @@ def open_source(path: Path, options: PackOptions) -> Source:
         info = path.stat()
     except OSError as error:
         return Source(parent, [], [Skipped(display_path(path.name), f"unreadable: {error.strerror or error}")], NAMED_FILE_LIMIT)
-    folder = path.is_dir()
+    folder = stat.S_ISDIR(info.st_mode)
+    if not folder and not stat.S_ISREG(info.st_mode):  # a FIFO would block the read, a device never end
+        return Source(parent, [], [Skipped(display_path(path.name), "not a regular file")], NAMED_FILE_LIMIT)
     size = -1 if folder else info.st_size  # -1: never trusted by the stat index (a folder's content can change under it)
     entry = FileEntry(path.name, display_path(path.name), str(path.resolve()), size, info.st_mtime_ns, info.st_ino)
     return Source(parent, [entry], [], NAMED_FILE_LIMIT, chat.folder_archive if folder else read_bytes)
