@@ -323,7 +323,7 @@ def needle_tables(result: dict[str, Any], print_them: bool = False) -> dict[str,
             if summary["paired"]:
                 out.append("paired by haystack and fact (answers only edges got / only naive got, exact two-sided "
                            "sign test p):")
-                for length in lengths:
+                for length in sorted({p["length"] for p in summary["paired"]}):
                     out.append(f"{length:>8,} | " + " | ".join(
                         f"d={p['depth']:g} {p['edges_only']}/{p['naive_only']} " + (f"p={p['p']:.2g}" if p["p"] >= 0.001 else "p<0.001")
                         for p in summary["paired"] if p["length"] == length
