@@ -34,6 +34,7 @@ Never run it beside another vLLM engine on a small machine (2 cores, 24 GiB here
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -347,9 +348,7 @@ def run_transformers(engine: Any, prompts: list, ids: dict[str, list[int]], max_
             "samples": runs,
             "token_ids": tokens,
         }
-    del model
-    import gc
-
+    model = None  # the closure's reference too: free the weights before the next engine loads
     gc.collect()
     return out
 
