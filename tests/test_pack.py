@@ -160,9 +160,9 @@ def test_a_named_fifo_or_device_is_skipped_not_read(tmp_path):
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["skipped"] == [
-        {"path": "pipe.py/pipe.py", "reason": "not a regular file"}, {"path": "zero/zero", "reason": "not a regular file"},
+        {"path": "pipe.py", "reason": "not a regular file"}, {"path": "zero", "reason": "not a regular file"},
     ]
-    assert report["files"] == ["ok.py/ok.py"]
+    assert report["files"] == ["ok.py"]
 
 
 def test_single_long_line_packs_exactly(tmp_path, store):
@@ -188,6 +188,19 @@ def test_several_sources_get_prefixed_ids(make_repo, tmp_path, store):
     assert [s.label for s in result.sources] == ["repo", "notes"]
     assert "notes/todo.md:1-1" in [c.id for c in result.chunks]
     assert result.text.count("<directory_tree ") == 2
+    assert scout_tokenizer().count(result.text) == result.tokens
+
+
+def test_a_named_file_among_several_sources_is_its_own_path(tmp_path, store):
+    """A file named on the command line is cited by its label, as an image named there is
+    (it was `a.py/a.py`, a path that exists nowhere); a second `a.py` becomes `a.py-2`."""
+    write(tmp_path, {"a.py": "def f():\n    return 1\n", "x/a.py": "A = 2\n", "d/c.py": "C = 3\n"})
+    result = run([tmp_path / "a.py", tmp_path / "x" / "a.py", tmp_path / "d"], store)
+    assert result.files == ["a.py", "a.py-2", "d/c.py"]
+    assert [c.id for c in result.chunks] == ["a.py:1-2", "a.py-2:1-1", "d/c.py:1-1"]
+    assert '<document path="a.py-2" id="a.py-2:1-1">' in result.text
+    trees = result.header.split("</directory_tree>")
+    assert "\n  a.py (" in trees[0] and "\n  a.py-2 (" in trees[1] and "\n  c.py (" in trees[2]
     assert scout_tokenizer().count(result.text) == result.tokens
 
 

@@ -34,6 +34,7 @@ class Source:
     skipped: list[Skipped]
     limit: int  # bytes a file may have
     reader: Reader = read_bytes
+    named: bool = False  # a file (or export) named on the command line: its label is its path
 
     def read(self, entry: FileEntry) -> bytes | str:
         return self.reader(entry.abspath, self.limit)
@@ -53,10 +54,10 @@ def open_source(path: Path, options: PackOptions) -> Source:
     try:
         info = path.stat()
     except OSError as error:
-        return Source(parent, [], [Skipped(display_path(path.name), f"unreadable: {error.strerror or error}")], NAMED_FILE_LIMIT)
+        return Source(parent, [], [Skipped(display_path(path.name), f"unreadable: {error.strerror or error}")], NAMED_FILE_LIMIT, named=True)
     folder = stat.S_ISDIR(info.st_mode)
     if not folder and not stat.S_ISREG(info.st_mode):  # a FIFO would block the read, a device never end
-        return Source(parent, [], [Skipped(display_path(path.name), "not a regular file")], NAMED_FILE_LIMIT)
+        return Source(parent, [], [Skipped(display_path(path.name), "not a regular file")], NAMED_FILE_LIMIT, named=True)
     size = -1 if folder else info.st_size  # -1: never trusted by the stat index (a folder's content can change under it)
     entry = FileEntry(path.name, display_path(path.name), str(path.resolve()), size, info.st_mtime_ns, info.st_ino)
-    return Source(parent, [entry], [], NAMED_FILE_LIMIT, chat.folder_archive if folder else read_bytes)
+    return Source(parent, [entry], [], NAMED_FILE_LIMIT, chat.folder_archive if folder else read_bytes, named=True)

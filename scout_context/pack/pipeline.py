@@ -117,7 +117,7 @@ def pack(
             analysis = per_file.get(entry.rel)
             if analysis is None:
                 continue
-            shown = prefix + entry.shown
+            shown = label if source.named else prefix + entry.shown
             if analysis.reason:
                 result.skipped.append(Skipped(shown, analysis.reason))
                 continue
@@ -140,7 +140,7 @@ def pack(
                 result.notes.append((shown, analysis.note))
             if not analysis.parsed_ok and analysis.language:
                 result.notes.append((shown, f"{analysis.language} did not parse cleanly: packed as plain text"))
-        result.skipped.extend(Skipped(prefix + s.path, s.reason) for s in source.skipped)
+        result.skipped.extend(Skipped(label if source.named else prefix + s.path, s.reason) for s in source.skipped)
         result.sources.append(SourceSummary(label, str(source.root), files_packed, source_tokens))
     result.digest = content.hexdigest()
     result.header = header(result)
@@ -159,7 +159,7 @@ def header(result: PackResult, status: Mapping[str, str] | None = None, depth: i
     for source in result.sources:
         prefix = f"{source.label}/" if len(result.sources) > 1 else ""
         entries = [
-            (path[len(prefix):], tokens, (status or {}).get(path, ""))
+            (path.removeprefix(prefix), tokens, (status or {}).get(path, ""))
             for path, tokens in per_file.items() if result.file_labels[path] == source.label
         ]
         trees.append(directory_tree(source.label, entries, depth))

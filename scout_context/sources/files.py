@@ -53,10 +53,11 @@ def display_path(rel: str) -> str:
 
 
 def source_labels(paths: Sequence[Path | str]) -> list[str]:
-    """A short, unique name per source (its folder or file name): ids and trees use it."""
+    """A short, unique name per source (its folder or file name, as `display_path` shows
+    it): ids and trees use it, and it is the path of a file named on the command line."""
     labels: list[str] = []
     for path in paths:
-        base = Path(os.path.abspath(path)).name or "root"
+        base = display_path(Path(os.path.abspath(path)).name) or "root"
         label, n = base, 2
         while label in labels:
             label, n = f"{base}-{n}", n + 1
