@@ -39,6 +39,7 @@ WORK = REPO_ROOT / "bench" / ".work" / "longctx"
 HAYSTACKS = {  # name: (a corpus in bench/corpora.py, or None for this repository; the folder in it)
     "flask": ("flask", "src"),
     "sympy-doc": ("sympy", "doc/src/tutorials"),
+    "sympy": ("sympy", "sympy"),  # the package's source: haystacks up to several million tokens
     "self": (None, "scout_context"),
 }
 HAYSTACK_CHUNK_CHARS = 2000  # about 500 tokens: a 2K haystack holds several chunks
@@ -49,8 +50,10 @@ def log(message: str) -> None:
 
 
 def tokens_arg(text: str) -> int:
+    """`2048`, `2K` (2,048) or `1M` (1,048,576)."""
     text = text.strip().upper()
-    return int(float(text[:-1]) * 1024) if text.endswith("K") else int(text)
+    scale = {"K": 1024, "M": 1024 * 1024}.get(text[-1:], 1)
+    return int(float(text[:-1] if scale > 1 else text) * scale)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -215,10 +218,14 @@ def haystack_root(name: str) -> Path:
 
 def _fitted_cases(packed, engine, length, depths, layouts, kinds, seed, limit, variants):
     """The haystack of `length` and its cases; the haystack shrinks until every prompt
-    (the stable layout's tree and tail make it the longest) fits the engine's context."""
+    (the stable layout's tree and tail make it the longest) fits the engine's context, by a
+    quarter at most (else the length is skipped)."""
     target = length
     for _ in range(5):
         haystack = nd.Haystack(packed, engine, target, seed)
+        if haystack.total < 0.9 * target:  # the corpus ran out: a "128K" haystack of 81K would mislabel every cell
+            raise SystemExit(f"length {length:,}: the haystack corpus holds {haystack.total:,} of the {target:,} tokens "
+                             f"wanted; pick a bigger --corpus (sympy: about 8M Scout tokens) or a folder")
         cases: list[nd.Case] = []
         if "single" in kinds:
             cases += nd.single_cases(haystack, length, depths, layouts, seed, variants)
@@ -234,7 +241,7 @@ def _fitted_cases(packed, engine, length, depths, layouts, kinds, seed, limit, v
                 f"prompts {min(c.prompt_tokens for c in cases):,} to {biggest:,} tokens")
             return haystack, cases
         target -= biggest - limit + 32
-        if target < 256:
+        if target < 0.75 * length:  # a "128K" cell of 3K haystack would be mislabelled
             break
     log(f"length {length:,} does not fit {engine.model_name}'s context of {engine.max_model_len:,}: skipped")
     return None, []
