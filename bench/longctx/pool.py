@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("records", nargs="+", help="NAME or PATH, with :LAYOUT,... to take only those layouts")
     args = parser.parse_args(argv)
     result = pooled(args.records)
-    seeds = sorted({case.get("seed") for case in result["cases"]}, key=str)
+    seeds = sorted({case.get("seed") for case in result["cases"]}, key=lambda seed: (seed is None, seed or 0))
     print(f"{len(result['cases'])} cases over seeds {', '.join(map(str, seeds))}")
     print(needle_tables(result)["text"])
     return 0

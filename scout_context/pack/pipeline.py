@@ -105,6 +105,10 @@ def pack(
     for source, label, files in zip(sources, labels, kept):
         prefix = f"{label}/" if len(paths) > 1 else ""
 
+        def shown_as(path: str) -> str:
+            """A file named on the command line is its label; a folder's files sit under it."""
+            return label if source.named else prefix + path
+
         def tick(rel: str) -> None:
             nonlocal done
             done += 1
@@ -117,7 +121,7 @@ def pack(
             analysis = per_file.get(entry.rel)
             if analysis is None:
                 continue
-            shown = label if source.named else prefix + entry.shown
+            shown = shown_as(entry.shown)
             if analysis.reason:
                 result.skipped.append(Skipped(shown, analysis.reason))
                 continue
@@ -140,7 +144,7 @@ def pack(
                 result.notes.append((shown, analysis.note))
             if not analysis.parsed_ok and analysis.language:
                 result.notes.append((shown, f"{analysis.language} did not parse cleanly: packed as plain text"))
-        result.skipped.extend(Skipped(label if source.named else prefix + s.path, s.reason) for s in source.skipped)
+        result.skipped.extend(Skipped(shown_as(s.path), s.reason) for s in source.skipped)
         result.sources.append(SourceSummary(label, str(source.root), files_packed, source_tokens))
     result.digest = content.hexdigest()
     result.header = header(result)
