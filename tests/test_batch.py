@@ -236,22 +236,30 @@ def test_answers_are_kept_as_they_finish_when_the_engine_fails_later_in_the_same
     assert [q.status for q in retried.jobs[0].questions] == ["cached", "done", "done"]  # the first was stored
 
 
-def test_an_answer_that_cannot_be_stored_fails_its_question_with_a_reason(
-    tmp_path: Path, store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_answer_that_cannot_be_stored_fails_its_question_with_a_reason(tmp_path: Path, store: Store) -> None:
     job_file = load_job_file(job_yaml(tmp_path, SHOP_JOBS))
-    save = store.save_batch_answer
+    store.conn.execute("PRAGMA busy_timeout = 200")  # wait 0.2 s for another writer, not 30
+    other = sqlite3.connect(store.path, isolation_level=None)  # a second process's connection
 
-    def locked(prefix: str, model: str, settings: str, question: str, answer) -> None:
-        if "HTTP routes" in question:
-            raise sqlite3.OperationalError("database is locked")
-        save(prefix, model, settings, question, answer)
+    class Locking(FakeEngine):
+        """Another writer holds the database while the second and third questions run."""
 
-    monkeypatch.setattr(store, "save_batch_answer", locked)
-    result = run_batch(job_file, engine=FakeEngine(), store=store)
+        def _one(self, index: int, prompt: str, on_text) -> Generation:
+            held = "HTTP routes" in prompt or "tax applied" in prompt
+            if held and not other.in_transaction:
+                other.execute("BEGIN EXCLUSIVE")
+            elif not held and other.in_transaction:
+                other.execute("ROLLBACK")
+            return super()._one(index, prompt, on_text)
+
+    try:
+        result = run_batch(job_file, engine=Locking(), store=store)
+    finally:
+        other.close()
     first, second, third = result.jobs[0].questions
     assert (first.status, second.status, third.status) == ("done", "failed", "failed")
     assert second.error == third.error == "OperationalError: database is locked" and result.exit_code == 1
+    assert [q.status for q in result.jobs[1].questions] == ["done"]  # the lock gone, answers are stored again
 
 
 def test_a_corpus_that_cannot_fit_fails_its_jobs_only(tmp_path: Path, store: Store) -> None:
