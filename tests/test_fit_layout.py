@@ -183,8 +183,8 @@ def test_edges_quotes_the_best_chunks_matching_lines_next_to_the_question_at_bot
     quoted = tail.splitlines()
     assert head == tail
     assert quoted[0] == "<relevant_lines>"
-    assert quoted[1] == "# The east gate code is 4719." and ranked[0].chunk.path == "conf/settings.py"
-    assert "# The west gate has no code." in quoted and "SETTING_0" not in tail
+    assert quoted[1] == "The east gate code is 4719." and ranked[0].chunk.path == "conf/settings.py"
+    assert "The west gate has no code." in quoted and "SETTING_0" not in tail
     assert "conf/" not in tail  # no ids: the small model answered with them instead of the fact
     assert tail.endswith("</relevant_lines>\n" + question_block(question))
     _, _, tail = edges(ranked, "zzz")
@@ -196,6 +196,23 @@ def test_edges_quotes_the_best_chunks_matching_lines_next_to_the_question_at_bot
     twice = packed(make_repo({"a.py": "# The east gate code is 4719.\n", "b.py": "# The east gate code is 4719.\n"}, name="twice"))
     _, _, tail = edges(rank(twice.chunks, question, twice.outlines), question)
     assert tail.count("4719") == 1  # a line in two chunks is quoted once
+
+
+def test_edges_quotes_a_comment_as_its_sentence_and_code_as_it_is(make_repo, packed):
+    files = {
+        "gates.c": "/* The east gate code is 4719. */\nint *gate_code = 0;\n *gate_code = 4719;\n",
+        "gates.h": "#define GATE_CODE 4719\n",
+        "gates.sql": "-- The north gate code is 5820.\n",
+        "notes.md": "> The west gate code is 6931.\n",
+        "gates.py": '"""The south gate code is 7042."""\n',
+    }
+    result = packed(make_repo(files))
+    question = "What is each gate code?"
+    quoted = edges(rank(result.chunks, question, result.outlines), question)[2].splitlines()
+    for sentence in ("The east gate code is 4719. */", "The north gate code is 5820.", "The west gate code is 6931.",
+                     'The south gate code is 7042."""'):
+        assert sentence in quoted
+    assert "*gate_code = 4719;" in quoted and "#define GATE_CODE 4719" in quoted  # code keeps its `*` and `#`
 
 
 def test_source_lines_cannot_close_a_tail_or_open_a_question(make_repo, packed):

@@ -35,6 +35,9 @@ EDGES_TOP = 5  # chunks whose matching lines the edges tail quotes
 EDGES_LINES = 3  # lines quoted per chunk
 EDGES_END_LIMIT = 1024  # tokens of each end of `edges` (its lines and the question)
 
+# A comment's or a quotation's opening mark (`# `, `// `, `* `, `-- `, `"""`, `> `): the
+# edges ends quote a line without it, so a comment reads as the sentence it is.
+_LINE_MARK = re.compile(r"""^(?:#+\s|//+\s?|/\*+\s?|\*+\s|--\s|;+\s|"{3}|'{3}|>+\s)\s*""")
 _IMPORT = re.compile(r"(?:from \S+ import |import |#include |package \w+$|use [\w:{}, *]+;|const \w+ = require\()")
 _INTRO = "<relevant_documents>\nThe documents most relevant to the question, best first, with their lines that match it:\n"
 _CLOSE = "</relevant_documents>\n"
@@ -132,12 +135,12 @@ def _lines_block(best: list[Chunk], question: str, limit: int) -> str:
     """`<relevant_lines>`: up to EDGES_LINES of each of `best`'s lines matching the
     question, best chunk first, each once, within `limit` tokens ("" when none match).
     The lines stand alone: each is in its document, whose id an answer cites; an id
-    before each line made the CPU default model answer with ids instead of the fact
-    (bench/README.md)."""
+    before each line made the CPU default model answer with ids instead of the fact, and
+    a comment quoted with its `# ` was read worse than the sentence alone (bench/README.md)."""
     wanted = _line_terms_of(question)
     count = scout_tokenizer().count
     lines = list(dict.fromkeys(
-        f"{_ESCAPE(line.strip())}\n"
+        f"{_ESCAPE(_LINE_MARK.sub('', line.strip()))}\n"
         for chunk in best for line in _matching_lines(chunk, wanted, EDGES_LINES, best_first=True)
     ))
     while lines and count(_LINES_OPEN + "".join(lines) + _LINES_CLOSE) > limit:
