@@ -203,7 +203,7 @@ def test_edges_quotes_a_comment_as_its_sentence_and_code_as_it_is(make_repo, pac
         "gates.c": "/* The east gate code is 4719. */\nint *gate_code = 0;\n *gate_code = 4719;\n",
         "gates.h": "#define GATE_CODE 4719\n",
         "gates.sql": "-- The north gate code is 5820.\n",
-        "notes.md": "> The west gate code is 6931.\n",
+        "notes.md": "> The west gate code is 6931.\n\n    >>> open_gate(code=6931)\n",
         "gates.py": '"""The south gate code is 7042."""\n',
     }
     result = packed(make_repo(files))
@@ -212,7 +212,8 @@ def test_edges_quotes_a_comment_as_its_sentence_and_code_as_it_is(make_repo, pac
     for sentence in ("The east gate code is 4719. */", "The north gate code is 5820.", "The west gate code is 6931.",
                      'The south gate code is 7042."""'):
         assert sentence in quoted
-    assert "*gate_code = 4719;" in quoted and "#define GATE_CODE 4719" in quoted  # code keeps its `*` and `#`
+    for code in ("*gate_code = 4719;", "#define GATE_CODE 4719", ">>> open_gate(code=6931)"):
+        assert code in quoted  # code keeps its `*`, `#` and doctest prompt
 
 
 def test_source_lines_cannot_close_a_tail_or_open_a_question(make_repo, packed):

@@ -37,7 +37,7 @@ EDGES_END_LIMIT = 1024  # tokens of each end of `edges` (its lines and the quest
 
 # A comment's or a quotation's opening mark (`# `, `// `, `* `, `-- `, `"""`, `> `): the
 # edges ends quote a line without it, so a comment reads as the sentence it is.
-_LINE_MARK = re.compile(r"""^(?:#+\s|//+\s?|/\*+\s?|\*+\s|--\s|;+\s|"{3}|'{3}|>+\s)\s*""")
+_LINE_MARK = re.compile(r"""^(?:#+\s|//+\s?|/\*+\s?|\*+\s|--\s|;+\s|"{3}|'{3}|>\s)\s*""")
 _IMPORT = re.compile(r"(?:from \S+ import |import |#include |package \w+$|use [\w:{}, *]+;|const \w+ = require\()")
 _INTRO = "<relevant_documents>\nThe documents most relevant to the question, best first, with their lines that match it:\n"
 _CLOSE = "</relevant_documents>\n"
