@@ -1,0 +1,91 @@
+"""Hostile data stays data: source text is never a format string, nothing from a source or a
+model reaches a terminal or a CI log as control sequences, markup or workflow commands, a
+pull request comment loads no external image, citations hold only for the lines they name,
+and an empty PDF is skipped with a reason."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from fake_vllm import KEY, SCOUT, FakeVllm
+from helpers import git, serving, write
+from markdown_it import MarkdownIt
+from pypdf import PdfWriter
+from test_cli import EXAMPLE, EXE
+from test_pdf import make_pdf, rewrite, text_page
+from test_pr_cli import actions_env, pr_repo, run  # noqa: F401 (pr_repo is a fixture)
+
+from scout_context.pack.options import PackOptions
+from scout_context.pack.pipeline import pack
+from scout_context.store import Store
+from scout_context.tasks.citations import check_citations
+
+SECRET = "gh" + "p_" + "Zq3vT8wLk2RmN5xYb7CdE9fGh1JkL4mNp6Qr"  # a GitHub token's shape
+FIXTURES = Path(__file__).parent / "fixtures" / "chat"
+RAW_CONTROLS = ("\x1b", "\x07", "\x9b", "\x9d", "\u202e", "\x08")
+
+
+def env(**extra: str) -> dict[str, str]:
+    """The test's environment without anything that would make rich colour its output."""
+    base = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE", "CLICOLOR_FORCE")}
+    return {**base, "NO_COLOR": "1", **extra}
+
+
+def cli(*args: str, **extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([EXE, *args], capture_output=True, text=True, timeout=300, env=env(**extra))
+
+
+def chatgpt_export(*titles: str) -> str:
+    """A real ChatGPT conversations.json: the fixture's first conversation once per title,
+    each with a credential in its first user message."""
+    template = json.loads((FIXTURES / "chatgpt" / "conversations.json").read_text(encoding="utf-8"))[0]
+    conversations = []
+    for i, title in enumerate(titles):
+        conversation = json.loads(json.dumps(template))
+        conversation["title"] = title
+        conversation["create_time"] += i * 86_400
+        conversation["mapping"]["u1"]["message"]["content"]["parts"] = [f"deploy with {SECRET} please"]
+        conversations.append(conversation)
+    return json.dumps(conversations)
+
+
+def no_raw_controls(text: str) -> None:
+    for control in RAW_CONTROLS:
+        assert control not in text, f"raw {control!r} in {text!r}"
+
+
+# --- item 5: data is never a format string ---------------------------------------------------
+
+
+def test_chat_titles_with_braces_are_not_format_strings(tmp_path: Path) -> None:
+    write(tmp_path, {"conversations.json": chatgpt_export("Fix {config} parsing", "{0.__class__}", "{}{}{")})
+    proc = cli("pack", str(tmp_path), "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    where = [r["where"] for r in report["redacted"]]
+    assert len(where) == 3 and all(r["kind"] == "github-token" for r in report["redacted"])
+    assert any("chatgpt:Fix {config} parsing@" in w for w in where)
+    assert any("chatgpt:{0.__class__}@" in w for w in where)
+    assert any("chatgpt:{}{}{@" in w for w in where)
+    assert "<class" not in proc.stdout + proc.stderr
+
+
+def test_pdf_page_label_with_braces_is_not_a_format_string(tmp_path: Path) -> None:
+    def label(writer: PdfWriter) -> None:
+        writer.set_page_label(0, 0, prefix="{x}")
+        writer.set_page_label(1, 1, prefix="{0.__class__}")
+
+    pdf = rewrite(make_pdf(text_page(f"token {SECRET}"), text_page(f"again {SECRET}")), label)
+    write(tmp_path, {"doc.pdf": pdf})
+    proc = cli("pack", str(tmp_path), "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["redacted"] == [
+        {"where": "doc.pdf#p{x}", "kind": "github-token"},
+        {"where": "doc.pdf#p{0.__class__}", "kind": "github-token"},
+    ]
+    assert "doc.pdf#p{x}" in proc.stderr  # the summary shows the literal braces too
