@@ -89,3 +89,27 @@ def test_pdf_page_label_with_braces_is_not_a_format_string(tmp_path: Path) -> No
         {"where": "doc.pdf#p{0.__class__}", "kind": "github-token"},
     ]
     assert "doc.pdf#p{x}" in proc.stderr  # the summary shows the literal braces too
+
+
+# --- item 19: empty PDFs ---------------------------------------------------------------------
+
+
+def test_empty_and_near_empty_pdfs_are_skipped_with_a_reason(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    write(source, {
+        "pkg/__init__.py": "", "empty.pdf": b"", "one.pdf": b"%", "blank.pdf": b"  \n\t \n", "app.py": "A = 1\n",
+        "notes.txt": "",
+    })  # fmt: skip
+    write(tmp_path / "earlier", {"__init__.py": ""})  # an empty file the cache has seen before
+    assert cli("pack", str(tmp_path / "earlier"), "--json").returncode == 0
+    for attempt in range(2):  # the second run answers from the cache: the same
+        proc = cli("pack", str(source), "--json", "-o", str(tmp_path / "out.txt"))
+        assert proc.returncode == 0, proc.stderr
+        report = json.loads(proc.stdout)
+        skipped = {s["path"]: s["reason"] for s in report["skipped"]}
+        assert skipped["empty.pdf"] == "PDF: empty file", attempt
+        assert not {"empty.pdf", "one.pdf", "blank.pdf"} & set(report["files"])
+        assert {"pkg/__init__.py", "notes.txt", "app.py"} <= set(report["files"]), skipped  # empty, but not PDFs
+        assert skipped["blank.pdf"] == "PDF: empty file (whitespace only)", attempt
+        assert skipped["one.pdf"].startswith("PDF: not a PDF"), attempt
+        assert ".pdf" not in (tmp_path / "out.txt").read_text(encoding="utf-8")

@@ -1,11 +1,12 @@
 """One file's content -> its analysis: decoded, redacted, structured, chunked, neutralized,
-counted. Pure: the same bytes and options always give the same result, so results are
-cached by content hash."""
+counted. Pure: the same bytes, file name and options always give the same result, so
+results are cached by `content_hash` (bytes and name) beside the options' key."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from pathlib import PurePosixPath
 
 from ..sources import chat
 from ..sources.pdf import PdfError, extract, is_pdf
@@ -18,8 +19,12 @@ from .options import PackOptions
 from .render import body_tokens
 
 
-def content_hash(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def content_hash(data: bytes, rel: str) -> str:
+    """The key a file's analysis is cached under: its bytes and its base name, since the
+    name picks the reader (PDF, a chat format, a language) and can name a conversation;
+    an empty `__init__.py` and an empty `report.pdf` must not share one analysis."""
+    name = PurePosixPath(rel).name.encode("utf-8", "surrogateescape")
+    return hashlib.sha256(name + b"\0" + data).hexdigest()
 
 
 def analyze(data: bytes, rel: str, options: PackOptions) -> tuple[Analysis, dict[str, str]]:
