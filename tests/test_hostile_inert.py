@@ -91,6 +91,80 @@ def test_pdf_page_label_with_braces_is_not_a_format_string(tmp_path: Path) -> No
     assert "doc.pdf#p{x}" in proc.stderr  # the summary shows the literal braces too
 
 
+# --- item 18: citations are checked exactly --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shop_chunks() -> list:
+    store = Store()
+    try:
+        return pack([EXAMPLE], PackOptions(), store=store).chunks
+    finally:
+        store.close()
+
+
+def checked(answer: str, chunks: list) -> list[tuple[str, bool, str]]:
+    return [(c.id, c.valid, c.reason) for c in check_citations(answer, chunks)]
+
+
+def test_ranges_outside_the_file_or_reversed_are_invalid(shop_chunks: list) -> None:
+    assert "shop/config.py:1-6" in {c.id for c in shop_chunks}
+    results = checked("[shop/config.py:1-99999] [shop/config.py:6-1] [shop/config.py:0-2] [shop/config.py:7] [shop/config.py:2-5]", shop_chunks)
+    assert [(cited, valid) for cited, valid, _ in results] == [
+        ("shop/config.py:1-99999", False), ("shop/config.py:6-1", False), ("shop/config.py:0-2", False),
+        ("shop/config.py:7", False), ("shop/config.py:2-5", True),
+    ]  # fmt: skip
+    assert all(reason for _, valid, reason in results if not valid)
+
+
+def test_a_quote_must_be_on_the_cited_lines(shop_chunks: list) -> None:
+    answer = (
+        '[shop/config.py:5 "FREE_SHIPPING_THRESHOLD = 50.0"] [shop/config.py:3 "FREE_SHIPPING_THRESHOLD = 50.0"] '
+        '[shop/config.py:4-5 "0.2 FREE_SHIPPING"] [shop/config.py:3-4 "FREE_SHIPPING"] '
+        '[shop/config.py:1-6 "SHIPPING_FEE = 4.95"] [shop/config.py "TAX_RATE = 0.2"] [shop/config.py:1-2 "TAX_RATE"]'
+    )
+    results = check_citations(answer, shop_chunks)
+    assert [(c.id, c.valid) for c in results] == [
+        ("shop/config.py:5", True), ("shop/config.py:3", False), ("shop/config.py:4-5", True),
+        ("shop/config.py:3-4", False), ("shop/config.py:1-6", True), ("shop/config.py", True),
+        ("shop/config.py:1-2", False),
+    ]  # fmt: skip
+    assert results[1].reason == "quote not found on the cited lines"
+    assert results[2].source == "shop/config.py:1-6"
+
+
+def test_a_range_over_adjacent_chunks_holds_and_a_quote_may_cross_their_border(tmp_path: Path) -> None:
+    body = "".join(f"def f{i}():\n    return {i}\n\n\n" for i in range(1, 9))
+    write(tmp_path, {"many.py": body})
+    store = Store()
+    try:
+        chunks = pack([tmp_path], PackOptions(chunk_chars=60), store=store).chunks
+    finally:
+        store.close()
+    spans = sorted((c.start_line, c.end_line) for c in chunks)
+    assert len(spans) > 2 and all(b[0] == a[1] + 1 for a, b in zip(spans, spans[1:]))
+    lines = body.split("\n")
+    border, last = spans[0][1], spans[-1][1]
+    before = max(n for n in range(1, border + 1) if lines[n - 1].strip())
+    after = min(n for n in range(border + 1, last + 1) if lines[n - 1].strip())
+    quote = f"{lines[before - 1].strip()} {lines[after - 1].strip()}"
+    answer = f'[many.py:1-{last}] [many.py:{before}-{after} "{quote}"] [many.py:{before} "{quote}"] [many.py:1-{last + 1}]'
+    assert [c.valid for c in check_citations(answer, chunks)] == [True, True, False, False]
+
+
+def test_pages_and_chats_have_no_line_ranges(tmp_path: Path) -> None:
+    write(tmp_path, {"doc.pdf": make_pdf(text_page("alpha"), text_page("beta")), "conversations.json": chatgpt_export("Trip")})
+    store = Store()
+    try:
+        chunks = pack([tmp_path], PackOptions(), store=store).chunks
+    finally:
+        store.close()
+    assert {"doc.pdf#p1", "doc.pdf#p2"} <= {c.id for c in chunks}
+    assert [(c.id, c.valid) for c in check_citations('[doc.pdf:1-2] [doc.pdf#p2 "beta"] [doc.pdf:2 "beta"]', chunks)] == [
+        ("doc.pdf:1-2", False), ("doc.pdf#p2", True), ("doc.pdf:2", False),
+    ]  # fmt: skip
+
+
 # --- item 19: empty PDFs ---------------------------------------------------------------------
 
 
