@@ -91,6 +91,104 @@ def test_pdf_page_label_with_braces_is_not_a_format_string(tmp_path: Path) -> No
     assert "doc.pdf#p{x}" in proc.stderr  # the summary shows the literal braces too
 
 
+# --- item 6: terminal output is inert --------------------------------------------------------
+
+
+def test_pack_summary_shows_hostile_names_and_titles_escaped(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    write(source, {
+        "evil\x1b]0;pwned\x07.py": f"TOKEN = '{SECRET}'\n",
+        "[bold]x.py": "A = 1\n",
+        "[link=mailto:a@b]y.py": "B = 2\n",
+        ":smile: \u202egnp.py": "C = 3\n",
+        "conversations.json": chatgpt_export("Red \x1b[31mALERT\x1b]8;;https://evil.example\x07 \x9b2J\u202e"),
+    })  # fmt: skip
+    proc = cli("pack", str(source), "-o", str(tmp_path / "out.txt"), COLUMNS="200")
+    assert proc.returncode == 0, proc.stderr
+    no_raw_controls(proc.stderr)
+    assert "evil\\x1b]0;pwned\\x07.py" in proc.stderr
+    assert "Red \\x1b[31mALERT\\x1b]8;;https://evil.example\\x07 \\x9b2J\\u202e" in proc.stderr
+    assert "[bold]x.py" in proc.stderr and "[link=mailto:a@b]y.py" in proc.stderr
+    assert ":smile:" in proc.stderr and "😄" not in proc.stderr
+
+
+FAKE_ANSWER = [
+    "Hi \x1b]0;pwned\x07 there\x08\x08\x08\x08\x08 and\r overwritten\n",
+    "::set-output name=x::1\n  ::add-mask::secret\n\n:",
+    ":warning::split across pieces\n",
+    "##[set-output name=y;]2 and \x9b2J \u202eevil\tcolumn\n",
+]
+
+
+def ask(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
+    with serving(FakeVllm, pieces=FAKE_ANSWER) as server:
+        return cli(
+            "ask", str(EXAMPLE), "What is the tax rate?", "--engine", "openai", "--model", SCOUT,
+            "--base-url", f"http://127.0.0.1:{server.server_port}/v1", *extra, SCOUT_API_KEY=KEY,
+        )  # fmt: skip
+
+
+def test_streamed_answer_escapes_controls_and_workflow_commands(tmp_path: Path) -> None:
+    proc = ask(tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    no_raw_controls(proc.stdout)
+    assert "\r" not in proc.stdout
+    assert "Hi \\x1b]0;pwned\\x07 there\\x08" in proc.stdout and "\\x9b2J \\u202eevil\tcolumn\n" in proc.stdout
+    for line in proc.stdout.split("\n"):
+        assert not line.lstrip().startswith("::"), line
+    assert "##[" not in proc.stdout
+    assert "\\::set-output name=x::1\n  \\::add-mask::secret\n\n\\::warning::split across pieces\n" in proc.stdout
+    no_raw_controls(proc.stderr)
+
+
+def test_json_answer_is_exact_and_has_no_raw_controls(tmp_path: Path) -> None:
+    proc = ask(tmp_path, "--json")
+    assert proc.returncode == 0, proc.stderr
+    no_raw_controls(proc.stdout)
+    assert "##[" not in proc.stdout
+    assert json.loads(proc.stdout)["answer"] == "".join(FAKE_ANSWER)  # escaped, not changed
+
+
+def test_logs_table_shows_answers_escaped(tmp_path: Path) -> None:
+    assert ask(tmp_path).returncode == 0
+    proc = cli("logs", COLUMNS="300")
+    assert proc.returncode == 0, proc.stderr
+    no_raw_controls(proc.stderr)
+    assert "Hi \\x1b]0;pwned\\x07" in proc.stderr
+
+
+PR_ANSWER = (
+    " Adds a setting.\n::set-output name=approved::true\n  ::error::forged\n![](http://x/y.png) and "
+    '<img src="http://x/t.png"> and <IMG\nsrc=http://x/u.png> and ![logo][1] and ![shortcut]\n\n'
+    "[1]: http://x/z.png\n[shortcut]: http://x/s.png\n"
+    "FILES:\n- shop/cart.py: uses THRESHOLD ![x](http://x/row.png)\nRISK:\n- ##[add-mask]v \x1b]0;t\x07 [shop/cart.py:4]\n"
+    "TESTS: none.\nEFFORT: 2\n"
+)
+
+
+def test_pr_log_has_no_workflow_commands_and_comment_no_external_images(pr_repo: Path, tmp_path: Path) -> None:  # noqa: F811
+    git(pr_repo, "checkout", "-q", "feature")
+    write(pr_repo, {"docs/a`` ![p](http:\\x\\path.png) ``b.md": "note\n"})  # a path cannot add Markdown either
+    git(pr_repo, "add", "-A")
+    git(pr_repo, "commit", "-qm", "docs")
+    git(pr_repo, "checkout", "-q", "main")
+    with serving(FakeVllm, pieces=[PR_ANSWER]) as server:
+        proc = run("--engine", "openai", env=env(**actions_env(tmp_path, pr_repo, server)), cwd=pr_repo)
+    assert proc.returncode == 0, proc.stderr
+    for stream in (proc.stdout, proc.stderr):
+        no_raw_controls(stream)
+        assert "##[" not in stream
+        for line in stream.split("\n"):
+            assert not line.lstrip().startswith("::") or line.startswith("::warning title=scout-context pr::"), line
+    assert "\\::set-output name=approved::true" in proc.stdout
+    summary = (tmp_path / "step-summary.md").read_text(encoding="utf-8")
+    html = MarkdownIt("commonmark", {"html": True}).render(summary)
+    assert "<img" not in html.lower() and "Adds a setting." in html
+    assert 'href="http://x/y.png"' in html and 'href="http://x/z.png"' in html  # shown as links
+    assert "http://x/t.png" in html and "http://x/row.png" in html  # visible as text, not loaded
+    assert "path.png" in html  # the hostile path is listed, as code
+
+
 # --- item 18: citations are checked exactly --------------------------------------------------
 
 
