@@ -23,6 +23,7 @@ from scout_context.pack.options import PackOptions
 from scout_context.pack.pipeline import pack
 from scout_context.store import Store
 from scout_context.tasks.citations import check_citations
+from scout_context_cli.console import InertStream, inert
 
 SECRET = "gh" + "p_" + "Zq3vT8wLk2RmN5xYb7CdE9fGh1JkL4mNp6Qr"  # a GitHub token's shape
 FIXTURES = Path(__file__).parent / "fixtures" / "chat"
@@ -285,3 +286,15 @@ def test_empty_and_near_empty_pdfs_are_skipped_with_a_reason(tmp_path: Path) -> 
         assert skipped["blank.pdf"] == "PDF: empty file (whitespace only)", attempt
         assert skipped["one.pdf"].startswith("PDF: not a PDF"), attempt
         assert ".pdf" not in (tmp_path / "out.txt").read_text(encoding="utf-8")
+
+
+def test_a_stream_cut_anywhere_reads_as_the_whole_text() -> None:
+    text = "".join(FAKE_ANSWER) + "x ##\n#[no] :\n \t::a\n#"
+    whole = inert(text, lines=True)
+    for cuts in [(i,) for i in range(len(text))] + [tuple(range(0, len(text), 1)), tuple(range(0, len(text), 3))]:
+        written: list[str] = []
+        stream = InertStream(written.append)
+        for start, end in zip((0, *cuts), (*cuts, len(text))):
+            stream.write(text[start:end])
+        stream.close()
+        assert "".join(written) == whole, cuts
