@@ -80,7 +80,7 @@ def snapshot(repo: Path, commit: str, options: PackOptions, store: Store, wanted
         else:
             entries.append(entry)
     contents = gitdiff.blobs(repo, [e.blob for e in entries])
-    digests = {e.rel: content_hash(contents[e.blob]) for e in entries if e.blob in contents}
+    digests = {e.rel: content_hash(contents[e.blob], e.rel) for e in entries if e.blob in contents}
     analyses = store.analyses(set(digests.values()), options.analysis_key)
     new_analyses: dict[str, Analysis] = {}
     new_bodies: dict[str, str] = {}
