@@ -1,23 +1,35 @@
-"""Redact credentials from source text before it goes into a prompt.
+"""Redact credentials from source text before it goes into a prompt or the run log.
 
 A secret value is replaced by `[REDACTED:<kind>]` plus the newlines it spanned, so the
 file is still packed and every other line keeps its number. What is found:
 
-- fixed shapes: PEM private key blocks, AWS access key ids, GitHub, GitLab, Slack,
-  Stripe, Google, OpenAI, Anthropic, Hugging Face and npm tokens, JWTs, Slack webhook
-  URLs and passwords in `scheme://user:password@host`;
+- fixed shapes, each from the provider's documented format (the whole token goes):
+  PEM private key blocks, AWS access key ids, GitHub, GitLab (`glpat-`, `gldt-`,
+  `glrt-`, ...), Slack (`xox?-`, `xapp-`), Stripe, Google (`AIza`), OpenAI (`sk-proj-`
+  and kin, `T3BlbkFJ`, or 32+ unbroken characters), Anthropic, Hugging Face, npm, PyPI,
+  Shopify, DigitalOcean, SendGrid, Twilio (`SK`/`AC` + 32 hex), Telegram bot and
+  Mailchimp tokens, JWTs;
+- values inside a known structure (the structure stays): Slack and Discord webhook
+  URLs, passwords in `scheme://user:password@host`, Azure `AccountKey=` and
+  `SharedAccessKey=`, `Authorization: Bearer|Basic|Token`, `X-Api-Key:`-style headers,
+  `.netrc` and `.pgpass` passwords, Docker `"auth"`, `curl -u user:password`;
 - assignments (`=`, `:`, `=>`, `:=`; .env, YAML, JSON, Python, JS, shell, TOML, INI)
   whose name looks like `*_KEY`, `*SECRET*`, `*TOKEN*`, `*PASSWORD*`, `PASSWD`, `PWD`
   and whose value looks random: no placeholder, not made of words, a letter and a
-  digit (or a symbol, for a password), high Shannon entropy, at least 12 characters
-  (8 for a password); such a value with an AWS secret access key's shape under an AWS
-  or access name is reported as `aws-secret-access-key`.
+  digit (or a symbol, for a password) in one run, high Shannon entropy, at least 12
+  characters (8 for a password); such a value with an AWS secret access key's shape
+  under an AWS or access name is reported as `aws-secret-access-key`.
 
-Speed: every scan is a regex whose pattern starts with one literal character, which
-`re` finds with memchr; a pattern that starts with a character class or an alternation
-of different characters is matched at every position, about ten times slower. So the
-token scans start at a rare character of the prefix (`_`, `-`, `I`, `J`) and check the
-characters before it with a look-behind, and the assignment scans start at `k`/`K` (key,
+`scrub` prepares a run log record: the values of the credential variables scout-context
+reads (SECRET_VARIABLES) become `***`, then every text is redacted.
+
+Speed: every scan is a regex whose pattern starts with a literal, which `re` finds with
+memchr (or a fast substring search); a pattern that starts with a character class or an
+alternation of different characters is matched at every position, about ten times
+slower. So the token scans start at a rare character of the prefix (`_`, `-`, `I`, `J`,
+`G.`, `K`, `C`, `:AA`) and check the characters before it with a look-behind, the
+structure scans at a literal of the structure (`Key=`, `uthorization`, a header's `-`, `machine`,
+`"auth"`, `curl`, a line's `\n` for .pgpass), and the assignment scans at `k`/`K` (key,
 token), `cret`/`CRET` (secret) or `w`/`W` (password, passwd, pwd), the rest of the name
 matched without regard to case.
 """
@@ -26,10 +38,16 @@ from __future__ import annotations
 
 import base64
 import math
+import os
 import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
+
+
+# The credentials scout-context itself is given; `scrub` removes their values from what it stores.
+SECRET_VARIABLES = ("SCOUT_API_KEY", "GITHUB_TOKEN", "GH_TOKEN", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +173,26 @@ _CAPITALIZED_WORD = re.compile(r"[A-Z][a-z]{2,}")
 _AWS_SECRET = re.compile(r"[A-Za-z0-9/+]{40}")
 _NAME_CHARS = re.compile(r"[\w-]*")
 _LETTER, _DIGIT, _SYMBOL = re.compile("[A-Za-z]"), re.compile("[0-9]"), re.compile(r"[^\w\s]")
+
+
+def scrub(value: Any) -> Any:
+    """`value` (text, or lists and dicts of it, as in a run log record) fit to store: each
+    known secret (the values of SECRET_VARIABLES in the environment) replaced by `***`,
+    then every text redacted."""
+    known = sorted({v for v in map(os.environ.get, SECRET_VARIABLES) if v and len(v) >= 4}, key=len, reverse=True)
+
+    def clean(item: Any) -> Any:
+        if isinstance(item, str):
+            for secret in known:
+                item = item.replace(secret, "***")
+            return redact(item)[0]
+        if isinstance(item, dict):
+            return {key: clean(inner) for key, inner in item.items()}
+        if isinstance(item, (list, tuple)):
+            return [clean(inner) for inner in item]
+        return item
+
+    return clean(value)
 
 
 def redact(text: str) -> tuple[str, list[Redaction]]:
