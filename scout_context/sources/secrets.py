@@ -123,7 +123,7 @@ _VALUE_SCANS = tuple(
 )
 # .pgpass: `host:port:database:user:password`, one entry a line (the first line has no `\n`
 # before it, hence two scans).
-_PGPASS_LINE = r"""(?P<host>\*|[\w.-]{0,252}[A-Za-z.][\w.-]{0,252}):(?:\d{1,5}|\*):[\w.*-]{1,256}:(?P<user>[\w.*@-]{1,256}):
+_PGPASS_LINE = r"""(?P<host>\*|[\w.-]{1,253}+):(?:\d{1,5}|\*):[\w.*-]{1,256}:(?P<user>[\w.*@-]{1,256}):
     (?P<value>(?:\\.|[^\s:\\]){6,256}+)(?=\r?\n|\Z)"""
 _PGPASS = (re.compile(_PGPASS_LINE, re.VERBOSE), re.compile(r"\n" + _PGPASS_LINE, re.VERBOSE))
 
@@ -298,6 +298,8 @@ def _credential(kind: str, m: re.Match[str]) -> bool:
         return bool(colon and user and password) and _url_password(user, password)
     if kind in ("authorization-header", "api-key-header", "azure-connection-key"):
         return len(value) >= 16 and not _PLACEHOLDER.search(value) and _entropy(value) >= 3.0
+    if kind == "pgpass-password" and not (m["host"] == "*" or _LETTER.search(m["host"])):
+        return False  # `12:30:45:00:00` is no entry: a host has a name
     return _url_password(m.groupdict().get("user") or "", value) and (kind == "curl-password" or len(value) >= 6)
 
 
