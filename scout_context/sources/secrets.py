@@ -29,7 +29,7 @@ alternation of different characters is matched at every position, about ten time
 slower. So the token scans start at a rare character of the prefix (`_`, `-`, `I`, `J`,
 `G.`, `K`, `C`, `:AA`) and check the characters before it with a look-behind, the
 structure scans at a literal of the structure (`Key=`, `uthorization`, a header's `-`, `machine`,
-`"auth"`, `curl`, a line's `\n` for .pgpass), and the assignment scans at `k`/`K` (key,
+`"auth"`, curl's `-u`, a line's `\n` for .pgpass), and the assignment scans at `k`/`K` (key,
 token), `cret`/`CRET` (secret) or `w`/`W` (password, passwd, pwd), the rest of the name
 matched without regard to case.
 """
@@ -116,9 +116,8 @@ _VALUE_SCANS = tuple(
             \s+password[ \t]+(?P<value>[^\s]{1,256})"""),
         # Docker's config.json: `"auth": "<base64 of user:password>"`
         ("docker-auth", r'''"auth"[ \t]*:[ \t]*"(?P<value>[A-Za-z0-9+/]{8,4096}={0,2})"'''),
-        # `curl -u user:password` (or `--user`), also across `\` line continuations
-        ("curl-password", r"""curl(?<![\w-]curl)(?:[^\n\\]|\\.|\\\r?\n){0,400}?[ \t](?:-u|--user)(?:[ \t]+|=)["']?
-            (?P<user>[^\s:"'$]{1,128}):(?P<value>[^\s"']{1,256})"""),
+        # `curl -u user:password` (or `--user`): found at the option, the command checked after
+        ("curl-password", r"""-(?<=[ \t]-)(?:u|-user)(?:[ \t]+|=)["']?(?P<user>[^\s:"'$]{1,128}):(?P<value>[^\s"']{1,256})"""),
     )
 )
 # .pgpass: `host:port:database:user:password`, one entry a line (the first line has no `\n`
@@ -172,6 +171,7 @@ _SEPARATORS = re.compile(r"[_\-.:/]+")
 _CAPITALIZED_WORD = re.compile(r"[A-Z][a-z]{2,}")
 _AWS_SECRET = re.compile(r"[A-Za-z0-9/+]{40}")
 _NAME_CHARS = re.compile(r"[\w-]*")
+_CURL = re.compile(r"(?<![\w-])curl\b")
 _LETTER, _DIGIT, _SYMBOL = re.compile("[A-Za-z]"), re.compile("[0-9]"), re.compile(r"[^\w\s]")
 
 
@@ -298,9 +298,22 @@ def _credential(kind: str, m: re.Match[str]) -> bool:
         return bool(colon and user and password) and _url_password(user, password)
     if kind in ("authorization-header", "api-key-header", "azure-connection-key"):
         return len(value) >= 16 and not _PLACEHOLDER.search(value) and _entropy(value) >= 3.0
+    if kind == "curl-password":
+        return _url_password(m["user"], value) and _CURL.search(_command(m.string, m.start())) is not None
     if kind == "pgpass-password" and not (m["host"] == "*" or _LETTER.search(m["host"])):
         return False  # `12:30:45:00:00` is no entry: a host has a name
-    return _url_password(m.groupdict().get("user") or "", value) and (kind == "curl-password" or len(value) >= 6)
+    return _url_password(m.groupdict().get("user") or "", value) and len(value) >= 6
+
+
+def _command(text: str, pos: int) -> str:
+    """The shell command that `pos` is in, as far as 400 characters back (a newline after
+    a backslash continues it)."""
+    start, end = max(0, pos - 400), pos
+    while (newline := text.rfind("\n", start, end)) >= 0:
+        if text[newline - 1 : newline] != "\\" and text[newline - 2 : newline] != "\\\r":
+            return text[newline + 1 : pos]
+        end = newline
+    return text[start:pos]
 
 
 def _base64_text(value: str) -> str:
