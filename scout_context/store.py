@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .paths import store_path
+from .sources.secrets import scrub
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -253,8 +254,9 @@ class Store:
             )
 
     def log_run(self, run: dict[str, Any]) -> int:
-        """Record one run (ask, pr, batch); dict and list values are stored as JSON."""
-        row = {key: json.dumps(value) if isinstance(value, (dict, list)) else value for key, value in run.items()}
+        """Record one run (ask, pr, batch); dict and list values are stored as JSON. No
+        credential is stored: known keys and tokens, and every redaction shape, are scrubbed."""
+        row = {key: json.dumps(value) if isinstance(value, (dict, list)) else value for key, value in scrub(run).items()}
         row.setdefault("created_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
         columns = ", ".join(row)
         with self._transaction():

@@ -64,6 +64,7 @@ class Snapshot:
     chunks: dict[str, list[Chunk]] = field(default_factory=dict)  # shown path -> chunks
     outlines: dict[str, tuple[tuple, ...]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # shown path -> why it has no chunks
+    redactions: list[tuple[str, str]] = field(default_factory=list)  # (where: "src/a.py:12", kind)
 
 
 def snapshot(repo: Path, commit: str, options: PackOptions, store: Store, wanted: Callable[[str], bool]) -> Snapshot:
@@ -100,6 +101,7 @@ def snapshot(repo: Path, commit: str, options: PackOptions, store: Store, wanted
             result.skipped[e.path] = analysis.reason if analysis else "missing from the repository"
             continue
         result.outlines[e.path] = analysis.outline
+        result.redactions += [(e.path + where if where[:1] in ":#" else where, kind) for where, kind in analysis.redactions]
         result.chunks[e.path] = [
             _chunk(e.path, label, start, end, bodies[digest], tokens, seen)
             for start, end, digest, tokens, label in analysis.chunks

@@ -83,6 +83,7 @@ class Report:
     citations: list[Citation] = field(default_factory=list)
     blob_url: str = ""  # https://github.com/o/r/blob/<head>: valid citations become links
     built_with_llama: bool = False
+    redactions: list[tuple[str, str]] = field(default_factory=list)  # (where, kind): secrets kept from the model
 
 
 def parse_answer(text: str, paths: Sequence[str]) -> Prose:
@@ -335,6 +336,8 @@ def as_json(report: Report, markdown: str) -> dict:
         "effort": {"score": report.effort, "reason": report.effort_reason, "source": report.effort_source},
         "not_analysed": [{"item": what, "reason": why} for what, why in report.not_analysed],
         "citations": [{"id": c.id, "source": c.source, "valid": c.valid, "reason": c.reason} for c in report.citations],
+        "redactions": len(report.redactions),
+        "redacted": [{"where": where, "kind": kind} for where, kind in report.redactions],
         "footer": {
             "model": report.model, "prompt_tokens": report.prompt_tokens,
             "cached_tokens": report.cached_tokens, "completion_tokens": report.completion_tokens,
