@@ -221,4 +221,4 @@ def test_store_is_wal_and_migrated_once(store):
 
 
 def test_vanished_file_is_a_reason_not_an_error(tmp_path):
-    assert read_bytes(str(tmp_path / "gone.py"), 10) == "vanished while reading"
+    assert read_bytes(str(tmp_path / "gone.py"), 10, 100) == "vanished while reading"

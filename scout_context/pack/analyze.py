@@ -10,7 +10,7 @@ from pathlib import PurePosixPath
 
 from ..sources import chat
 from ..sources.pdf import PdfError, extract, is_pdf
-from ..sources.read import decode
+from ..sources.read import binary_head, decode
 from ..sources.secrets import redact
 from ..sources.structure import Segment, language_for, outline, segments
 from ..store import Analysis
@@ -25,6 +25,15 @@ def content_hash(data: bytes, rel: str) -> str:
     an empty `__init__.py` and an empty `report.pdf` must not share one analysis."""
     name = PurePosixPath(rel).name.encode("utf-8", "surrogateescape")
     return hashlib.sha256(name + b"\0" + data).hexdigest()
+
+
+def skip_by_head(head: bytes, rel: str) -> str:
+    """The reason `analyze` skips every file named `rel` that starts with `head`, when the
+    head alone decides it (binary: no PDF, no zip, no byte-order mark, a NUL), else "":
+    a reader stops after the head of a huge binary file instead of reading it whole."""
+    if is_pdf(head) or rel.lower().endswith(".pdf") or head.startswith(chat.ZIP_MAGIC):
+        return ""
+    return binary_head(head)
 
 
 def analyze(data: bytes, rel: str, options: PackOptions) -> tuple[Analysis, dict[str, str]]:
