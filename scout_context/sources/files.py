@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 from pathspec import GitIgnoreSpec
 
 from .defaults import DEFAULT_EXCLUDES
+from .git import run as run_git
 
 SCOUTIGNORE = ".scoutignore"
 
@@ -99,17 +99,13 @@ def collect(
 def _git_files(root: str) -> list[str] | None:
     """Paths git would track under `root`, or None when `root` is not in a git work tree."""
     try:
-        inside = subprocess.run(
-            ["git", "-C", root, "rev-parse", "--is-inside-work-tree"],
-            capture_output=True, check=False,
-        )
+        inside = run_git(root, "rev-parse", "--is-inside-work-tree")
         if inside.returncode != 0 or inside.stdout.strip() != b"true":
             return None
-        listed = subprocess.run(
-            ["git", "-C", root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
-            capture_output=True, check=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
+        listed = run_git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", ".")
+    except OSError:
+        return None
+    if listed.returncode != 0:
         return None
     names = {os.fsdecode(name) for name in listed.stdout.split(b"\0") if name}
     return sorted(names)
