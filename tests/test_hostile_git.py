@@ -252,3 +252,122 @@ def attempt(argv: list[str], env: dict[str, str]) -> None:
         argv, env={**env, **identity, "GIT_NO_LAZY_FETCH": "0", "GIT_TERMINAL_PROMPT": "0"},
         stdin=subprocess.DEVNULL, capture_output=True, timeout=120, check=False,
     )  # fmt: skip
+
+
+# --- symlinks: nothing outside the source root gets into a pack ---------------------------
+
+SECRET = "OUTSIDE-SECRET-7f3a9c"
+
+
+def outside_folder(tmp_path: Path) -> Path:
+    outside = tmp_path / "outside"
+    outside.mkdir(exist_ok=True)
+    (outside / "secret.txt").write_text(f"{SECRET}\n")
+    (outside / "rules").write_text("*.py\n")
+    return outside
+
+
+def pack_json(*args: str) -> tuple[dict[str, Any], str]:
+    """`pack --json` of `args`: the report and the packed text."""
+    out = Path(args[0]).parent / "packed.txt"
+    proc = cli("pack", *args, "-o", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout), out.read_text()
+
+
+def test_a_symlinked_folder_in_a_tracked_path_pulls_nothing_from_outside(make_repo, tmp_path: Path) -> None:
+    """`sub/secret.txt` and `logs/keep.txt` (ignored, but tracked) are committed; then
+    `sub` and `logs` become symlinks to a folder outside: git still lists both paths,
+    and neither may be read through the link."""
+    outside = outside_folder(tmp_path)
+    repo = make_repo({"app.py": APP, "sub/secret.txt": "committed\n", ".gitignore": "logs/\n"})
+    write(repo, {"logs/keep.txt": "committed log\n"})
+    git(repo, "add", "-f", "logs/keep.txt")
+    git(repo, "commit", "-q", "-m", "logs")
+    for name in ("sub", "logs"):
+        shutil.rmtree(repo / name)
+        (repo / name).symlink_to(outside, target_is_directory=True)
+    report, text = pack_json(str(repo))
+    assert SECRET not in text
+    skipped = {s["path"]: s["reason"] for s in report["skipped"]}
+    assert skipped["sub/secret.txt"] == skipped["logs/keep.txt"] == "path leaves the source through a symlink"
+    assert "return sum(items)" in text
+
+
+def test_a_symlink_to_etc_does_not_put_passwd_in_the_pack(make_repo) -> None:
+    first_line = Path("/etc/passwd").read_text().splitlines()[0]
+    repo = make_repo({"app.py": APP, "sub/passwd": "not really\n"})
+    shutil.rmtree(repo / "sub")
+    (repo / "sub").symlink_to("/etc", target_is_directory=True)
+    report, text = pack_json(str(repo))
+    assert first_line not in text
+    assert {"path": "sub/passwd", "reason": "path leaves the source through a symlink"} in report["skipped"]
+
+
+def test_a_symlink_inside_the_source_still_packs(make_repo) -> None:
+    repo = make_repo({"app.py": APP, "real/notes.txt": "inside the source\n"})
+    (repo / "alias").symlink_to(repo / "real", target_is_directory=True)
+    (repo / "link.txt").symlink_to("real/notes.txt")
+    report, text = pack_json(str(repo))
+    assert "link.txt" in report["files"] and text.count("inside the source") == 2
+
+
+def test_without_git_a_symlinked_folder_is_not_entered(tmp_path: Path) -> None:
+    outside = outside_folder(tmp_path)
+    source = tmp_path / "plain"
+    write(source, {"app.py": APP})
+    (source / "sub").symlink_to(outside, target_is_directory=True)
+    (source / "secret.txt").symlink_to(outside / "secret.txt")
+    report, text = pack_json(str(source))
+    assert SECRET not in text
+    assert {"path": "secret.txt", "reason": "symlink pointing outside the source"} in report["skipped"]
+
+
+def test_ignore_files_are_not_read_through_a_symlink(make_repo, tmp_path: Path) -> None:
+    """A `.scoutignore` (or, outside git, a `.gitignore`) that links out of the source is
+    not read: its target could be anything (a file's rules, `/dev/zero`). Git does not
+    follow a symlinked `.gitignore` either."""
+    outside = outside_folder(tmp_path)  # `rules` there says `*.py`
+    repo = make_repo({"app.py": APP})
+    (repo / ".scoutignore").symlink_to(outside / "rules")
+    plain = tmp_path / "plain"
+    write(plain, {"app.py": APP})
+    (plain / ".gitignore").symlink_to(outside / "rules")
+    for source in (repo, plain):
+        report, text = pack_json(str(source))
+        assert "app.py" in report["files"], source
+
+
+def test_a_file_named_on_the_command_line_may_be_anywhere(tmp_path: Path) -> None:
+    """The user named it: a file outside any source, or a link to one, is read."""
+    outside = outside_folder(tmp_path)
+    (tmp_path / "named.txt").symlink_to(outside / "secret.txt")
+    for named in (outside / "secret.txt", tmp_path / "named.txt"):
+        _, text = pack_json(str(named))
+        assert SECRET in text
+
+
+def test_a_chat_export_folder_does_not_follow_a_linked_channel(tmp_path: Path) -> None:
+    slack = shutil.copytree(Path(__file__).parent / "fixtures" / "chat" / "slack", tmp_path / "acme")
+    channel = tmp_path / "outside" / "channel"
+    channel.mkdir(parents=True)
+    (channel / "2024-03-14.json").write_text(json.dumps([{"type": "message", "user": "U1", "text": SECRET, "ts": "1710400000.000100"}]))
+    (slack / "leak").symlink_to(channel, target_is_directory=True)
+    _, text = pack_json(str(slack))
+    assert SECRET not in text and "general" in text
+
+
+def test_pr_reads_git_objects_never_the_work_tree(make_repo, tmp_path: Path, vllm: ThreadingHTTPServer) -> None:
+    """The pull request's `sub/secret.txt` is committed; in the work tree `sub` links out
+    of the repository. `pr` sends the committed text, never the linked one."""
+    outside = outside_folder(tmp_path)
+    repo = make_repo({"app.py": APP, "sub/secret.txt": "base text\n"})
+    git(repo, "checkout", "-q", "-b", "feature")
+    write(repo, {"sub/secret.txt": "committed text\n"})
+    commit_all(repo, "change")
+    shutil.rmtree(repo / "sub")
+    (repo / "sub").symlink_to(outside, target_is_directory=True)
+    proc = cli("pr", str(repo), "--base", "main", "--engine", "openai", "--format", "json", env=cli_env(vllm))
+    assert proc.returncode == 0, proc.stderr
+    [prompt] = [body["prompt"] for path, body in vllm.requests if path == "/v1/completions"]  # type: ignore[attr-defined]
+    assert "committed text" in prompt and SECRET not in prompt
