@@ -57,7 +57,7 @@ _INERT_ANY: dict[tuple[str, str], str] = {
     ("gpg", "program"): "",
     ("credential", "helper"): "",
     ("protocol", "allow"): "never",
-    ("hook", "command"): "",  # configuration-defined hooks of newer git
+    ("hook", "command"): "",  # hooks defined in configuration (git 2.54 and later)
     ("alias", "*"): "",  # a child git (a remote helper) would fall back to an alias
 }
 _ENV = {
@@ -71,7 +71,10 @@ _ENV = {
     "LC_ALL": "C",
 }
 # The caller's choice of repository, which must not replace the source's.
-_LOCATION = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_COMMON_DIR", "GIT_NAMESPACE")  # fmt: skip
+_LOCATION = (
+    "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR", "GIT_NAMESPACE",
+)  # fmt: skip
 
 
 def command(repo: Path | str, *args: str) -> list[str]:
@@ -81,14 +84,17 @@ def command(repo: Path | str, *args: str) -> list[str]:
 
 def environment(repo: Path | str) -> dict[str, str]:
     """The environment for git in `repo`: the caller's, made inert (see the module)."""
-    settings = {**_INERT, **_configured(os.path.realpath(repo))}
+    return _environment({**_INERT, **_configured(os.path.realpath(repo))})
+
+
+def _environment(settings: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _LOCATION}
     env.update(_ENV)
     try:
         count = int(env.get("GIT_CONFIG_COUNT", "0"))
     except ValueError:
         count = 0
-    for n, (key, value) in enumerate(settings.items(), start=count):
+    for n, (key, value) in enumerate(settings.items(), start=count):  # after the caller's own, so they win
         env[f"GIT_CONFIG_KEY_{n}"], env[f"GIT_CONFIG_VALUE_{n}"] = key, value
     env["GIT_CONFIG_COUNT"] = str(count + len(settings))
     return env
@@ -103,11 +109,10 @@ def run(repo: Path | str, *args: str, stdin: bytes | None = None) -> subprocess.
 def _configured(repo: str) -> dict[str, str]:
     """The repository's keys that match `_INERT_ANY`, each with its inert value. Reading
     configuration runs nothing; a repository is read once per process."""
-    env = {k: v for k, v in os.environ.items() if k not in _LOCATION}
-    env.update(_ENV)
     try:
         listed = subprocess.run(
-            command(repo, "config", "--list", "--includes", "--name-only", "-z"), capture_output=True, env=env, check=False,
+            command(repo, "config", "--list", "--includes", "--name-only", "-z"),
+            capture_output=True, env=_environment(_INERT), check=False,
         )  # fmt: skip
     except OSError:
         return {}  # no git: nothing will run it either

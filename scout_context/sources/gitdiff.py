@@ -222,7 +222,10 @@ def read_file(repo: Path, commit: str, path: str) -> bytes | None:
 
 def commits(repo: Path, old: str, new: str, limit: int = 250) -> list[Commit]:
     """The commits in `old..new`, oldest first (at most `limit`, the newest)."""
-    out = git(repo, "log", "--no-ext-diff", "--no-textconv", f"--max-count={limit}", "--no-decorate", "--format=%H%x00%s%x00%b%x1e", f"{old}..{new}")
+    out = git(
+        repo, "log", "--no-ext-diff", "--no-textconv", f"--max-count={limit}", "--no-decorate",
+        "--format=%H%x00%s%x00%b%x1e", f"{old}..{new}",
+    )  # fmt: skip
     found = []
     for record in out.decode("utf-8", "replace").split("\x1e"):
         parts = record.strip("\n").split("\x00")

@@ -176,7 +176,8 @@ def classify(
         return "binary"
     if PurePosixPath(change.path).name in LOCK_FILES:
         return "lock file"
-    if change.status != "A" and _generated_name(change.path, generated) and _generated_name(change.old_path or change.path, generated):
+    base_name = change.old_path or change.path
+    if change.status != "A" and _generated_name(change.path, generated) and _generated_name(base_name, generated):
         return "generated"
     if not wanted(change.rel):
         return "excluded by configuration"
