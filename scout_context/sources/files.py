@@ -4,8 +4,12 @@ In a git work tree: what git would track (tracked plus untracked-not-ignored, so
 `.gitignore`, `.git/info/exclude` and the global excludes file all apply). Outside git:
 the same rules from the `.gitignore` files found while walking. On top of either: the
 default excludes, the project's `.scoutignore`, and `--include`/`--exclude` globs, all
-with gitignore semantics. Symlinks are never followed out of the root; anything that is
-not a regular file is skipped. Every skipped path comes back with its reason.
+with gitignore semantics. Nothing outside the root is read: every candidate's real path
+(each folder on the way resolved, symlinks included) must lie under the root's, so a
+symlinked folder in the middle of a tracked path cannot pull a file in from elsewhere;
+a file is then read by that real path. Ignore files are read only when they are regular
+files, never through a symlink (as git does). Anything that is not a regular file is
+skipped. Every skipped path comes back with its reason.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +24,7 @@ from pathlib import Path
 from pathspec import GitIgnoreSpec
 
 from .defaults import DEFAULT_EXCLUDES
+from .git import run as run_git
 
 SCOUTIGNORE = ".scoutignore"
 
@@ -84,10 +88,11 @@ def collect(
         candidates = _walk(root_real, ignore)
     files: list[FileEntry] = []
     skipped: list[Skipped] = []
+    folders: dict[str, str | None] = {"": root_real}
     for rel in candidates:
         if rel == SCOUTIGNORE or ignore.match(rel) or (wanted is not None and not wanted.match(rel)):
             continue
-        entry, reason = _stat_entry(root_real, rel, max_file_bytes)
+        entry, reason = _stat_entry(root_real, rel, max_file_bytes, folders)
         if entry is not None:
             files.append(entry)
         elif reason:
@@ -99,17 +104,13 @@ def collect(
 def _git_files(root: str) -> list[str] | None:
     """Paths git would track under `root`, or None when `root` is not in a git work tree."""
     try:
-        inside = subprocess.run(
-            ["git", "-C", root, "rev-parse", "--is-inside-work-tree"],
-            capture_output=True, check=False,
-        )
+        inside = run_git(root, "rev-parse", "--is-inside-work-tree")
         if inside.returncode != 0 or inside.stdout.strip() != b"true":
             return None
-        listed = subprocess.run(
-            ["git", "-C", root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
-            capture_output=True, check=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
+        listed = run_git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", ".")
+    except OSError:
+        return None
+    if listed.returncode != 0:
         return None
     names = {os.fsdecode(name) for name in listed.stdout.split(b"\0") if name}
     return sorted(names)
@@ -171,9 +172,26 @@ def _gitignored(rel: str, specs: list[tuple[str, GitIgnoreSpec]]) -> bool:
     return verdict
 
 
-def _stat_entry(root: str, rel: str, max_file_bytes: int) -> tuple[FileEntry | None, str]:
-    """Stat one candidate; symlinks are resolved only when they stay inside `root`."""
-    path = os.path.join(root, rel)
+def _real_folder(root: str, folder: str, known: dict[str, str | None]) -> str | None:
+    """The real path of `root`'s subfolder `folder` ('/'-separated, "" for the root), or
+    None when a symlink on the way leads out of `root`; `known` caches it per folder."""
+    if folder not in known:
+        real = os.path.realpath(os.path.join(root, folder))
+        known[folder] = real if _inside(real, root) else None
+    return known[folder]
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _stat_entry(root: str, rel: str, max_file_bytes: int, folders: dict[str, str | None]) -> tuple[FileEntry | None, str]:
+    """Stat one candidate by its real path; symlinks are resolved only when they stay inside `root`."""
+    folder, _, name = rel.rpartition("/")
+    real_folder = _real_folder(root, folder, folders)
+    if real_folder is None:
+        return None, "path leaves the source through a symlink"
+    path = os.path.join(real_folder, name)
     try:
         info = os.lstat(path)
     except FileNotFoundError:
@@ -185,8 +203,9 @@ def _stat_entry(root: str, rel: str, max_file_bytes: int) -> tuple[FileEntry | N
             target = os.path.realpath(path, strict=True)
         except (OSError, RuntimeError):
             return None, "broken or looping symlink"
-        if os.path.commonpath([target, root]) != root:
+        if not _inside(target, root):
             return None, "symlink pointing outside the source"
+        path = target
         try:
             info = os.stat(target)
         except OSError as error:
@@ -203,8 +222,16 @@ def _stat_entry(root: str, rel: str, max_file_bytes: int) -> tuple[FileEntry | N
 
 
 def _read_lines(path: str) -> list[str]:
+    """An ignore file's lines; none when it is missing, a symlink or not a regular file
+    (a FIFO would block, a device never end)."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read().splitlines()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return []
+    with open(fd, "rb") as handle:
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return []
+            return handle.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            return []

@@ -2,28 +2,23 @@
 
 Refs are resolved to commits, the diff is taken from the merge base to the head, and
 files are read as blobs of the head commit (never from the work tree, which may hold
-anything). Every call runs `git` with hooks and fsmonitor off, `core.quotepath=off`, no
-signature checks and no prompts; blobs are diffed by id with `--no-ext-diff
---no-textconv`, so no attribute can name a driver or filter to run.
+anything). Every call runs `git` made inert by `sources.git` (nothing the repository
+configures runs, nothing is fetched); diffs and logs add `--no-ext-diff --no-textconv`,
+so no attribute can name a driver to run, and blobs are read without filters.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
 from .files import display_path
+from .git import run as run_git
 
-_CONFIG = (
-    "-c", "core.quotepath=off", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false",
-    "-c", "log.showSignature=false", "-c", "diff.external=",
-)  # fmt: skip
-_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "GIT_NO_LAZY_FETCH": "1", "LC_ALL": "C"}
 _HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 EMPTY_BLOB = "0" * 40
 SHALLOW_HINT = "fetch the full history (actions/checkout with `fetch-depth: 0`, or `git fetch --unshallow`)"
@@ -89,10 +84,7 @@ class Commit:
 def git(repo: Path, *args: str, stdin: bytes | None = None) -> bytes:
     """Run one inert git command in `repo`; its stdout. A failure is a UsageError naming git's reason."""
     try:
-        done = subprocess.run(
-            ["git", "-C", str(repo), *_CONFIG, *args], input=stdin, capture_output=True,
-            env={**os.environ, **_ENV}, check=False,
-        )
+        done = run_git(repo, *args, stdin=stdin)
     except OSError as error:
         raise UsageError(f"cannot run git: {error.strerror or error}") from None
     if done.returncode != 0:
@@ -230,7 +222,10 @@ def read_file(repo: Path, commit: str, path: str) -> bytes | None:
 
 def commits(repo: Path, old: str, new: str, limit: int = 250) -> list[Commit]:
     """The commits in `old..new`, oldest first (at most `limit`, the newest)."""
-    out = git(repo, "log", f"--max-count={limit}", "--no-decorate", "--format=%H%x00%s%x00%b%x1e", f"{old}..{new}")
+    out = git(
+        repo, "log", "--no-ext-diff", "--no-textconv", f"--max-count={limit}", "--no-decorate",
+        "--format=%H%x00%s%x00%b%x1e", f"{old}..{new}",
+    )  # fmt: skip
     found = []
     for record in out.decode("utf-8", "replace").split("\x1e"):
         parts = record.strip("\n").split("\x00")

@@ -5,8 +5,9 @@ description, linked issues, discussion; capped); the diff, each hunk widened to 
 enclosing function or class (tree-sitter), or with three lines of context when that
 does not fit; the changed files in full (shrunk to outlines before they are left out);
 the files they import and the files that import them (likewise); a map of the rest of
-the repository (paths, then outlines). Deletion-only hunks, lock files, generated,
-binary and deleted files get one summary line each instead of their text. Whatever is
+the repository (paths, then outlines). Deletion-only hunks, lock files, files that were
+already generated at the base, binary and deleted files get one summary line each
+instead of their text (a pull request's own mark or naming hides nothing). Whatever is
 left out is recorded for the "Not analysed" section.
 
 The prompt puts what changes least between pushes first (map, related files, changed
@@ -20,7 +21,7 @@ import fnmatch
 import hashlib
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -160,18 +161,25 @@ class Context:
     not_analysed: list[tuple[str, str]]
 
 
-def classify(change: FileChange, head: Snapshot, generated: Sequence[str], wanted: Callable[[str], bool]) -> str:
-    """Why a changed file is summarized instead of inlined ("" when it is inlined)."""
-    name = PurePosixPath(change.path).name
+def classify(
+    change: FileChange, head: Snapshot, generated: Sequence[str], wanted: Callable[[str], bool], marked: Collection[str],
+) -> str:
+    """Why a changed file is summarized instead of inlined ("" when it is inlined).
+    `marked`: the paths that carry a generated mark at the base and still at the head
+    (see `marked_generated`). A generated name counts only for a file the base has under
+    a generated name too: a new file is reviewed (its text after the rest, see `prepare`),
+    and a file renamed or copied to such a name is reviewed, so that a pull request cannot
+    hide code by naming where it goes."""
     if change.status == "D":
         return "deleted"
     if change.kind != "file" or change.status == "T":
         return change.kind if change.kind != "file" else "type changed"
     if change.binary:
         return "binary"
-    if name in LOCK_FILES:
+    if PurePosixPath(change.path).name in LOCK_FILES:
         return "lock file"
-    if any(fnmatch.fnmatch(change.path, g) or fnmatch.fnmatch(name, g) for g in (*GENERATED_GLOBS, *generated)):
+    base_name = change.old_path or change.path
+    if change.status != "A" and _generated_name(change.path, generated) and _generated_name(base_name, generated):
         return "generated"
     if not wanted(change.rel):
         return "excluded by configuration"
@@ -179,8 +187,25 @@ def classify(change: FileChange, head: Snapshot, generated: Sequence[str], wante
         return head.skipped[change.path]
     if change.status in "RC" and change.similarity == 100:
         return "renamed without changes" if change.status == "R" else "copied without changes"
-    first = "".join(c.text for c in head.chunks.get(change.path, [])[:1])[:1000]
-    return "generated" if _GENERATED_MARK.search(first) else ""
+    return "generated" if change.path in marked else ""
+
+
+def _generated_name(path: str, generated: Sequence[str]) -> bool:
+    name = PurePosixPath(path).name
+    return any(fnmatch.fnmatch(path, g) or fnmatch.fnmatch(name, g) for g in (*GENERATED_GLOBS, *generated))
+
+
+def marked_generated(repo: Path, changes: Sequence[FileChange], head: Snapshot) -> set[str]:
+    """The changed paths whose text starts with a generated mark at the head and already
+    did at the base: the pull request's own mark decides nothing (a file it adds has no
+    base, so it is always reviewed), and removing the mark brings a file back to review."""
+    candidates = [c for c in changes if c.status in "MRC" and _GENERATED_MARK.search(_start(head.chunks.get(c.path, [])))]
+    base = gitdiff.blobs(repo, [c.old_blob for c in candidates])
+    return {c.path for c in candidates if _GENERATED_MARK.search((decode(base.get(c.old_blob, b"")).text or "")[:1000])}
+
+
+def _start(chunks: Sequence[Chunk]) -> str:
+    return "".join(c.text for c in chunks[:1])[:1000]
 
 
 def prepare(
@@ -188,19 +213,23 @@ def prepare(
 ) -> tuple[list[Changed], Material]:
     """Each changed file classified and described, and the material of every layer."""
     material = Material(outlines=head.outlines)
-    categories = {c.path: classify(c, head, generated, wanted) for c in changes}
+    marked = marked_generated(repo, changes, head)
+    categories = {c.path: classify(c, head, generated, wanted, marked) for c in changes}
     inlined = [c for c in changes if not categories[c.path]]
     texts = gitdiff.blobs(repo, [c.new_blob for c in inlined] + [c.old_blob for c in changes if c.status == "D"])
     described: list[Changed] = []
+    last: list[tuple[Chunk, list[Chunk]]] = []  # new files with a generated name: reviewed, after the rest
     for change in changes:
         category = categories[change.path]
         touched: tuple[str, ...] = ()
         digest = ""
         notes: list[str] = []
         if not category and change.status == "A":
+            late = _generated_name(change.path, generated)
             for chunk in head.chunks.get(change.path, []):
                 smaller = outline_chunk(chunk, head.outlines)
-                material.diff.append((chunk, [smaller] if smaller is not None else []))
+                (last if late else material.diff).append((chunk, [smaller] if smaller is not None else []))
+            notes = ["new, with a generated name: its text comes after the rest of the diff"] if late else []
             digest = _digest([change.new_blob])
         elif not category:
             hunks = gitdiff.hunks(repo, change.old_blob, change.new_blob)
@@ -220,6 +249,7 @@ def prepare(
         described.append(Changed(change, category, touched, digest, line))
         if category and category not in ("deleted", "renamed without changes", "copied without changes"):
             material.not_analysed.append((change.path, f"{category}: summarized, not inlined"))
+    material.diff += last
     changed = {c.path for c in changes}
     material.related = [chunk for path in related_files(changed, head) for chunk in head.chunks[path]]
     material.map_paths = sorted((p for p in head.chunks if p not in changed), key=lambda p: p.split("/"))
