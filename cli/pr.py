@@ -24,7 +24,9 @@ from scout_context.tasks.pr import PullRequest, summarize_pr
 from scout_context.tasks.pr_report import MARKER, Report, as_json, render_markdown
 
 from .console import err_console
-from .engine_options import BaseUrl, EngineName, MaxModelLen, MaxTokens, Model, Temperature, Verbose, engine_config, sampling_config
+from .engine_options import (
+    BaseUrl, EngineName, MaxModelLen, MaxTokens, Model, Temperature, Timeout, Verbose, engine_config, sampling_config,
+)
 from .options import Exclude, Include, pack_options
 
 FORMATS = ("markdown", "json")
@@ -51,6 +53,7 @@ def pr_command(
     max_model_len: MaxModelLen = None,
     max_tokens: MaxTokens = 768,
     temperature: Temperature = 0.0,
+    timeout: Timeout = None,
     verbose: Verbose = False,
 ) -> None:
     """Summarize a pull request: the diff against the merge base, with the code around it.
@@ -64,7 +67,7 @@ def pr_command(
     if output_format not in FORMATS:
         raise typer.BadParameter(f"unknown format {output_format!r}: use markdown or json", param_hint="--format")
     actions = Actions.from_env()
-    config = engine_config(engine, model, base_url, max_model_len, verbose)
+    config = engine_config(engine, model, base_url, max_model_len, verbose, timeout=timeout)
     pull = actions.pull_request
     base = base or (pull.get("base") or {}).get("sha")
     if not base:
