@@ -19,7 +19,7 @@ from rich.markup import escape
 from scout_context.engine.base import open_engine
 from scout_context.errors import PublishError, ScoutError, UsageError
 from scout_context.store import Store
-from scout_context.tasks.github import Actions, GitHub
+from scout_context.tasks.github import GITHUB_TIMEOUT_S, Actions, GitHub
 from scout_context.tasks.pr import PullRequest, summarize_pr
 from scout_context.tasks.pr_report import MARKER, Report, as_json, render_markdown
 
@@ -78,7 +78,10 @@ def pr_command(
     summary_file = actions.step_summary if (actions.active if step_summary is None else step_summary) else ""
     secrets = [s for s in (config.api_key, actions.token) if s]
     target = _Target(output_format, output, summary_file, int(number) if comment and number else None, secrets)
-    github = GitHub(actions.token, actions.repository, actions.api_url) if actions.token and actions.repository and number else None
+    github = (
+        GitHub(actions.token, actions.repository, actions.api_url, min(config.timeout_s, GITHUB_TIMEOUT_S))
+        if actions.token and actions.repository and number else None
+    )  # fmt: skip
     if comment and github is None:
         raise UsageError("--comment needs GITHUB_TOKEN, GITHUB_REPOSITORY and the pull request's number (from the event, or --pr)")
     request = PullRequest(

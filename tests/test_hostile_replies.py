@@ -323,3 +323,87 @@ def test_pr_maps_engine_replies_to_3_and_soft_fail_covers_them(pr_repo, engine_s
     engine_server.replies[MODELS] = silent  # type: ignore[attr-defined]
     error_line(pr("--timeout", "1", env=env, cwd=pr_repo), 3, "/v1/models", "--timeout")
     soft_warning(pr("--timeout", "1", "--soft-fail", env=env, cwd=pr_repo), 3)
+
+
+# --- GitHub's API -------------------------------------------------------------------------
+
+COMMENTS = ("GET", "/repos/o/r/issues/5/comments")
+BAD_COMMENT_LISTS = {
+    "an HTML page": HTML,
+    "an object": as_json(200, {"message": "API rate limit exceeded"}),
+    "a list of non-objects": as_json(200, ["first!", 42, None]),
+    "a JSON string": as_json(200, "<!-- scout-context:pr-summary -->"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_COMMENT_LISTS))
+def test_a_bad_comment_list_exits_5(pr_repo, engine_server, hub, tmp_path: Path, case: str) -> None:
+    hub.replies[COMMENTS] = BAD_COMMENT_LISTS[case]  # type: ignore[attr-defined]
+    env = actions_env(tmp_path, pr_repo, engine_server, hub)
+    error_line(pr("--comment", env=env, cwd=pr_repo), 5, "GET /repos/o/r/issues/5/comments")
+    soft_warning(pr("--comment", "--soft-fail", env=env, cwd=pr_repo), 5)
+    assert not [call for call in hub.calls if call[0] in ("POST", "PATCH")]  # type: ignore[attr-defined]
+
+
+def test_comments_with_odd_fields_are_read_as_far_as_they_go(pr_repo, engine_server, hub, tmp_path: Path) -> None:
+    hub.replies[COMMENTS] = as_json(200, [  # type: ignore[attr-defined]
+        {"id": 7},
+        {"id": 8, "body": None, "user": None},
+        {"id": "nine", "body": f"{MARKER}\nold", "user": "github-actions[bot]"},
+        {"id": 10, "body": ["x"], "user": {"login": ["alice"], "type": 3}},
+        {"id": 11, "body": "KEEP-THIS-HUMAN-NOTE", "user": {"login": "alice", "type": "User"}},
+    ])  # fmt: skip
+    proc = pr("--comment", env=actions_env(tmp_path, pr_repo, engine_server, hub), cwd=pr_repo)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert ("POST", "/repos/o/r/issues/5/comments") in hub.calls  # type: ignore[attr-defined]
+    assert not [call for call in hub.calls if call[0] == "PATCH"]  # type: ignore[attr-defined]
+    assert "KEEP-THIS-HUMAN-NOTE" in [body["prompt"] for path, body in engine_server.requests if path == "/v1/completions"][-1]  # type: ignore[attr-defined]
+
+
+def test_a_bad_issue_reply_is_listed_not_fatal(pr_repo, engine_server, hub, tmp_path: Path) -> None:
+    hub.replies[("GET", "/repos/o/r/issues/3")] = HTML  # type: ignore[attr-defined]
+    proc = pr("--format", "json", env=actions_env(tmp_path, pr_repo, engine_server, hub), cwd=pr_repo)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    [unread] = [item for item in json.loads(proc.stdout)["not_analysed"] if item["item"] == "#3"]
+    assert "not JSON" in unread["reason"]
+
+
+def test_a_bad_reply_to_posting_exits_5(pr_repo, engine_server, hub, tmp_path: Path) -> None:
+    hub.replies[("POST", "/repos/o/r/issues/5/comments")] = raw(201, b"Created", "text/plain")  # type: ignore[attr-defined]
+    env = actions_env(tmp_path, pr_repo, engine_server, hub)
+    error_line(pr("--comment", env=env, cwd=pr_repo), 5, "POST /repos/o/r/issues/5/comments")
+    soft_warning(pr("--comment", "--soft-fail", env=env, cwd=pr_repo), 5)
+
+
+def test_a_next_page_on_another_host_is_not_followed(pr_repo, engine_server, hub, tmp_path: Path) -> None:
+    with serving(Elsewhere) as other:
+        for host in (f"127.0.0.1:{other.server_port}", f"localhost:{hub.server_port}"):
+            link = f'<http://{host}/repos/o/r/issues/5/comments?page=2>; rel="next"'
+            hub.replies[COMMENTS] = as_json(200, [], {"Link": link})  # type: ignore[attr-defined]
+            env = actions_env(tmp_path, pr_repo, engine_server, hub)
+            error_line(pr("--comment", env=env, cwd=pr_repo), 5, "next page", "not followed")
+            soft_warning(pr("--comment", "--soft-fail", env=env, cwd=pr_repo), 5)
+        assert other.requests == []  # type: ignore[attr-defined]
+    assert {host for host, _, _ in hub.seen} == {f"127.0.0.1:{hub.server_port}"}  # type: ignore[attr-defined]
+    assert not [call for call in hub.calls if call[0] in ("POST", "PATCH")]  # type: ignore[attr-defined]
+
+
+def test_a_next_page_on_the_same_host_is_followed(pr_repo, engine_server, hub, tmp_path: Path) -> None:
+    """GitHub's own next links name the repository by id: another path, the same host."""
+    hub.add(5, f"{MARKER}\nold summary", "github-actions[bot]", "Bot")  # type: ignore[attr-defined]
+    link = f'<http://127.0.0.1:{hub.server_port}/repositories/42/issues/5/comments?page=2>; rel="next"'
+    hub.replies[COMMENTS] = as_json(200, [], {"Link": link})  # type: ignore[attr-defined]
+    hub.replies[("GET", "/repositories/42/issues/5/comments")] = as_json(200, list(hub.comments.values()))  # type: ignore[attr-defined]
+    proc = pr("--comment", env=actions_env(tmp_path, pr_repo, engine_server, hub), cwd=pr_repo)
+    assert proc.returncode == 0, proc.stderr
+    assert ("PATCH", "/repos/o/r/issues/comments/1000") in hub.calls  # type: ignore[attr-defined]
+
+
+def test_a_silent_github_is_given_up_after_the_timeout(pr_repo, engine_server, hub, tmp_path: Path) -> None:
+    hub.replies[COMMENTS] = silent  # type: ignore[attr-defined]
+    env = actions_env(tmp_path, pr_repo, engine_server, hub)
+    started = time.monotonic()
+    proc = pr("--comment", "--timeout", "1", env=env, cwd=pr_repo)
+    assert time.monotonic() - started < 2 * STALL_S
+    error_line(proc, 5, f"http://127.0.0.1:{hub.server_port}/repos/o/r/issues/5/comments", "1 s")
+    soft_warning(pr("--comment", "--timeout", "1", "--soft-fail", env=env, cwd=pr_repo), 5)
