@@ -407,3 +407,58 @@ def test_a_silent_github_is_given_up_after_the_timeout(pr_repo, engine_server, h
     assert time.monotonic() - started < 2 * STALL_S
     error_line(proc, 5, f"http://127.0.0.1:{hub.server_port}/repos/o/r/issues/5/comments", "1 s")
     soft_warning(pr("--comment", "--timeout", "1", "--soft-fail", env=env, cwd=pr_repo), 5)
+
+
+# --- the sticky comment is the bot's own --------------------------------------------------
+
+INTEGRATION = as_json(403, {"message": "Resource not accessible by integration", "status": "403"})
+
+
+def patched(hub: ThreadingHTTPServer) -> list[int]:
+    return [int(path.rsplit("/", 1)[1]) for method, path in hub.calls if method == "PATCH"]  # type: ignore[attr-defined]
+
+
+def test_a_users_comment_with_the_marker_is_never_updated(pr_repo, engine_server, hub, tmp_path: Path) -> None:
+    hub.replies[("GET", "/user")] = INTEGRATION  # type: ignore[attr-defined]
+    quoted = hub.add(5, f"{MARKER}\nI copied the bot's summary: it is wrong.", "mallory", "User")  # type: ignore[attr-defined]
+    env = actions_env(tmp_path, pr_repo, engine_server, hub)
+    for _ in range(2):  # the second run updates the bot's comment the first created
+        proc = pr("--comment", env=env, cwd=pr_repo)
+        assert proc.returncode == 0, proc.stderr
+    assert quoted["body"] == f"{MARKER}\nI copied the bot's summary: it is wrong."
+    [ours] = [c for c in hub.comments.values() if c["user"]["login"] == "github-actions[bot]"]  # type: ignore[attr-defined]
+    assert patched(hub) == [ours["id"]] and "comment updated" in proc.stderr
+
+
+def test_with_both_the_bots_own_is_chosen(pr_repo, engine_server, hub, tmp_path: Path) -> None:
+    hub.replies[("GET", "/user")] = INTEGRATION  # type: ignore[attr-defined]
+    hub.add(5, f"{MARKER}\nquoted by a user", "alice", "User")  # type: ignore[attr-defined]
+    hub.add(5, f"Look: {MARKER} in the middle", "github-actions[bot]", "Bot")  # type: ignore[attr-defined]
+    ours = hub.add(5, f"{MARKER}\nthe bot's summary", "github-actions[bot]", "Bot")  # type: ignore[attr-defined]
+    proc = pr("--comment", env=actions_env(tmp_path, pr_repo, engine_server, hub), cwd=pr_repo)
+    assert proc.returncode == 0, proc.stderr
+    assert patched(hub) == [ours["id"]]
+
+
+def test_with_a_user_token_only_that_users_comment_is_updated(pr_repo, engine_server, hub, tmp_path: Path) -> None:
+    hub.replies[("GET", "/user")] = as_json(200, {"login": "release-bot", "type": "User"})  # type: ignore[attr-defined]
+    hub.add(5, f"{MARKER}\nby another bot", "github-actions[bot]", "Bot")  # type: ignore[attr-defined]
+    hub.add(5, f"{MARKER}\nby a user", "alice", "User")  # type: ignore[attr-defined]
+    ours = hub.add(5, f"{MARKER}\nby the token's user", "release-bot", "User")  # type: ignore[attr-defined]
+    proc = pr("--comment", env=actions_env(tmp_path, pr_repo, engine_server, hub), cwd=pr_repo)
+    assert proc.returncode == 0, proc.stderr
+    assert patched(hub) == [ours["id"]]
+    hub.calls.clear()  # type: ignore[attr-defined]
+    del hub.comments[ours["id"]]  # type: ignore[attr-defined]
+    proc = pr("--comment", env=actions_env(tmp_path, pr_repo, engine_server, hub), cwd=pr_repo)
+    assert proc.returncode == 0 and patched(hub) == [] and "comment created" in proc.stderr
+
+
+def test_a_failing_identity_lookup_exits_5(pr_repo, engine_server, hub, tmp_path: Path) -> None:
+    hub.add(5, f"{MARKER}\nthe bot's summary", "github-actions[bot]", "Bot")  # type: ignore[attr-defined]
+    env = actions_env(tmp_path, pr_repo, engine_server, hub)
+    hub.replies[("GET", "/user")] = as_json(502, {"message": "Server Error"})  # type: ignore[attr-defined]
+    error_line(pr("--comment", env=env, cwd=pr_repo), 5, "GET /user", "502")
+    hub.replies[("GET", "/user")] = HTML  # type: ignore[attr-defined]
+    error_line(pr("--comment", env=env, cwd=pr_repo), 5, "GET /user", "not JSON")
+    assert patched(hub) == []

@@ -1,5 +1,5 @@
 """GitHub for `pr`: what Actions tells a step, and the few REST calls the bot makes (list,
-create and update issue comments; read a linked issue). The token
+create and update issue comments; read a linked issue; ask who the token is). The token
 travels only in the Authorization header, is never sent to another host (a next-page link
 elsewhere is refused, not followed), and is scrubbed from every message.
 
@@ -25,6 +25,8 @@ from ..http_replies import media_type
 DEFAULT_API_URL = "https://api.github.com"
 GITHUB_TIMEOUT_S = 30.0
 """The longest wait for GitHub's next bytes."""
+ACTIONS_BOT = "github-actions[bot]"
+"""Who writes the comments of a workflow's GITHUB_TOKEN."""
 MAX_PAGES = 50
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 
@@ -131,11 +133,32 @@ class GitHub:
         found = self._object("GET", f"/repos/{self.repository}/issues/{number}")
         return {"title": _text(found.get("title")), "body": _text(found.get("body"))}
 
+    def own_login(self) -> str | None:
+        """The token's account (GET /user), or None for an installation token (a workflow's
+        GITHUB_TOKEN, a GitHub App's), which GET /user refuses ("Resource not accessible by
+        integration")."""
+        response = self._request("GET", "/user", refused_ok=True)
+        if response.status_code >= 400:
+            return None
+        login = self._json("GET", "/user", response)
+        login = login.get("login") if isinstance(login, dict) else None
+        if not isinstance(login, str) or not login:
+            raise PublishError("GitHub API GET /user answered without the token's login")
+        return login
+
     def upsert_comment(self, number: int, body: str, marker: str) -> tuple[str, dict[str, Any]]:
-        """Update the comment that starts with `marker` (a bot's first, the oldest first),
-        or create it: one comment per pull request however often this runs."""
-        ours = [c for c in self.comments(number) if c["id"] is not None and c["body"].lstrip().startswith(marker)]
-        ours.sort(key=lambda c: not is_bot(c))
+        """Update this bot's own comment that starts with `marker` (the oldest), or create it:
+        one comment per pull request however often this runs. Its own: written by the
+        token's account when GET /user names it; for an installation token, by an app's
+        account (type Bot, which no person can be), `github-actions[bot]` first. A person's
+        comment is never updated, whatever it contains."""
+        login = self.own_login()
+        ours = [
+            c for c in self.comments(number)
+            if c["id"] is not None and c["body"].startswith(marker)
+            and (c["user"]["login"] == login if login else c["user"]["type"] == "Bot")
+        ]  # fmt: skip
+        ours.sort(key=lambda c: c["user"]["login"] != ACTIONS_BOT)  # stable: the oldest first among equals
         if ours:
             return "updated", self.update_comment(ours[0]["id"], body)
         return "created", self.create_comment(number, body)
@@ -159,8 +182,11 @@ class GitHub:
                 f" ({media_type(response)})"
             ) from None
 
-    def _request(self, method: str, url: str, body: dict[str, Any] | None = None) -> httpx.Response:
-        """The response; a failure or a refusal (4xx, 5xx) is a `PublishError`."""
+    def _request(
+        self, method: str, url: str, body: dict[str, Any] | None = None, refused_ok: bool = False
+    ) -> httpx.Response:
+        """The response; a failure, or a refusal (4xx, 5xx) unless `refused_ok` allows a 4xx,
+        is a `PublishError`."""
         path = self._path(url)
         try:
             response = self._client.request(method, url, json=body)
@@ -170,7 +196,7 @@ class GitHub:
             )) from None  # fmt: skip
         except httpx.HTTPError as error:
             raise PublishError(self.scrub(f"GitHub API {method} {path} failed: {error or type(error).__name__}")) from None
-        if response.status_code >= 400:
+        if response.status_code >= 400 and not (refused_ok and response.status_code < 500):
             hint = " (the workflow needs `permissions: pull-requests: write`)" if response.status_code in (401, 403) else ""
             message = _message(response)
             raise PublishError(self.scrub(f"GitHub API {method} {path} answered {response.status_code}: {message}{hint}"))
