@@ -257,6 +257,21 @@ BAD_STREAMS = {
 }
 
 
+def endless(handler: BaseHTTPRequestHandler) -> None:
+    """Text events without end, whatever max_tokens asked for."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/event-stream")
+    handler.end_headers()
+    try:
+        while True:
+            handler.wfile.write(b'data: {"choices": [{"index": 0, "text": "la ", "finish_reason": null}]}\n\n')
+    except OSError:  # the client gave up
+        pass
+
+
+BAD_STREAMS["text without end"] = endless
+
+
 @pytest.mark.parametrize("case", list(BAD_STREAMS))
 def test_a_bad_stream_exits_3(engine_server, tmp_path: Path, case: str) -> None:
     engine_server.replies["/v1/completions"] = BAD_STREAMS[case]  # type: ignore[attr-defined]

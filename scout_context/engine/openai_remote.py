@@ -46,6 +46,9 @@ from scout_context.tokens import scout_tokenizer
 
 _TOO_LONG = re.compile(r"maximum context length|longer than the maximum model length|max_model_len", re.IGNORECASE)
 _LLAMA4 = re.compile(r"llama-?4", re.IGNORECASE)
+_SLACK_EVENTS = 16
+"""Pieces of streamed text allowed beyond `max_tokens`: a server that keeps sending past
+them ignores the limit, and would otherwise fill memory and the terminal without end."""
 
 
 class OpenAIEngine:
@@ -179,6 +182,7 @@ class OpenAIEngine:
         parts: list[str] = []
         usage: dict[str, Any] = {}
         finish_reason, first_token_s, completions = "", 0.0, 0
+        most_pieces = int(body["max_tokens"]) + _SLACK_EVENTS  # a piece holds at least one token
         started = time.perf_counter()
         with self._transport_errors(path), self._client.stream("POST", path, json=body) as response:
             if response.status_code >= 400:
@@ -196,6 +200,8 @@ class OpenAIEngine:
                     if text:
                         first_token_s = first_token_s or time.perf_counter() - started
                         parts.append(text)
+                        if len(parts) > most_pieces:
+                            raise self._unexpected(path, f"more pieces of text than the {body['max_tokens']} tokens asked for")
                         if on_text is not None:
                             on_text(index, text)
                     finish_reason = finish or finish_reason
