@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
 
 from scout_context.engine.base import open_engine
 from scout_context.store import Store
 from scout_context.tasks.ask import AskResult, ask, usage
 
-from .console import err_console, print_json
+from .console import InertStream, err_console, markup, print_json
 from .engine_options import (
     BaseUrl, EngineName, Images, MaxModelLen, MaxTokens, Model, Temperature, Timeout, Verbose, engine_config,
     sampling_config,
@@ -55,9 +54,10 @@ def ask_command(
     """
     config = engine_config(engine, model, base_url, max_model_len, verbose, images, timeout)
     streaming = not json_output
+    answer = InertStream(sys.stdout.write)
 
     def show(_: int, text: str) -> None:
-        sys.stdout.write(text)
+        answer.write(text)
         sys.stdout.flush()
 
     llm = open_engine(config)
@@ -75,6 +75,7 @@ def ask_command(
         store.close()
         llm.close()
     if streaming:
+        answer.close()
         sys.stdout.write("\n")
         _print_citations(result)
     else:
@@ -85,9 +86,9 @@ def _print_citations(result: AskResult) -> None:
     valid = sum(c.valid for c in result.citations)
     err_console.print(f"[bold]citations[/] {valid} of {len(result.citations)} check out")
     for c in result.citations:
-        mark = "[green]✓[/]" if c.valid else f"[red]✗[/] {escape(c.reason)}"
-        quote = f' "{escape(c.quote)}"' if c.quote else ""
-        err_console.print(f"  {mark} {escape(c.id)}{quote}", soft_wrap=True)
+        mark = "[green]✓[/]" if c.valid else f"[red]✗[/] {markup(c.reason)}"
+        quote = f' "{markup(c.quote)}"' if c.quote else ""
+        err_console.print(f"  {mark} {markup(c.id)}{quote}", soft_wrap=True)
     u = usage(result)
     err_console.print(
         f"[dim]{result.generation.prompt_tokens:,} prompt tokens ({u['cached_tokens']:,} cached), "

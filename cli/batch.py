@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -20,7 +19,7 @@ from scout_context.tasks.batch import BatchResult, Progress as ProgressCallback,
 from scout_context.tasks.jobs import EXAMPLE, load_job_file
 from scout_context.tasks.reports import summary_json, write_reports
 
-from .console import err_console, print_json
+from .console import err_console, markup, print_json
 from .engine_options import Timeout, Verbose
 from .options import JsonOutput
 
@@ -83,7 +82,7 @@ def _init(path: Path) -> None:
     if path.exists():
         raise UsageError(f"{path} exists already: name another file")
     path.write_text(EXAMPLE, encoding="utf-8")
-    err_console.print(f"wrote {escape(str(path))}: edit it, then run [bold]scout-context batch {escape(str(path))}[/]")
+    err_console.print(f"wrote {markup(str(path))}: edit it, then run [bold]scout-context batch {markup(str(path))}[/]")
 
 
 @contextmanager
@@ -96,7 +95,7 @@ def _progress(total: int) -> Iterator[ProgressCallback]:
         task = bar.add_task("", total=total)
 
         def update(done: float, status: str) -> None:
-            bar.update(task, completed=done, description=escape(status[-70:]))
+            bar.update(task, completed=done, description=markup(status[-70:]))
 
         yield update
 
@@ -106,9 +105,9 @@ def _exported(count: int, output: Path, jobs: Path, model: str, json_output: boo
         print_json({"requests": count, "output": str(output)})
         return
     err_console.print(
-        f"wrote {count} requests to {escape(str(output))}; run them with "
-        f"[bold]vllm run-batch -i {escape(str(output))} -o results.jsonl --model MODEL --served-model-name {escape(model)}[/], "
-        f"then [bold]scout-context batch {escape(str(jobs))} --import-openai-batch results.jsonl[/]",
+        f"wrote {count} requests to {markup(str(output))}; run them with "
+        f"[bold]vllm run-batch -i {markup(str(output))} -o results.jsonl --model MODEL --served-model-name {markup(model)}[/], "
+        f"then [bold]scout-context batch {markup(str(jobs))} --import-openai-batch results.jsonl[/]",
         soft_wrap=True,
     )
 
@@ -125,15 +124,15 @@ def _print_summary(result: BatchResult) -> None:
     for report in result.jobs:
         questions = report.questions
         table.add_row(
-            escape(report.job.name),
+            markup(report.job.name),
             *(str(sum(q.status == status for q in questions)) for status in ("done", "cached", "failed")),
             f"{sum(q.prompt_tokens for q in questions):,}",
             f"{sum(q.cached_tokens for q in questions):,}",
-            escape(_shown(report.job.output)),
+            markup(_shown(report.job.output)),
         )
     err_console.print(table)
     for report in result.jobs:
         for q in report.questions:
             if q.status == "failed":
-                err_console.print(f"[red]failed[/] {escape(report.job.name)}: {escape(q.title[:60])}: {escape(q.error)}", soft_wrap=True)
+                err_console.print(f"[red]failed[/] {markup(report.job.name)}: {markup(q.title[:60])}: {markup(q.error)}", soft_wrap=True)
     err_console.print(f"[dim]{result.seconds:.1f} s[/]")

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from scout_context.store import Store
 
-from .console import err_console, print_json
+from .console import err_console, markup, print_json
 from .options import JsonOutput
 
 
@@ -33,8 +32,8 @@ def logs_command(
     for run in runs:
         tokens = run["usage"] or {}
         table.add_row(
-            str(run["id"]), run["created_at"], run["command"], escape(run["model"] or ""),
-            escape((run["question"] or "")[:60]), escape((run["answer"] or "").strip()[:80]),
+            str(run["id"]), run["created_at"], run["command"], markup(run["model"] or ""),
+            markup((run["question"] or "")[:60]), markup((run["answer"] or "").strip()[:80]),
             f"{tokens.get('prompt_tokens', 0):,}+{tokens.get('completion_tokens', 0):,}",
         )
     err_console.print(table if runs else "no runs yet")

@@ -9,14 +9,13 @@ import os
 import sys
 
 import typer
-from rich.markup import escape
 from typer.exceptions import TyperException
 
 from scout_context.errors import ScoutError
 
 from .ask import ask_command
 from .batch import batch_command
-from .console import err_console
+from .console import err_console, markup
 from .engine import engine_app
 from .logs import logs_command
 from .models import models_command
@@ -68,7 +67,7 @@ def main() -> None:
 
 
 def _fail(message: str, code: int) -> None:
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {markup(message)}", highlight=False, soft_wrap=True)
     sys.exit(code)
 
 

@@ -12,7 +12,7 @@ from scout_context.engine.config import EngineConfig
 from scout_context.engine.models import KNOWN, LLAMA4_LICENSE, ModelInfo, known_models
 from scout_context.errors import ScoutError
 
-from .console import err_console, print_json
+from .console import err_console, markup, print_json
 
 
 def models_command(json_output: bool = typer.Option(False, "--json", help="Print the list as JSON on stdout.")) -> None:
@@ -28,10 +28,10 @@ def models_command(json_output: bool = typer.Option(False, "--json", help="Print
     for row in rows:
         present = "yes" if row["present"] else "built on first use" if row["buildable"] else "no"
         where = row["where"].replace(str(Path.home()), "~", 1)
-        table.add_row(row["name"], row["title"], present, f"{row['context_length']:,}", where)
+        table.add_row(row["name"], row["title"], present, f"{row['context_length']:,}", markup(where))
     err_console.print(table)
     if server_note:
-        err_console.print(server_note, highlight=False)
+        err_console.print(markup(server_note), highlight=False)
     llama4 = [row["name"] for row in rows if row["license"]]
     if llama4:
         err_console.print(f"[bold]{', '.join(llama4)}[/]: {LLAMA4_LICENSE}", highlight=False)

@@ -7,14 +7,12 @@ turns 3 and above into a warning and exit 0, so the bot never blocks a merge.
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.markup import escape
 
 from scout_context.engine.base import open_engine
 from scout_context.errors import PublishError, ScoutError, UsageError
@@ -23,7 +21,7 @@ from scout_context.tasks.github import GITHUB_TIMEOUT_S, Actions, GitHub
 from scout_context.tasks.pr import PullRequest, summarize_pr
 from scout_context.tasks.pr_report import MARKER, Report, as_json, render_markdown
 
-from .console import err_console
+from .console import err_console, inert, json_text, markup
 from .engine_options import (
     BaseUrl, EngineName, MaxModelLen, MaxTokens, Model, Temperature, Timeout, Verbose, engine_config, sampling_config,
 )
@@ -126,7 +124,7 @@ class _Target:
 def _publish(report: Report, target: _Target, github: GitHub | None) -> None:
     markdown = _scrub(render_markdown(report), target.secrets)
     if target.format == "json":
-        _write(_scrub(json.dumps(as_json(report, markdown), ensure_ascii=False, indent=2) + "\n", target.secrets), target.output)
+        _write(_scrub(json_text(as_json(report, markdown)), target.secrets), target.output)
     else:
         _write(markdown, target.output)
     if target.step_summary:
@@ -141,13 +139,14 @@ def _publish(report: Report, target: _Target, github: GitHub | None) -> None:
 
 
 def _log(message: str) -> None:
-    err_console.print(f"[dim]{escape(message)}[/]", soft_wrap=True)
+    err_console.print(f"[dim]{markup(message)}[/]", soft_wrap=True)
 
 
 def _write(text: str, output: str) -> None:
-    """Plain text, never through the terminal renderer (no wrapping, no markup)."""
+    """Plain text, never through the terminal renderer (no wrapping, no markup); on stdout
+    (a CI log) inert: no control characters, no workflow commands."""
     if output == "-":
-        sys.stdout.write(text)
+        sys.stdout.write(inert(text, lines=True))
         sys.stdout.flush()
         return
     try:
@@ -165,7 +164,7 @@ def _scrub(text: str, secrets: list[str]) -> str:
 def _warn(actions: Actions, message: str) -> None:
     """A warning on stderr; in GitHub Actions, as a workflow command (an annotation)."""
     if actions.active:
-        escaped = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        escaped = inert(message).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
         sys.stderr.write(f"::warning title=scout-context pr::{escaped}\n")
     else:
-        err_console.print(f"[bold yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold yellow]warning:[/] {markup(message)}", highlight=False, soft_wrap=True)

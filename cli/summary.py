@@ -8,11 +8,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from scout_context.pack.pipeline import PackResult, Progress as ProgressCallback
+
+from .console import markup
 
 TOP = 10
 
@@ -27,7 +28,7 @@ def pack_progress(console: Console) -> Iterator[ProgressCallback]:
         task = bar.add_task("", total=None)
 
         def update(done: int, total: int, path: str) -> None:
-            bar.update(task, completed=done, total=total, description=escape(path[-60:]))
+            bar.update(task, completed=done, total=total, description=markup(path[-60:]))
 
         yield update
 
@@ -40,8 +41,8 @@ def print_summary(console: Console, result: PackResult, output: Path | None, sec
     head.add_row("cache", f"{result.analysed:,} analysed, {result.reused:,} reused, {seconds:.2f} s")
     if len(result.sources) > 1:
         for source in result.sources:
-            head.add_row(escape(source.label), f"{source.tokens:,} tokens in {source.files:,} files")
-    head.add_row("output", escape(str(output)) if output else ("not written (--json without -o)" if json_output else "stdout"))
+            head.add_row(markup(source.label), f"{source.tokens:,} tokens in {source.files:,} files")
+    head.add_row("output", markup(str(output)) if output else ("not written (--json without -o)" if json_output else "stdout"))
     console.print(head)
 
     folders: dict[str, int] = defaultdict(int)
@@ -57,7 +58,7 @@ def print_summary(console: Console, result: PackResult, output: Path | None, sec
     for i in range(max(len(files), len(dirs))):
         f = files[i] if i < len(files) else ("", 0)
         d = dirs[i] if i < len(dirs) else ("", 0)
-        consumers.add_row(escape(f[0]), f"{f[1]:,}" if f[0] else "", escape(d[0]), f"{d[1]:,}" if d[0] else "")
+        consumers.add_row(markup(f[0]), f"{f[1]:,}" if f[0] else "", markup(d[0]), f"{d[1]:,}" if d[0] else "")
     if files:
         console.print(consumers)
 
@@ -68,15 +69,15 @@ def print_summary(console: Console, result: PackResult, output: Path | None, sec
         console.print("[bold]skipped[/]")
         for reason, paths in sorted(by_reason.items(), key=lambda item: -len(item[1])):
             more = f" and {len(paths) - 3:,} more" if len(paths) > 3 else ""
-            console.print(f"  {escape(reason)} ({len(paths):,}): {escape(', '.join(paths[:3]))}{more}", soft_wrap=True)
+            console.print(f"  {markup(reason)} ({len(paths):,}): {markup(', '.join(paths[:3]))}{more}", soft_wrap=True)
     if result.redactions:
         kinds = Counter(kind for _, kind in result.redactions)
         console.print(f"[bold]redacted[/] {len(result.redactions):,} secrets ({', '.join(f'{k} {n}' for k, n in kinds.most_common())}):")
         for where, kind in result.redactions[:TOP]:
-            console.print(f"  {escape(where)} {kind}", soft_wrap=True)
+            console.print(f"  {markup(where)} {markup(kind)}", soft_wrap=True)
         if len(result.redactions) > TOP:
             console.print(f"  and {len(result.redactions) - TOP:,} more (see --json)")
     for path, note in result.notes[:TOP]:
-        console.print(f"[yellow]note[/] {escape(path)}: {escape(note)}", soft_wrap=True)
+        console.print(f"[yellow]note[/] {markup(path)}: {markup(note)}", soft_wrap=True)
     if len(result.notes) > TOP:
         console.print(f"[yellow]note[/] and {len(result.notes) - TOP:,} more (see --json)")

@@ -51,6 +51,12 @@ class EngineOutOfMemory(ScoutError):
     exit_code = 8
 
 
+class StoreError(ScoutError):
+    """The cache store cannot be used: damaged, read-only, or on a full disk."""
+
+    exit_code = 9
+
+
 EXIT_CODES: dict[int, str] = {
     0: "success",
     1: "internal error (a bug: please report it)",
@@ -61,4 +67,5 @@ EXIT_CODES: dict[int, str] = {
     AuthError.exit_code: "authentication rejected",
     ModelMissing.exit_code: "model missing",
     EngineOutOfMemory.exit_code: "engine out of memory",
+    StoreError.exit_code: "the cache store cannot be used (damaged, read-only or on a full disk)",
 }

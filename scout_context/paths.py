@@ -10,15 +10,21 @@ from platformdirs import user_cache_dir
 CACHE_ENV = "SCOUT_CACHE_DIR"
 
 
-def cache_dir() -> Path:
+def cache_root() -> Path:
     """Root of everything scout-context caches: the store, converted models, corpora."""
-    root = Path(os.environ.get(CACHE_ENV) or user_cache_dir("scout-context", appauthor=False))
+    return Path(os.environ.get(CACHE_ENV) or user_cache_dir("scout-context", appauthor=False))
+
+
+def cache_dir() -> Path:
+    """`cache_root`, created when missing."""
+    root = cache_root()
     root.mkdir(parents=True, exist_ok=True)
     return root
 
 
 def store_path() -> Path:
-    return cache_dir() / "store.db"
+    """The store's file; not created here (the store reports a folder it cannot create)."""
+    return cache_root() / "store.db"
 
 
 def models_dir() -> Path:

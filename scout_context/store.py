@@ -12,15 +12,21 @@ index per source, and numbered migrations.
 
 from __future__ import annotations
 
+import errno
+import functools
 import json
 import sqlite3
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from .paths import store_path
+from .errors import StoreError
+from .paths import CACHE_ENV, store_path
+from .sources.secrets import scrub
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -116,47 +122,86 @@ class StoredAnswer:
     seconds: float
 
 
+def _guarded(method: Callable) -> Callable:
+    """A Store method whose SQLite and OS errors come out as StoreError."""
+
+    @functools.wraps(method)
+    def guarded(self: Store, *args: Any, **kwargs: Any) -> Any:
+        with _faults(self.path):
+            return method(self, *args, **kwargs)
+
+    return guarded
+
+
 class Store:
-    """One SQLite file; safe for several processes (WAL, busy timeout)."""
+    """One SQLite file; safe for several processes (WAL, busy timeout). Any SQLite or OS
+    failure of the file itself comes out as StoreError: one line naming the file and what
+    to do. A store that is not a database (truncated, overwritten) is moved aside and
+    rebuilt when opened, with a notice on stderr saying where the old file went."""
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or store_path()
+        with _faults(self.path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._open()
+            except sqlite3.DatabaseError as error:
+                if not error.sqlite_errorname.startswith(_DAMAGED):
+                    raise
+                self.conn.close()
+                moved = _move_aside(self.path)
+                print(
+                    f"warning: the store {self.path} was damaged ({error}): moved it to {moved.name} and started a new "
+                    "one; cached analyses are rebuilt, earlier runs and batch answers stay in the moved file",
+                    file=sys.stderr,
+                )
+                self._open()
+
+    def _open(self) -> None:
         self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self._migrate()
 
     def _migrate(self) -> None:
-        """Apply pending migrations in order, each in its own transaction. sqlite-utils is
-        imported only then: it pulls in numpy, too slow for every command's start."""
-        self.conn.execute("CREATE TABLE IF NOT EXISTS _migrations (version INTEGER PRIMARY KEY, name TEXT)")
-        done = {row[0] for row in self.conn.execute("SELECT version FROM _migrations")}
-        pending = [(v, m) for v, m in enumerate(MIGRATIONS, start=1) if v not in done]
-        if not pending:
+        """Apply pending migrations in order, in one transaction. Several processes may open
+        a new store at once: the pending list is read again under the write lock, so each
+        migration runs once. sqlite-utils is imported only then: it pulls in numpy, too slow
+        for every command's start."""
+        if not self._pending():
             return
         import sqlite_utils
 
         db = sqlite_utils.Database(self.conn)
-        for version, migration in pending:
-            with self._transaction():
+        with self._transaction():
+            self.conn.execute("CREATE TABLE IF NOT EXISTS _migrations (version INTEGER PRIMARY KEY, name TEXT)")
+            for version, migration in self._pending():
                 migration(db)
                 self.conn.execute("INSERT INTO _migrations VALUES (?, ?)", [version, migration.__name__])
+
+    def _pending(self) -> list[tuple[int, Callable[[sqlite_utils.Database], None]]]:
+        exists = self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").fetchone()
+        done = {row[0] for row in self.conn.execute("SELECT version FROM _migrations")} if exists else set()
+        return [(v, m) for v, m in enumerate(MIGRATIONS, start=1) if v not in done]
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self.conn)
 
     @property
+    @_guarded
     def schema_version(self) -> int:
         return self.conn.execute("SELECT max(version) FROM _migrations").fetchone()[0]
 
     # --- reads -----------------------------------------------------------------------
 
+    @_guarded
     def index(self, source: str) -> dict[str, IndexEntry]:
         rows = self.conn.execute(
             "SELECT path, size, mtime_ns, inode, hash FROM file_index WHERE source = ?", [source]
         ).fetchall()
         return {row[0]: IndexEntry(*row[1:]) for row in rows}
 
+    @_guarded
     def analyses(self, hashes: Iterable[str], options: str) -> dict[str, Analysis]:
         rows = self.conn.execute(
             "SELECT hash, reason, note, language, parsed_ok, outline, redactions, chunks, skipped_parts FROM analyses "
@@ -174,6 +219,7 @@ class Store:
             for row in rows
         }
 
+    @_guarded
     def blobs(self, hashes: Iterable[str]) -> dict[str, str]:
         rows = self.conn.execute(
             "SELECT hash, text FROM blobs WHERE hash IN (SELECT value FROM json_each(?))",
@@ -181,6 +227,7 @@ class Store:
         ).fetchall()
         return dict(rows)
 
+    @_guarded
     def batch_answers(self, corpus_hash: str, model: str, settings: str) -> dict[str, StoredAnswer]:
         """The stored batch answers over one corpus for one model and settings, by question."""
         rows = self.conn.execute(
@@ -190,6 +237,7 @@ class Store:
         ).fetchall()
         return {row[0]: StoredAnswer(*row[1:]) for row in rows}
 
+    @_guarded
     def rank_index(self, key: str) -> bytes | None:
         """A kept ranking index; reading it marks it used, so it is the last to go."""
         row = self.conn.execute("SELECT data FROM rank_indexes WHERE key = ?", [key]).fetchone()
@@ -200,6 +248,7 @@ class Store:
 
     # --- writes ----------------------------------------------------------------------
 
+    @_guarded
     def save_rank_index(self, key: str, data: bytes) -> None:
         """Keep a ranking index, and only the RANK_INDEXES_KEPT most recently used."""
         with self._transaction():
@@ -209,6 +258,7 @@ class Store:
                 "(SELECT key FROM rank_indexes ORDER BY used_at DESC LIMIT ?)", [RANK_INDEXES_KEPT],
             )
 
+    @_guarded
     def save_batch_answer(self, corpus_hash: str, model: str, settings: str, question: str, answer: StoredAnswer) -> None:
         """Keep one batch answer, in its own transaction (a later crash cannot lose it)."""
         with self._transaction():
@@ -221,6 +271,7 @@ class Store:
                 ],
             )
 
+    @_guarded
     def save(
         self,
         source: str,
@@ -252,9 +303,11 @@ class Store:
                 "DELETE FROM file_index WHERE source = ? AND path = ?", [(source, path) for path in forget]
             )
 
+    @_guarded
     def log_run(self, run: dict[str, Any]) -> int:
-        """Record one run (ask, pr, batch); dict and list values are stored as JSON."""
-        row = {key: json.dumps(value) if isinstance(value, (dict, list)) else value for key, value in run.items()}
+        """Record one run (ask, pr, batch); dict and list values are stored as JSON. No
+        credential is stored: known keys and tokens, and every redaction shape, are scrubbed."""
+        row = {key: json.dumps(value) if isinstance(value, (dict, list)) else value for key, value in scrub(run).items()}
         row.setdefault("created_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
         columns = ", ".join(row)
         with self._transaction():
@@ -263,6 +316,7 @@ class Store:
             )
         return cursor.lastrowid
 
+    @_guarded
     def runs(self, limit: int) -> list[dict[str, Any]]:
         """The latest runs, newest first, JSON columns decoded."""
         cursor = self.conn.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit])
@@ -280,7 +334,9 @@ class Store:
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on error (the connection is in autocommit mode)."""
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on error (the connection is in autocommit
+    mode). SQLite ends a transaction itself on some errors (a full disk, an I/O error):
+    then there is nothing to roll back, and the error that ended it goes on unchanged."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -289,4 +345,46 @@ class _Transaction:
         self.conn.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, kind, value, traceback) -> None:
-        self.conn.execute("COMMIT" if kind is None else "ROLLBACK")
+        if kind is None:
+            self.conn.execute("COMMIT")
+        elif self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+
+# SQLite's names for a file that is not (or no longer) a database.
+_DAMAGED = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
+
+
+def _move_aside(path: Path) -> Path:
+    """Rename a damaged store (and its WAL files) to `store.db.corrupt-<UTC time>`."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    moved = path.with_name(f"{path.name}.corrupt-{stamp}")
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.rename(moved.with_name(moved.name + suffix))
+    path.rename(moved)
+    return moved
+
+
+@contextmanager
+def _faults(path: Path) -> Iterator[None]:
+    """SQLite and OS errors of the store's file as StoreError (one line, exit code 9)."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as error:
+        raise _store_error(path, error) from error
+
+
+def _store_error(path: Path, error: sqlite3.Error | OSError) -> StoreError:
+    elsewhere = f"or set {CACHE_ENV} to a writable folder on another disk"
+    name = getattr(error, "sqlite_errorname", "")
+    if name.startswith(_DAMAGED):
+        return StoreError(f"the store {path} is damaged ({error}): move it aside (or delete it); it is rebuilt on the next run")
+    if name == "SQLITE_FULL" or getattr(error, "errno", None) == errno.ENOSPC:
+        return StoreError(f"the disk holding the store {path} is full: free some space, {elsewhere}")
+    if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")) or isinstance(error, PermissionError):
+        return StoreError(f"cannot write the store {path} ({error}): make its folder writable, {elsewhere}")
+    if name.startswith("SQLITE_BUSY"):
+        return StoreError(f"the store {path} stayed locked by another process ({error}): try again when it has finished")
+    return StoreError(f"cannot use the store {path} ({error}): check its disk (is it full?), {elsewhere}")

@@ -15,6 +15,7 @@ USAGE = {"prompt_tokens": 1234, "completion_tokens": 4, "prompt_tokens_details":
 
 class FakeVllm(BaseHTTPRequestHandler):
     """/v1/models, /v1/completions (SSE), /tokenize and /detokenize; one char is one token.
+    A server's `served_model` is served too, and its `tokenizer_info` (else 404) at /tokenizer_info.
     Every completion streams the server's `pieces` (default PIECES), then its `usage`."""
 
     server: Any
@@ -23,12 +24,17 @@ class FakeVllm(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        if self._authorized():
+        if self._authorized() and self.path == "/tokenizer_info":  # vLLM serves it only when enabled
+            info = getattr(self.server, "tokenizer_info", None)
+            self._json(200, info) if info else self._error(404, "Not Found")
+        elif self.headers.get("Authorization") == f"Bearer {KEY}":
             served = [
                 {"id": SCOUT, "max_model_len": 65536, "root": "/models/scout"},
                 {"id": "smol", "max_model_len": 8192},
             ]
             served.append({"id": "retired", "max_model_len": 8192})  # listed, but completions answer 404
+            if getattr(self.server, "served_model", None):
+                served.append({"id": self.server.served_model, "max_model_len": 8192})
             self._json(200, {"object": "list", "data": served})
 
     def do_POST(self) -> None:
@@ -43,7 +49,7 @@ class FakeVllm(BaseHTTPRequestHandler):
             self._json(200, {"count": len(text), "max_model_len": 8192, "tokens": [ord(c) for c in text]})
         elif self.path == "/detokenize":
             self._json(200, {"prompt": "".join(chr(t) for t in body["tokens"])})
-        elif body["model"] not in (SCOUT, "smol"):
+        elif body["model"] not in (SCOUT, "smol", getattr(self.server, "served_model", None)):
             self._error(404, f"The model `{body['model']}` does not exist.")
         elif "TOO_LONG" in body["prompt"]:
             self._error(

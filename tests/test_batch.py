@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from scout_context.engine.base import Generation, llama4_chat
 from scout_context.engine.config import SamplingConfig
-from scout_context.errors import EngineUnreachable, UsageError
+from scout_context.errors import EngineUnreachable, StoreError, UsageError
 from scout_context.store import Store
 from scout_context.tasks.batch import OPENAI_BATCH_URL, export_openai_batch, read_openai_batch, run_batch
 from scout_context.tasks.jobs import EXAMPLE, JobFileError, load_job_file, template_questions
@@ -258,7 +258,8 @@ def test_an_answer_that_cannot_be_stored_fails_its_question_with_a_reason(tmp_pa
         other.close()
     first, second, third = result.jobs[0].questions
     assert (first.status, second.status, third.status) == ("done", "failed", "failed")
-    assert second.error == third.error == "OperationalError: database is locked" and result.exit_code == 1
+    assert second.error == third.error and result.exit_code == StoreError.exit_code
+    assert second.error.startswith(f"the store {store.path} stayed locked by another process (database is locked)")
     assert [q.status for q in result.jobs[1].questions] == ["done"]  # the lock gone, answers are stored again
 
 

@@ -87,10 +87,10 @@ def test_repack_after_one_change_analyses_only_that_file(make_repo, store):
     assert scout_tokenizer().count(second.text) == second.tokens
 
 
-def test_same_content_under_two_names_is_analysed_once(tmp_path, store):
-    write(tmp_path, {"a.py": APP, "b.py": APP})
+def test_same_content_and_name_in_two_folders_is_analysed_once(tmp_path, store):
+    write(tmp_path, {"a/app.py": APP, "b/app.py": APP, "c/other.py": APP})
     result = run([tmp_path], store)
-    assert result.analysed == 1 and len(result.chunks) == 2
+    assert result.analysed == 2 and len(result.chunks) == 3  # the name picks the reader: part of the key
 
 
 def test_big_file_is_chunked_at_definitions(tmp_path, store):
@@ -221,4 +221,4 @@ def test_store_is_wal_and_migrated_once(store):
 
 
 def test_vanished_file_is_a_reason_not_an_error(tmp_path):
-    assert read_bytes(str(tmp_path / "gone.py"), 10) == "vanished while reading"
+    assert read_bytes(str(tmp_path / "gone.py"), 10, 100) == "vanished while reading"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from scout_context.engine.config import EngineConfig, SamplingConfig
+from scout_context.pack.neutralize import BUILTIN_SPECIAL_TOKENS, special_token_escaper
 
 if TYPE_CHECKING:
     from scout_context.sources.images import ImageInput
@@ -102,9 +103,11 @@ def llama4_chat(system: str, user: str, assistant: str = "") -> str:
 
 
 def template_chat(tokenizer: Any, system: str, user: str, assistant: str = "") -> str:
-    """The format of a transformers tokenizer's own chat template (ChatML for SmolLM2)."""
-    messages = [{"role": "system", "content": system}] if system else []
-    messages.append({"role": "user", "content": user})
+    """The format of a transformers tokenizer's own chat template (ChatML for SmolLM2); the
+    spellings of its special and added tokens in the messages are escaped first."""
+    escape = special_token_escaper((*BUILTIN_SPECIAL_TOKENS, *tokenizer.all_special_tokens, *tokenizer.get_added_vocab())).escape
+    messages = [{"role": "system", "content": escape(system)}] if system else []
+    messages.append({"role": "user", "content": escape(user)})
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) + assistant
 
 

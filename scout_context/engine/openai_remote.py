@@ -14,7 +14,9 @@
   server's chat template and cannot be split back into messages.
 - Counting: Llama 4 models with the local Scout tokenizer (same ids, no round trip); other
   models with the server's `/tokenize`. Their chat format comes from the server too
-  (`/tokenize` with messages, then `/detokenize`).
+  (`/tokenize` with messages, then `/detokenize`), and the spellings of their special
+  tokens in the messages are escaped first (`neutralize.special_token_escaper`: the
+  server's `/tokenizer_info` where it is enabled, and the common families' built in).
 
 Failures become one-line typed errors naming the URL, never the API key (nor a password in
 the address): a reply that is not what the API promises (an HTML page, JSON of another shape,
@@ -41,6 +43,7 @@ from scout_context.engine.config import EngineConfig, SamplingConfig
 from scout_context.engine.multimodal import llama4_turns, openai_chat_request, request_options, within_limit
 from scout_context.errors import AuthError, ContextTooLarge, EngineUnreachable, ModelMissing, ScoutError, UsageError
 from scout_context.http_replies import media_type
+from scout_context.pack.neutralize import BUILTIN_SPECIAL_TOKENS, SpecialTokenEscaper, special_token_escaper
 from scout_context.sources.images import ImageInput
 from scout_context.tokens import scout_tokenizer
 
@@ -124,8 +127,9 @@ class OpenAIEngine:
     def render_chat(self, system: str, user: str, assistant: str = "") -> str:
         if self._is_llama4:
             return llama4_chat(system, user, assistant)
-        messages = [{"role": "system", "content": system}] if system else []
-        messages.append({"role": "user", "content": user})
+        escape = self._special_tokens.escape
+        messages = [{"role": "system", "content": escape(system)}] if system else []
+        messages.append({"role": "user", "content": escape(user)})
         tokens = self._call(
             "POST", "/tokenize", {"model": self.model_name, "messages": messages, "add_generation_prompt": True}
         ).get("tokens")
@@ -135,6 +139,17 @@ class OpenAIEngine:
         if not isinstance(prompt, str):
             raise self._unexpected("/detokenize", "no text (`prompt`)")
         return prompt + assistant
+
+    @cached_property
+    def _special_tokens(self) -> SpecialTokenEscaper:
+        """The escape for this model's special-token spellings: the served tokenizer's, where
+        the server lists them (vLLM's /tokenizer_info, on with
+        --enable-tokenizer-info-endpoint), and the common families' built in."""
+        try:
+            info = self._call("GET", "/tokenizer_info")
+        except (ScoutError, ValueError):  # not enabled (404), or not vLLM's
+            info = {}
+        return special_token_escaper((*BUILTIN_SPECIAL_TOKENS, *_spellings(info, top=True)))
 
     def count_tokens(self, text: str) -> int:
         if self._is_llama4:
@@ -304,6 +319,22 @@ class OpenAIEngine:
         return EngineUnreachable(
             f"the engine at {self.base_url}{path} sent {what}: is the address a vLLM server (--base-url, SCOUT_BASE_URL)?"
         )
+
+
+def _spellings(info: Any, top: bool = False) -> list[str]:
+    """The token spellings in a /tokenizer_info answer (a tokenizer_config.json): the
+    `*_token` entries, `additional_special_tokens`, `extra_special_tokens` and every
+    added token, each a string or an `AddedToken`-like {"content": ...}."""
+    if isinstance(info, str):
+        return [info]
+    if isinstance(info, list):
+        return [s for item in info for s in _spellings(item)]
+    if not isinstance(info, dict):
+        return []
+    if not top:
+        return [info["content"]] if isinstance(info.get("content"), str) else [s for v in info.values() for s in _spellings(v)]
+    wanted = ("additional_special_tokens", "extra_special_tokens", "added_tokens_decoder")
+    return [s for key, value in info.items() if key.endswith("_token") or key in wanted for s in _spellings(value)]
 
 
 def _error_message(response: httpx.Response) -> str:

@@ -1,15 +1,16 @@
 """One file's content -> its analysis: decoded, redacted, structured, chunked, neutralized,
-counted. Pure: the same bytes and options always give the same result, so results are
-cached by content hash."""
+counted. Pure: the same bytes, file name and options always give the same result, so
+results are cached by `content_hash` (bytes and name) beside the options' key."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from pathlib import PurePosixPath
 
 from ..sources import chat
 from ..sources.pdf import PdfError, extract, is_pdf
-from ..sources.read import decode
+from ..sources.read import binary_head, decode
 from ..sources.secrets import redact
 from ..sources.structure import Segment, language_for, outline, segments
 from ..store import Analysis
@@ -18,8 +19,21 @@ from .options import PackOptions
 from .render import body_tokens
 
 
-def content_hash(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def content_hash(data: bytes, rel: str) -> str:
+    """The key a file's analysis is cached under: its bytes and its base name, since the
+    name picks the reader (PDF, a chat format, a language) and can name a conversation;
+    an empty `__init__.py` and an empty `report.pdf` must not share one analysis."""
+    name = PurePosixPath(rel).name.encode("utf-8", "surrogateescape")
+    return hashlib.sha256(name + b"\0" + data).hexdigest()
+
+
+def skip_by_head(head: bytes, rel: str) -> str:
+    """The reason `analyze` skips every file named `rel` that starts with `head`, when the
+    head alone decides it (binary: no PDF, no zip, no byte-order mark, a NUL), else "":
+    a reader stops after the head of a huge binary file instead of reading it whole."""
+    if is_pdf(head) or rel.lower().endswith(".pdf") or head.startswith(chat.ZIP_MAGIC):
+        return ""
+    return binary_head(head)
 
 
 def analyze(data: bytes, rel: str, options: PackOptions) -> tuple[Analysis, dict[str, str]]:
@@ -32,7 +46,7 @@ def analyze(data: bytes, rel: str, options: PackOptions) -> tuple[Analysis, dict
     decoded = decode(data)
     if decoded.text is None:
         return Analysis(reason=decoded.reason), {}
-    text, redactions = _redacted(decoded.text, options, ":{}")
+    text, redactions = _redacted(decoded.text, options)
     language = language_for(rel) or ""
     definitions = outline(text, language) if language else []
     segs, parsed_ok = segments(text, language or None, compress=options.compress, max_chars=options.chunk_chars)
@@ -65,7 +79,7 @@ def _analyze_pdf(data: bytes, options: PackOptions) -> tuple[Analysis, dict[str,
     chunks, redactions = [], []
     for page in document.pages:
         heading = f"Page {page.label}" + (f" · {page.heading}" if page.heading else "")
-        text, found = _redacted(page.text, options, f"#p{page.label}")
+        text, found = _redacted(page.text, options, at=f"#p{page.label}")
         redactions.extend(found)
         chunks.append(_chunk(bodies, f"{heading}\n\n{text}", page.number, page.number, f"#p{page.label}"))
     return (
@@ -90,20 +104,21 @@ def analyze_chat(parse: Callable[[], tuple[list[chat.Message], list[str]]], opti
     bodies: dict[str, str] = {}
     chunks, redactions = [], []
     for number, piece in enumerate(chat.render(messages, max_chars=options.chunk_chars), start=1):
-        text, found = _redacted(piece.text, options, piece.id)
+        text, found = _redacted(piece.text, options, at=piece.id)
         redactions.extend(found)
         chunks.append(_chunk(bodies, text, number, number, piece.id))
     note = f"{len(warnings):,} malformed records skipped, first: {warnings[0]}" if warnings else ""
     return Analysis(language="chat", note=note, redactions=tuple(redactions), chunks=tuple(chunks)), bodies
 
 
-def _redacted(text: str, options: PackOptions, where: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """`text` with secrets replaced (unless turned off) and where they were: `where` is a
-    format for the line number (":{}") or a fixed location ("#p4", a chat chunk id)."""
+def _redacted(text: str, options: PackOptions, at: str = "") -> tuple[str, tuple[tuple[str, str], ...]]:
+    """`text` with secrets replaced (unless turned off) and where they were: the line
+    (":12"), or `at` when the text has one fixed location ("#p4", a chat chunk id). `at`
+    comes from the source (a page label, a chat title), so it is only ever concatenated."""
     if not options.redact:
         return text, ()
     text, found = redact(text)
-    return text, tuple((where.format(r.line), r.kind) for r in found)
+    return text, tuple((at or f":{r.line}", r.kind) for r in found)
 
 
 def _chunk(bodies: dict[str, str], text: str, start: int, end: int, label: str = "") -> tuple:

@@ -16,13 +16,23 @@ from pathlib import Path
 from ..sources import chat
 from ..sources.files import FileEntry, Skipped, collect, display_path
 from ..sources.read import read_bytes
+from .analyze import skip_by_head
 from .options import PackOptions
 
 # A file or export named on the command line may be this large (a sanity bound, 2 GiB).
 NAMED_FILE_LIMIT = 2**31
 
-Reader = Callable[[str, int], "bytes | str"]
-"""(absolute path, most bytes wanted) -> the bytes (one more than that when it is bigger), or why not."""
+Reader = Callable[[FileEntry, int], "bytes | str"]
+"""(file, most bytes wanted) -> the bytes (one more than that when it is bigger), or why not."""
+
+
+def read_file(entry: FileEntry, limit: int) -> bytes | str:
+    """A file's bytes up to `limit`, or why not; a binary file stops after its head."""
+    return read_bytes(entry.abspath, entry.size, limit, lambda head: skip_by_head(head, entry.rel))
+
+
+def read_export_folder(entry: FileEntry, limit: int) -> bytes | str:
+    return chat.folder_archive(entry.abspath, limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +43,11 @@ class Source:
     files: list[FileEntry]
     skipped: list[Skipped]
     limit: int  # bytes a file may have
-    reader: Reader = read_bytes
+    reader: Reader = read_file
     named: bool = False  # a file (or export) named on the command line: its label is its path
 
     def read(self, entry: FileEntry) -> bytes | str:
-        return self.reader(entry.abspath, self.limit)
+        return self.reader(entry, self.limit)
 
 
 def open_source(path: Path, options: PackOptions) -> Source:
@@ -60,4 +70,4 @@ def open_source(path: Path, options: PackOptions) -> Source:
         return Source(parent, [], [Skipped(display_path(path.name), "not a regular file")], NAMED_FILE_LIMIT, named=True)
     size = -1 if folder else info.st_size  # -1: never trusted by the stat index (a folder's content can change under it)
     entry = FileEntry(path.name, display_path(path.name), str(path.resolve()), size, info.st_mtime_ns, info.st_ino)
-    return Source(parent, [entry], [], NAMED_FILE_LIMIT, chat.folder_archive if folder else read_bytes, named=True)
+    return Source(parent, [entry], [], NAMED_FILE_LIMIT, read_export_folder if folder else read_file, named=True)

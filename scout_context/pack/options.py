@@ -10,7 +10,7 @@ from importlib import metadata
 from ..sources.defaults import DEFAULT_MAX_FILE_BYTES
 
 # Bump when analysis output changes for the same input, so old cache rows are not reused.
-ANALYSIS_VERSION = 4
+ANALYSIS_VERSION = 5
 
 
 @dataclass(frozen=True, slots=True)

@@ -208,7 +208,7 @@ def _analyse_source(
     jobs: dict[str, tuple[FileEntry, bytes]] = {}
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         loaded = list(pool.map(lambda entry: (entry, source.read(entry)), to_read))
-        hashed = [(entry, data, content_hash(data) if isinstance(data, bytes) else "") for entry, data in loaded]
+        hashed = [(entry, data, content_hash(data, entry.rel) if isinstance(data, bytes) else "") for entry, data in loaded]
         analyses.update(store.analyses({digest for *_, digest in hashed if digest} - analyses.keys(), options_key))
         for entry, data, digest in hashed:
             if isinstance(data, str) or len(data) > limit:

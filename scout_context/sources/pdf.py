@@ -72,8 +72,8 @@ def extract(data: bytes, *, password: str | None = None, engine: str = "pypdf") 
     """The text of every page of the PDF `data`. A page whose content cannot be read is
     skipped and reported; anything wrong with the file as a whole raises PdfError, and
     nothing else is raised or printed. `password` is ignored for unencrypted files."""
-    if not data:
-        raise PdfError("empty file")
+    if not data.strip():
+        raise PdfError("empty file" + (" (whitespace only)" if data else ""))
     if not is_pdf(data):
         raise PdfError(_not_pdf(data))
     if engine not in _ENGINES:

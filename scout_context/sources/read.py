@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # Bytes probed for NUL; git uses the first 8,000 the same way.
@@ -24,11 +25,23 @@ class Decoded:
     note: str = ""
 
 
-def read_bytes(path: str, expected_size: int) -> bytes | str:
-    """The file's bytes, or a skip reason when it vanished or cannot be read."""
+def read_bytes(path: str, size: int, limit: int, skip_head: Callable[[bytes], str] = lambda head: "") -> bytes | str:
+    """The bytes of a file of `size` bytes (as stat saw it) up to `limit`, one more when it
+    grew past that; or a skip reason: too large, vanished, unreadable, or what `skip_head`
+    says of its first PROBE bytes (so a huge binary file costs one small read). The buffer
+    asked for is the file's size, not the limit: a limit-sized buffer per file, kept until
+    it is analysed, runs a process out of memory maps on a big tree."""
+    if size > limit:
+        return f"too large ({size:,} bytes > {limit:,})"
     try:
         with open(path, "rb") as handle:
-            return handle.read(expected_size + 1)
+            if reason := skip_head(handle.read(_PROBE)):
+                return reason
+            handle.seek(0)
+            data = handle.read(size + 1)
+            if len(data) > size:  # it grew since stat: read on to the limit, not past it
+                data += handle.read(limit - size)
+            return data
     except FileNotFoundError:
         return "vanished while reading"
     except PermissionError:
@@ -46,8 +59,8 @@ def decode(data: bytes) -> Decoded:
                 return Decoded(_normalize(data.decode(encoding)))
             except UnicodeDecodeError:
                 return Decoded(None, "binary (invalid text after a byte-order mark)")
-    if b"\0" in data[:_PROBE]:
-        return Decoded(None, "binary (NUL bytes)")
+    if reason := binary_head(data):
+        return Decoded(None, reason)
     try:
         return Decoded(_normalize(data.decode("utf-8")))
     except UnicodeDecodeError:
@@ -57,6 +70,14 @@ def decode(data: bytes) -> Decoded:
     if control > _MAX_CONTROL * len(data) or replaced > _MAX_REPLACED * len(text):
         return Decoded(None, "binary (not valid text)")
     return Decoded(_normalize(text), note=f"not valid UTF-8: {replaced:,} bytes replaced with U+FFFD")
+
+
+def binary_head(data: bytes) -> str:
+    """"binary (NUL bytes)" when the start of `data` alone shows that `decode` finds no text
+    in it (a NUL in the probe, no byte-order mark), else ""."""
+    if data.startswith(tuple(bom for bom, _ in _BOMS)) or b"\0" not in data[:_PROBE]:
+        return ""
+    return "binary (NUL bytes)"
 
 
 def _normalize(text: str) -> str:

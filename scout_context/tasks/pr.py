@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from ..pack.options import PackOptions
 from ..sources import gitdiff
 from ..sources.defaults import DEFAULT_EXCLUDES
 from ..sources.files import SCOUTIGNORE
+from ..sources.secrets import redact
 from ..store import Store
 from .ask import prompt_template
 from .citations import check_citations
@@ -147,13 +149,19 @@ def summarize_pr(
     log(f"{len(changes)} files changed from the merge base {merge_base[:12]} to {head_commit[:12]}")
     head_files = snapshot(repo, head_commit, options, store, wanted)
     changed, material = prepare(repo, changes, head_files, config.generated, wanted)
-    material.metadata, unread = _metadata(pull_request, gitdiff.commits(repo, merge_base, head_commit), github)
+    metadata, unread = _metadata(pull_request, gitdiff.commits(repo, merge_base, head_commit), github)
+    material.metadata, redactions = _redacted(metadata) if options.redact else (metadata, [])
+    redactions += head_files.redactions
+    if redactions:
+        kinds = Counter(kind for _, kind in redactions)
+        shown = ", ".join(where for where, _ in redactions[:10]) + (", ..." if len(redactions) > 10 else "")
+        log(f"redacted {len(redactions):,} secrets ({', '.join(f'{k} {n}' for k, n in kinds.most_common())}): {shown}")
     material.task = prompt_template("pr_task.txt")
     prepared = time.perf_counter()
     report = Report(
         base_commit, head_commit, merge_base, summary="", walkthrough=[], risk="", tests="", effort=1,
         effort_reason="", effort_source="diff size", not_analysed=[], model="",
-        blob_url=f"{blob_url}/{head_commit}" if blob_url else "",
+        blob_url=f"{blob_url}/{head_commit}" if blob_url else "", redactions=redactions,
     )  # fmt: skip
     if not changes:
         report.summary = "The pull request changes no files."
@@ -274,6 +282,18 @@ def _metadata(
             lines = [f"- {(c.get('user') or {}).get('login', '?')}: {(c.get('body') or '').strip()}" for c in people[-MAX_DISCUSSION:]]
             parts.append(("discussion", "Discussion:\n" + "\n".join(lines)))
     return parts, unread
+
+
+def _redacted(parts: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The pull request's texts with their secrets replaced as a file's are, and where each
+    one was (`description:3`: the line within that text)."""
+    clean: list[tuple[str, str]] = []
+    found: list[tuple[str, str]] = []
+    for what, text in parts:
+        text, redactions = redact(text)
+        clean.append((what, text))
+        found += [(f"{what}:{r.line}", r.kind) for r in redactions]
+    return clean, found
 
 
 def _timings(started: float, prepared: float, generation: Generation | None) -> dict[str, float]:

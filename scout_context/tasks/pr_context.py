@@ -64,6 +64,7 @@ class Snapshot:
     chunks: dict[str, list[Chunk]] = field(default_factory=dict)  # shown path -> chunks
     outlines: dict[str, tuple[tuple, ...]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # shown path -> why it has no chunks
+    redactions: list[tuple[str, str]] = field(default_factory=list)  # (where: "src/a.py:12", kind)
 
 
 def snapshot(repo: Path, commit: str, options: PackOptions, store: Store, wanted: Callable[[str], bool]) -> Snapshot:
@@ -80,7 +81,7 @@ def snapshot(repo: Path, commit: str, options: PackOptions, store: Store, wanted
         else:
             entries.append(entry)
     contents = gitdiff.blobs(repo, [e.blob for e in entries])
-    digests = {e.rel: content_hash(contents[e.blob]) for e in entries if e.blob in contents}
+    digests = {e.rel: content_hash(contents[e.blob], e.rel) for e in entries if e.blob in contents}
     analyses = store.analyses(set(digests.values()), options.analysis_key)
     new_analyses: dict[str, Analysis] = {}
     new_bodies: dict[str, str] = {}
@@ -100,6 +101,7 @@ def snapshot(repo: Path, commit: str, options: PackOptions, store: Store, wanted
             result.skipped[e.path] = analysis.reason if analysis else "missing from the repository"
             continue
         result.outlines[e.path] = analysis.outline
+        result.redactions += [(e.path + where if where[:1] in ":#" else where, kind) for where, kind in analysis.redactions]
         result.chunks[e.path] = [
             _chunk(e.path, label, start, end, bodies[digest], tokens, seen)
             for start, end, digest, tokens, label in analysis.chunks

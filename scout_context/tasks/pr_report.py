@@ -33,6 +33,12 @@ _HEADING = re.compile(
 _SPECIAL = re.compile(r"<\|[^|>\s]{1,40}\|>|<\\?\|im_(?:start|end)\|>")
 _COMMENT = re.compile(r"<!--|-->")
 _MENTION = re.compile(r"(?<![\w`])@(?=[A-Za-z0-9])")
+# What would load something from elsewhere when the comment is shown (a tracking pixel, a
+# spoofed badge): Markdown images (inline, reference, shortcut) and embedding HTML tags.
+# Written as character references, which end image syntax and tags in text and HTML
+# blocks alike (a backslash would not, inside an HTML block).
+_EMBED = re.compile(r"!(?=\[)|<(?=/?(?:img|image|picture|source|video|audio|svg|iframe|object|embed|input)\b)", re.IGNORECASE)
+_REFERENCE = {"!": "&#33;", "<": "&lt;"}
 _FILE_LINE = re.compile(r"^[ \t]*(?:[-*•]|\d+[.)])?[ \t]*`?([^`:\s][^`:]*?)`?[ \t]*(?::|—|–| - )[ \t]*(.+)$")
 _MD_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}(?:[ \t]+(.*?))?[ \t#]*$")
 _CITED = re.compile(r"\[`?([^\[\]`\s]+?):(\d+)(?:-(\d+))?`?\](?!\()")
@@ -77,6 +83,7 @@ class Report:
     citations: list[Citation] = field(default_factory=list)
     blob_url: str = ""  # https://github.com/o/r/blob/<head>: valid citations become links
     built_with_llama: bool = False
+    redactions: list[tuple[str, str]] = field(default_factory=list)  # (where, kind): secrets kept from the model
 
 
 def parse_answer(text: str, paths: Sequence[str]) -> Prose:
@@ -104,8 +111,10 @@ def parse_answer(text: str, paths: Sequence[str]) -> Prose:
 
 def clean(text: str) -> str:
     """Model text made safe for a comment: no special tokens, no HTML comments (that could
-    hide text or forge the marker), no @mentions that would notify people."""
+    hide text or forge the marker), no @mentions that would notify people, no external
+    images (a Markdown image stays a link to its address; an `<img>` tag shows as text)."""
     text = _SPECIAL.sub("", text.replace("\r\n", "\n"))
+    text = _EMBED.sub(lambda m: _REFERENCE[m.group(0)], text)
     return _MENTION.sub("@\u200b", _COMMENT.sub("", text))
 
 
@@ -284,8 +293,12 @@ def _cell(text: str) -> str:
 
 
 def _code(text: str) -> str:
-    fence = "``" if "`" in text else "`"
-    return f"{fence}{' '.join(text.split())}{fence}".replace("|", "\\|")
+    """`text` as one code span: the fence is longer than any run of backticks inside it
+    (a path like ``a``` ![x](y)``` cannot close the span early and add Markdown)."""
+    text = " ".join(text.split())
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}".replace("|", "\\|")
 
 
 def _linked(text: str, report: Report) -> str:
@@ -323,6 +336,8 @@ def as_json(report: Report, markdown: str) -> dict:
         "effort": {"score": report.effort, "reason": report.effort_reason, "source": report.effort_source},
         "not_analysed": [{"item": what, "reason": why} for what, why in report.not_analysed],
         "citations": [{"id": c.id, "source": c.source, "valid": c.valid, "reason": c.reason} for c in report.citations],
+        "redactions": len(report.redactions),
+        "redacted": [{"where": where, "kind": kind} for where, kind in report.redactions],
         "footer": {
             "model": report.model, "prompt_tokens": report.prompt_tokens,
             "cached_tokens": report.cached_tokens, "completion_tokens": report.completion_tokens,

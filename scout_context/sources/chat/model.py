@@ -15,6 +15,13 @@ SUPPORTED = (
     "ChatGPT/Claude conversations.json, JSONL chats, mbox, IRC logs (irssi, WeeChat), 'Name: text' transcripts"
 )
 NOT_RECOGNIZED = f"not a recognized chat export; supported: {SUPPORTED}"
+ZIP_MAGIC = b"PK\x03\x04"
+# What a zip's members may expand to, all together: this many times the zip's own size,
+# and at least ZIP_EXPANSION_FLOOR. JSON and text compress 5 to 20 times; a zip bomb a
+# thousand times and more. Counted while decompressing: a member's declared size can lie.
+ZIP_EXPANSION_RATIO = 100
+ZIP_EXPANSION_FLOOR = 64 * 2**20
+_ZIP_PIECE = 2**20
 
 T = TypeVar("T")
 
@@ -52,6 +59,11 @@ class ChatFormatError(Exception):
     """An export that cannot be read at all; the message is one line."""
 
 
+class ZipTooLarge(ChatFormatError):
+    """A zip that expands past its bound: the whole export is refused, never salvaged
+    member by member (each member would take the rest of the bound again)."""
+
+
 def salvage(records: Iterable[T], convert: Callable[[T], Message | list[Message] | None],
             where: Callable[[int], str], warnings: list[str]) -> list[Message]:
     """`convert` applied to each record (giving a message, several, or none); a record it
@@ -80,7 +92,7 @@ def unique_title(title: str, seen: dict[str, int]) -> str:
 
 def zip_member(data: bytes, name: str, basename: str) -> bytes:
     """`data` itself, or when it is a zip, its member `basename` (or ChatFormatError)."""
-    if not data.startswith(b"PK\x03\x04"):
+    if not data.startswith(ZIP_MAGIC):
         return data
     archive = open_zip(data, name)
     member = find_member(archive, basename)
@@ -118,19 +130,54 @@ def expect(value: Any, kind: type, what: str) -> Any:
     return value
 
 
+class _BoundedZip(zipfile.ZipFile):
+    """A zip read from memory, with what its members may still expand to (`left`)."""
+
+    bound: int
+    left: int
+
+
 def open_zip(data: bytes, name: str) -> zipfile.ZipFile:
+    """The zip `data`; `read_member` bounds what its members expand to (see ZIP_EXPANSION_RATIO)."""
     try:
-        return zipfile.ZipFile(io.BytesIO(data))
+        archive = _BoundedZip(io.BytesIO(data))
     except Exception as error:  # noqa: BLE001 - zipfile raises many unrelated types on damage
         raise ChatFormatError(f"{name}: not a readable zip ({_describe(error)})") from None
+    archive.bound = archive.left = max(ZIP_EXPANSION_FLOOR, ZIP_EXPANSION_RATIO * len(data))
+    return archive
 
 
 def read_member(archive: zipfile.ZipFile, member: str) -> bytes:
-    """A zip member's bytes, or ChatFormatError (corrupt, encrypted, unsupported method)."""
+    """A zip member's bytes; ZipTooLarge when the zip's members together expand past its
+    bound (found by decompressing the member once without keeping it, so a zip bomb costs
+    time, not memory); ChatFormatError when the member is corrupt, encrypted or compressed
+    in an unsupported way."""
     try:
-        return archive.read(member)
+        size = _expand(archive, member, None)
+        archive.left -= size
+        if archive.left < 0:
+            raise ZipTooLarge(
+                f"{member} expands past {archive.bound:,} bytes, the most this zip may unpack to "
+                f"({ZIP_EXPANSION_RATIO} times its size): not read")
+        out = io.BytesIO()
+        _expand(archive, member, out)
+        return out.getvalue()
+    except ChatFormatError:
+        raise
     except Exception as error:  # noqa: BLE001 - zipfile raises many unrelated types on damage
         raise ChatFormatError(f"{member}: unreadable in the zip ({_describe(error)})") from None
+
+
+def _expand(archive: zipfile.ZipFile, member: str, out: io.BytesIO | None) -> int:
+    """Decompress `member` piece by piece into `out` (or nowhere), stopping one piece past
+    what the zip may still expand to; the bytes it gave."""
+    total = 0
+    with archive.open(member) as handle:
+        while total <= archive.left and (piece := handle.read(_ZIP_PIECE)):
+            total += len(piece)
+            if out is not None:
+                out.write(piece)
+    return total
 
 
 def find_member(archive: zipfile.ZipFile, basename: str) -> str | None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .model import ChatFormatError, Message, epoch, expect, finish, load_json, open_zip, read_member, salvage
+from .model import ChatFormatError, Message, ZipTooLarge, epoch, expect, finish, load_json, open_zip, read_member, salvage
 
 PLATFORM = "slack"
 DAY_FILE = re.compile(r"(?:^|/)([^/]+)/(\d{4}-\d{2}-\d{2})\.json$")
@@ -92,6 +92,8 @@ def _parse(name: str, rels: list[str], read: Reader) -> tuple[list[Message], lis
 def _day_file(rel: str, read: Reader, conversation: str, resolve: _Resolver, warnings: list[str]) -> list[Message]:
     try:
         records = expect(load_json(read(rel), rel), list, rel)
+    except ZipTooLarge:
+        raise
     except ChatFormatError as error:
         warnings.append(f"skipped {error}")
         return []
@@ -103,6 +105,8 @@ def _metadata(rels: list[str], read: Reader, member: str, warnings: list[str]) -
         return []
     try:
         records = expect(load_json(read(member), member), list, member)
+    except ZipTooLarge:
+        raise
     except ChatFormatError as error:
         warnings.append(f"ignored {error}")
         return []
