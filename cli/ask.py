@@ -14,7 +14,8 @@ from scout_context.tasks.ask import AskResult, ask, usage
 
 from .console import InertStream, err_console, markup, print_json
 from .engine_options import (
-    BaseUrl, EngineName, Images, MaxModelLen, MaxTokens, Model, Temperature, Verbose, engine_config, sampling_config,
+    BaseUrl, EngineName, Images, MaxModelLen, MaxTokens, Model, Temperature, Timeout, Verbose, engine_config,
+    sampling_config,
 )
 from .options import (
     Compress, Exclude, Include, JsonOutput, LayoutOption, NoDefaultExcludes, NoFit, NoRedact, Password, layout_option,
@@ -42,6 +43,7 @@ def ask_command(
     no_redact: NoRedact = False,
     no_default_excludes: NoDefaultExcludes = False,
     images: Images = 10,
+    timeout: Timeout = None,
     verbose: Verbose = False,
     password: Password = None,
 ) -> None:
@@ -50,7 +52,7 @@ def ask_command(
     The answer goes to stdout as it is written; the citation check and usage go to stderr.
     Every run is logged (`scout-context logs`).
     """
-    config = engine_config(engine, model, base_url, max_model_len, verbose, images)
+    config = engine_config(engine, model, base_url, max_model_len, verbose, images, timeout)
     streaming = not json_output
     answer = InertStream(sys.stdout.write)
 

@@ -20,7 +20,7 @@ from scout_context.tasks.jobs import EXAMPLE, load_job_file
 from scout_context.tasks.reports import summary_json, write_reports
 
 from .console import err_console, markup, print_json
-from .engine_options import Verbose
+from .engine_options import Timeout, Verbose
 from .options import JsonOutput
 
 DEFAULT_JOB_FILE = Path("jobs.yaml")
@@ -33,6 +33,7 @@ def batch_command(
     force: Annotated[bool, typer.Option("--force", help="Answer again what earlier runs already answered.")] = False,
     export_openai_batch_file: Annotated[Optional[Path], typer.Option("--export-openai-batch", help="Write the pending requests as an OpenAI batch file for `vllm run-batch` instead of running them.", metavar="FILE.jsonl")] = None,
     import_openai_batch_file: Annotated[Optional[Path], typer.Option("--import-openai-batch", help="Take the answers from the output of `vllm run-batch` instead of the engine.", metavar="FILE.jsonl")] = None,
+    timeout: Timeout = None,
     verbose: Verbose = False,
 ) -> None:
     """Answer the questions of a job file's jobs and write a report per job.
@@ -53,7 +54,8 @@ def batch_command(
         raise UsageError("--export-openai-batch and --import-openai-batch go in separate runs")
     job_file = load_job_file(jobs)
     imported = read_openai_batch(import_openai_batch_file) if import_openai_batch_file else None
-    engine = open_engine(replace(job_file.engine, verbose=verbose))
+    config = replace(job_file.engine, verbose=verbose)
+    engine = open_engine(config if timeout is None else replace(config, timeout_s=timeout))
     store = Store()
     try:
         if export_openai_batch_file:

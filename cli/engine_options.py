@@ -1,4 +1,4 @@
-"""Options of every command that generates (`ask`, later `pr` and `batch`), declared once."""
+"""Options of every command that generates (`ask`, `pr`, `batch`), declared once."""
 
 from __future__ import annotations
 
@@ -16,15 +16,18 @@ MaxTokens = Annotated[int, typer.Option("--max-tokens", min=1, help="Most tokens
 Temperature = Annotated[float, typer.Option("--temperature", min=0.0, help="Sampling temperature (0: greedy, reproducible).")]
 Images = Annotated[int, typer.Option("--images", min=0, help="Most images to attach when the model reads images (Llama 4 Scout does; the rest are listed as skipped).")]
 Verbose = Annotated[bool, typer.Option("--verbose", help="Show the engine's own log.")]
+Timeout = Annotated[Optional[float], typer.Option("--timeout", min=0.1, help="With --engine openai: the longest wait, in seconds, for the server's next bytes, not a limit on the whole answer (SCOUT_TIMEOUT; default 600, since a million-token prompt can take minutes before its first token). GitHub's API waits at most 30 s.", show_default=False)]
 
 
 def engine_config(
-    engine: str, model: str | None, base_url: str | None, max_model_len: int | None, verbose: bool, images: int = 10
+    engine: str, model: str | None, base_url: str | None, max_model_len: int | None, verbose: bool, images: int = 10,
+    timeout: float | None = None,
 ) -> EngineConfig:
     if engine not in ("vllm", "openai"):
         raise typer.BadParameter(f"unknown engine {engine!r}: use vllm or openai", param_hint="--engine")
     return EngineConfig.from_env(
-        backend=engine, model=model, base_url=base_url, max_model_len=max_model_len, verbose=verbose, limit_images=images
+        backend=engine, model=model, base_url=base_url, max_model_len=max_model_len, verbose=verbose, limit_images=images,
+        timeout_s=timeout,
     )
 
 

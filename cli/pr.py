@@ -17,12 +17,14 @@ import typer
 from scout_context.engine.base import open_engine
 from scout_context.errors import PublishError, ScoutError, UsageError
 from scout_context.store import Store
-from scout_context.tasks.github import Actions, GitHub
+from scout_context.tasks.github import GITHUB_TIMEOUT_S, Actions, GitHub
 from scout_context.tasks.pr import PullRequest, summarize_pr
 from scout_context.tasks.pr_report import MARKER, Report, as_json, render_markdown
 
 from .console import err_console, inert, json_text, markup
-from .engine_options import BaseUrl, EngineName, MaxModelLen, MaxTokens, Model, Temperature, Verbose, engine_config, sampling_config
+from .engine_options import (
+    BaseUrl, EngineName, MaxModelLen, MaxTokens, Model, Temperature, Timeout, Verbose, engine_config, sampling_config,
+)
 from .options import Exclude, Include, pack_options
 
 FORMATS = ("markdown", "json")
@@ -49,6 +51,7 @@ def pr_command(
     max_model_len: MaxModelLen = None,
     max_tokens: MaxTokens = 768,
     temperature: Temperature = 0.0,
+    timeout: Timeout = None,
     verbose: Verbose = False,
 ) -> None:
     """Summarize a pull request: the diff against the merge base, with the code around it.
@@ -62,7 +65,7 @@ def pr_command(
     if output_format not in FORMATS:
         raise typer.BadParameter(f"unknown format {output_format!r}: use markdown or json", param_hint="--format")
     actions = Actions.from_env()
-    config = engine_config(engine, model, base_url, max_model_len, verbose)
+    config = engine_config(engine, model, base_url, max_model_len, verbose, timeout=timeout)
     pull = actions.pull_request
     base = base or (pull.get("base") or {}).get("sha")
     if not base:
@@ -73,7 +76,10 @@ def pr_command(
     summary_file = actions.step_summary if (actions.active if step_summary is None else step_summary) else ""
     secrets = [s for s in (config.api_key, actions.token) if s]
     target = _Target(output_format, output, summary_file, int(number) if comment and number else None, secrets)
-    github = GitHub(actions.token, actions.repository, actions.api_url) if actions.token and actions.repository and number else None
+    github = (
+        GitHub(actions.token, actions.repository, actions.api_url, min(config.timeout_s, GITHUB_TIMEOUT_S))
+        if actions.token and actions.repository and number else None
+    )  # fmt: skip
     if comment and github is None:
         raise UsageError("--comment needs GITHUB_TOKEN, GITHUB_REPOSITORY and the pull request's number (from the event, or --pr)")
     request = PullRequest(

@@ -8,12 +8,14 @@ this process, a 2 GiB KV cache. A GPU run of Scout changes `dtype`, `enforce_eag
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from scout_context import paths
+from scout_context.errors import UsageError
 
 Backend = Literal["vllm", "openai"]
 DEFAULT_MODEL = "smollm2"
@@ -52,17 +54,23 @@ class EngineConfig:
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
     timeout_s: float = 600.0
+    """The longest wait for a server's next bytes (`openai`), not for the whole answer: a
+    long answer streams for minutes, and a million-token prompt can take minutes to prefill
+    before its first token."""
 
     @classmethod
     def from_env(cls, **overrides: Any) -> EngineConfig:
-        """Defaults, then SCOUT_BASE_URL / SCOUT_API_KEY / SCOUT_MODEL, then `overrides`
-        (None or empty values are ignored, so CLI options can be passed straight in)."""
+        """Defaults, then SCOUT_BASE_URL / SCOUT_API_KEY / SCOUT_MODEL / SCOUT_TIMEOUT, then
+        `overrides` (None or empty values are ignored, so CLI options can be passed straight in)."""
         settings = {
             "base_url": os.environ.get("SCOUT_BASE_URL"),
             "api_key": os.environ.get("SCOUT_API_KEY"),
             "model": os.environ.get("SCOUT_MODEL"),
+            "timeout_s": os.environ.get("SCOUT_TIMEOUT"),
         }
         settings.update((key, value) for key, value in overrides.items() if value is not None)
+        if isinstance(settings["timeout_s"], str) and settings["timeout_s"]:
+            settings["timeout_s"] = _seconds(settings["timeout_s"], "SCOUT_TIMEOUT")
         return cls(**{key: value for key, value in settings.items() if value not in (None, "")})
 
     def environment(self) -> dict[str, str]:
@@ -105,6 +113,16 @@ class EngineConfig:
         if self.attn_temperature_tuning is not None:
             kwargs["override_generation_config"] = {"attn_temperature_tuning": self.attn_temperature_tuning}
         return kwargs
+
+
+def _seconds(text: str, name: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (0 < seconds < math.inf):
+        raise UsageError(f"{name} must be a number of seconds above 0, not {text!r}")
+    return seconds
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,12 @@
   tokens in the messages are escaped first (`neutralize.special_token_escaper`: the
   server's `/tokenizer_info` where it is enabled, and the common families' built in).
 
-Failures become one-line typed errors; the API key is never shown.
+Failures become one-line typed errors naming the URL, never the API key (nor a password in
+the address): a reply that is not what the API promises (an HTML page, JSON of another shape,
+a stream without completions) is the server's fault, exit 3 like an unreachable one. The
+timeout (`EngineConfig.timeout_s`, `--timeout`, `SCOUT_TIMEOUT`) bounds each wait for the
+server's next bytes, not the whole answer: a long answer streams for minutes, and a
+million-token prompt can take minutes before its first token.
 """
 
 from __future__ import annotations
@@ -37,12 +42,16 @@ from scout_context.engine.base import Generation, OnDone, OnText, llama4_chat
 from scout_context.engine.config import EngineConfig, SamplingConfig
 from scout_context.engine.multimodal import llama4_turns, openai_chat_request, request_options, within_limit
 from scout_context.errors import AuthError, ContextTooLarge, EngineUnreachable, ModelMissing, ScoutError, UsageError
+from scout_context.http_replies import media_type
 from scout_context.pack.neutralize import BUILTIN_SPECIAL_TOKENS, SpecialTokenEscaper, special_token_escaper
 from scout_context.sources.images import ImageInput
 from scout_context.tokens import scout_tokenizer
 
 _TOO_LONG = re.compile(r"maximum context length|longer than the maximum model length|max_model_len", re.IGNORECASE)
 _LLAMA4 = re.compile(r"llama-?4", re.IGNORECASE)
+_SLACK_EVENTS = 16
+"""Pieces of streamed text allowed beyond `max_tokens`: a server that keeps sending past
+them ignores the limit, and would otherwise fill memory and the terminal without end."""
 
 
 class OpenAIEngine:
@@ -52,18 +61,25 @@ class OpenAIEngine:
         if not config.base_url:
             raise UsageError("--engine openai needs the server's address: --base-url or SCOUT_BASE_URL")
         self.config = config
-        self.base_url = config.base_url.rstrip("/").removesuffix("/v1")
+        address = config.base_url.rstrip("/").removesuffix("/v1")
+        try:  # the address as messages show it: without a user or password
+            self.base_url = str(httpx.URL(address).copy_with(username=None, password=None))
+        except httpx.InvalidURL as error:
+            raise UsageError(f"--base-url is not a URL: {error}") from None
         headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
         self._client = httpx.Client(
-            base_url=self.base_url,
+            base_url=address,
             headers=headers,
-            timeout=httpx.Timeout(config.timeout_s, connect=min(10.0, config.timeout_s)),
+            timeout=httpx.Timeout(config.timeout_s, connect=_connect_s(config)),
         )
 
     @cached_property
     def _served(self) -> list[dict[str, Any]]:
-        """The entries of /v1/models."""
-        return self._call("GET", "/v1/models").get("data") or []
+        """The entries of /v1/models that name a model (an `id`); others are ignored."""
+        data = self._call("GET", "/v1/models").get("data")
+        if not isinstance(data, list):
+            raise self._unexpected("/v1/models", "no list of models (`data`)")
+        return [card for card in data if isinstance(card, dict) and isinstance(card.get("id"), str) and card["id"]]
 
     def served_models(self) -> list[str]:
         return [str(card.get("id")) for card in self._served]
@@ -86,7 +102,7 @@ class OpenAIEngine:
 
     @cached_property
     def max_model_len(self) -> int:
-        served = self._card.get("max_model_len")
+        served = _count(self._card.get("max_model_len")) or None
         if served and self.config.max_model_len:
             return min(int(served), self.config.max_model_len)
         if served or self.config.max_model_len:
@@ -102,7 +118,7 @@ class OpenAIEngine:
         architecture = self._card.get("architecture")  # OpenRouter-style entries say what they read
         nested = architecture.get("input_modalities") if isinstance(architecture, dict) else None
         modalities = self._card.get("input_modalities") or nested
-        return self._is_llama4 and (modalities is None or "image" in modalities)
+        return self._is_llama4 and (not isinstance(modalities, list) or "image" in modalities)
 
     @property
     def max_images(self) -> int:
@@ -116,8 +132,13 @@ class OpenAIEngine:
         messages.append({"role": "user", "content": escape(user)})
         tokens = self._call(
             "POST", "/tokenize", {"model": self.model_name, "messages": messages, "add_generation_prompt": True}
-        )["tokens"]
-        return self._call("POST", "/detokenize", {"model": self.model_name, "tokens": tokens})["prompt"] + assistant
+        ).get("tokens")
+        if not isinstance(tokens, list) or not all(_count(token) is not None for token in tokens):
+            raise self._unexpected("/tokenize", "no list of token ids (`tokens`)")
+        prompt = self._call("POST", "/detokenize", {"model": self.model_name, "tokens": tokens}).get("prompt")
+        if not isinstance(prompt, str):
+            raise self._unexpected("/detokenize", "no text (`prompt`)")
+        return prompt + assistant
 
     @cached_property
     def _special_tokens(self) -> SpecialTokenEscaper:
@@ -134,7 +155,10 @@ class OpenAIEngine:
         if self._is_llama4:
             return scout_tokenizer().count(text)
         body = {"model": self.model_name, "prompt": text, "add_special_tokens": False}
-        return int(self._call("POST", "/tokenize", body)["count"])
+        count = _count(self._call("POST", "/tokenize", body).get("count"))
+        if count is None:
+            raise self._unexpected("/tokenize", "no token count (`count`)")
+        return count
 
     def generate(
         self,
@@ -172,66 +196,129 @@ class OpenAIEngine:
     def _complete(self, index: int, path: str, body: dict[str, Any], on_text: OnText | None) -> Generation:
         parts: list[str] = []
         usage: dict[str, Any] = {}
-        finish_reason, first_token_s = "", 0.0
+        finish_reason, first_token_s, completions = "", 0.0, 0
+        most_pieces = int(body["max_tokens"]) + _SLACK_EVENTS  # a piece holds at least one token
         started = time.perf_counter()
-        with self._transport_errors(), self._client.stream("POST", path, json=body) as response:
+        with self._transport_errors(path), self._client.stream("POST", path, json=body) as response:
             if response.status_code >= 400:
                 response.read()
-                raise self._http_error(response.status_code, _error_message(response))
-            for event in _sse_events(response.iter_lines()):
+                raise self._http_error(path, response.status_code, _error_message(response))
+            for event in self._events(path, response.iter_lines()):
                 if "error" in event:
-                    error = event["error"]
-                    raise self._http_error(int(error.get("code") or 500), str(error.get("message", error)))
-                for choice in event.get("choices") or []:
-                    text = choice.get("text") or (choice.get("delta") or {}).get("content") or ""
+                    raise self._stream_error(path, event["error"])
+                if isinstance(event.get("usage"), dict):
+                    usage = event["usage"]
+                if "choices" not in event:  # a usage-only event; a stream of only these fails below
+                    continue
+                completions += 1
+                for text, finish in self._choices(path, event["choices"]):
                     if text:
                         first_token_s = first_token_s or time.perf_counter() - started
                         parts.append(text)
+                        if len(parts) > most_pieces:
+                            raise self._unexpected(path, f"more pieces of text than the {body['max_tokens']} tokens asked for")
                         if on_text is not None:
                             on_text(index, text)
-                    finish_reason = choice.get("finish_reason") or finish_reason
-                usage = event.get("usage") or usage
+                    finish_reason = finish or finish_reason
+            if not completions:
+                raise self._unexpected(path, f"no completion (no event with `choices`; {media_type(response)})")
+        details = usage.get("prompt_tokens_details")
         return Generation(
             text="".join(parts),
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            cached_tokens=int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
+            prompt_tokens=_count(usage.get("prompt_tokens")) or 0,
+            cached_tokens=(_count(details.get("cached_tokens")) or 0) if isinstance(details, dict) else 0,
+            completion_tokens=_count(usage.get("completion_tokens")) or 0,
             finish_reason=finish_reason,
             first_token_s=first_token_s,
             total_s=time.perf_counter() - started,
         )
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        with self._transport_errors():
+        """The JSON object that `path` answers; any other reply is the server's fault."""
+        with self._transport_errors(path):
             response = self._client.request(method, path, json=body)
         if response.status_code >= 400:
-            raise self._http_error(response.status_code, _error_message(response))
-        return response.json()
+            raise self._http_error(path, response.status_code, _error_message(response))
+        try:
+            payload = response.json()
+        except ValueError:  # also a body that is not UTF-8
+            raise self._unexpected(path, f"a reply that is not JSON ({media_type(response)})") from None
+        if not isinstance(payload, dict):
+            raise self._unexpected(path, f"a JSON {type(payload).__name__}, not an object")
+        return payload
+
+    def _events(self, path: str, lines: Iterator[str]) -> Iterator[dict[str, Any]]:
+        """The JSON objects of a server-sent event stream, up to `[DONE]`."""
+        for line in lines:
+            if not line.startswith("data:"):
+                continue
+            data = line[len("data:") :].strip()
+            if data == "[DONE]":
+                return
+            try:
+                event = json.loads(data)
+            except ValueError:
+                raise self._unexpected(path, "an event that is not JSON") from None
+            if not isinstance(event, dict):
+                raise self._unexpected(path, f"an event that is a JSON {type(event).__name__}, not an object")
+            yield event
+
+    def _choices(self, path: str, choices: Any) -> list[tuple[str, str]]:
+        """(text, finish reason) of each choice of a streamed completion or chat event."""
+        if not isinstance(choices, list) or not all(isinstance(choice, dict) for choice in choices):
+            raise self._unexpected(path, "an event whose `choices` is not a list of objects")
+        found = []
+        for choice in choices:
+            delta = choice.get("delta")
+            text = choice.get("text") or (delta.get("content") if isinstance(delta, dict) else None) or ""
+            finish = choice.get("finish_reason") or ""
+            if not isinstance(text, str) or not isinstance(finish, str):
+                raise self._unexpected(path, "a choice whose text or finish_reason is not a string")
+            found.append((text, finish))
+        return found
+
+    def _stream_error(self, path: str, error: Any) -> ScoutError:
+        """The error a stream reports in an event: {"error": {"message", "code"}}, or text."""
+        details = error if isinstance(error, dict) else {}
+        code = _count(details.get("code"))
+        status = code if code is not None and 400 <= code < 600 else 500
+        return self._http_error(path, status, str(details.get("message", error)))
 
     @contextmanager
-    def _transport_errors(self) -> Iterator[None]:
+    def _transport_errors(self, path: str) -> Iterator[None]:
+        url = f"{self.base_url}{path}"
         try:
             yield
-        except httpx.TimeoutException as error:
-            reason = f"did not answer in time ({type(error).__name__})"
-            raise EngineUnreachable(f"the engine at {self.base_url} {reason}") from None
+        except httpx.ConnectTimeout:
+            raise EngineUnreachable(f"cannot reach the engine at {url}: no connection in {_connect_s(self.config):g} s") from None
+        except httpx.TimeoutException:
+            raise EngineUnreachable(
+                f"the engine at {url} did not answer in time: nothing came for {self.config.timeout_s:g} s "
+                "(raise --timeout or SCOUT_TIMEOUT: a long prompt can take minutes to its first token)"
+            ) from None
         except httpx.TransportError as error:
             reason = str(error) or type(error).__name__
-            raise EngineUnreachable(f"cannot reach the engine at {self.base_url}: {reason}") from None
+            raise EngineUnreachable(f"cannot reach the engine at {url}: {reason}") from None
 
-    def _http_error(self, status: int, message: str) -> ScoutError:
+    def _http_error(self, path: str, status: int, message: str) -> ScoutError:
         if self.config.api_key:
             message = message.replace(self.config.api_key, "***")
         message = " ".join(message.split())[:300]
+        url = f"{self.base_url}{path}"
         if status in (401, 403):
-            return AuthError(f"the engine at {self.base_url} rejected the API key (HTTP {status}): check SCOUT_API_KEY")
+            return AuthError(f"the engine at {url} rejected the API key (HTTP {status}): check SCOUT_API_KEY")
         if status == 404 and "model" in message.lower():
-            return ModelMissing(f"the engine at {self.base_url}: {message}")
+            return ModelMissing(f"the engine at {url}: {message}")
         if status in (400, 413) and _TOO_LONG.search(message):
-            return ContextTooLarge(f"the engine at {self.base_url}: {message}")
-        if status >= 500:
-            return EngineUnreachable(f"the engine at {self.base_url} failed (HTTP {status}): {message}")
-        return ScoutError(f"the engine at {self.base_url} refused the request (HTTP {status}): {message}")
+            return ContextTooLarge(f"the engine at {url}: {message}")
+        reason = "failed" if status >= 500 else "refused the request"  # a 404: not a vLLM server, or an old one
+        return EngineUnreachable(f"the engine at {url} {reason} (HTTP {status}): {message}")
+
+    def _unexpected(self, path: str, what: str) -> EngineUnreachable:
+        """A reply that is not what vLLM's API promises."""
+        return EngineUnreachable(
+            f"the engine at {self.base_url}{path} sent {what}: is the address a vLLM server (--base-url, SCOUT_BASE_URL)?"
+        )
 
 
 def _spellings(info: Any, top: bool = False) -> list[str]:
@@ -262,15 +349,12 @@ def _error_message(response: httpx.Response) -> str:
     return str(error)
 
 
-def _sse_events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
-    """The JSON payloads of a server-sent event stream, up to `[DONE]`."""
-    for line in lines:
-        if not line.startswith("data:"):
-            continue
-        data = line[len("data:") :].strip()
-        if data == "[DONE]":
-            return
-        try:
-            yield json.loads(data)
-        except ValueError:
-            raise EngineUnreachable(f"the engine sent an event that is not JSON: {data[:100]}") from None
+def _count(value: Any) -> int | None:
+    """`value` if it is a whole number of at least 0 (a count, a length, a token id), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _connect_s(config: EngineConfig) -> float:
+    """How long to wait for a connection: the timeout, at most 10 s (a server that is up
+    accepts at once; the long waits are for answers)."""
+    return min(10.0, config.timeout_s)
