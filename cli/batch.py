@@ -15,6 +15,7 @@ from rich.table import Table
 
 from scout_context.engine.base import open_engine
 from scout_context.errors import UsageError
+from scout_context.output import write_output
 from scout_context.store import Store
 from scout_context.tasks.batch import BatchResult, Progress as ProgressCallback, export_openai_batch, read_openai_batch, run_batch
 from scout_context.tasks.jobs import EXAMPLE, load_job_file
@@ -80,7 +81,7 @@ def batch_command(
 def _init(path: Path) -> None:
     if path.exists():
         raise UsageError(f"{path} exists already: name another file")
-    path.write_text(EXAMPLE, encoding="utf-8")
+    write_output(path, EXAMPLE)
     err_console.print(f"wrote {escape(str(path))}: edit it, then run [bold]scout-context batch {escape(str(path))}[/]")
 
 

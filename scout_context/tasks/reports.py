@@ -11,6 +11,7 @@ import json
 from html import escape
 from typing import Any
 
+from ..output import write_output
 from .batch import Answered, BatchResult, JobReport
 from .citations import Citation
 
@@ -22,8 +23,7 @@ def write_reports(result: BatchResult) -> None:
     """Each job's report, in its format, at its output path."""
     render = {"markdown": markdown, "json": json_report, "html": html}
     for report in result.jobs:
-        report.job.output.parent.mkdir(parents=True, exist_ok=True)
-        report.job.output.write_text(render[report.job.format](report), encoding="utf-8")
+        write_output(report.job.output, render[report.job.format](report))
 
 
 def summary_json(result: BatchResult) -> dict[str, Any]:
