@@ -93,7 +93,9 @@ def _replace(target: str, write: Writer, *, make_folders: bool) -> None:
         existing: os.stat_result | None = os.stat(target)
     except FileNotFoundError:
         existing = None
-    handle, temporary = _temporary(folder, name)
+    # An existing file's temporary starts readable by its owner (us) alone, so no one can
+    # open it before it has the file's owner and mode; a new one gets the umask's mode.
+    handle, temporary = _temporary(folder, name, 0o666 if existing is None else 0o600)
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             if existing is not None:
@@ -110,12 +112,12 @@ def _replace(target: str, write: Writer, *, make_folders: bool) -> None:
         raise
 
 
-def _temporary(folder: str, name: str) -> tuple[int, str]:
-    """A new, empty file in `folder`, created with 0o666 so the kernel applies the umask."""
+def _temporary(folder: str, name: str, mode: int) -> tuple[int, str]:
+    """A new, empty file in `folder`, created with `mode` less the umask (as `open` does)."""
     for _ in range(100):
         path = os.path.join(folder, f".{name[:200]}.{secrets.token_hex(4)}.tmp")
         try:
-            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666), path
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode), path
         except FileExistsError:
             continue
     raise FileExistsError(f"no free temporary name in {folder}")

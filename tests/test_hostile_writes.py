@@ -254,7 +254,7 @@ def test_an_output_the_corpus_excludes_is_allowed_as_in_the_example(tmp_path: Pa
     jobs.write_text(jobs.read_text().replace("sources: [.]", "sources: [.]\n    exclude: [reports/]"))
     proc = cli("batch", str(jobs), "--json")
     assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "reports" / "facts.md").read_text().startswith("<!-- scout-context report -->\n# facts")
+    assert (tmp_path / "reports" / "facts.md").read_text().startswith("<!-- scout-context:batch-report -->\n# facts")
 
 
 def test_an_existing_file_that_is_not_a_report_needs_overwrite(tmp_path: Path, remote: str) -> None:
@@ -279,7 +279,7 @@ def test_a_report_of_ours_is_recognised_anywhere_and_rewritten(tmp_path: Path, r
         assert proc.returncode == 0, proc.stderr
     report = tmp_path / "out" / f"facts{suffix}"
     marked = {  # what says "a report of ours", in each format
-        ".md": lambda text: text.startswith("<!-- scout-context report -->\n"),
+        ".md": lambda text: text.startswith("<!-- scout-context:batch-report -->\n"),
         ".json": lambda text: next(iter(json.loads(text).items())) == ("generator", "scout-context"),
         ".html": lambda text: '<meta name="generator" content="scout-context">' in text[:200],
     }

@@ -14,7 +14,7 @@ import re
 import stat
 from pathlib import Path
 
-MARKDOWN = "<!-- scout-context report -->"
+MARKDOWN = "<!-- scout-context:batch-report -->"  # as `pr` marks its summary
 JSON_KEY = ("generator", "scout-context")
 HTML_META = '<meta name="generator" content="scout-context">'
 
