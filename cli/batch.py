@@ -14,6 +14,7 @@ from rich.table import Table
 
 from scout_context.engine.base import open_engine
 from scout_context.errors import UsageError
+from scout_context.output import write_output
 from scout_context.store import Store
 from scout_context.tasks.batch import BatchResult, Progress as ProgressCallback, export_openai_batch, read_openai_batch, run_batch
 from scout_context.tasks.jobs import EXAMPLE, load_job_file
@@ -30,7 +31,8 @@ def batch_command(
     jobs: Annotated[Optional[Path], typer.Argument(help="The job file (YAML); with --init, where to write one (default jobs.yaml).", metavar="JOBS.yaml", show_default=False)] = None,
     init: Annotated[bool, typer.Option("--init", help="Write a commented example job file and stop.")] = False,
     json_output: JsonOutput = False,
-    force: Annotated[bool, typer.Option("--force", help="Answer again what earlier runs already answered.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Answer again what earlier runs already answered (it allows no overwriting: see --overwrite).")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Let reports replace existing files that are not scout-context reports (never the job file or a source).")] = False,
     export_openai_batch_file: Annotated[Optional[Path], typer.Option("--export-openai-batch", help="Write the pending requests as an OpenAI batch file for `vllm run-batch` instead of running them.", metavar="FILE.jsonl")] = None,
     import_openai_batch_file: Annotated[Optional[Path], typer.Option("--import-openai-batch", help="Take the answers from the output of `vllm run-batch` instead of the engine.", metavar="FILE.jsonl")] = None,
     timeout: Timeout = None,
@@ -41,6 +43,9 @@ def batch_command(
     Each corpus is packed once and laid out the same way for all its questions, so the
     engine computes it once (prefix cache). Answers are kept in the store: a rerun skips
     what is done (--force redoes it) and an interrupted run loses nothing already answered.
+    Before anything runs, a report that would replace the job file, a source or a folder is
+    refused, and so is one that would replace a file that is not a scout-context report,
+    unless --overwrite; paths outside the job file's folder need `allow_outside: true` in it.
     Exit status: 0 when every question is done or cached; otherwise that of the first
     failed question's error (2 missing from an imported batch, 3 engine unreachable, 4 context
     too large, 8 out of memory, 1 unexpected), after the reports are written.
@@ -52,7 +57,9 @@ def batch_command(
         raise UsageError("name a job file (or write one with --init)")
     if export_openai_batch_file and import_openai_batch_file:
         raise UsageError("--export-openai-batch and --import-openai-batch go in separate runs")
-    job_file = load_job_file(jobs)
+    job_file = load_job_file(jobs, overwrite=overwrite)
+    if export_openai_batch_file and (reason := job_file.overwrites_input(export_openai_batch_file)):
+        raise UsageError(f"--export-openai-batch: {export_openai_batch_file} {reason}")
     imported = read_openai_batch(import_openai_batch_file) if import_openai_batch_file else None
     config = replace(job_file.engine, verbose=verbose)
     engine = open_engine(config if timeout is None else replace(config, timeout_s=timeout))
@@ -81,7 +88,7 @@ def batch_command(
 def _init(path: Path) -> None:
     if path.exists():
         raise UsageError(f"{path} exists already: name another file")
-    path.write_text(EXAMPLE, encoding="utf-8")
+    write_output(path, EXAMPLE)
     err_console.print(f"wrote {markup(str(path))}: edit it, then run [bold]scout-context batch {markup(str(path))}[/]")
 
 

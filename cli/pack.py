@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from scout_context.output import write_output
 from scout_context.pack.arrange import arrange
 from scout_context.pack.pipeline import PackResult, pack
 from scout_context.sources.defaults import DEFAULT_MAX_FILE_BYTES
@@ -26,7 +25,7 @@ from .summary import pack_progress, print_summary
 
 def pack_command(
     sources: Annotated[list[Path], typer.Argument(help="Folders (git-aware) or files to pack.", show_default=False)],
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the packed text here (default: stdout, or nowhere with --json).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the packed text here (default: stdout, or nowhere with --json): a file is replaced whole and keeps its mode; a link's target, a device, a FIFO or /dev/stdout is written through.")] = None,
     json_output: JsonOutput = False,
     include: Include = None,
     exclude: Exclude = None,
@@ -58,7 +57,7 @@ def pack_command(
     finally:
         store.close()
     if output is not None:
-        _write_atomically(result, output)
+        write_output(output, result.write)
     elif not json_output:
         result.write(sys.stdout)
         sys.stdout.flush()
@@ -66,20 +65,6 @@ def pack_command(
     print_summary(err_console, result, output, seconds, json_output)
     if json_output:
         print_json(_as_json(result, output, seconds))
-
-
-def _write_atomically(result: PackResult, output: Path) -> None:
-    """Write through a temporary file and rename, so a failure never leaves half a pack."""
-    folder = output.resolve().parent
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{output.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            result.write(stream)
-        os.replace(temp, output)
-    except BaseException:
-        os.unlink(temp)
-        raise
 
 
 def ranking_json(result: PackResult, top: int = 50) -> list[dict]:

@@ -16,6 +16,7 @@ import typer
 
 from scout_context.engine.base import open_engine
 from scout_context.errors import PublishError, ScoutError, UsageError
+from scout_context.output import write_output
 from scout_context.store import Store
 from scout_context.tasks.github import GITHUB_TIMEOUT_S, Actions, GitHub
 from scout_context.tasks.pr import PullRequest, summarize_pr
@@ -149,10 +150,7 @@ def _write(text: str, output: str) -> None:
         sys.stdout.write(inert(text, lines=True))
         sys.stdout.flush()
         return
-    try:
-        Path(output).write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise UsageError(f"cannot write {output}: {error.strerror or error}") from None
+    write_output(output, text)
 
 
 def _scrub(text: str, secrets: list[str]) -> str:

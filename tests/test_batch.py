@@ -102,6 +102,7 @@ def job_yaml(tmp_path: Path, body: str) -> Path:
 
 
 SHOP_JOBS = f"""\
+allow_outside: true  # the corpus is the repository's example shop, outside tmp_path
 engine:
   max_tokens: 64
 corpora:
@@ -160,7 +161,7 @@ def test_the_example_and_the_init_template_are_valid(tmp_path: Path) -> None:
         ("corpora:\n  a:\n    sources: [.]\njobs:\n  - name: x\n    corpus: a\n    questions: [q]\n    format: pdf\n", 8, "expected markdown or json or html"),
         ("engine:\n  max_tokens: many\ncorpora:\n  a:\n    sources: [.]\njobs: []\n", 2, "expected a whole number"),
         ("corpora:\n  a:\n    sources: [.]\n  a:\n    sources: [.]\njobs: []\n", 4, "'a' is given twice"),
-        ("corpora:\n  a:\n    sources: [.]\njobs:\n  - name: x\n    corpus: a\n    questions: [q]\n  - name: x\n    corpus: a\n    questions: [q]\n", 8, "the name 'x' is used twice"),
+        ("corpora:\n  a:\n    sources: [.]\n    exclude: [reports/]\njobs:\n  - name: x\n    corpus: a\n    questions: [q]\n  - name: x\n    corpus: a\n    questions: [q]\n", 9, "the name 'x' is used twice"),
         ("corpora:\n  a: [b\n", 3, "not valid YAML"),
     ],
 )

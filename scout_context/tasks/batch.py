@@ -31,6 +31,7 @@ from ..engine.base import Engine, Generation
 from ..engine.config import SamplingConfig
 from ..engine.refit import fit_to_engine
 from ..errors import ContextTooLarge, ScoutError, UsageError
+from ..output import write_output
 from ..pack.arrange import arrange
 from ..pack.pipeline import PackResult, biggest_consumers, pack
 from ..store import Store, StoredAnswer
@@ -250,8 +251,7 @@ def export_openai_batch(
             custom_id = request_id(prepared, question, engine.model_name, settings)
             line = {"custom_id": custom_id, "method": "POST", "url": OPENAI_BATCH_URL, "body": body}
             lines.append(json.dumps(line, ensure_ascii=False) + "\n")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text("".join(lines), encoding="utf-8")
+    write_output(output, "".join(lines))
     return len(lines)
 
 

@@ -3,22 +3,33 @@
 A job file is YAML (see `EXAMPLE` for every key). Loading validates it completely before
 anything runs; a mistake is one `UsageError` naming the file and line. Paths in it
 (sources, outputs, `.md` templates) are relative to the job file's folder.
+
+Job files are written by strangers, so loading also checks where they point, comparing
+real paths (symlinks resolved): every path must lie inside the job file's folder unless
+the file sets `allow_outside: true`; and a report may not be written over the job file, a
+corpus's source (a path inside a source folder is allowed only when the corpus's own
+`exclude` list leaves it out) or a folder, whatever the options; nor over an existing
+file that is not a report of ours (`report_marker`) unless `overwrite` (`--overwrite`).
 """
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from pathspec import GitIgnoreSpec
 
 from ..engine.config import EngineConfig, SamplingConfig
 from ..errors import UsageError
 from ..pack.options import PackOptions
 from ..sources.defaults import DEFAULT_MAX_FILE_BYTES
+from .report_marker import is_report
 
 ReportFormat = Literal["markdown", "json", "html"]
 FORMATS: dict[str, str] = {"markdown": ".md", "json": ".json", "html": ".html"}
@@ -29,7 +40,9 @@ _SECTION = re.compile(r"^## +(.+?)\s*$", re.MULTILINE)
 
 EXAMPLE = """\
 # scout-context batch job file: `scout-context batch jobs.yaml` answers every question
-# below and writes one report per job. Paths are relative to this file.
+# below and writes one report per job. Paths are relative to this file and must stay
+# in its folder; to name sources or outputs elsewhere (absolute paths, ..), uncomment:
+# allow_outside: true
 
 # The engine, as for `ask` (SCOUT_BASE_URL, SCOUT_API_KEY and SCOUT_MODEL apply too).
 engine:
@@ -62,6 +75,8 @@ jobs:
       - What does this project do, and what are its main parts?
       - Where are the entry points, and what does each one do?
     output: reports/overview.md     # the format follows the suffix: .md, .json, .html
+    # An output may not be this file or a source (repo excludes reports/, so they are
+    # not its sources), nor an existing file that is not a report (see --overwrite).
   - name: security
     corpus: repo
     template: security-review       # prompts/security-review.md; or a .md file of yours
@@ -106,6 +121,10 @@ class JobFile:
     concurrency: int
     answer_language: str | None
 
+    def overwrites_input(self, path: Path) -> str | None:
+        """Why writing `path` would overwrite this job file or a source; None when it would not."""
+        return _input_at(os.path.realpath(path), self.path, self.corpora.values())
+
     def corpus_jobs(self) -> dict[str, list[Job]]:
         """The jobs of each corpus, corpora in the order jobs first name them."""
         grouped: dict[str, list[Job]] = {}
@@ -122,8 +141,10 @@ class JobFileError(UsageError):
     """A job file that cannot be read or is invalid: `path:line: what is wrong`."""
 
 
-def load_job_file(path: Path) -> JobFile:
-    """Read and validate `path`. Raises JobFileError (exit 2)."""
+def load_job_file(path: Path, *, overwrite: bool = False) -> JobFile:
+    """Read and validate `path`, including where its paths point (see the module's note;
+    `overwrite` lets reports replace existing files that are not reports). Raises
+    JobFileError (exit 2)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -136,7 +157,7 @@ def load_job_file(path: Path) -> JobFile:
         raise JobFileError(f"{path}:{where}: not valid YAML: {error.problem or error.context}") from None
     except _Duplicate as error:
         raise JobFileError(f"{path}:{error.line}: {error.key!r} is given twice") from None
-    return _Reader(path).job_file(data)
+    return _Reader(path, overwrite).job_file(data)
 
 
 def template_questions(text: str, variables: dict[str, str], where: str) -> tuple[str, tuple[Question, ...]]:
@@ -212,7 +233,7 @@ def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> _Seq:
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
 
-_TOP = {"engine", "corpora", "jobs"}
+_TOP = {"engine", "corpora", "jobs", "allow_outside"}
 _ENGINE = {"backend", "model", "base_url", "max_model_len", "max_tokens", "temperature", "concurrency", "answer_language"}
 _CORPUS = {"sources", "include", "exclude", "compress", "redact", "default_excludes", "max_file_size", "budget"}
 _JOB = {"name", "title", "corpus", "questions", "template", "variables", "output", "format"}
@@ -221,15 +242,18 @@ _JOB = {"name", "title", "corpus", "questions", "template", "variables", "output
 class _Reader:
     """Validation with the file and line of every mistake."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, overwrite: bool) -> None:
         self.path = path
         self.root = path.resolve().parent
+        self.overwrite = overwrite
+        self.allow_outside = False
 
     def fail(self, line: int, message: str) -> JobFileError:
         return JobFileError(f"{self.path}:{line}: {message}")
 
     def job_file(self, data: Any) -> JobFile:
         top = self.mapping(data, 1, "the job file", _TOP, required=("corpora", "jobs"))
+        self.allow_outside = self.flag(top, "allow_outside", "the job file", False)
         engine = self.mapping(top.get("engine", _Map()), top.lines.get("engine", 1), "engine", _ENGINE)
         backend = self.choice(engine, "backend", "engine", ("vllm", "openai"), "vllm")
         config = EngineConfig.from_env(
@@ -256,10 +280,10 @@ class _Reader:
         for i, name in enumerate(names):
             if name in names[:i]:
                 raise self.fail(jobs_list.lines[i], f"jobs[{i}]: the name {name!r} is used twice")
-        outputs = [job.output for job in jobs]
+        outputs = [os.path.realpath(job.output) for job in jobs]
         for i, output in enumerate(outputs):
             if output in outputs[:i]:
-                raise self.fail(jobs_list.lines[i], f"jobs[{i}]: the output {output} is used twice")
+                raise self.fail(jobs_list.lines[i], f"jobs[{i}]: the output {jobs[i].output} is used twice")
         return JobFile(
             path=self.path,
             corpora=corpora,
@@ -279,6 +303,7 @@ class _Reader:
         for source in sources:
             if not (self.root / source).exists():
                 raise self.fail(spec.lines["sources"], f"{where}.sources: no such file or folder: {source}")
+            self.inside_folder(source, spec.lines["sources"], f"{where}.sources")
         options = PackOptions(
             include=tuple(self.texts(spec, "include", where)),
             exclude=tuple(self.texts(spec, "exclude", where)),
@@ -313,13 +338,14 @@ class _Reader:
         else:
             template_title, questions = self.template(spec, where)
             title = title or template_title
-        format_, output = self.output(spec, where, name)
+        format_, output = self.output(spec, where, name, corpora)
         return Job(name, title or name, corpus, questions, output, format_)
 
     def template(self, spec: _Map, where: str) -> tuple[str, tuple[Question, ...]]:
         name = self.text(spec, "template", where, "")
         line = spec.lines["template"]
         if name.endswith(".md"):
+            self.inside_folder(name, line, f"{where}.template")
             path = self.root / name
             if not path.is_file():
                 raise self.fail(line, f"{where}.template: no such file: {name}")
@@ -346,15 +372,44 @@ class _Reader:
             raise self.fail(line, f"{where}.template: {name!r} holds no question")
         return title, questions
 
-    def output(self, spec: _Map, where: str, name: str) -> tuple[ReportFormat, Path]:
+    def output(self, spec: _Map, where: str, name: str, corpora: dict[str, Corpus]) -> tuple[ReportFormat, Path]:
         output = self.text(spec, "output", where, "")
         suffixes = {suffix: format_ for format_, suffix in FORMATS.items()}
         if "format" in spec:
             format_ = self.choice(spec, "format", where, tuple(FORMATS), "markdown")
         else:
             format_ = suffixes.get(Path(output).suffix.lower(), "markdown")
-        path = self.root / (output or f"reports/{name}{FORMATS[format_]}")
-        return format_, path  # type: ignore[return-value]
+        shown = output or f"reports/{name}{FORMATS[format_]}"
+        self.writable(shown, spec.lines.get("output", spec.line), f"{where}.output", corpora)
+        return format_, self.root / shown  # type: ignore[return-value]
+
+    # --- where paths point -------------------------------------------------------------
+
+    def inside_folder(self, relative: str, line: int, where: str) -> None:
+        """Fail unless `relative` (really: links resolved) is inside the job file's folder
+        or the file allows paths outside it."""
+        if not self.allow_outside and not _within(os.path.realpath(self.root / relative), str(self.root)):
+            raise self.fail(
+                line,
+                f"{where}: {relative} is outside the job file's folder {self.root}; "
+                "set `allow_outside: true` at the top of the job file to allow it",
+            )
+
+    def writable(self, output: str, line: int, where: str, corpora: dict[str, Corpus]) -> None:
+        """Fail when a report at `output` would leave the folder, overwrite an input or a
+        folder, or overwrite a file that is not a report without `overwrite`."""
+        self.inside_folder(output, line, where)
+        real = os.path.realpath(self.root / output)
+        if reason := _input_at(real, self.path, corpora.values()):
+            raise self.fail(line, f"{where}: {output} {reason}")
+        if os.path.isdir(real):
+            raise self.fail(line, f"{where}: {output} is a folder: name a file")
+        if os.path.exists(real) and not self.overwrite and not is_report(real):
+            raise self.fail(
+                line,
+                f"{where}: {output} exists and is not a scout-context report: "
+                "name another output, or run with --overwrite to replace it",
+            )
 
     # --- typed values ------------------------------------------------------------------
 
@@ -413,3 +468,31 @@ class _Reader:
         if value not in choices:
             raise self.fail(spec.lines[key], f"{where}.{key}: expected {' or '.join(choices)}, not {value!r}")
         return value
+
+
+def _input_at(real: str, job_path: Path, corpora: Iterable[Corpus]) -> str | None:
+    """Why the real path `real` is an input (the job file, a source, a path a corpus reads),
+    as the end of a sentence that starts with the path; None when it is none of them."""
+    if real == os.path.realpath(job_path):
+        return "is the job file: name another output"
+    for corpus in corpora:
+        for source in corpus.sources:
+            root = os.path.realpath(source)
+            if real == root:
+                return f"is a source of corpus {corpus.name}: name another output"
+            if _within(real, root) and not _excluded(os.path.relpath(real, root), corpus.options.exclude):
+                return (
+                    f"is inside the sources of corpus {corpus.name}: name another output, "
+                    f"or add its folder to corpora.{corpus.name}.exclude"
+                )
+    return None
+
+
+def _excluded(relative: str, exclude: tuple[str, ...]) -> bool:
+    """Whether the corpus's own `exclude` globs leave `relative` out (as packing matches them)."""
+    return bool(exclude) and GitIgnoreSpec.from_lines(exclude).match_file(relative.replace(os.sep, "/"))
+
+
+def _within(path: str, folder: str) -> bool:
+    """Whether the real path `path` is `folder` or inside it."""
+    return os.path.commonpath([path, folder]) == folder

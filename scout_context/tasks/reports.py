@@ -1,7 +1,8 @@
 """Reports of a batch: Markdown, JSON, and one self-contained HTML page per job.
 
-Each has the questions with their answers, checked citations and usage (prompt tokens,
-how many of them came from the prefix cache, answer tokens). The HTML page needs nothing
+Each starts with the marker that tells a report of ours (`report_marker`), then has the
+questions with their answers, checked citations and usage (prompt tokens, how many of
+them came from the prefix cache, answer tokens). The HTML page needs nothing
 from the network: its style and its chart (an inline SVG of tokens per question) are in it.
 """
 
@@ -11,8 +12,10 @@ import json
 from html import escape
 from typing import Any
 
+from ..output import write_output
 from .batch import Answered, BatchResult, JobReport
 from .citations import Citation
+from .report_marker import HTML_META, JSON_KEY, MARKDOWN
 
 _COLORS = {"cached": "#3b8f5a", "computed": "#e0913a", "answer": "#4a72b8"}
 _LEGEND = {"cached": "prefix cache", "computed": "computed prompt", "answer": "answer"}
@@ -22,8 +25,7 @@ def write_reports(result: BatchResult) -> None:
     """Each job's report, in its format, at its output path."""
     render = {"markdown": markdown, "json": json_report, "html": html}
     for report in result.jobs:
-        report.job.output.parent.mkdir(parents=True, exist_ok=True)
-        report.job.output.write_text(render[report.job.format](report), encoding="utf-8")
+        write_output(report.job.output, render[report.job.format](report))
 
 
 def summary_json(result: BatchResult) -> dict[str, Any]:
@@ -42,7 +44,7 @@ def summary_json(result: BatchResult) -> dict[str, Any]:
 
 
 def json_report(report: JobReport) -> str:
-    return json.dumps(job_json(report), ensure_ascii=False, indent=2) + "\n"
+    return json.dumps(dict([JSON_KEY], **job_json(report)), ensure_ascii=False, indent=2) + "\n"
 
 
 def job_json(report: JobReport) -> dict[str, Any]:
@@ -101,7 +103,7 @@ def _usage(q: Answered) -> str:
 
 
 def markdown(report: JobReport) -> str:
-    lines = [f"# {report.job.title}", "", _overview(report) + ".", "", "## Contents", ""]
+    lines = [MARKDOWN, f"# {report.job.title}", "", _overview(report) + ".", "", "## Contents", ""]
     for i, q in enumerate(report.questions, 1):
         lines.append(f"{i}. [{_one_line(q.title)}](#q{i}){' (failed)' if q.status == 'failed' else ''}")
     for i, q in enumerate(report.questions, 1):
@@ -150,7 +152,7 @@ def html(report: JobReport) -> str:
     )
     sections = "".join(_html_section(i, q) for i, q in enumerate(report.questions, 1))
     return (
-        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">{HTML_META}<title>{title}</title>'
         f"<style>{_STYLE}</style></head><body>\n<h1>{title}</h1>\n"
         f"<p class=overview>{escape(_overview(report))}.</p>\n"
         f"<h2>Tokens per question</h2>\n{chart(report.questions)}\n"
