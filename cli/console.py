@@ -28,7 +28,7 @@ _CONTROL_IN_LINES = re.compile(f"[{_UNSAFE}]")
 _LINE_COMMAND = re.compile(r"^([^\S\n]*):(?=:)", re.MULTILINE)  # the runner trims leading whitespace
 _ANY_COMMAND = re.compile(r"(?<=:)(?=:)|(?<=#)(?=#\[)")  # every `::`, every `##[`
 _LEGACY_COMMAND = re.compile(r"#(?=#\[)")
-_JSON_UNSAFE = re.compile(f"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]|#(?=#\\[)")
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]|#(?=#\\[)")
 
 
 def inert(text: str, *, lines: bool = False, line_start: bool = True) -> str:

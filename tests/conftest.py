@@ -55,3 +55,23 @@ def make_repo(tmp_path: Path):
         return repo
 
     return build
+
+
+@pytest.fixture
+def pr_repo(make_repo) -> Path:
+    """A shop repository whose `feature` branch, one commit ahead of `main`, makes a threshold a setting."""
+    repo = make_repo({
+        "shop/__init__.py": "",
+        "shop/cart.py": "def total(items):\n    subtotal = sum(items)\n    if subtotal > 100:\n        return subtotal\n    return subtotal + 5\n",
+        "shop/config.py": "FEE = 5\n",
+    })  # fmt: skip
+    git(repo, "checkout", "-q", "-b", "feature")
+    write(repo, {"shop/cart.py": "from shop.config import THRESHOLD\n\n\ndef total(items):\n    subtotal = sum(items)\n"
+                 "    if subtotal > THRESHOLD:\n        return subtotal\n    return subtotal + 5\n",
+                 "shop/config.py": "FEE = 5\nTHRESHOLD = 100\n"})  # fmt: skip
+    git(repo, "commit", "-qam", "Threshold setting\n\nFixes #3")
+    git(repo, "checkout", "-q", "main")
+    write(repo, {"README.md": "# Shop\n"})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "readme")
+    return repo

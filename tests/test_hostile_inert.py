@@ -17,7 +17,7 @@ from markdown_it import MarkdownIt
 from pypdf import PdfWriter
 from test_cli import EXAMPLE, EXE
 from test_pdf import make_pdf, rewrite, text_page
-from test_pr_cli import actions_env, pr_repo, run  # noqa: F401 (pr_repo is a fixture)
+from test_pr_cli import actions_env, run
 
 from scout_context.pack.options import PackOptions
 from scout_context.pack.pipeline import pack

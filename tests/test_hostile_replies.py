@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 import pytest
 from fake_vllm import KEY, FakeVllm
 from helpers import serving, write
-from test_pr_cli import ANSWER, TOKEN, USAGE, FakeGitHub, actions_env, pr_repo  # noqa: F401 (pr_repo: a fixture)
+from test_pr_cli import ANSWER, TOKEN, USAGE, FakeGitHub, actions_env
 
 EXE = shutil.which("scout-context", path=os.path.dirname(sys.executable)) or "scout-context"
 MARKER = "<!-- scout-context:pr-summary -->"

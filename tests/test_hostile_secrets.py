@@ -12,7 +12,6 @@ import base64
 import json
 import random
 import re
-import sqlite3
 import string
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import pytest
 from fake_vllm import KEY, SCOUT, FakeVllm
 from helpers import git, serving, write
 from hypothesis import given, settings, strategies as st
-from test_pr_cli import ANSWER, USAGE, FakeGitHub, actions_env, pr_repo, run  # noqa: F401 (pr_repo: a fixture)
+from test_pr_cli import ANSWER, USAGE, FakeGitHub, actions_env, run
 
 from scout_context.pack import neutralize as escapes
 from scout_context.sources.secrets import Redaction, redact

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import pytest
 from fake_vllm import KEY, SCOUT
-from helpers import write
 from test_cli import EXAMPLE, EXE, cli, one_line_error
 
 
