@@ -33,7 +33,9 @@ EXE = str(Path(sys.executable).with_name("scout-context"))
 SHOP = ROOT / "examples" / "tiny-shop"
 QUESTION = "How is the shipping fee computed, and where is its threshold set?"
 FLASK_QUESTION = "How does Flask match a URL rule to a view function?"
-_VOLATILE = {"seconds", "timings", "created_at", "cache"}
+_VOLATILE = {"seconds", "timings", "created_at", "cache", "output"}
+_GIT_DATES = {"GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"}
+_PLACES: list[tuple[str, str]] = [(str(ROOT), "<ROOT>")]  # and the run's folder, once it exists
 
 
 def _run(*args: str, env: dict[str, str], cwd: Path | None = None) -> str:
@@ -52,6 +54,10 @@ def _stable(value: object) -> object:
 
 
 def _digest(text: str) -> str:
+    """The digest of `text` with this checkout's and this run's folders named alike, so two
+    checkouts of the same code give the same digests."""
+    for place, name in _PLACES:
+        text = text.replace(place, name)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
@@ -62,6 +68,7 @@ def _json_digest(text: str) -> str:
 def _pr_repo(work: Path) -> Path:
     repo = work / "pr-repo"
     shutil.copytree(SHOP, repo)
+    os.environ.update(_GIT_DATES)  # the commits' ids, and so the prompt, depend on their dates
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "shop")
@@ -79,7 +86,8 @@ def main() -> None:
     out: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        env = {**os.environ, "SCOUT_CACHE_DIR": str(work / "cache")}
+        _PLACES.append((str(work), "<WORK>"))
+        env = {**os.environ, **_GIT_DATES, "SCOUT_CACHE_DIR": str(work / "cache")}
         for name, source in (("shop", SHOP), ("flask", flask)):
             out[f"pack {name}"] = _digest(_run("pack", str(source), env=env))
             out[f"pack {name} --json"] = _json_digest(_run("pack", str(source), "--json", env=env))
@@ -120,7 +128,8 @@ def main() -> None:
             httpd.requests.clear()
             _run("batch", str(jobs), env=remote)
             out["batch shop report"] = _json_digest((jobs.parent / "reports" / "facts.json").read_text(encoding="utf-8"))
-            out["batch shop requests"] = _digest(json.dumps(httpd.requests, sort_keys=True))
+            # requests run concurrently: their order is not the code's
+            out["batch shop requests"] = _digest(json.dumps(sorted(json.dumps(r, sort_keys=True) for r in httpd.requests)))
     json.dump(out, sys.stdout, indent=2)
     sys.stdout.write("\n")
 
