@@ -13,6 +13,7 @@ from itertools import islice
 from typing import Literal
 
 from ..chunk import Chunk
+from ..definition import Outlines
 from ..errors import ContextTooLarge
 from ..store import Store
 from ..tokens import scout_tokenizer
@@ -192,19 +193,19 @@ def _status(result: PackResult, kept: list[Chunk], shrunk: list[str]) -> dict[st
     return status
 
 
-def outline_chunk(chunk: Chunk, outlines: dict[str, tuple[tuple, ...]], room: int | None = None) -> Chunk | None:
+def outline_chunk(chunk: Chunk, outlines: Outlines, room: int | None = None) -> Chunk | None:
     """The chunk reduced to the signatures (and first docstring lines) of the definitions
     that start in it; None when it has none, or when it plainly cannot fit in `room`
     tokens (judged at two characters a token, half what code averages, before counting
     exactly)."""
     if room is not None and room < _MIN_OUTLINE:
         return None
-    inside = [d for d in outlines.get(chunk.path, ()) if chunk.start_line <= d[2] <= chunk.end_line]
+    inside = [d for d in outlines.get(chunk.path, ()) if chunk.start_line <= d.start_line <= chunk.end_line]
     if not inside:
         return None
     lines = [
-        f"{signature or kind + ' ' + name}  # lines {start}-{end}{': ' + doc if doc else ''}\n"
-        for kind, name, start, end, signature, doc in inside
+        f"{d.signature or d.kind + ' ' + d.name}  # lines {d.start_line}-{d.end_line}{': ' + d.doc if d.doc else ''}\n"
+        for d in inside
     ]
     body = neutralize(f"{OUTLINE_NOTE}\n" + "".join(lines))
     if room is not None and len(body) > 2 * room:

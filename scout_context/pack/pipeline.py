@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..chunk import Chunk
+from ..definition import Definition
 from ..errors import UsageError
 from ..sources.files import FileEntry, Skipped, display_path, source_labels
 from ..store import Analysis, IndexEntry, Store
@@ -52,7 +53,7 @@ class PackResult:
     tokens: int
     files: list[str]
     file_tokens: dict[str, int]
-    outlines: dict[str, tuple[tuple, ...]] = field(default_factory=dict)  # path -> (kind, name, start, end, signature, doc)
+    outlines: dict[str, tuple[Definition, ...]] = field(default_factory=dict)  # path -> its outline
     skipped: list[Skipped] = field(default_factory=list)
     redactions: list[tuple[str, str]] = field(default_factory=list)  # (where, e.g. "src/a.py:12", kind)
     notes: list[tuple[str, str]] = field(default_factory=list)

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING
 import Stemmer
 
 from ..chunk import Chunk
+from ..definition import Definition, Outlines
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -86,7 +87,7 @@ class Ranked:
 
 
 def rank(
-    chunks: Sequence[Chunk], question: str, outlines: Mapping[str, tuple[tuple, ...]], *,
+    chunks: Sequence[Chunk], question: str, outlines: Outlines, *,
     store: Store | None = None, digest: str = "",
 ) -> list[Ranked]:
     """Every chunk, best first; ties broken by chunk id. With a `store` and the pack's
@@ -214,7 +215,7 @@ class _Index:
     """What ranking needs that does not depend on the question."""
 
     chunks: Sequence[Chunk]
-    outlines: Mapping[str, tuple[tuple, ...]]
+    outlines: Outlines
     names: list[list[str]]  # per chunk, the names defined in it
     text: str  # the normalized, stemmed surfaces, one space between words, two before each
     starts: list[int]  # where each chunk's surface starts in `text`
@@ -242,7 +243,7 @@ _STORED = ("names", "text", "starts", "norm", "priors", "side")  # the _Index fi
 
 
 def _index(
-    chunks: Sequence[Chunk], outlines: Mapping[str, tuple[tuple, ...]], store: Store | None, digest: str
+    chunks: Sequence[Chunk], outlines: Outlines, store: Store | None, digest: str
 ) -> _Index:
     """The index of `chunks`: reused while the same (immutable) chunk objects come back,
     read from `store` when a pack with the same `digest` was ranked before by the same
@@ -284,12 +285,12 @@ def _store_key(digest: str) -> str:
     return hashlib.sha256(f"{_code_version()}:{digest}".encode()).hexdigest()
 
 
-def _build_index(chunks: Sequence[Chunk], outlines: Mapping[str, tuple[tuple, ...]]) -> _Index:
+def _build_index(chunks: Sequence[Chunk], outlines: Outlines) -> _Index:
     entries = _defined(chunks, outlines)
-    names = [[e[1] for e in found] for found in entries]
+    names = [[e.name for e in found] for found in entries]
     head = max(MIN_HEAD, SURFACE_CHARS // max(len(chunks), 1))
     surfaces = [
-        " ".join((c.path, c.path, *[f"{e[1]} {e[5]}" for e in found], c.text[:head]))
+        " ".join((c.path, c.path, *[f"{e.name} {e.doc}" for e in found], c.text[:head]))
         for c, found in zip(chunks, entries)
     ]
     stemmed = [" ".join(words) for words in _stemmed(_words(surfaces))]
@@ -308,22 +309,22 @@ def _build_index(chunks: Sequence[Chunk], outlines: Mapping[str, tuple[tuple, ..
     )
 
 
-def _defined(chunks: Sequence[Chunk], outlines: Mapping[str, tuple[tuple, ...]]) -> list[tuple[tuple, ...]]:
+def _defined(chunks: Sequence[Chunk], outlines: Outlines) -> list[tuple[Definition, ...]]:
     """Per chunk, the outline entries that start in its lines (outlines are in document
     order)."""
     by_path: dict[str, list[int]] = {}
     for i, c in enumerate(chunks):
         by_path.setdefault(c.path, []).append(i)
-    defined: list[tuple[tuple, ...]] = [()] * len(chunks)
+    defined: list[tuple[Definition, ...]] = [()] * len(chunks)
     for path, members in by_path.items():
         entries = outlines.get(path)
         if not entries:
             continue
         only = chunks[members[0]]
-        if len(members) == 1 and only.start_line <= entries[0][2] and entries[-1][2] <= only.end_line:
+        if len(members) == 1 and only.start_line <= entries[0].start_line and entries[-1].start_line <= only.end_line:
             defined[members[0]] = entries
             continue
-        lines = [e[2] for e in entries]
+        lines = [e.start_line for e in entries]
         for i in members:
             defined[i] = entries[bisect_left(lines, chunks[i].start_line) : bisect_right(lines, chunks[i].end_line)]
     return defined

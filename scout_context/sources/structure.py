@@ -29,22 +29,12 @@ from typing import NamedTuple
 from tree_sitter import Language, Node, Parser, Tree
 from tree_sitter_language_pack import get_language
 
+from ..definition import Definition
+
 MAX_PARSE_BYTES = 4 * 1024 * 1024  # larger files (generated code) are split without parsing
 _MAX_SIGNATURE = 500
 _MAX_DOC = 160
 _COMMENT_MARKS = re.compile(r"^\s*(?:/\*+|\*+/?|///?|//!|#+|--|;+)?\s*")
-
-
-@dataclass(frozen=True, slots=True)
-class Definition:
-    """A definition in a file; lines are 1-based and inclusive."""
-
-    kind: str
-    name: str
-    start_line: int
-    end_line: int
-    signature: str
-    doc: str = ""  # the first line of its docstring, or of the comment right above it
 
 
 @dataclass(frozen=True, slots=True)

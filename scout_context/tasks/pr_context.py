@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..chunk import Chunk
+from ..definition import Definition
 from ..pack.analyze import analyze, content_hash
 from ..pack.arrange import outline_chunk
 from ..pack.neutralize import neutralize, tag_escaper
@@ -63,7 +64,7 @@ class Snapshot:
     """The head commit's files, analysed like `pack` does (cached by content hash)."""
 
     chunks: dict[str, list[Chunk]] = field(default_factory=dict)  # shown path -> chunks
-    outlines: dict[str, tuple[tuple, ...]] = field(default_factory=dict)
+    outlines: dict[str, tuple[Definition, ...]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # shown path -> why it has no chunks
     redactions: list[tuple[str, str]] = field(default_factory=list)  # (where: "src/a.py:12", kind)
 
@@ -147,7 +148,7 @@ class Material:
     changed_files: list[Chunk] = field(default_factory=list)
     related: list[Chunk] = field(default_factory=list)
     map_paths: list[str] = field(default_factory=list)
-    outlines: dict[str, tuple[tuple, ...]] = field(default_factory=dict)
+    outlines: dict[str, tuple[Definition, ...]] = field(default_factory=dict)
     task: str = ""
     not_analysed: list[tuple[str, str]] = field(default_factory=list)  # whatever happens to fit
 
@@ -338,13 +339,13 @@ def _document(change: FileChange, rows, anchors: list[int], a: int, b: int, defs
     return Chunk(chunk_id, "diff", change.path, a, b, body, document_tokens(chunk_id, change.path, body, body_tokens(body)))
 
 
-def _widen(h: Hunk, defs: Sequence[tuple], count: int) -> tuple[int, int]:
+def _widen(h: Hunk, defs: Sequence[Definition], count: int) -> tuple[int, int]:
     """The hunk's new lines widened to the innermost function or class around each end
     (when it is at most MAX_WIDEN_LINES long), else by CONTEXT_LINES."""
     first, last = h.new_start, h.new_start + h.new_count - 1
     around_first, around_last = _innermost(defs, first), _innermost(defs, last)
-    a = around_first[2] if around_first and around_first[3] - around_first[2] < MAX_WIDEN_LINES else first - CONTEXT_LINES
-    b = around_last[3] if around_last and around_last[3] - around_last[2] < MAX_WIDEN_LINES else last + CONTEXT_LINES
+    a = around_first.start_line if around_first and _length(around_first) < MAX_WIDEN_LINES else first - CONTEXT_LINES
+    b = around_last.end_line if around_last and _length(around_last) < MAX_WIDEN_LINES else last + CONTEXT_LINES
     return max(1, a), min(count, b)
 
 
@@ -362,30 +363,37 @@ def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _innermost(defs: Sequence[tuple], first: int, last: int | None = None) -> tuple | None:
-    """The shortest definition (kind, name, start, end, signature, doc) around lines first..last."""
+def _innermost(defs: Sequence[Definition], first: int, last: int | None = None) -> Definition | None:
+    """The shortest definition around lines first..last."""
     last = first if last is None else last
-    around = [d for d in defs if d[2] <= first and last <= d[3]]
-    return min(around, key=lambda d: d[3] - d[2]) if around else None
+    around = [d for d in defs if d.start_line <= first and last <= d.end_line]
+    return min(around, key=_length) if around else None
 
 
-def _name(definition: tuple) -> str:
-    return f"{definition[0]} {definition[1]}"
+def _length(definition: Definition) -> int:
+    return definition.end_line - definition.start_line
 
 
-def _touched(hunks: Sequence[Hunk], defs: Sequence[tuple]) -> tuple[str, ...]:
+def _name(definition: Definition) -> str:
+    return f"{definition.kind} {definition.name}"
+
+
+def _touched(hunks: Sequence[Hunk], defs: Sequence[Definition]) -> tuple[str, ...]:
     """The innermost definitions at the ends of each hunk's new lines and those starting
     inside it, qualified by their containers (`Cart.total`); outside any definition, the
     names a line at the top level assigns (`TIMEOUT = 5`, `timeout: 5`)."""
     names: dict[str, None] = {}
     for h in hunks:
         first, last = max(h.new_start, 1), max(h.new_start + h.new_count - 1, 1)
-        lines = {first, last, *(d[2] for d in defs if first <= d[2] <= last)}
+        lines = {first, last, *(d.start_line for d in defs if first <= d.start_line <= last)}
         for line in sorted(lines):
             inner = _innermost(defs, line)
             if inner is not None:  # a heading (a document's section) goes unqualified
-                outer = sorted((d for d in defs if d[2] <= inner[2] and inner[3] <= d[3] and d != inner), key=lambda d: d[2])
-                names[".".join([*(d[1] for d in outer if d[0] != "heading"), inner[1]])] = None
+                outer = sorted(
+                    (d for d in defs if d.start_line <= inner.start_line and inner.end_line <= d.end_line and d != inner),
+                    key=lambda d: d.start_line,
+                )
+                names[".".join([*(d.name for d in outer if d.kind != "heading"), inner.name])] = None
             else:
                 names.update(dict.fromkeys(m.group(1) for text in h.added if (m := _ASSIGNED.match(text))))
     return tuple(names)
@@ -553,7 +561,7 @@ def _repository_map(paths: Sequence[str], outlines, budget: int) -> tuple[str, s
         left -= sizes[p]
     outlined = 0
     for p in listed:
-        lines = "".join(f"  {data(_outline_line(d))}\n" for d in outlines.get(p, ()) if d[0] != "heading")
+        lines = "".join(f"  {data(_outline_line(d))}\n" for d in outlines.get(p, ()) if d.kind != "heading")
         if not lines:
             continue
         tokens = count(lines)
@@ -566,7 +574,7 @@ def _repository_map(paths: Sequence[str], outlines, budget: int) -> tuple[str, s
     while count(block) > budget and listed:  # per-line counts are close, not exact: trim to be sure
         listed.pop()
         block = f'<repository_map files="{len(paths)}">\n' + "".join(entries[p] for p in listed) + "</repository_map>\n"
-    with_outline = sum(1 for p in listed if any(d[0] != "heading" for d in outlines.get(p, ())))
+    with_outline = sum(1 for p in listed if any(d.kind != "heading" for d in outlines.get(p, ())))
     notes = []
     if len(listed) < len(paths):
         notes.append(f"{len(paths) - len(listed)} of {len(paths)} files not listed")
@@ -579,7 +587,6 @@ def _files(count: int, noun: str = "file") -> str:
     return f"{count:,} {noun}{'s' * (count != 1)}"
 
 
-def _outline_line(definition: tuple) -> str:
-    kind, name, start, end, signature, _ = definition
-    text = " ".join((signature or f"{kind} {name}").split())
-    return f"{text[:160]}  # lines {start}-{end}"
+def _outline_line(d: Definition) -> str:
+    text = " ".join((d.signature or f"{d.kind} {d.name}").split())
+    return f"{text[:160]}  # lines {d.start_line}-{d.end_line}"
