@@ -9,10 +9,9 @@ import pytest
 
 from scout_context.pack.options import PackOptions
 from scout_context.pack.pipeline import PackResult, pack
+from scout_context.pack.imports import first_texts, imports
 from scout_context.pack.rank import (
     dependency_order,
-    first_texts,
-    imports,
     is_side_file,
     normalize,
     rank,

@@ -32,7 +32,8 @@ from ..pack.arrange import outline_chunk
 from ..pack.neutralize import neutralize, tag_escaper
 from ..pack.options import PackOptions
 from ..pack.fit import fit
-from ..pack.rank import Ranked, first_texts, imports
+from ..pack.imports import first_texts, imports
+from ..pack.rank import Ranked
 from ..pack.render import body_tokens, document, document_tokens
 from ..sources import gitdiff
 from ..sources.defaults import LOCK_FILES, MINIFIED
