@@ -13,7 +13,9 @@ from ..sources.pdf import PdfError, extract, is_pdf
 from ..sources.read import binary_head, decode
 from ..sources.secrets import redact
 from ..definition import Definition
-from ..sources.structure import Segment, language_for, outline, segments
+from ..sources.structure.languages import language_for
+from ..sources.structure.outline import outline
+from ..sources.structure.segments import Segment, segments
 from ..store import Analysis
 from .neutralize import neutralize
 from .options import PackOptions

@@ -40,7 +40,8 @@ from ..sources.defaults import LOCK_FILES, MINIFIED
 from ..sources.gitdiff import FileChange, Hunk
 from ..sources.read import decode
 from ..sources.secrets import redact
-from ..sources.structure import language_for, outline
+from ..sources.structure.languages import language_for
+from ..sources.structure.outline import outline
 from ..store import Analysis, Store
 from ..tokens import scout_tokenizer
 
