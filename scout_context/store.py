@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from .definition import Definition
 from .errors import StoreError
+from .pack.analysis import Analysis
 from .paths import CACHE_ENV, store_path
 from .sources.secrets import scrub
 
@@ -95,20 +96,6 @@ class IndexEntry:
     mtime_ns: int
     inode: int
     hash: str
-
-
-@dataclass(frozen=True, slots=True)
-class Analysis:
-    """What a file's content produced under one set of options."""
-
-    reason: str = ""                                   # non-empty: skipped, e.g. "binary (NUL bytes)"
-    note: str = ""                                     # e.g. a lossy decode
-    language: str = ""
-    parsed_ok: bool = True
-    outline: tuple[Definition, ...] = ()
-    redactions: tuple[tuple[str, str], ...] = ()       # (where: ":12" for a line, "#p4" for a page, kind)
-    chunks: tuple[tuple[int, int, str, int, str], ...] = ()  # (start, end, body hash, render.body_tokens, label)
-    skipped_parts: tuple[tuple[str, str], ...] = ()    # (where, reason): pages without text, broken pages
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,15 +8,15 @@ import hashlib
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
+from ..definition import Definition
 from ..sources import chat
 from ..sources.pdf import PdfError, extract, is_pdf
 from ..sources.read import binary_head, decode
 from ..sources.secrets import redact
-from ..definition import Definition
 from ..sources.structure.languages import language_for
 from ..sources.structure.outline import outline
 from ..sources.structure.segments import Segment, segments
-from ..store import Analysis
+from .analysis import Analysis
 from .neutralize import neutralize
 from .options import PackOptions
 from .render import body_tokens

@@ -27,8 +27,9 @@ from pathlib import Path, PurePosixPath
 
 from ..chunk import Chunk
 from ..definition import Definition
-from ..pack.analyze import analyze, content_hash
+from ..pack.analyze import content_hash
 from ..pack.arrange import outline_chunk
+from ..pack.cached import analyse_new, chunk_bodies, file_chunks, located
 from ..pack.neutralize import neutralize, tag_escaper
 from ..pack.options import PackOptions
 from ..pack.fit import fit
@@ -42,7 +43,7 @@ from ..sources.read import decode
 from ..sources.secrets import redact
 from ..sources.structure.languages import language_for
 from ..sources.structure.outline import outline
-from ..store import Analysis, Store
+from ..store import Store
 from ..tokens import scout_tokenizer
 
 CONTEXT_LINES = 3
@@ -87,17 +88,16 @@ def snapshot(repo: Path, commit: str, options: PackOptions, store: Store, wanted
     contents = gitdiff.blobs(repo, [e.blob for e in entries])
     digests = {e.rel: content_hash(contents[e.blob], e.rel) for e in entries if e.blob in contents}
     analyses = store.analyses(set(digests.values()), options.analysis_key)
-    new_analyses: dict[str, Analysis] = {}
-    new_bodies: dict[str, str] = {}
+    jobs: dict[str, tuple[bytes, str]] = {}
     for e in entries:
         digest = digests.get(e.rel)
         if digest and digest not in analyses:
-            analyses[digest], found = analyze(contents[e.blob], e.rel, options)
-            new_analyses[digest] = analyses[digest]
-            new_bodies.update(found)
+            jobs.setdefault(digest, (contents[e.blob], e.rel))
+    # In this process: an engine may already run in it, and a fork would copy its state.
+    new_analyses, new_bodies = analyse_new(jobs, options, in_workers=False)
+    analyses.update(new_analyses)
     store.save(f"git:{repo.resolve()}", {}, new_analyses, options.analysis_key, new_bodies)
-    needed = {c[2] for d in digests.values() for c in analyses[d].chunks} - new_bodies.keys()
-    bodies = {**store.blobs(needed), **new_bodies}
+    bodies = chunk_bodies(store, [analyses[d] for d in digests.values()], new_bodies)
     seen: set[str] = set()
     for e in entries:
         analysis = analyses.get(digests.get(e.rel, ""))
@@ -105,26 +105,9 @@ def snapshot(repo: Path, commit: str, options: PackOptions, store: Store, wanted
             result.skipped[e.path] = analysis.reason if analysis else "missing from the repository"
             continue
         result.outlines[e.path] = analysis.outline
-        result.redactions += [(e.path + where if where[:1] in ":#" else where, kind) for where, kind in analysis.redactions]
-        result.chunks[e.path] = [
-            _chunk(e.path, label, start, end, bodies[digest], tokens, seen)
-            for start, end, digest, tokens, label in analysis.chunks
-        ]
+        result.redactions += [(located(e.path, "", where), kind) for where, kind in analysis.redactions]
+        result.chunks[e.path] = [chunk for chunk, _ in file_chunks(analysis, e.path, "", "head", bodies, seen)]
     return result
-
-
-def _chunk(path: str, label: str, start: int, end: int, body: str, tokens: int, seen: set[str]) -> Chunk:
-    base = f"{path}:{start}-{end}" if not label else path + label if label[0] in ":#" else label
-    chunk_id = _unique(base, seen)
-    return Chunk(chunk_id, "head", path, start, end, body, document_tokens(chunk_id, path, body, tokens))
-
-
-def _unique(chunk_id: str, seen: set[str]) -> str:
-    found, n = chunk_id, 2
-    while found in seen:
-        found, n = f"{chunk_id}~{n}", n + 1
-    seen.add(found)
-    return found
 
 
 @dataclass(frozen=True, slots=True)
