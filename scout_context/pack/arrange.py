@@ -20,9 +20,9 @@ from ..tokens import scout_tokenizer
 from .fit import Fitted, fit
 from .layout import EDGES_END_LIMIT, EDGES_TOP, OUTLINE_NOTE, TAIL_LIMIT, edges, stable
 from .neutralize import neutralize
-from .pipeline import PackResult, header, over_budget_message, total_tokens
 from .rank import Ranked, rank
 from .render import body_tokens, document_tokens
+from .result import Arranged, PackResult, header, over_budget_message, total_tokens
 
 Layout = Literal["stable", "edges"]
 LAYOUTS: tuple[str, ...] = ("stable", "edges")
@@ -39,13 +39,13 @@ def arrange(
     budget: int | None = None,
     fit_to_budget: bool = True,
     store: Store | None = None,
-) -> PackResult:
+) -> Arranged:
     """`result` as a prompt for `question`: ranked, fitted within `budget` tokens (exact,
     everything included), ordered by `layout`. Without a question and a budget the pack
-    is returned as it is. Over budget with `fit_to_budget` off: ContextTooLarge. A `store`
+    is returned as it is, unranked. Over budget with `fit_to_budget` off: ContextTooLarge. A `store`
     keeps the ranking index for the next process."""
     if not question and budget is None:
-        return result
+        return Arranged.of(result)
     if budget is not None and result.tokens > budget and not fit_to_budget:
         raise ContextTooLarge(over_budget_message(result, budget))
     # The corpus must not depend on the question in the stable layout: fit by the
@@ -152,7 +152,7 @@ def _tree_depth(result: PackResult, budget: int | None) -> tuple[int | None, int
     return depth, tokens
 
 
-def _lay_out(result, kept, ranking, question, layout, shrunk, dropped, tail_limit, tree) -> PackResult:
+def _lay_out(result, kept, ranking, question, layout, shrunk, dropped, tail_limit, tree) -> Arranged:
     present = {chunk.id: chunk for chunk in kept}
     ranked_kept = [replace(r, chunk=present[r.chunk.id]) for r in ranking if r.chunk.id in present]
     if layout == "edges":
@@ -164,7 +164,7 @@ def _lay_out(result, kept, ranking, question, layout, shrunk, dropped, tail_limi
         else:  # no question: the pack's own order, less what did not fit
             position = {chunk.id: i for i, chunk in enumerate(result.chunks)}
             ordered = sorted(kept, key=lambda chunk: position[chunk.id])
-    arranged = replace(
+    arranged = Arranged.of(
         result, chunks=ordered, head=head, tail=tail, ranking=ranking, shrunk=shrunk, dropped=dropped, digest=""
     )
     arranged.header = tree
