@@ -11,7 +11,8 @@ import typer
 
 from scout_context.output import write_output
 from scout_context.pack.arrange import arrange
-from scout_context.pack.pipeline import PackResult, pack
+from scout_context.pack.pipeline import pack
+from scout_context.pack.result import Arranged
 from scout_context.sources.defaults import DEFAULT_MAX_FILE_BYTES
 from scout_context.store import Store
 
@@ -67,11 +68,11 @@ def pack_command(
         print_json(_as_json(result, output, seconds))
 
 
-def ranking_json(result: PackResult, top: int = 50) -> list[dict]:
+def ranking_json(result: Arranged, top: int = 50) -> list[dict]:
     return [{"id": r.chunk.id, "source": r.chunk.source, "score": round(r.score, 4)} for r in result.ranking[:top]]
 
 
-def _as_json(result: PackResult, output: Path | None, seconds: float) -> dict:
+def _as_json(result: Arranged, output: Path | None, seconds: float) -> dict:
     return {
         "tokens": result.tokens,
         "files": result.files,

@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from scout_context.pack.pipeline import PackResult, Progress as ProgressCallback
+from scout_context.pack.pipeline import Progress as ProgressCallback
+from scout_context.pack.result import PackResult
 
 from .console import markup
 

@@ -24,7 +24,9 @@ from pathlib import Path
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from .definition import Definition
 from .errors import StoreError
+from .pack.analysis import Analysis
 from .paths import CACHE_ENV, store_path
 from .sources.secrets import scrub
 
@@ -94,20 +96,6 @@ class IndexEntry:
     mtime_ns: int
     inode: int
     hash: str
-
-
-@dataclass(frozen=True, slots=True)
-class Analysis:
-    """What a file's content produced under one set of options."""
-
-    reason: str = ""                                   # non-empty: skipped, e.g. "binary (NUL bytes)"
-    note: str = ""                                     # e.g. a lossy decode
-    language: str = ""
-    parsed_ok: bool = True
-    outline: tuple[tuple, ...] = ()                    # (kind, name, start_line, end_line, signature, doc)
-    redactions: tuple[tuple[str, str], ...] = ()       # (where: ":12" for a line, "#p4" for a page, kind)
-    chunks: tuple[tuple[int, int, str, int, str], ...] = ()  # (start, end, body hash, render.body_tokens, label)
-    skipped_parts: tuple[tuple[str, str], ...] = ()    # (where, reason): pages without text, broken pages
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +199,7 @@ class Store:
         return {
             row[0]: Analysis(
                 reason=row[1], note=row[2], language=row[3], parsed_ok=bool(row[4]),
-                outline=tuple(tuple(item) for item in json.loads(row[5])),
+                outline=tuple(Definition._make(item) for item in json.loads(row[5])),
                 redactions=tuple(tuple(item) for item in json.loads(row[6])),
                 chunks=tuple(tuple(item) for item in json.loads(row[7])),
                 skipped_parts=tuple(tuple(item) for item in json.loads(row[8])),

@@ -13,7 +13,8 @@ from scout_context.chunk import Chunk
 from scout_context.pack.fit import fit
 from scout_context.pack.layout import TAIL_LIMIT, edges, question_block, stable
 from scout_context.pack.options import PackOptions
-from scout_context.pack.pipeline import PackResult, pack
+from scout_context.pack.pipeline import pack
+from scout_context.pack.result import PackResult
 from scout_context.pack.rank import Ranked, rank
 from scout_context.pack.render import document
 from scout_context.store import Store

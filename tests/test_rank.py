@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from scout_context.pack.options import PackOptions
-from scout_context.pack.pipeline import PackResult, pack
+from scout_context.pack.pipeline import pack
+from scout_context.pack.result import PackResult
+from scout_context.pack.imports import first_texts, imports
 from scout_context.pack.rank import (
     dependency_order,
-    first_texts,
-    imports,
     is_side_file,
     normalize,
     rank,

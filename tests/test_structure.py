@@ -12,7 +12,10 @@ from hypothesis import strategies as st
 import rich
 from tree_sitter_language_pack import get_language
 
-from scout_context.sources.structure import Definition, Segment, language_for, outline, segments
+from scout_context.definition import Definition
+from scout_context.sources.structure.languages import language_for
+from scout_context.sources.structure.outline import outline
+from scout_context.sources.structure.segments import Segment, segments
 
 
 def line_count(text: str) -> int:

@@ -26,7 +26,7 @@ from typing import Any
 from scout_context.chunk import Chunk
 from scout_context.pack.arrange import arrange
 from scout_context.pack.layout import question_block
-from scout_context.pack.pipeline import PackResult, SourceSummary, header, total_tokens
+from scout_context.pack.result import PackResult, SourceSummary, header, total_tokens
 from scout_context.pack.render import body_tokens, document, document_tokens
 from scout_context.tasks.ask import render_prompt
 

@@ -8,12 +8,15 @@ import hashlib
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
+from ..definition import Definition
 from ..sources import chat
 from ..sources.pdf import PdfError, extract, is_pdf
 from ..sources.read import binary_head, decode
 from ..sources.secrets import redact
-from ..sources.structure import Segment, language_for, outline, segments
-from ..store import Analysis
+from ..sources.structure.languages import language_for
+from ..sources.structure.outline import outline
+from ..sources.structure.segments import Segment, segments
+from .analysis import Analysis
 from .neutralize import neutralize
 from .options import PackOptions
 from .render import body_tokens
@@ -60,7 +63,7 @@ def analyze(data: bytes, rel: str, options: PackOptions) -> tuple[Analysis, dict
             note=decoded.note,
             language=language,
             parsed_ok=parsed_ok,
-            outline=tuple((d.kind, d.name, d.start_line, d.end_line, d.signature, d.doc) for d in definitions),
+            outline=tuple(definitions),
             redactions=redactions,
             chunks=tuple(chunks),
         ),
@@ -85,7 +88,7 @@ def _analyze_pdf(data: bytes, options: PackOptions) -> tuple[Analysis, dict[str,
     return (
         Analysis(
             language="pdf",
-            outline=tuple(("page", p.heading or p.label, p.number, p.number, p.heading, "") for p in document.pages),
+            outline=tuple(Definition("page", p.heading or p.label, p.number, p.number, p.heading) for p in document.pages),
             redactions=tuple(redactions),
             chunks=tuple(chunks),
             skipped_parts=tuple((f"#p{label}", reason) for label, reason in document.skipped),

@@ -13,15 +13,16 @@ from itertools import islice
 from typing import Literal
 
 from ..chunk import Chunk
+from ..definition import Outlines
 from ..errors import ContextTooLarge
 from ..store import Store
 from ..tokens import scout_tokenizer
 from .fit import Fitted, fit
 from .layout import EDGES_END_LIMIT, EDGES_TOP, OUTLINE_NOTE, TAIL_LIMIT, edges, stable
 from .neutralize import neutralize
-from .pipeline import PackResult, header, over_budget_message, total_tokens
 from .rank import Ranked, rank
 from .render import body_tokens, document_tokens
+from .result import Arranged, PackResult, header, over_budget_message, total_tokens
 
 Layout = Literal["stable", "edges"]
 LAYOUTS: tuple[str, ...] = ("stable", "edges")
@@ -38,13 +39,13 @@ def arrange(
     budget: int | None = None,
     fit_to_budget: bool = True,
     store: Store | None = None,
-) -> PackResult:
+) -> Arranged:
     """`result` as a prompt for `question`: ranked, fitted within `budget` tokens (exact,
     everything included), ordered by `layout`. Without a question and a budget the pack
-    is returned as it is. Over budget with `fit_to_budget` off: ContextTooLarge. A `store`
+    is returned as it is, unranked. Over budget with `fit_to_budget` off: ContextTooLarge. A `store`
     keeps the ranking index for the next process."""
     if not question and budget is None:
-        return result
+        return Arranged.of(result)
     if budget is not None and result.tokens > budget and not fit_to_budget:
         raise ContextTooLarge(over_budget_message(result, budget))
     # The corpus must not depend on the question in the stable layout: fit by the
@@ -151,7 +152,7 @@ def _tree_depth(result: PackResult, budget: int | None) -> tuple[int | None, int
     return depth, tokens
 
 
-def _lay_out(result, kept, ranking, question, layout, shrunk, dropped, tail_limit, tree) -> PackResult:
+def _lay_out(result, kept, ranking, question, layout, shrunk, dropped, tail_limit, tree) -> Arranged:
     present = {chunk.id: chunk for chunk in kept}
     ranked_kept = [replace(r, chunk=present[r.chunk.id]) for r in ranking if r.chunk.id in present]
     if layout == "edges":
@@ -163,7 +164,7 @@ def _lay_out(result, kept, ranking, question, layout, shrunk, dropped, tail_limi
         else:  # no question: the pack's own order, less what did not fit
             position = {chunk.id: i for i, chunk in enumerate(result.chunks)}
             ordered = sorted(kept, key=lambda chunk: position[chunk.id])
-    arranged = replace(
+    arranged = Arranged.of(
         result, chunks=ordered, head=head, tail=tail, ranking=ranking, shrunk=shrunk, dropped=dropped, digest=""
     )
     arranged.header = tree
@@ -192,19 +193,19 @@ def _status(result: PackResult, kept: list[Chunk], shrunk: list[str]) -> dict[st
     return status
 
 
-def outline_chunk(chunk: Chunk, outlines: dict[str, tuple[tuple, ...]], room: int | None = None) -> Chunk | None:
+def outline_chunk(chunk: Chunk, outlines: Outlines, room: int | None = None) -> Chunk | None:
     """The chunk reduced to the signatures (and first docstring lines) of the definitions
     that start in it; None when it has none, or when it plainly cannot fit in `room`
     tokens (judged at two characters a token, half what code averages, before counting
     exactly)."""
     if room is not None and room < _MIN_OUTLINE:
         return None
-    inside = [d for d in outlines.get(chunk.path, ()) if chunk.start_line <= d[2] <= chunk.end_line]
+    inside = [d for d in outlines.get(chunk.path, ()) if chunk.start_line <= d.start_line <= chunk.end_line]
     if not inside:
         return None
     lines = [
-        f"{signature or kind + ' ' + name}  # lines {start}-{end}{': ' + doc if doc else ''}\n"
-        for kind, name, start, end, signature, doc in inside
+        f"{d.signature or d.kind + ' ' + d.name}  # lines {d.start_line}-{d.end_line}{': ' + d.doc if d.doc else ''}\n"
+        for d in inside
     ]
     body = neutralize(f"{OUTLINE_NOTE}\n" + "".join(lines))
     if room is not None and len(body) > 2 * room:

@@ -2,82 +2,29 @@
 
 Stages: open each named path as a source and list its files (`pack.collect`), reuse what
 the store knows about each file (stat index, then content hash), analyse only what is new
-(`pack.analyze`), render and count (`pack.render`), save what was learnt in one transaction.
+(`pack.cached`), render and count (`pack.render`), save what was learnt in one transaction.
 """
 
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TextIO
 
-from ..chunk import Chunk
 from ..errors import UsageError
 from ..sources.files import FileEntry, Skipped, display_path, source_labels
-from ..store import Analysis, IndexEntry, Store
-from ..tokens import scout_tokenizer
-from .analyze import analyze, content_hash
+from ..store import IndexEntry, Store
+from .analysis import Analysis
+from .analyze import content_hash
+from .cached import analyse_new, chunk_bodies, file_chunks, located
 from .collect import Source, open_source
 from .options import PackOptions
-from .rank import Ranked
-from .render import directory_tree, document, document_tokens
-
-# Below this many bytes to analyse, worker processes cost more than they save.
-PARALLEL_MIN_BYTES = 2_000_000
+from .result import PackResult, SourceSummary, header, total_tokens
 
 Progress = Callable[[int, int, str], None]
 """Called as (files done, files total, current path)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SourceSummary:
-    label: str
-    root: str
-    files: int
-    tokens: int
-
-
-@dataclass
-class PackResult:
-    """A pack: the header and the chunks in prompt order, and what went into it."""
-
-    header: str
-    chunks: list[Chunk]
-    tokens: int
-    files: list[str]
-    file_tokens: dict[str, int]
-    outlines: dict[str, tuple[tuple, ...]] = field(default_factory=dict)  # path -> (kind, name, start, end, signature, doc)
-    skipped: list[Skipped] = field(default_factory=list)
-    redactions: list[tuple[str, str]] = field(default_factory=list)  # (where, e.g. "src/a.py:12", kind)
-    notes: list[tuple[str, str]] = field(default_factory=list)
-    sources: list[SourceSummary] = field(default_factory=list)
-    file_labels: dict[str, str] = field(default_factory=dict)  # path -> its source's label
-    analysed: int = 0
-    reused: int = 0
-    digest: str = ""  # sha256 of the options and every chunk's id, path and body hash ("": not from `pack`)
-    # Set by `arrange`: the text before and after the documents, the ranking, the fitting.
-    head: str = ""
-    tail: str = ""
-    ranking: list[Ranked] = field(default_factory=list)
-    shrunk: list[str] = field(default_factory=list)
-    dropped: list[str] = field(default_factory=list)
-
-    def write(self, handle: TextIO) -> None:
-        """Stream the rendered text (never built as one string)."""
-        handle.write(self.header + self.head)
-        for chunk in self.chunks:
-            handle.write(document(chunk))
-        handle.write(self.tail)
-
-    @property
-    def text(self) -> str:
-        return self.header + self.head + "".join(document(chunk) for chunk in self.chunks) + self.tail
 
 
 def pack(
@@ -126,20 +73,18 @@ def pack(
                 result.skipped.append(Skipped(shown, analysis.reason))
                 continue
             tokens = 0
-            for start, end, digest, body_tokens, part in analysis.chunks:
-                chunk_id = _unique(_chunk_id(shown, prefix, part, start, end), seen_ids)
-                block = document_tokens(chunk_id, shown, bodies[digest], body_tokens)
-                result.chunks.append(Chunk(chunk_id, label, shown, start, end, bodies[digest], block))
-                content.update(f"{chunk_id}\0{shown}\0{digest}\n".encode())
-                tokens += block
+            for chunk, digest in file_chunks(analysis, shown, prefix, label, bodies, seen_ids):
+                result.chunks.append(chunk)
+                content.update(f"{chunk.id}\0{shown}\0{digest}\n".encode())
+                tokens += chunk.tokens
             result.files.append(shown)
             result.file_tokens[shown] = tokens
             result.file_labels[shown] = label
             result.outlines[shown] = analysis.outline
             files_packed += 1
             source_tokens += tokens
-            result.redactions.extend((_where(shown, prefix, where), kind) for where, kind in analysis.redactions)
-            result.skipped.extend(Skipped(_where(shown, prefix, where), reason) for where, reason in analysis.skipped_parts)
+            result.redactions.extend((located(shown, prefix, where), kind) for where, kind in analysis.redactions)
+            result.skipped.extend(Skipped(located(shown, prefix, where), reason) for where, reason in analysis.skipped_parts)
             if analysis.note:
                 result.notes.append((shown, analysis.note))
             if not analysis.parsed_ok and analysis.language:
@@ -150,30 +95,6 @@ def pack(
     result.header = header(result)
     result.tokens = total_tokens(result)
     return result
-
-
-def header(result: PackResult, status: Mapping[str, str] | None = None, depth: int | None = None) -> str:
-    """One `<directory_tree>` per source: every packed file with the tokens its documents
-    take in the prompt, and its `status` ("outline only", "left out") when fitting changed it;
-    `depth` folds deeper folders into one line each (see `render.directory_tree`)."""
-    per_file: dict[str, int] = dict.fromkeys(result.files, 0)
-    for chunk in result.chunks:
-        per_file[chunk.path] += chunk.tokens
-    trees = []
-    for source in result.sources:
-        prefix = f"{source.label}/" if len(result.sources) > 1 else ""
-        entries = [
-            (path.removeprefix(prefix), tokens, (status or {}).get(path, ""))
-            for path, tokens in per_file.items() if result.file_labels[path] == source.label
-        ]
-        trees.append(directory_tree(source.label, entries, depth))
-    return "".join(trees)
-
-
-def total_tokens(result: PackResult) -> int:
-    """Exact tokens of `result.text`: its blocks' counts add up (see `tokens.py`)."""
-    count = scout_tokenizer().count
-    return count(result.header) + count(result.head) + sum(c.tokens for c in result.chunks) + count(result.tail)
 
 
 def _analyse_source(
@@ -203,8 +124,6 @@ def _analyse_source(
             to_read.append(entry)
 
     new_index: dict[str, IndexEntry] = {}
-    new_analyses: dict[str, Analysis] = {}
-    new_bodies: dict[str, str] = {}
     jobs: dict[str, tuple[FileEntry, bytes]] = {}
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         loaded = list(pool.map(lambda entry: (entry, source.read(entry)), to_read))
@@ -224,59 +143,16 @@ def _analyse_source(
             else:
                 jobs[digest] = (entry, data)
 
-    with _analysis_map(sum(len(data) for _, data in jobs.values())) as run:
-        results = run(_analyze_job, [(data, entry.rel, options) for entry, data in jobs.values()])
-        for (digest, (entry, _)), (analysis, bodies) in zip(jobs.items(), results):
-            analyses[digest] = new_analyses[digest] = analysis
-            new_bodies.update(bodies)
-            tick(entry.shown)
-
+    new_analyses, new_bodies = analyse_new(
+        {digest: (data, entry.rel) for digest, (entry, data) in jobs.items()}, options, lambda digest: tick(jobs[digest][0].shown)
+    )
+    analyses.update(new_analyses)
     per_file = {rel: analyses[digest] for rel, digest in digests.items()}
-    needed = {chunk[2] for analysis in per_file.values() for chunk in analysis.chunks} - new_bodies.keys()
-    bodies = {**store.blobs(needed), **new_bodies}
+    bodies = chunk_bodies(store, per_file.values(), new_bodies)
     store.save(key, new_index, new_analyses, options_key, new_bodies, forget=index.keys() - {f.shown for f in files})
     result.analysed += len(jobs)
     result.reused += len(files) - len(jobs)
     return per_file, bodies
-
-
-@contextmanager
-def _analysis_map(total_bytes: int) -> Iterator[Callable]:
-    """`map` for analysis jobs: over worker processes when there is enough work (tree-sitter
-    holds the GIL, so threads would not help), in this process otherwise. Workers are
-    forked after the tokenizer is loaded, so they share it instead of loading their own."""
-    workers = min(os.cpu_count() or 1, 8)
-    if workers < 2 or total_bytes < PARALLEL_MIN_BYTES or "fork" not in multiprocessing.get_all_start_methods():
-        yield map
-        return
-    scout_tokenizer()
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        yield lambda function, items: pool.map(function, items, chunksize=4)
-
-
-def _analyze_job(job: tuple[bytes, str, PackOptions]) -> tuple[Analysis, dict[str, str]]:
-    return analyze(*job)
-
-
-def _chunk_id(shown: str, prefix: str, label: str, start: int, end: int) -> str:
-    """`path:10-80` for text, `report.pdf#p12` for a page, the export's own id for a chat
-    chunk (`slack:#general@...`, prefixed by the source's name when there are several)."""
-    if not label:
-        return f"{shown}:{start}-{end}"
-    return _where(shown, prefix, label)
-
-
-def _where(shown: str, prefix: str, where: str) -> str:
-    return shown + where if where[0] in ":#" else prefix + where
-
-
-def _unique(chunk_id: str, seen: set[str]) -> str:
-    """Ids stay unique in a pack: a repeat (two exports of the same channel) gets `~2`, `~3`."""
-    unique, n = chunk_id, 2
-    while unique in seen:
-        unique, n = f"{chunk_id}~{n}", n + 1
-    seen.add(unique)
-    return unique
 
 
 def _unchanged(known: IndexEntry | None, entry: FileEntry) -> bool:
@@ -293,21 +169,3 @@ def _order_key(rel: str) -> tuple[int, list[str]]:
     else:
         rank = 2
     return rank, rel.split("/")
-
-
-def over_budget_message(result: PackResult, budget: int) -> str:
-    """One line: how far over the budget the pack is, and what takes the most."""
-    return f"the pack is {result.tokens:,} tokens, over the budget of {budget:,}; {biggest_consumers(result)}"
-
-
-def biggest_consumers(result: PackResult) -> str:
-    """The three biggest top-level folders and files, and how to narrow the pack."""
-    folders: dict[str, int] = {}
-    for path, tokens in result.file_tokens.items():
-        if "/" in path:
-            top = path.split("/", 1)[0] + "/"
-            folders[top] = folders.get(top, 0) + tokens
-    biggest = sorted(result.file_tokens.items(), key=lambda item: -item[1])[:3]
-    biggest_folders = sorted(folders.items(), key=lambda item: -item[1])[:3]
-    listing = ", ".join(f"{path} ({tokens:,})" for path, tokens in [*biggest_folders, *biggest])
-    return f"biggest: {listing}; narrow it with --exclude, --include or --compress"

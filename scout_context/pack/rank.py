@@ -27,11 +27,10 @@ import heapq
 import json
 import math
 import operator
-import posixpath
 import re
 import zlib
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
@@ -41,13 +40,14 @@ from typing import TYPE_CHECKING
 import Stemmer
 
 from ..chunk import Chunk
+from ..definition import Definition, Outlines
+from .imports import first_texts, imports, path_key
 
 if TYPE_CHECKING:
     from ..store import Store
 
 SURFACE_CHARS = 600_000  # chunk heads share this many characters
 MIN_HEAD = 200  # but each chunk gets at least this much of its text
-IMPORT_SCAN_CHARS = 8_000  # imports are read from this much of a file's first chunk
 DEFINES_WEIGHT = 0.5  # bonus for defining a name the question spells as code
 MAX_DEFINITIONS = 3  # a name defined in more chunks than this does not identify a place
 PRIOR_WEIGHT = 0.2  # BM25 is scaled to [0, 1], priors to [0, PRIOR_WEIGHT]
@@ -86,7 +86,7 @@ class Ranked:
 
 
 def rank(
-    chunks: Sequence[Chunk], question: str, outlines: Mapping[str, tuple[tuple, ...]], *,
+    chunks: Sequence[Chunk], question: str, outlines: Outlines, *,
     store: Store | None = None, digest: str = "",
 ) -> list[Ranked]:
     """Every chunk, best first; ties broken by chunk id. With a `store` and the pack's
@@ -214,7 +214,7 @@ class _Index:
     """What ranking needs that does not depend on the question."""
 
     chunks: Sequence[Chunk]
-    outlines: Mapping[str, tuple[tuple, ...]]
+    outlines: Outlines
     names: list[list[str]]  # per chunk, the names defined in it
     text: str  # the normalized, stemmed surfaces, one space between words, two before each
     starts: list[int]  # where each chunk's surface starts in `text`
@@ -242,7 +242,7 @@ _STORED = ("names", "text", "starts", "norm", "priors", "side")  # the _Index fi
 
 
 def _index(
-    chunks: Sequence[Chunk], outlines: Mapping[str, tuple[tuple, ...]], store: Store | None, digest: str
+    chunks: Sequence[Chunk], outlines: Outlines, store: Store | None, digest: str
 ) -> _Index:
     """The index of `chunks`: reused while the same (immutable) chunk objects come back,
     read from `store` when a pack with the same `digest` was ranked before by the same
@@ -276,20 +276,22 @@ def _stored_fields(data: bytes | None) -> dict | None:
 
 @lru_cache(maxsize=1)
 def _code_version() -> str:
-    """What the index depends on besides the chunks: this module's code and the stemmer's."""
-    return hashlib.sha256(Path(__file__).read_bytes() + metadata.version("PyStemmer").encode()).hexdigest()
+    """What the index depends on besides the chunks: this module's code, the import graph's
+    (priors count importers) and the stemmer's."""
+    code = Path(__file__).read_bytes() + Path(__file__).with_name("imports.py").read_bytes()
+    return hashlib.sha256(code + metadata.version("PyStemmer").encode()).hexdigest()
 
 
 def _store_key(digest: str) -> str:
     return hashlib.sha256(f"{_code_version()}:{digest}".encode()).hexdigest()
 
 
-def _build_index(chunks: Sequence[Chunk], outlines: Mapping[str, tuple[tuple, ...]]) -> _Index:
+def _build_index(chunks: Sequence[Chunk], outlines: Outlines) -> _Index:
     entries = _defined(chunks, outlines)
-    names = [[e[1] for e in found] for found in entries]
+    names = [[e.name for e in found] for found in entries]
     head = max(MIN_HEAD, SURFACE_CHARS // max(len(chunks), 1))
     surfaces = [
-        " ".join((c.path, c.path, *[f"{e[1]} {e[5]}" for e in found], c.text[:head]))
+        " ".join((c.path, c.path, *[f"{e.name} {e.doc}" for e in found], c.text[:head]))
         for c, found in zip(chunks, entries)
     ]
     stemmed = [" ".join(words) for words in _stemmed(_words(surfaces))]
@@ -308,22 +310,22 @@ def _build_index(chunks: Sequence[Chunk], outlines: Mapping[str, tuple[tuple, ..
     )
 
 
-def _defined(chunks: Sequence[Chunk], outlines: Mapping[str, tuple[tuple, ...]]) -> list[tuple[tuple, ...]]:
+def _defined(chunks: Sequence[Chunk], outlines: Outlines) -> list[tuple[Definition, ...]]:
     """Per chunk, the outline entries that start in its lines (outlines are in document
     order)."""
     by_path: dict[str, list[int]] = {}
     for i, c in enumerate(chunks):
         by_path.setdefault(c.path, []).append(i)
-    defined: list[tuple[tuple, ...]] = [()] * len(chunks)
+    defined: list[tuple[Definition, ...]] = [()] * len(chunks)
     for path, members in by_path.items():
         entries = outlines.get(path)
         if not entries:
             continue
         only = chunks[members[0]]
-        if len(members) == 1 and only.start_line <= entries[0][2] and entries[-1][2] <= only.end_line:
+        if len(members) == 1 and only.start_line <= entries[0].start_line and entries[-1].start_line <= only.end_line:
             defined[members[0]] = entries
             continue
-        lines = [e[2] for e in entries]
+        lines = [e.start_line for e in entries]
         for i in members:
             defined[i] = entries[bisect_left(lines, chunks[i].start_line) : bisect_right(lines, chunks[i].end_line)]
     return defined
@@ -378,29 +380,20 @@ def _is_readme(path: str) -> bool:
     return path[path.rfind("/") + 1 :].lower().startswith("readme")
 
 
-def first_texts(chunks: Iterable[Chunk]) -> dict[str, str]:
-    """Each path's first chunk's text (where its imports are)."""
-    first: dict[str, Chunk] = {}
-    for c in chunks:
-        if c.path not in first or c.start_line < first[c.path].start_line:
-            first[c.path] = c
-    return {path: c.text for path, c in first.items()}
-
-
 def dependency_order(paths: Sequence[str], texts: Mapping[str, str]) -> list[str]:
     """READMEs (shallowest first), then other docs by path, then the rest so that a file
     comes after the files it imports (read from `texts[path]`); among files that are
     ready, and to break a cycle, the first by path. Independent of any question."""
-    readmes = sorted((p for p in paths if _is_readme(p)), key=lambda p: (p.count("/"), _path_key(p)))
-    docs = sorted((p for p in paths if is_doc(p) and not _is_readme(p)), key=_path_key)
-    rest = sorted((p for p in paths if not is_doc(p)), key=_path_key)
+    readmes = sorted((p for p in paths if _is_readme(p)), key=lambda p: (p.count("/"), path_key(p)))
+    docs = sorted((p for p in paths if is_doc(p) and not _is_readme(p)), key=path_key)
+    rest = sorted((p for p in paths if not is_doc(p)), key=path_key)
     graph = imports({p: texts.get(p, "") for p in rest})
     needs = {p: set(graph.get(p, ())) for p in rest}
     users: dict[str, list[str]] = {p: [] for p in rest}
     for p, imported in needs.items():
         for q in imported:
             users[q].append(p)
-    ready = [(_path_key(p), p) for p in rest if not needs[p]]
+    ready = [(path_key(p), p) for p in rest if not needs[p]]
     heapq.heapify(ready)
     order: list[str] = []
     done: set[str] = set()
@@ -417,163 +410,5 @@ def dependency_order(paths: Sequence[str], texts: Mapping[str, str]) -> list[str
         for user in users[p]:
             needs[user].discard(p)
             if not needs[user] and user not in done:
-                heapq.heappush(ready, (_path_key(user), user))
+                heapq.heappush(ready, (path_key(user), user))
     return readmes + docs + order
-
-
-def _path_key(path: str) -> list[str]:
-    return path.split("/")
-
-
-# Imports, per language: Python's before the first top-level definition, the others in
-# the head of the file; bare JS specifiers (packages) and Go's standard library are ignored.
-_PY_BODY = re.compile(r"\n(?:def|class|async|@)\b")
-_PY_IMPORT = re.compile(r"\n(?:from|import)[ \t]+(\S+)")  # the module of `from M import` and of `import M`
-_WORDS = re.compile(r"\w+")
-_JS_IMPORT = re.compile(r"""(?:\bfrom|\bimport|\brequire\(|\bimport\()[ \t]*['"](\.{1,2}/[^'"]+)['"]""")
-_GO_IMPORT = re.compile(r'\bimport[ \t]*(?:\(([^)]*)\)|[\w.]*[ \t]*"([^"]+)")')
-_GO_PATH = re.compile(r'"([^"]+)"')
-_RS_USE = re.compile(r"\b(?:use[ \t]+crate::([\w:]+)|mod[ \t]+(\w+)[ \t]*;)")
-_JS_SUFFIXES = ("", ".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", "/index.ts", "/index.tsx", "/index.js", "/index.jsx")
-_JS_EXTENSIONS = (".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".vue", ".svelte")
-
-
-def imports(texts: Mapping[str, str]) -> dict[str, set[str]]:
-    """For each path, the paths among `texts` that it imports (Python, JS/TS, Go, Rust)."""
-    python = _PythonModules(sorted((p for p in texts if p.endswith(".py")), key=_path_key))
-    go_dirs: dict[str, list[str]] = {}
-    for path in sorted((p for p in texts if p.endswith(".go") and not p.endswith("_test.go")), key=_path_key):
-        parts = posixpath.dirname(path).split("/")
-        for i in range(len(parts)):
-            go_dirs.setdefault("/".join(parts[i:]), []).append(path)
-    graph: dict[str, set[str]] = {}
-    for path, text in texts.items():
-        if path.endswith(".py"):
-            found = python.imports(path, text)
-        elif path.endswith(_JS_EXTENSIONS):
-            found = _js_imports(path, text[:IMPORT_SCAN_CHARS], texts)
-        elif path.endswith(".go"):
-            found = _go_imports(text[:IMPORT_SCAN_CHARS], go_dirs)
-        elif path.endswith(".rs"):
-            found = _rust_imports(path, text[:IMPORT_SCAN_CHARS], texts)
-        else:
-            continue
-        found.discard(path)
-        if found:
-            graph[path] = found
-    return graph
-
-
-class _PythonModules:
-    """The dotted module names of a set of Python files, and what each file imports.
-    A name starts at the topmost folder of the chain of folders with an `__init__.py`
-    above the file: `src/flask/json/__init__.py` is `flask.json`."""
-
-    def __init__(self, paths: Sequence[str]) -> None:
-        self._package_dirs = {posixpath.dirname(p) for p in paths if p.endswith("/__init__.py")}
-        self._package_names: dict[str, str] = {}
-        self.files: dict[str, list[str]] = {}  # dotted name -> files, by path
-        for path in paths:
-            folder, name = posixpath.split(path[:-3])
-            package = self._package(folder)
-            module = package if name == "__init__" else f"{package}.{name}" if package else name
-            self.files.setdefault(module, []).append(path)
-        self.packages: dict[str, set[str]] = {self._package(folder): set() for folder in self._package_dirs}
-        for module in self.files:
-            parent, _, name = module.rpartition(".")
-            if parent in self.packages:
-                self.packages[parent].add(name)  # the package's submodules and subpackages
-
-    def _package(self, folder: str) -> str:
-        """The dotted name of a folder: empty when it is not a package."""
-        if folder not in self._package_names:
-            if folder in self._package_dirs:
-                parent, name = posixpath.split(folder)
-                above = self._package(parent)
-                self._package_names[folder] = f"{above}.{name}" if above else name
-            else:
-                self._package_names[folder] = ""
-        return self._package_names[folder]
-
-    def imports(self, path: str, text: str) -> set[str]:
-        """Files imported at the top level before the first definition. `from P import a`
-        credits the submodule P.a when there is one, else P; `import M` credits M."""
-        body = _PY_BODY.search(text, 0, IMPORT_SCAN_CHARS)
-        head = "\n" + text[: body.start() if body else IMPORT_SCAN_CHARS]
-        wanted = {name.rstrip(",") for name in _PY_IMPORT.findall(head)}
-        for source in [w for w in wanted if w[:1] == "." or w in self.packages]:
-            wanted.discard(source)
-            module = self._absolute(source, path)
-            submodules = _listed(head, source) & self.packages[module] if module in self.packages else set()
-            wanted.update([f"{module}.{name}" for name in submodules] or [module])
-        return {self.files[m][0] if len(self.files[m]) == 1 else _closest(self.files[m], path) for m in wanted & self.files.keys()}
-
-    def _absolute(self, source: str, importer: str) -> str:
-        """`source` of a `from` import with its leading dots resolved against the importer."""
-        dots = len(source) - len(source.lstrip("."))
-        if not dots:
-            return source
-        parts = self._package(posixpath.dirname(importer)).split(".")
-        return ".".join([*parts[: len(parts) - dots + 1], source[dots:]]).strip(".")
-
-
-def _listed(head: str, source: str) -> set[str]:
-    """The words after `from <source> import` (to the end of the line, or of a
-    parenthesized list)."""
-    words: set[str] = set()
-    needle = f"\nfrom {source} import"
-    at = head.find(needle)
-    while at >= 0:
-        at += len(needle)
-        end = head.find(")" if head.startswith((" (", "("), at) else "\n", at)
-        words.update(_WORDS.findall(head, at, end if end >= 0 else len(head)))
-        at = head.find(needle, at)
-    return words
-
-
-def _closest(candidates: Sequence[str], importer: str) -> str:
-    """Of several files with one module name: the one beside the importer (Python puts a
-    script's folder first on its path), else the shallowest, then the first by path."""
-    folder = posixpath.dirname(importer)
-    return min(candidates, key=lambda c: (posixpath.dirname(c) != folder, c.count("/"), _path_key(c)))
-
-
-def _js_imports(path: str, head: str, texts: Mapping[str, str]) -> set[str]:
-    folder = posixpath.dirname(path)
-    found = set()
-    for spec in _JS_IMPORT.findall(head):
-        base = posixpath.normpath(posixpath.join(folder, spec))
-        match = next((base + s for s in _JS_SUFFIXES if base + s in texts), None)
-        if match:
-            found.add(match)
-    return found
-
-
-def _go_imports(head: str, go_dirs: Mapping[str, list[str]]) -> set[str]:
-    found: set[str] = set()
-    for block, single in _GO_IMPORT.findall(head):
-        for spec in _GO_PATH.findall(block) if block else [single]:
-            if "." not in spec.split("/", 1)[0]:
-                continue  # the standard library
-            parts = spec.split("/")
-            folder = next((f for f in ("/".join(parts[i:]) for i in range(len(parts))) if f in go_dirs), None)
-            if folder is not None:
-                found.update(go_dirs[folder])
-    return found
-
-
-def _rust_imports(path: str, head: str, texts: Mapping[str, str]) -> set[str]:
-    root = path[: path.rfind("src/") + 4] if "src/" in path else ""
-    here = posixpath.dirname(path) + "/" if path.endswith(("/lib.rs", "/main.rs", "/mod.rs")) else path[:-3] + "/"
-    found = set()
-    for use, module in _RS_USE.findall(head):
-        if module:
-            options = [f"{here}{module}.rs", f"{here}{module}/mod.rs"]
-        else:
-            parts = use.split("::")
-            prefixes = ["/".join(parts[:i]) for i in range(len(parts), 0, -1)]
-            options = [f"{root}{prefix}{suffix}" for prefix in prefixes for suffix in (".rs", "/mod.rs")]
-        match = next((o for o in options if o in texts), None)
-        if match:
-            found.add(match)
-    return found

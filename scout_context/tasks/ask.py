@@ -15,7 +15,8 @@ from ..engine.refit import fit_to_engine
 from ..errors import ContextTooLarge
 from ..pack.options import PackOptions
 from ..pack.arrange import Layout, arrange
-from ..pack.pipeline import PackResult, Progress, biggest_consumers, pack
+from ..pack.pipeline import Progress, pack
+from ..pack.result import PackResult, biggest_consumers
 from ..sources.files import Skipped
 from ..sources.images import collect_images
 from ..store import Store

@@ -33,7 +33,8 @@ from ..engine.refit import fit_to_engine
 from ..errors import ContextTooLarge, ScoutError, UsageError
 from ..output import write_output
 from ..pack.arrange import arrange
-from ..pack.pipeline import PackResult, biggest_consumers, pack
+from ..pack.pipeline import pack
+from ..pack.result import PackResult, biggest_consumers
 from ..store import Store, StoredAnswer
 from ..tokens import scout_tokenizer
 from .ask import system_prompt

@@ -26,20 +26,24 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..chunk import Chunk
-from ..pack.analyze import analyze, content_hash
+from ..definition import Definition
+from ..pack.analyze import content_hash
 from ..pack.arrange import outline_chunk
+from ..pack.cached import analyse_new, chunk_bodies, file_chunks, located
 from ..pack.neutralize import neutralize, tag_escaper
 from ..pack.options import PackOptions
 from ..pack.fit import fit
-from ..pack.rank import Ranked, first_texts, imports
+from ..pack.imports import first_texts, imports
+from ..pack.rank import Ranked
 from ..pack.render import body_tokens, document, document_tokens
 from ..sources import gitdiff
 from ..sources.defaults import LOCK_FILES, MINIFIED
 from ..sources.gitdiff import FileChange, Hunk
 from ..sources.read import decode
 from ..sources.secrets import redact
-from ..sources.structure import language_for, outline
-from ..store import Analysis, Store
+from ..sources.structure.languages import language_for
+from ..sources.structure.outline import outline
+from ..store import Store
 from ..tokens import scout_tokenizer
 
 CONTEXT_LINES = 3
@@ -63,7 +67,7 @@ class Snapshot:
     """The head commit's files, analysed like `pack` does (cached by content hash)."""
 
     chunks: dict[str, list[Chunk]] = field(default_factory=dict)  # shown path -> chunks
-    outlines: dict[str, tuple[tuple, ...]] = field(default_factory=dict)
+    outlines: dict[str, tuple[Definition, ...]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # shown path -> why it has no chunks
     redactions: list[tuple[str, str]] = field(default_factory=list)  # (where: "src/a.py:12", kind)
 
@@ -84,17 +88,16 @@ def snapshot(repo: Path, commit: str, options: PackOptions, store: Store, wanted
     contents = gitdiff.blobs(repo, [e.blob for e in entries])
     digests = {e.rel: content_hash(contents[e.blob], e.rel) for e in entries if e.blob in contents}
     analyses = store.analyses(set(digests.values()), options.analysis_key)
-    new_analyses: dict[str, Analysis] = {}
-    new_bodies: dict[str, str] = {}
+    jobs: dict[str, tuple[bytes, str]] = {}
     for e in entries:
         digest = digests.get(e.rel)
         if digest and digest not in analyses:
-            analyses[digest], found = analyze(contents[e.blob], e.rel, options)
-            new_analyses[digest] = analyses[digest]
-            new_bodies.update(found)
+            jobs.setdefault(digest, (contents[e.blob], e.rel))
+    # In this process: an engine may already run in it, and a fork would copy its state.
+    new_analyses, new_bodies = analyse_new(jobs, options, in_workers=False)
+    analyses.update(new_analyses)
     store.save(f"git:{repo.resolve()}", {}, new_analyses, options.analysis_key, new_bodies)
-    needed = {c[2] for d in digests.values() for c in analyses[d].chunks} - new_bodies.keys()
-    bodies = {**store.blobs(needed), **new_bodies}
+    bodies = chunk_bodies(store, [analyses[d] for d in digests.values()], new_bodies)
     seen: set[str] = set()
     for e in entries:
         analysis = analyses.get(digests.get(e.rel, ""))
@@ -102,26 +105,9 @@ def snapshot(repo: Path, commit: str, options: PackOptions, store: Store, wanted
             result.skipped[e.path] = analysis.reason if analysis else "missing from the repository"
             continue
         result.outlines[e.path] = analysis.outline
-        result.redactions += [(e.path + where if where[:1] in ":#" else where, kind) for where, kind in analysis.redactions]
-        result.chunks[e.path] = [
-            _chunk(e.path, label, start, end, bodies[digest], tokens, seen)
-            for start, end, digest, tokens, label in analysis.chunks
-        ]
+        result.redactions += [(located(e.path, "", where), kind) for where, kind in analysis.redactions]
+        result.chunks[e.path] = [chunk for chunk, _ in file_chunks(analysis, e.path, "", "head", bodies, seen)]
     return result
-
-
-def _chunk(path: str, label: str, start: int, end: int, body: str, tokens: int, seen: set[str]) -> Chunk:
-    base = f"{path}:{start}-{end}" if not label else path + label if label[0] in ":#" else label
-    chunk_id = _unique(base, seen)
-    return Chunk(chunk_id, "head", path, start, end, body, document_tokens(chunk_id, path, body, tokens))
-
-
-def _unique(chunk_id: str, seen: set[str]) -> str:
-    found, n = chunk_id, 2
-    while found in seen:
-        found, n = f"{chunk_id}~{n}", n + 1
-    seen.add(found)
-    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +133,7 @@ class Material:
     changed_files: list[Chunk] = field(default_factory=list)
     related: list[Chunk] = field(default_factory=list)
     map_paths: list[str] = field(default_factory=list)
-    outlines: dict[str, tuple[tuple, ...]] = field(default_factory=dict)
+    outlines: dict[str, tuple[Definition, ...]] = field(default_factory=dict)
     task: str = ""
     not_analysed: list[tuple[str, str]] = field(default_factory=list)  # whatever happens to fit
 
@@ -338,13 +324,13 @@ def _document(change: FileChange, rows, anchors: list[int], a: int, b: int, defs
     return Chunk(chunk_id, "diff", change.path, a, b, body, document_tokens(chunk_id, change.path, body, body_tokens(body)))
 
 
-def _widen(h: Hunk, defs: Sequence[tuple], count: int) -> tuple[int, int]:
+def _widen(h: Hunk, defs: Sequence[Definition], count: int) -> tuple[int, int]:
     """The hunk's new lines widened to the innermost function or class around each end
     (when it is at most MAX_WIDEN_LINES long), else by CONTEXT_LINES."""
     first, last = h.new_start, h.new_start + h.new_count - 1
     around_first, around_last = _innermost(defs, first), _innermost(defs, last)
-    a = around_first[2] if around_first and around_first[3] - around_first[2] < MAX_WIDEN_LINES else first - CONTEXT_LINES
-    b = around_last[3] if around_last and around_last[3] - around_last[2] < MAX_WIDEN_LINES else last + CONTEXT_LINES
+    a = around_first.start_line if around_first and _length(around_first) < MAX_WIDEN_LINES else first - CONTEXT_LINES
+    b = around_last.end_line if around_last and _length(around_last) < MAX_WIDEN_LINES else last + CONTEXT_LINES
     return max(1, a), min(count, b)
 
 
@@ -362,30 +348,37 @@ def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _innermost(defs: Sequence[tuple], first: int, last: int | None = None) -> tuple | None:
-    """The shortest definition (kind, name, start, end, signature, doc) around lines first..last."""
+def _innermost(defs: Sequence[Definition], first: int, last: int | None = None) -> Definition | None:
+    """The shortest definition around lines first..last."""
     last = first if last is None else last
-    around = [d for d in defs if d[2] <= first and last <= d[3]]
-    return min(around, key=lambda d: d[3] - d[2]) if around else None
+    around = [d for d in defs if d.start_line <= first and last <= d.end_line]
+    return min(around, key=_length) if around else None
 
 
-def _name(definition: tuple) -> str:
-    return f"{definition[0]} {definition[1]}"
+def _length(definition: Definition) -> int:
+    return definition.end_line - definition.start_line
 
 
-def _touched(hunks: Sequence[Hunk], defs: Sequence[tuple]) -> tuple[str, ...]:
+def _name(definition: Definition) -> str:
+    return f"{definition.kind} {definition.name}"
+
+
+def _touched(hunks: Sequence[Hunk], defs: Sequence[Definition]) -> tuple[str, ...]:
     """The innermost definitions at the ends of each hunk's new lines and those starting
     inside it, qualified by their containers (`Cart.total`); outside any definition, the
     names a line at the top level assigns (`TIMEOUT = 5`, `timeout: 5`)."""
     names: dict[str, None] = {}
     for h in hunks:
         first, last = max(h.new_start, 1), max(h.new_start + h.new_count - 1, 1)
-        lines = {first, last, *(d[2] for d in defs if first <= d[2] <= last)}
+        lines = {first, last, *(d.start_line for d in defs if first <= d.start_line <= last)}
         for line in sorted(lines):
             inner = _innermost(defs, line)
             if inner is not None:  # a heading (a document's section) goes unqualified
-                outer = sorted((d for d in defs if d[2] <= inner[2] and inner[3] <= d[3] and d != inner), key=lambda d: d[2])
-                names[".".join([*(d[1] for d in outer if d[0] != "heading"), inner[1]])] = None
+                outer = sorted(
+                    (d for d in defs if d.start_line <= inner.start_line and inner.end_line <= d.end_line and d != inner),
+                    key=lambda d: d.start_line,
+                )
+                names[".".join([*(d.name for d in outer if d.kind != "heading"), inner.name])] = None
             else:
                 names.update(dict.fromkeys(m.group(1) for text in h.added if (m := _ASSIGNED.match(text))))
     return tuple(names)
@@ -553,7 +546,7 @@ def _repository_map(paths: Sequence[str], outlines, budget: int) -> tuple[str, s
         left -= sizes[p]
     outlined = 0
     for p in listed:
-        lines = "".join(f"  {data(_outline_line(d))}\n" for d in outlines.get(p, ()) if d[0] != "heading")
+        lines = "".join(f"  {data(_outline_line(d))}\n" for d in outlines.get(p, ()) if d.kind != "heading")
         if not lines:
             continue
         tokens = count(lines)
@@ -566,7 +559,7 @@ def _repository_map(paths: Sequence[str], outlines, budget: int) -> tuple[str, s
     while count(block) > budget and listed:  # per-line counts are close, not exact: trim to be sure
         listed.pop()
         block = f'<repository_map files="{len(paths)}">\n' + "".join(entries[p] for p in listed) + "</repository_map>\n"
-    with_outline = sum(1 for p in listed if any(d[0] != "heading" for d in outlines.get(p, ())))
+    with_outline = sum(1 for p in listed if any(d.kind != "heading" for d in outlines.get(p, ())))
     notes = []
     if len(listed) < len(paths):
         notes.append(f"{len(paths) - len(listed)} of {len(paths)} files not listed")
@@ -579,7 +572,6 @@ def _files(count: int, noun: str = "file") -> str:
     return f"{count:,} {noun}{'s' * (count != 1)}"
 
 
-def _outline_line(definition: tuple) -> str:
-    kind, name, start, end, signature, _ = definition
-    text = " ".join((signature or f"{kind} {name}").split())
-    return f"{text[:160]}  # lines {start}-{end}"
+def _outline_line(d: Definition) -> str:
+    text = " ".join((d.signature or f"{d.kind} {d.name}").split())
+    return f"{text[:160]}  # lines {d.start_line}-{d.end_line}"
