@@ -33,7 +33,8 @@ from ..store import Store
 from .ask import prompt_template
 from .citations import check_citations
 from .github import GitHub, is_bot
-from .pr_context import Context, Material, assemble, prepare, snapshot
+from .pr_context import Material, prepare, snapshot
+from .pr_layers import Context, assemble
 from .prompting import NoRoom, Overflow, fit_prompt
 from .pr_report import MARKER, Report, effort_from_size, parse_answer, walkthrough
 
