@@ -1,9 +1,9 @@
 """Fitting a prompt to an engine whose tokenizer is not Scout's.
 
 The packer counts Scout tokens. Another model's tokenizer counts the same text
-differently, so a prompt built for a budget can come out over the engine's limit.
-`ask`, `batch` and `pr` build for a budget, count the rendered prompt in the engine's own
-tokens, and build again for a smaller budget until it fits.
+differently, so a prompt built for a budget can come out over the engine's limit. The
+tasks' prompting seam (`tasks/prompting.py`) builds for a budget, counts the rendered
+prompt in the engine's own tokens, and builds again for a smaller budget until it fits.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from ..definition import Outlines
 from ..errors import ContextTooLarge
 from ..store import Store
 from ..tokens import scout_tokenizer
-from .fit import Fitted, fit
+from .fit import Fitted, file_status, fit
 from .layout import EDGES_END_LIMIT, EDGES_TOP, OUTLINE_NOTE, TAIL_LIMIT, edges, stable
 from .neutralize import neutralize
 from .rank import Ranked, rank
@@ -71,7 +71,7 @@ def arrange(
         fitted = fit(by_prior, max(allowance, 0), lambda chunk, room: outline_chunk(chunk, result.outlines, room))
         if result.chunks and not fitted.chunks:
             break
-        tree = header(replace(result, chunks=fitted.chunks), _status(result, fitted.chunks, fitted.shrunk), depth)
+        tree = header(replace(result, chunks=fitted.chunks), file_status(result.chunks, fitted), depth)
         charged = _charged(tree, fitted, ranking, question, layout, reserve, tail_limit)
         if charged <= budget:
             fits = max(fits, allowance)
@@ -170,27 +170,6 @@ def _lay_out(result, kept, ranking, question, layout, shrunk, dropped, tail_limi
     arranged.header = tree
     arranged.tokens = total_tokens(arranged)
     return arranged
-
-
-def _status(result: PackResult, kept: list[Chunk], shrunk: list[str]) -> dict[str, str]:
-    """Per file: "outline only" when a chunk was shrunk, "left out" when none was kept,
-    "partly left out" when some were."""
-    total: dict[str, int] = {}
-    for chunk in result.chunks:
-        total[chunk.path] = total.get(chunk.path, 0) + 1
-    kept_count: dict[str, int] = {}
-    for chunk in kept:
-        kept_count[chunk.path] = kept_count.get(chunk.path, 0) + 1
-    shrunk_paths = {chunk.path for chunk in kept if chunk.id in set(shrunk)}
-    status = {}
-    for path, count in total.items():
-        if kept_count.get(path, 0) == 0:
-            status[path] = "left out"
-        elif kept_count[path] < count:
-            status[path] = "partly left out"
-        elif path in shrunk_paths:
-            status[path] = "outline only"
-    return status
 
 
 def outline_chunk(chunk: Chunk, outlines: Outlines, room: int | None = None) -> Chunk | None:

@@ -1,4 +1,5 @@
-"""Fitting ranked chunks into a token budget: keep by rank, shrink before dropping."""
+"""Fitting ranked chunks into a token budget: keep by rank, shrink before dropping, and
+say per file what fitting did (the words every prompt's notes use)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ from dataclasses import dataclass
 
 from ..chunk import Chunk
 from .rank import Ranked
+
+OUTLINE_ONLY = "outline only"
+PARTLY_LEFT_OUT = "partly left out"
+LEFT_OUT = "left out"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,3 +48,30 @@ def fit(ranked: Sequence[Ranked], budget: int, shrink: Callable[[Chunk, int], Ch
         else:
             dropped.append(r.chunk.id)
     return Fitted(kept, shrunk, dropped, budget - left)
+
+
+def fit_in_order(chunks: Sequence[Chunk], budget: int, shrink: Callable[[Chunk, int], Chunk | None]) -> Fitted:
+    """`fit` for chunks whose order is their rank (unscored: first is best)."""
+    return fit([Ranked(chunk, 0.0, 0.0, 0.0) for chunk in chunks], budget, shrink)
+
+
+def file_status(chunks: Sequence[Chunk], fitted: Fitted) -> dict[str, str]:
+    """Per file of `chunks` that `fitted` did not keep whole, in their order: OUTLINE_ONLY
+    when a chunk was shrunk, LEFT_OUT when none was kept, PARTLY_LEFT_OUT when some were."""
+    total: dict[str, int] = {}
+    for chunk in chunks:
+        total[chunk.path] = total.get(chunk.path, 0) + 1
+    kept_count: dict[str, int] = {}
+    for chunk in fitted.chunks:
+        kept_count[chunk.path] = kept_count.get(chunk.path, 0) + 1
+    shrunk = set(fitted.shrunk)
+    shrunk_paths = {chunk.path for chunk in fitted.chunks if chunk.id in shrunk}
+    status = {}
+    for path, count in total.items():
+        if kept_count.get(path, 0) == 0:
+            status[path] = LEFT_OUT
+        elif kept_count[path] < count:
+            status[path] = PARTLY_LEFT_OUT
+        elif path in shrunk_paths:
+            status[path] = OUTLINE_ONLY
+    return status

@@ -11,8 +11,6 @@ from pathlib import Path
 from ..engine.base import Engine, Generation
 from ..engine.config import SamplingConfig
 from ..engine.multimodal import attach
-from ..engine.refit import fit_to_engine
-from ..errors import ContextTooLarge
 from ..pack.options import PackOptions
 from ..pack.arrange import Layout, arrange
 from ..pack.pipeline import Progress, pack
@@ -21,6 +19,7 @@ from ..sources.files import Skipped
 from ..sources.images import collect_images
 from ..store import Store
 from .citations import Citation, check_citations
+from .prompting import fit_prompt
 
 
 # Context an attached image may take in Llama 4: up to 16 tiles and a global view of 144
@@ -111,27 +110,20 @@ def _fitted_prompt(
     packed: PackResult, question: str, engine: Engine, sampling: SamplingConfig, layout: Layout,
     fit_to_budget: bool, answer_language: str | None, image_tokens: int, store: Store | None = None,
 ) -> tuple[PackResult, str, int]:
-    """The arranged pack, its rendered prompt and the prompt's exact tokens for this engine.
-    The pack counts Scout tokens; another model's tokenizer differs, so the budget
-    shrinks until the engine's own count fits (`fit_to_engine`). Attached images
-    take `image_tokens` of the context besides the text."""
-    limit = engine.max_model_len - sampling.max_tokens - image_tokens
-    shell = engine.count_tokens(render_prompt(engine, "", answer_language))
+    """The arranged pack, its rendered prompt and the prompt's exact tokens for this engine
+    (see `prompting`). Attached images take `image_tokens` of the context besides the text."""
 
-    def build(budget: int) -> tuple[tuple[PackResult, str], int, int]:
+    def corpus(budget: int) -> tuple[PackResult, str, int]:
         arranged = arrange(
             packed, question=question, layout=layout, budget=max(budget, 1), fit_to_budget=fit_to_budget, store=store
         )
-        prompt = render_prompt(engine, arranged.text, answer_language)
-        return (arranged, prompt), arranged.tokens, engine.count_tokens(prompt)
+        return arranged, arranged.text, arranged.tokens
 
-    (arranged, prompt), prompt_tokens = fit_to_engine(build, limit - shell, limit, shell, refit=fit_to_budget)
-    if prompt_tokens <= limit:
-        return arranged, prompt, prompt_tokens
-    raise ContextTooLarge(
-        f"the prompt is {prompt_tokens:,} {engine.model_name} tokens, over the {limit:,} available "
-        f"({engine.max_model_len:,} of context, {sampling.max_tokens:,} kept for the answer); {biggest_consumers(packed)}"
+    fitted = fit_prompt(
+        engine, system_prompt(answer_language), corpus, sampling.max_tokens, images=image_tokens, refit=fit_to_budget,
+        explain=lambda overflow: f"{overflow.over()}; {biggest_consumers(packed)}",
     )
+    return fitted.built, fitted.text, fitted.tokens
 
 
 def usage(result: AskResult) -> dict[str, int]:

@@ -29,8 +29,7 @@ from typing import Any, Literal
 from ..chunk import Chunk
 from ..engine.base import Engine, Generation
 from ..engine.config import SamplingConfig
-from ..engine.refit import fit_to_engine
-from ..errors import ContextTooLarge, ScoutError, UsageError
+from ..errors import ScoutError, UsageError
 from ..output import write_output
 from ..pack.arrange import arrange
 from ..pack.pipeline import pack
@@ -40,6 +39,7 @@ from ..tokens import scout_tokenizer
 from .ask import system_prompt
 from .citations import Citation, check_citations
 from .jobs import Corpus, Job, JobFile
+from .prompting import fit_prompt
 
 Status = Literal["done", "cached", "failed"]
 Progress = Callable[[float, str], None]
@@ -180,37 +180,32 @@ def prepare(
     ignore_files = [job_file.path, *job_file.outputs, *ignore]
     packed = pack(list(corpus.sources), corpus.options, store=store, ignore_files=ignore_files)
     system = system_prompt(job_file.answer_language)
-    limit = engine.max_model_len - job_file.sampling.max_tokens
-    shell = engine.count_tokens(engine.render_chat(system, ""))
-    budget = limit - shell if corpus.budget is None else min(limit - shell, corpus.budget)
     count = scout_tokenizer().count
 
-    def build(room: int) -> tuple[list[PackResult], int, int]:
+    def longest(room: int) -> tuple[list[PackResult], str, int]:
+        """Every question's layout, and the longest user turn (the corpus, the longest tail)."""
         arranged = [arrange(packed, question=q, layout="stable", budget=max(room, 1), store=store) for q in questions]
-        longest = engine.render_chat(system, replace(arranged[0], tail="").text + max((a.tail for a in arranged), key=count))
-        return arranged, max(a.tokens for a in arranged), engine.count_tokens(longest)
+        user = replace(arranged[0], tail="").text + max((a.tail for a in arranged), key=count)
+        return arranged, user, max(a.tokens for a in arranged)
 
-    arranged, worst = fit_to_engine(build, budget, limit, shell)
-    if worst <= limit:
-        first = arranged[0]
-        corpus_text = replace(first, tail="").text
-        sample = engine.render_chat(system, corpus_text + first.tail)
-        prefix = sample[: sample.rindex(first.tail)]
-        return Prepared(
-            hash=hashlib.sha256(prefix.encode()).hexdigest(),
-            system=system,
-            corpus_text=corpus_text,
-            tails={q: a.tail for q, a in zip(questions, arranged)},
-            prefix=prefix,
-            prefix_tokens=engine.count_tokens(prefix),
-            corpus_tokens=first.tokens - count(first.tail),
-            chunks=first.chunks,
-            sources=[str(path) for path in corpus.sources],
-        )
-    raise ContextTooLarge(
-        f"corpus {corpus.name}: the longest prompt is {worst:,} {engine.model_name} tokens, over the {limit:,} "
-        f"available ({engine.max_model_len:,} of context, {job_file.sampling.max_tokens:,} kept for the answer); "
-        f"{biggest_consumers(packed)}"
+    arranged = fit_prompt(
+        engine, system, longest, job_file.sampling.max_tokens, budget=corpus.budget,
+        explain=lambda overflow: f"{overflow.over(f'corpus {corpus.name}: the longest prompt')}; {biggest_consumers(packed)}",
+    ).built
+    first = arranged[0]
+    corpus_text = replace(first, tail="").text
+    sample = engine.render_chat(system, corpus_text + first.tail)
+    prefix = sample[: sample.rindex(first.tail)]
+    return Prepared(
+        hash=hashlib.sha256(prefix.encode()).hexdigest(),
+        system=system,
+        corpus_text=corpus_text,
+        tails={q: a.tail for q, a in zip(questions, arranged)},
+        prefix=prefix,
+        prefix_tokens=engine.count_tokens(prefix),
+        corpus_tokens=first.tokens - count(first.tail),
+        chunks=first.chunks,
+        sources=[str(path) for path in corpus.sources],
     )
 
 

@@ -23,8 +23,7 @@ from pathspec import GitIgnoreSpec
 
 from ..engine.base import Engine, Generation
 from ..engine.config import SamplingConfig
-from ..engine.refit import fit_to_engine
-from ..errors import ContextTooLarge, PublishError, UsageError
+from ..errors import PublishError, UsageError
 from ..pack.options import PackOptions
 from ..sources import gitdiff
 from ..sources.defaults import DEFAULT_EXCLUDES
@@ -34,7 +33,9 @@ from ..store import Store
 from .ask import prompt_template
 from .citations import check_citations
 from .github import GitHub, is_bot
-from .pr_context import Context, Material, assemble, prepare, snapshot
+from .pr_context import Material, prepare, snapshot
+from .pr_layers import Context, assemble
+from .prompting import NoRoom, Overflow, fit_prompt
 from .pr_report import MARKER, Report, effort_from_size, parse_answer, walkthrough
 
 CONFIG_FILE = ".scout-context.toml"
@@ -214,34 +215,26 @@ def _system(instructions: str) -> str:
 def _fitted(
     material: Material, engine: Engine, system: str, sampling: SamplingConfig, budget: int | None,
 ) -> tuple[Context, str, int]:
-    """The context, its rendered prompt and the prompt's exact tokens for this engine. The
-    layers count Scout tokens; another model's tokenizer differs, so the budget
-    shrinks until the engine's own count fits (`fit_to_engine`)."""
-    limit = engine.max_model_len - sampling.max_tokens
-    if budget is not None:
-        limit = min(limit, budget)
-    shell = engine.count_tokens(engine.render_chat(system, "", PREFILL))
+    """The context, its rendered prompt and the prompt's exact tokens for this engine (see
+    `prompting`); `budget` caps the prompt's tokens."""
 
-    def too_large() -> ContextTooLarge:
+    def too_large(overflow: Overflow) -> str:
         smallest = min((c.tokens for wide, narrow in material.diff for c in [wide, *narrow]), default=0)
-        return ContextTooLarge(
-            f"the pull request does not fit: {limit:,} {engine.model_name} tokens for the prompt "
-            f"({engine.max_model_len:,} of context, {sampling.max_tokens:,} kept for the answer) hold the rules and the "
+        return (
+            f"the pull request does not fit: {overflow.limit:,} {overflow.model} tokens for the prompt "
+            f"({overflow.shares()}) hold the rules and the "
             f"list of changes{f' but not the smallest diff hunk ({smallest:,} tokens)' if smallest else ''}; "
             "raise --max-model-len, lower --max-tokens, or exclude files in .scout-context.toml"
         )
 
-    def build(allowance: int) -> tuple[tuple[Context, str], int, int]:
+    def layers(allowance: int) -> tuple[Context, str, int]:
         context = assemble(material, max(allowance, 0))
         if context.tokens > allowance or (material.diff and not context.layers["diff"]):
-            raise too_large()  # a smaller allowance cannot help
-        prompt = engine.render_chat(system, context.user, PREFILL)
-        return (context, prompt), context.tokens, engine.count_tokens(prompt)
+            raise NoRoom  # a smaller allowance cannot help
+        return context, context.user, context.tokens
 
-    (context, prompt), prompt_tokens = fit_to_engine(build, limit - shell, limit, shell)
-    if prompt_tokens > limit:
-        raise too_large()
-    return context, prompt, prompt_tokens
+    fitted = fit_prompt(engine, system, layers, sampling.max_tokens, prefill=PREFILL, most=budget, explain=too_large)
+    return fitted.built, fitted.text, fitted.tokens
 
 
 def _metadata(
