@@ -157,6 +157,10 @@ def load_job_file(path: Path, *, overwrite: bool = False) -> JobFile:
         raise JobFileError(f"{path}:{where}: not valid YAML: {error.problem or error.context}") from None
     except _Duplicate as error:
         raise JobFileError(f"{path}:{error.line}: {error.key!r} is given twice") from None
+    except RecursionError:
+        raise JobFileError(f"{path}: not valid YAML: nested too deeply") from None
+    except ValueError as error:  # a scalar the safe loader cannot convert (an int past Python's digit limit)
+        raise JobFileError(f"{path}: not valid YAML: {error}") from None
     return _Reader(path, overwrite).job_file(data)
 
 

@@ -1,0 +1,41 @@
+"""Attacks found after the hardening pass: job files, sources and outputs written by a
+stranger must still end in one line and a documented exit code, never a traceback or an
+internal error (exit 1), and never run, read or write what they should not.
+
+Every attack runs the installed `scout-context` command on real files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_cli import cli, one_line_error
+
+JOBS = "corpora:\n  r:\n    sources: [a.py]\njobs:\n  - name: j\n    corpus: r\n"
+
+
+def job_file(folder: Path, text: str) -> Path:
+    (folder / "a.py").write_text("x = 1\n")
+    path = folder / "jobs.yaml"
+    path.write_text(text)
+    return path
+
+
+# --- job files: YAML the safe loader cannot build is a usage error ----------------------
+
+
+@pytest.mark.parametrize(
+    ("tail", "reason"),
+    [
+        ("engine:\n  model: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+        ("engine:\n  max_tokens: " + "9" * 5000 + "\n", "not valid YAML"),
+    ],
+    ids=["nested-5000-deep", "integer-of-5000-digits"],
+)
+def test_a_job_file_yaml_cannot_build_is_one_line_exit_2(tmp_path: Path, tail: str, reason: str) -> None:
+    jobs = job_file(tmp_path, JOBS + "    questions: [hi]\n" + tail)
+    proc = cli("batch", str(jobs))
+    assert proc.returncode == 2, proc.stderr
+    line = one_line_error(proc)
+    assert str(jobs) in line and reason in line and "internal error" not in line
