@@ -39,3 +39,12 @@ def test_a_job_file_yaml_cannot_build_is_one_line_exit_2(tmp_path: Path, tail: s
     assert proc.returncode == 2, proc.stderr
     line = one_line_error(proc)
     assert str(jobs) in line and reason in line and "internal error" not in line
+
+
+def test_a_template_that_is_not_utf8_is_one_line_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "review.md").write_bytes(b"## Question\n\xff\xfe latin-1 or worse\n")
+    jobs = job_file(tmp_path, JOBS + "    template: review.md\n")
+    proc = cli("batch", str(jobs))
+    assert proc.returncode == 2, proc.stderr
+    line = one_line_error(proc)
+    assert f"{jobs}:7:" in line and "review.md" in line and "internal error" not in line

@@ -353,7 +353,10 @@ class _Reader:
             path = self.root / name
             if not path.is_file():
                 raise self.fail(line, f"{where}.template: no such file: {name}")
-            text = path.read_text(encoding="utf-8")
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                raise self.fail(line, f"{where}.template: cannot read {name}: {getattr(error, 'strerror', None) or error}") from None
         else:
             shipped = resources.files("scout_context.prompts") / f"{name}.md"
             if not shipped.is_file():
