@@ -7,6 +7,7 @@ Every attack runs the installed `scout-context` command on real files.
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,21 @@ def test_a_template_that_is_not_utf8_is_one_line_exit_2(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stderr
     line = one_line_error(proc)
     assert f"{jobs}:7:" in line and "review.md" in line and "internal error" not in line
+
+
+# --- the repository's own git directory is not part of the source -----------------------
+
+# What actions/checkout leaves in `.git/config` (persist-credentials, its default): the
+# job's token as a Basic credential, `x-access-token:<token>` in base64.
+CHECKOUT_TOKEN = "ghs_16C7e42F292c6912E7710c838347Ae178B4a"
+CHECKOUT_HEADER = "AUTHORIZATION: basic " + base64.b64encode(f"x-access-token:{CHECKOUT_TOKEN}".encode()).decode()
+
+
+def test_actions_checkout_authorization_header_is_redacted(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "config.txt").write_text(f'[http "https://github.com/"]\n\textraheader = {CHECKOUT_HEADER}\n')
+    proc = cli("pack", str(source))
+    assert proc.returncode == 0, proc.stderr
+    assert "extraheader = AUTHORIZATION: basic [REDACTED" in proc.stdout
+    assert CHECKOUT_HEADER.split()[-1] not in proc.stdout
