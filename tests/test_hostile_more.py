@@ -8,9 +8,11 @@ Every attack runs the installed `scout-context` command on real files.
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 
 import pytest
+from helpers import git
 from test_cli import cli, one_line_error
 
 JOBS = "corpora:\n  r:\n    sources: [a.py]\njobs:\n  - name: j\n    corpus: r\n"
@@ -67,3 +69,33 @@ def test_actions_checkout_authorization_header_is_redacted(tmp_path: Path) -> No
     assert proc.returncode == 0, proc.stderr
     assert "extraheader = AUTHORIZATION: basic [REDACTED" in proc.stdout
     assert CHECKOUT_HEADER.split()[-1] not in proc.stdout
+
+
+def test_a_committed_symlink_into_the_git_directory_is_not_packed(make_repo) -> None:
+    repo = make_repo({"app.py": "x = 1\n"}, commit=False)
+    (repo / "settings.ini").symlink_to(".git/config")
+    (repo / "docs").mkdir()
+    (repo / "docs" / "head.txt").symlink_to("../.git/HEAD")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "links into .git")
+    git(repo, "config", "remote.origin.url", "https://example.com/never-packed.git")
+    proc = cli("pack", str(repo), "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["files"] == ["app.py"]
+    reasons = {s["path"]: s["reason"] for s in result["skipped"]}
+    assert reasons == {"settings.ini": "inside the git directory", "docs/head.txt": "inside the git directory"}
+
+
+def test_a_symlink_into_a_git_directory_the_git_file_names_is_not_packed(make_repo) -> None:
+    repo = make_repo({"app.py": "x = 1\n"}, commit=False)
+    (repo / "settings.ini").symlink_to("meta/config")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "a link into the git directory, once moved")
+    (repo / ".git").rename(repo / "meta")
+    (repo / ".git").write_text("gitdir: meta\n")
+    proc = cli("pack", str(repo), "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert "settings.ini" not in result["files"] and not any(f.startswith("meta/") for f in result["files"])
+    assert {"path": "settings.ini", "reason": "inside the git directory"} in result["skipped"]
