@@ -99,3 +99,24 @@ def test_a_symlink_into_a_git_directory_the_git_file_names_is_not_packed(make_re
     result = json.loads(proc.stdout)
     assert "settings.ini" not in result["files"] and not any(f.startswith("meta/") for f in result["files"])
     assert {"path": "settings.ini", "reason": "inside the git directory"} in result["skipped"]
+
+
+# --- a job file cannot grant itself paths outside its folder ------------------------------
+
+
+def test_a_job_file_cannot_opt_itself_into_writing_outside_its_folder(tmp_path: Path) -> None:
+    """The opt-in is the caller's: a job file that says `allow_outside: true` would
+    otherwise create any new file on the machine (a shell profile, a `.pth` file that
+    Python runs) holding lines its author chose (a title, a question)."""
+    folder, profile = tmp_path / "job", tmp_path / "profile.d" / "zz.sh"
+    folder.mkdir()
+    jobs = job_file(
+        folder,
+        "allow_outside: true\nengine:\n  backend: openai\n  base_url: http://127.0.0.1:9/v1\n" + JOBS + "    title: \"x\\nimport os; os.system('touch pwned')\"\n"
+        f"    questions: [hi]\n    output: {profile}\n    format: markdown\n",
+    )
+    proc = cli("batch", str(jobs))
+    assert proc.returncode == 2, proc.stderr
+    line = one_line_error(proc)
+    assert "allow_outside" in line and "--allow-outside" in line
+    assert not profile.parent.exists()
