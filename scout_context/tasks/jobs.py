@@ -39,6 +39,7 @@ DEFAULT_CONCURRENCY = 4
 
 _VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SECTION = re.compile(r"^## +(.+?)\s*$", re.MULTILINE)
+_LANGUAGE = re.compile(r"[^\W\d_](?:[^\W\d_]|[ '(),-]){0,63}")  # letters, spaces and a few marks, one line
 
 EXAMPLE = """\
 # scout-context batch job file: `scout-context batch jobs.yaml` answers every question
@@ -276,6 +277,12 @@ class _Reader:
         )
         concurrency = self.integer(engine, "concurrency", "engine", DEFAULT_CONCURRENCY, minimum=1)
         answer_language = self.text(engine, "answer_language", "engine", None)
+        if answer_language is not None and not _LANGUAGE.fullmatch(answer_language):
+            # it goes into the system prompt, unescaped: a name, not room for prompt structure
+            raise self.fail(
+                engine.lines["answer_language"],
+                "engine.answer_language: expected the name of a language (such as German or Português do Brasil)",
+            )
         corpora_map = self.mapping(top["corpora"], top.lines["corpora"], "corpora", None)
         if not corpora_map:
             raise self.fail(top.lines["corpora"], "corpora: name at least one corpus")
