@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 from helpers import git
-from test_cli import cli, one_line_error
+from test_cli import EXE, cli, one_line_error
 
 JOBS = "corpora:\n  r:\n    sources: [a.py]\njobs:\n  - name: j\n    corpus: r\n"
 
@@ -135,3 +136,24 @@ def test_a_job_files_answer_language_cannot_carry_prompt_structure(tmp_path: Pat
     assert proc.returncode == 2, proc.stderr
     line = one_line_error(proc)
     assert f"{jobs}:4: engine.answer_language: expected the name of a language" in line
+
+
+# --- git never reads the caller's standard input --------------------------------------
+
+
+def test_a_config_that_includes_dev_stdin_does_not_wait_on_the_terminal(make_repo) -> None:
+    """git inherited the caller's stdin: `include.path = /dev/stdin` in a repository's
+    configuration made every git call wait for a terminal (or a CI step's open pipe)."""
+    repo = make_repo({"app.py": "x = 1\n"})
+    git(repo, "config", "include.path", "/dev/stdin")
+    # stdin stays open and silent, as a terminal's would; the output is small enough for the pipes
+    with subprocess.Popen([EXE, "pack", str(repo), "--json"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:  # fmt: skip
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail("pack waited on its standard input")
+        out, err = proc.stdout.read(), proc.stderr.read()
+    assert proc.returncode == 0, err
+    assert json.loads(out)["files"] == ["app.py"]
