@@ -33,6 +33,7 @@ def batch_command(
     json_output: JsonOutput = False,
     force: Annotated[bool, typer.Option("--force", help="Answer again what earlier runs already answered (it allows no overwriting: see --overwrite).")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Let reports replace existing files that are not scout-context reports (never the job file or a source).")] = False,
+    allow_outside: Annotated[bool, typer.Option("--allow-outside", help="Let the job file's sources, templates and reports lie outside its folder (absolute paths, .., links leading out).")] = False,
     export_openai_batch_file: Annotated[Optional[Path], typer.Option("--export-openai-batch", help="Write the pending requests as an OpenAI batch file for `vllm run-batch` instead of running them.", metavar="FILE.jsonl")] = None,
     import_openai_batch_file: Annotated[Optional[Path], typer.Option("--import-openai-batch", help="Take the answers from the output of `vllm run-batch` instead of the engine.", metavar="FILE.jsonl")] = None,
     timeout: Timeout = None,
@@ -45,7 +46,7 @@ def batch_command(
     what is done (--force redoes it) and an interrupted run loses nothing already answered.
     Before anything runs, a report that would replace the job file, a source or a folder is
     refused, and so is one that would replace a file that is not a scout-context report,
-    unless --overwrite; paths outside the job file's folder need `allow_outside: true` in it.
+    unless --overwrite; paths outside the job file's folder need --allow-outside.
     Exit status: 0 when every question is done or cached; otherwise that of the first
     failed question's error (2 missing from an imported batch, 3 engine unreachable, 4 context
     too large, 8 out of memory, 1 unexpected), after the reports are written.
@@ -57,7 +58,7 @@ def batch_command(
         raise UsageError("name a job file (or write one with --init)")
     if export_openai_batch_file and import_openai_batch_file:
         raise UsageError("--export-openai-batch and --import-openai-batch go in separate runs")
-    job_file = load_job_file(jobs, overwrite=overwrite)
+    job_file = load_job_file(jobs, overwrite=overwrite, allow_outside=allow_outside)
     if export_openai_batch_file and (reason := job_file.overwrites_input(export_openai_batch_file)):
         raise UsageError(f"--export-openai-batch: {export_openai_batch_file} {reason}")
     imported = read_openai_batch(import_openai_batch_file) if import_openai_batch_file else None

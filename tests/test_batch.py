@@ -101,8 +101,8 @@ def job_yaml(tmp_path: Path, body: str) -> Path:
     return path
 
 
+# The corpus is the repository's example shop, outside tmp_path: load with allow_outside.
 SHOP_JOBS = f"""\
-allow_outside: true  # the corpus is the repository's example shop, outside tmp_path
 engine:
   max_tokens: 64
 corpora:
@@ -185,7 +185,7 @@ def test_a_template_is_a_title_and_one_question_per_section() -> None:
 
 
 def test_questions_share_the_prefix_and_a_rerun_generates_nothing(tmp_path: Path, store: Store) -> None:
-    job_file = load_job_file(job_yaml(tmp_path, SHOP_JOBS))
+    job_file = load_job_file(job_yaml(tmp_path, SHOP_JOBS), allow_outside=True)
     engine = FakeEngine()
     result = run_batch(job_file, engine=engine, store=store)
     (prime, primed), (prompts, sampling) = engine.calls  # the prefix once, then all questions in one call
@@ -213,7 +213,7 @@ def test_questions_share_the_prefix_and_a_rerun_generates_nothing(tmp_path: Path
 
 def test_a_failed_question_does_not_stop_the_others(tmp_path: Path, store: Store) -> None:
     body = SHOP_JOBS.replace("engine:\n", REMOTE)
-    job_file = load_job_file(job_yaml(tmp_path, body))
+    job_file = load_job_file(job_yaml(tmp_path, body), allow_outside=True)
     engine = FakeEngine(fail_on="Which HTTP routes", delay=0.2)
     result = run_batch(job_file, engine=engine, store=store)
     statuses = [q.status for q in result.jobs[0].questions]
@@ -228,7 +228,7 @@ def test_a_failed_question_does_not_stop_the_others(tmp_path: Path, store: Store
 def test_answers_are_kept_as_they_finish_when_the_engine_fails_later_in_the_same_call(
     tmp_path: Path, store: Store
 ) -> None:
-    job_file = load_job_file(job_yaml(tmp_path, SHOP_JOBS))  # embedded: one call for all questions
+    job_file = load_job_file(job_yaml(tmp_path, SHOP_JOBS), allow_outside=True)  # embedded: one call for all questions
     engine = FakeEngine(fail_on="Which HTTP routes")  # the second of three
     result = run_batch(job_file, engine=engine, store=store)
     assert len(engine.calls) == 2 and len(engine.calls[1][0]) == 3
@@ -238,7 +238,7 @@ def test_answers_are_kept_as_they_finish_when_the_engine_fails_later_in_the_same
 
 
 def test_an_answer_that_cannot_be_stored_fails_its_question_with_a_reason(tmp_path: Path, store: Store) -> None:
-    job_file = load_job_file(job_yaml(tmp_path, SHOP_JOBS))
+    job_file = load_job_file(job_yaml(tmp_path, SHOP_JOBS), allow_outside=True)
     store.conn.execute("PRAGMA busy_timeout = 200")  # wait 0.2 s for another writer, not 30
     other = sqlite3.connect(store.path, isolation_level=None)  # a second process's connection
 
@@ -271,7 +271,7 @@ def test_a_corpus_that_cannot_fit_fails_its_jobs_only(tmp_path: Path, store: Sto
     questions: ["Anything?"]
 """.replace("corpora:\n", "")
     body = body.replace("corpora:\n", f"corpora:\n  tiny:\n    sources: [{ROOT / 'examples' / 'tiny-shop'}]\n    budget: 5\n")
-    result = run_batch(load_job_file(job_yaml(tmp_path, body)), engine=FakeEngine(), store=store)
+    result = run_batch(load_job_file(job_yaml(tmp_path, body), allow_outside=True), engine=FakeEngine(), store=store)
     assert [q.status for q in result.jobs[0].questions] == ["done"] * 3
     [tight] = result.jobs[2].questions
     assert tight.status == "failed" and tight.exit_code == 4 and "holds none of the documents" in tight.error
@@ -282,7 +282,7 @@ def test_a_corpus_that_cannot_fit_fails_its_jobs_only(tmp_path: Path, store: Sto
 
 def test_reports_in_three_formats(tmp_path: Path, store: Store) -> None:
     body = SHOP_JOBS.replace("out/again.json", "out/again.html").replace("engine:\n", REMOTE)
-    job_file = load_job_file(job_yaml(tmp_path, body))
+    job_file = load_job_file(job_yaml(tmp_path, body), allow_outside=True)
     result = run_batch(job_file, engine=FakeEngine(fail_on="How is tax"), store=store)
     write_reports(result)
     text = (tmp_path / "out" / "facts.md").read_text()
@@ -302,7 +302,7 @@ def test_reports_in_three_formats(tmp_path: Path, store: Store) -> None:
 
 
 def test_export_then_import_gives_the_same_reports(tmp_path: Path, store: Store) -> None:
-    job_file = load_job_file(job_yaml(tmp_path, SHOP_JOBS))
+    job_file = load_job_file(job_yaml(tmp_path, SHOP_JOBS), allow_outside=True)
     exported = tmp_path / "requests.jsonl"
     assert export_openai_batch(job_file, engine=FakeEngine(), store=store, output=exported) == 3
     lines = [json.loads(line) for line in exported.read_text().splitlines()]
@@ -394,7 +394,7 @@ def test_the_command_against_a_server_prints_one_json_object(tmp_path: Path, vll
     )
     jobs = job_yaml(tmp_path, body)
     runner = CliRunner()
-    first = runner.invoke(command_app(), [str(jobs), "--json"])
+    first = runner.invoke(command_app(), [str(jobs), "--json", "--allow-outside"])
     assert first.exit_code == 0, first.output
     summary = json.loads(first.stdout)
     questions = summary["jobs"][0]["questions"]
@@ -404,7 +404,7 @@ def test_the_command_against_a_server_prints_one_json_object(tmp_path: Path, vll
     assert (tmp_path / "out" / "facts.md").is_file() and json.loads((tmp_path / "out" / "again.json").read_text())["name"] == "again"
     prime = [body for path, body in vllm_server.requests if path == "/v1/completions" and body["max_tokens"] == 1]
     assert len(prime) == 1 and all(b["prompt"].startswith(prime[0]["prompt"]) for p, b in vllm_server.requests[-3:])
-    second = runner.invoke(command_app(), [str(jobs), "--json"])
+    second = runner.invoke(command_app(), [str(jobs), "--json", "--allow-outside"])
     assert [q["status"] for q in json.loads(second.stdout)["jobs"][0]["questions"]] == ["cached"] * 3
 
 

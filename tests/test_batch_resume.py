@@ -37,7 +37,7 @@ def stored_questions() -> list[str]:
 
 def batch(jobs: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", COMMAND, str(jobs), "--json"],
+        [sys.executable, "-c", COMMAND, str(jobs), "--json", "--allow-outside"],  # the shop is outside tmp_path
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )
 
@@ -47,7 +47,6 @@ def test_a_killed_run_resumes_where_it_stopped(tmp_path: Path) -> None:
     build(tmp_path / "depot")
     jobs = tmp_path / "jobs.yaml"
     jobs.write_text(
-        "allow_outside: true\n"  # the shop corpus is the repository's example, outside tmp_path
         f"engine:\n  model: {model}\n  max_tokens: 24\n"
         f"corpora:\n  shop:\n    sources: [{ROOT / 'examples' / 'tiny-shop'}]\n  depot:\n    sources: [depot]\n"
         "jobs:\n"

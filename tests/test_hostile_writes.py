@@ -5,7 +5,7 @@
 gets the text, a regular file is replaced atomically with its mode (and owner) kept, and a new
 file gets the umask's mode. `batch` refuses, before any engine starts, a report that would
 overwrite the job file, a source, or a file it did not write, and paths outside the job
-file's folder unless the job file opts in.
+file's folder unless the caller passes --allow-outside.
 
 Never point these tests at the real /dev/null: the code under test once replaced device
 nodes, so every device here is one the test made itself.
@@ -230,7 +230,7 @@ def test_a_template_outside_the_job_folder_needs_the_opt_in_key(tmp_path: Path, 
     jobs = jobs_file(folder, remote, "out/facts.md")
     jobs.write_text(jobs.read_text().replace("questions: ['What is FREE_SHIPPING_THRESHOLD?']", "template: ../private.md"))
     line = refused(jobs)
-    assert "template: ../private.md is outside" in line and "allow_outside: true" in line
+    assert "template: ../private.md is outside" in line and "--allow-outside" in line
 
 
 @pytest.mark.parametrize("output", ["tiny-shop/shop/config.py", "tiny-shop/shop/new_module.py", "via-link/config.py"])
@@ -310,9 +310,8 @@ def test_paths_outside_the_job_folder_need_the_opt_in_key(
     output, named = output.replace("ABSOLUTE", absolute), named.replace("ABSOLUTE", absolute)
     jobs = jobs_file(folder, remote, output, sources=sources)
     line = refused(jobs)
-    assert named in line and "outside" in line and "allow_outside: true" in line
-    jobs.write_text("allow_outside: true\n" + jobs.read_text())
-    proc = cli("batch", str(jobs), "--json")
+    assert named in line and "outside" in line and "--allow-outside" in line
+    proc = cli("batch", str(jobs), "--json", "--allow-outside")
     assert proc.returncode == 0, proc.stderr
 
 
@@ -341,7 +340,7 @@ def test_the_export_cannot_overwrite_the_job_file(tmp_path: Path, remote: str, v
 
 def test_overwrite_and_force_are_documented(tmp_path: Path) -> None:
     out = cli("batch", "--help").stdout
-    assert "--overwrite" in out and "--force" in out and "allow_outside" in out
+    assert "--overwrite" in out and "--force" in out and "--allow-outside" in out
 
 
 def test_concurrent_writers_leave_one_whole_pack(tmp_path: Path) -> None:

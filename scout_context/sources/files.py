@@ -7,7 +7,9 @@ default excludes, the project's `.scoutignore`, and `--include`/`--exclude` glob
 with gitignore semantics. Nothing outside the root is read: every candidate's real path
 (each folder on the way resolved, symlinks included) must lie under the root's, so a
 symlinked folder in the middle of a tracked path cannot pull a file in from elsewhere;
-a file is then read by that real path. Ignore files are read only when they are regular
+a file is then read by that real path, and never when that lies in a git directory (a
+`.git` folder, or wherever the source's `.git` file points): a committed symlink to
+`.git/config` would pack the credentials a CI checkout keeps there. Ignore files are read only when they are regular
 files, never through a symlink (as git does). Anything that is not a regular file is
 skipped. Every skipped path comes back with its reason.
 """
@@ -83,7 +85,7 @@ def collect(
     ignore = _Spec(ignore_lines)
     wanted = _Spec(include) if include else None
 
-    candidates = _git_files(root_real)
+    candidates, git_dir = _git_files(root_real)
     if candidates is None:
         candidates = _walk(root_real, ignore)
     files: list[FileEntry] = []
@@ -92,7 +94,7 @@ def collect(
     for rel in candidates:
         if rel == SCOUTIGNORE or ignore.match(rel) or (wanted is not None and not wanted.match(rel)):
             continue
-        entry, reason = _stat_entry(root_real, rel, max_file_bytes, folders)
+        entry, reason = _stat_entry(root_real, rel, max_file_bytes, folders, git_dir)
         if entry is not None:
             files.append(entry)
         elif reason:
@@ -101,19 +103,21 @@ def collect(
     return files, skipped
 
 
-def _git_files(root: str) -> list[str] | None:
-    """Paths git would track under `root`, or None when `root` is not in a git work tree."""
+def _git_files(root: str) -> tuple[list[str] | None, str | None]:
+    """(paths git would track under `root`, the real path of its git directory), or
+    (None, None) when `root` is not in a git work tree."""
     try:
-        inside = run_git(root, "rev-parse", "--is-inside-work-tree")
-        if inside.returncode != 0 or inside.stdout.strip() != b"true":
-            return None
+        inside = run_git(root, "rev-parse", "--is-inside-work-tree", "--absolute-git-dir")
+        answer = inside.stdout.split(b"\n")
+        if inside.returncode != 0 or answer[0] != b"true":
+            return None, None
         listed = run_git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", ".")
     except OSError:
-        return None
+        return None, None
     if listed.returncode != 0:
-        return None
+        return None, None
     names = {os.fsdecode(name) for name in listed.stdout.split(b"\0") if name}
-    return sorted(names)
+    return sorted(names), os.path.realpath(os.fsdecode(answer[1]))
 
 
 class _Spec:
@@ -185,8 +189,17 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
 
-def _stat_entry(root: str, rel: str, max_file_bytes: int, folders: dict[str, str | None]) -> tuple[FileEntry | None, str]:
-    """Stat one candidate by its real path; symlinks are resolved only when they stay inside `root`."""
+def _in_git_dir(path: str, root: str, git_dir: str | None) -> bool:
+    """Whether the real path `path` (inside `root`) is a repository's own: under a `.git`
+    folder, or under `git_dir`."""
+    return ".git" in os.path.relpath(path, root).split(os.sep) or (git_dir is not None and _inside(path, git_dir))
+
+
+def _stat_entry(
+    root: str, rel: str, max_file_bytes: int, folders: dict[str, str | None], git_dir: str | None
+) -> tuple[FileEntry | None, str]:
+    """Stat one candidate by its real path; symlinks are resolved only when they stay inside
+    `root` and out of its git directories."""
     folder, _, name = rel.rpartition("/")
     real_folder = _real_folder(root, folder, folders)
     if real_folder is None:
@@ -212,6 +225,8 @@ def _stat_entry(root: str, rel: str, max_file_bytes: int, folders: dict[str, str
             return None, f"unreadable: {error.strerror or error}"
         if stat.S_ISDIR(info.st_mode):
             return None, "symlink to a folder (not followed)"
+    if _in_git_dir(path, root, git_dir):
+        return None, "inside the git directory"
     if stat.S_ISDIR(info.st_mode):
         return None, "submodule or nested repository (not packed)"
     if not stat.S_ISREG(info.st_mode):

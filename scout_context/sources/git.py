@@ -16,7 +16,9 @@ this package runs goes through `command` and `environment` (or `run`, which uses
   some of the keys a fetch obeys keep their first value (`remote.<name>.uploadpack`,
   `core.gitProxy`), so only refusing the fetch itself makes them inert;
 - git never pages, prompts, reads replace refs or takes its repository from the
-  caller's environment (`GIT_DIR` and the like), and speaks the C locale.
+  caller's environment (`GIT_DIR` and the like), and speaks the C locale;
+- git's standard input is empty unless a command feeds it: a configuration that includes
+  `/dev/stdin` would otherwise wait on the caller's terminal or pipe.
 
 Settings travel as GIT_CONFIG_COUNT/KEY/VALUE rather than `-c`: a subsection may contain
 `=`, which `-c` cannot express, and child git processes inherit them. Callers add
@@ -102,7 +104,10 @@ def _environment(settings: dict[str, str]) -> dict[str, str]:
 
 def run(repo: Path | str, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     """`git <args>` in `repo`, inert, its output captured; OSError when git cannot start."""
-    return subprocess.run(command(repo, *args), input=stdin, capture_output=True, env=environment(repo), check=False)
+    return subprocess.run(
+        command(repo, *args), input=stdin, stdin=subprocess.DEVNULL if stdin is None else None,
+        capture_output=True, env=environment(repo), check=False,
+    )  # fmt: skip
 
 
 @functools.lru_cache(maxsize=64)
@@ -112,7 +117,7 @@ def _configured(repo: str) -> dict[str, str]:
     try:
         listed = subprocess.run(
             command(repo, "config", "--list", "--includes", "--name-only", "-z"),
-            capture_output=True, env=_environment(_INERT), check=False,
+            stdin=subprocess.DEVNULL, capture_output=True, env=_environment(_INERT), check=False,
         )  # fmt: skip
     except OSError:
         return {}  # no git: nothing will run it either

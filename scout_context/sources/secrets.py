@@ -106,8 +106,9 @@ _VALUE_SCANS = tuple(
         ("azure-connection-key", r"""Key=(?:(?<=AccountKey=)|(?<=SharedAccessKey=))
             (?P<value>[A-Za-z0-9+/]{40,128}={0,2})(?![A-Za-z0-9+/=])"""),
         # `Authorization: Bearer <token>` or `Basic <base64 of user:password>`, in any quoting
-        ("authorization-header", rf"""uthorization(?<=[Aa]uthorization)["']?[ \t]*[:=][ \t]*["']?
-            (?P<scheme>Bearer|Basic|Token|bearer|basic|token)[ \t]+(?P<value>{_TOKEN68})"""),
+        # and any case (HTTP's names are case-insensitive: actions/checkout writes `AUTHORIZATION: basic`)
+        ("authorization-header", rf"""(?i:uthorization)(?<=(?i:authorization))["']?[ \t]*[:=][ \t]*["']?
+            (?P<scheme>(?i:bearer|basic|token))[ \t]+(?P<value>{_TOKEN68})"""),
         # `X-Api-Key: <key>` and its kin (X-Auth-Token, Private-Token, X-Access-Token, ...)
         ("api-key-header", rf"""-(?i:(?<=api-)key|(?<=auth-)token|(?<=access-)token|(?<=private-)token|(?<=api-)token)
             [ \t]*:[ \t]*(?P<value>{_TOKEN68})"""),

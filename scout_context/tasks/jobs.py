@@ -6,7 +6,9 @@ anything runs; a mistake is one `UsageError` naming the file and line. Paths in 
 
 Job files are written by strangers, so loading also checks where they point, comparing
 real paths (symlinks resolved): every path must lie inside the job file's folder unless
-the file sets `allow_outside: true`; and a report may not be written over the job file, a
+the caller allows paths outside it (`--allow-outside`; a job file cannot grant itself
+that, or its author could create any file on the machine with lines of their choice);
+and a report may not be written over the job file, a
 corpus's source (a path inside a source folder is allowed only when the corpus's own
 `exclude` list leaves it out) or a folder, whatever the options; nor over an existing
 file that is not a report of ours (`report_marker`) unless `overwrite` (`--overwrite`).
@@ -37,12 +39,13 @@ DEFAULT_CONCURRENCY = 4
 
 _VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SECTION = re.compile(r"^## +(.+?)\s*$", re.MULTILINE)
+_LANGUAGE = re.compile(r"[^\W\d_](?:[^\W\d_]|[ '(),-]){0,63}")  # letters, spaces and a few marks, one line
 
 EXAMPLE = """\
 # scout-context batch job file: `scout-context batch jobs.yaml` answers every question
 # below and writes one report per job. Paths are relative to this file and must stay
-# in its folder; to name sources or outputs elsewhere (absolute paths, ..), uncomment:
-# allow_outside: true
+# in its folder; sources or outputs elsewhere (absolute paths, ..) need the caller's
+# `scout-context batch --allow-outside`.
 
 # The engine, as for `ask` (SCOUT_BASE_URL, SCOUT_API_KEY and SCOUT_MODEL apply too).
 engine:
@@ -141,10 +144,10 @@ class JobFileError(UsageError):
     """A job file that cannot be read or is invalid: `path:line: what is wrong`."""
 
 
-def load_job_file(path: Path, *, overwrite: bool = False) -> JobFile:
+def load_job_file(path: Path, *, overwrite: bool = False, allow_outside: bool = False) -> JobFile:
     """Read and validate `path`, including where its paths point (see the module's note;
-    `overwrite` lets reports replace existing files that are not reports). Raises
-    JobFileError (exit 2)."""
+    `overwrite` lets reports replace existing files that are not reports, `allow_outside`
+    lets paths lie outside the job file's folder). Raises JobFileError (exit 2)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -157,7 +160,11 @@ def load_job_file(path: Path, *, overwrite: bool = False) -> JobFile:
         raise JobFileError(f"{path}:{where}: not valid YAML: {error.problem or error.context}") from None
     except _Duplicate as error:
         raise JobFileError(f"{path}:{error.line}: {error.key!r} is given twice") from None
-    return _Reader(path, overwrite).job_file(data)
+    except RecursionError:
+        raise JobFileError(f"{path}: not valid YAML: nested too deeply") from None
+    except ValueError as error:  # a scalar the safe loader cannot convert (an int past Python's digit limit)
+        raise JobFileError(f"{path}: not valid YAML: {error}") from None
+    return _Reader(path, overwrite, allow_outside).job_file(data)
 
 
 def template_questions(text: str, variables: dict[str, str], where: str) -> tuple[str, tuple[Question, ...]]:
@@ -233,7 +240,8 @@ def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> _Seq:
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
 
-_TOP = {"engine", "corpora", "jobs", "allow_outside"}
+_TOP = {"engine", "corpora", "jobs"}
+_OUTSIDE_HINT = "run `scout-context batch --allow-outside` to allow it"
 _ENGINE = {"backend", "model", "base_url", "max_model_len", "max_tokens", "temperature", "concurrency", "answer_language"}
 _CORPUS = {"sources", "include", "exclude", "compress", "redact", "default_excludes", "max_file_size", "budget"}
 _JOB = {"name", "title", "corpus", "questions", "template", "variables", "output", "format"}
@@ -242,18 +250,19 @@ _JOB = {"name", "title", "corpus", "questions", "template", "variables", "output
 class _Reader:
     """Validation with the file and line of every mistake."""
 
-    def __init__(self, path: Path, overwrite: bool) -> None:
+    def __init__(self, path: Path, overwrite: bool, allow_outside: bool) -> None:
         self.path = path
         self.root = path.resolve().parent
         self.overwrite = overwrite
-        self.allow_outside = False
+        self.allow_outside = allow_outside
 
     def fail(self, line: int, message: str) -> JobFileError:
         return JobFileError(f"{self.path}:{line}: {message}")
 
     def job_file(self, data: Any) -> JobFile:
+        if isinstance(data, _Map) and "allow_outside" in data:
+            raise self.fail(data.lines["allow_outside"], f"allow_outside is the caller's choice, not the job file's: {_OUTSIDE_HINT}")
         top = self.mapping(data, 1, "the job file", _TOP, required=("corpora", "jobs"))
-        self.allow_outside = self.flag(top, "allow_outside", "the job file", False)
         engine = self.mapping(top.get("engine", _Map()), top.lines.get("engine", 1), "engine", _ENGINE)
         backend = self.choice(engine, "backend", "engine", ("vllm", "openai"), "vllm")
         config = EngineConfig.from_env(
@@ -268,6 +277,12 @@ class _Reader:
         )
         concurrency = self.integer(engine, "concurrency", "engine", DEFAULT_CONCURRENCY, minimum=1)
         answer_language = self.text(engine, "answer_language", "engine", None)
+        if answer_language is not None and not _LANGUAGE.fullmatch(answer_language):
+            # it goes into the system prompt, unescaped: a name, not room for prompt structure
+            raise self.fail(
+                engine.lines["answer_language"],
+                "engine.answer_language: expected the name of a language (such as German or Português do Brasil)",
+            )
         corpora_map = self.mapping(top["corpora"], top.lines["corpora"], "corpora", None)
         if not corpora_map:
             raise self.fail(top.lines["corpora"], "corpora: name at least one corpus")
@@ -349,7 +364,10 @@ class _Reader:
             path = self.root / name
             if not path.is_file():
                 raise self.fail(line, f"{where}.template: no such file: {name}")
-            text = path.read_text(encoding="utf-8")
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                raise self.fail(line, f"{where}.template: cannot read {name}: {getattr(error, 'strerror', None) or error}") from None
         else:
             shipped = resources.files("scout_context.prompts") / f"{name}.md"
             if not shipped.is_file():
@@ -391,8 +409,7 @@ class _Reader:
         if not self.allow_outside and not _within(os.path.realpath(self.root / relative), str(self.root)):
             raise self.fail(
                 line,
-                f"{where}: {relative} is outside the job file's folder {self.root}; "
-                "set `allow_outside: true` at the top of the job file to allow it",
+                f"{where}: {relative} is outside the job file's folder {self.root}; {_OUTSIDE_HINT}",
             )
 
     def writable(self, output: str, line: int, where: str, corpora: dict[str, Corpus]) -> None:
