@@ -123,6 +123,21 @@ def test_a_job_file_cannot_opt_itself_into_writing_outside_its_folder(tmp_path: 
     assert not profile.parent.exists()
 
 
+def test_a_report_cannot_be_written_into_a_git_directory(tmp_path: Path) -> None:
+    """A job file beside a repository's `.git` must not create files there: a new ref,
+    `packed-refs` or config changes what the repository is."""
+    (tmp_path / ".git" / "refs" / "heads").mkdir(parents=True)
+    jobs = job_file(
+        tmp_path,
+        "engine:\n  backend: openai\n  base_url: http://127.0.0.1:9/v1\n" + JOBS
+        + "    questions: [hi]\n    output: .git/packed-refs\n    format: markdown\n",
+    )
+    proc = cli("batch", str(jobs))
+    assert proc.returncode == 2, proc.stderr
+    assert "is inside a git directory" in one_line_error(proc)
+    assert not (tmp_path / ".git" / "packed-refs").exists()
+
+
 def test_a_job_files_answer_language_cannot_carry_prompt_structure(tmp_path: Path) -> None:
     """`answer_language` goes into the system prompt, where nothing from a job file is
     escaped: it must be a language's name."""

@@ -421,6 +421,8 @@ class _Reader:
             raise self.fail(line, f"{where}: {output} {reason}")
         if os.path.isdir(real):
             raise self.fail(line, f"{where}: {output} is a folder: name a file")
+        if ".git" in Path(real).parts:  # a new ref or config there would change the repository
+            raise self.fail(line, f"{where}: {output} is inside a git directory: name a file outside .git")
         if os.path.exists(real) and not self.overwrite and not is_report(real):
             raise self.fail(
                 line,
