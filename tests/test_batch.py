@@ -16,7 +16,8 @@ from fake_vllm import KEY, SCOUT
 from helpers import write
 from typer.testing import CliRunner
 
-from scout_context.engine.base import Generation, llama4_chat
+from scout_context.engine.base import Generation
+from scout_context.engine.chat_format import llama4_chat
 from scout_context.engine.config import SamplingConfig
 from scout_context.errors import EngineUnreachable, StoreError, UsageError
 from scout_context.store import Store

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from helpers import git, write
 
-from scout_context.engine.base import Generation, llama4_chat
+from scout_context.engine.base import Generation
+from scout_context.engine.chat_format import llama4_chat
 from scout_context.engine.config import SamplingConfig
 from scout_context.errors import ContextTooLarge, UsageError
 from scout_context.store import Store

@@ -38,9 +38,10 @@ from typing import Any
 
 import httpx
 
-from scout_context.engine.base import Generation, OnDone, OnText, llama4_chat
+from scout_context.engine.base import Generation, OnDone, OnText
+from scout_context.engine.chat_format import llama4_chat, llama4_turns
 from scout_context.engine.config import EngineConfig, SamplingConfig
-from scout_context.engine.multimodal import llama4_turns, openai_chat_request, request_options, within_limit
+from scout_context.engine.multimodal import openai_chat_request, request_options, within_limit
 from scout_context.errors import AuthError, ContextTooLarge, EngineUnreachable, ModelMissing, ScoutError, UsageError
 from scout_context.http_replies import media_type
 from scout_context.pack.neutralize import BUILTIN_SPECIAL_TOKENS, SpecialTokenEscaper, special_token_escaper

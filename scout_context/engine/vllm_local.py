@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from scout_context.engine import models, multimodal
-from scout_context.engine.base import Generation, OnDone, OnText, llama4_chat, template_chat
+from scout_context.engine.base import Generation, OnDone, OnText
+from scout_context.engine.chat_format import llama4_chat, template_chat
 from scout_context.engine.config import DEFAULT_MODEL, EngineConfig, SamplingConfig
 from scout_context.errors import ContextTooLarge, EngineOutOfMemory, ScoutError, UsageError
 from scout_context.sources.images import ImageInput

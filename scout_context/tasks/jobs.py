@@ -25,6 +25,7 @@ from typing import Any, Literal
 import yaml
 from pathspec import GitIgnoreSpec
 
+from ..engine import registry
 from ..engine.config import EngineConfig, SamplingConfig
 from ..errors import UsageError
 from ..pack.options import PackOptions
@@ -255,7 +256,7 @@ class _Reader:
         top = self.mapping(data, 1, "the job file", _TOP, required=("corpora", "jobs"))
         self.allow_outside = self.flag(top, "allow_outside", "the job file", False)
         engine = self.mapping(top.get("engine", _Map()), top.lines.get("engine", 1), "engine", _ENGINE)
-        backend = self.choice(engine, "backend", "engine", ("vllm", "openai"), "vllm")
+        backend = self.choice(engine, "backend", "engine", registry.names(), "vllm")
         config = EngineConfig.from_env(
             backend=backend,
             model=self.text(engine, "model", "engine", None),
