@@ -1,6 +1,8 @@
 """What every engine offers (`Engine`) and the result of one request (`Generation`).
 
-The backends are listed in `registry`; chat formats are `chat_format`.
+Tasks ask the engine what depends on the model (its chat format, token counts, whether it
+is Llama 4, what an image costs, how many calls it serves at once) rather than guess from
+its name or backend. The backends are listed in `registry`; chat formats are `chat_format`.
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ class Generation:
 
 
 class Engine(Protocol):
-    """A model that answers rendered prompts: embedded vLLM or a remote vLLM server."""
+    """A model that answers rendered prompts: embedded vLLM or a remote vLLM server (every
+    backend, and every in-process test double, is checked against this in tests)."""
 
     @property
     def model_name(self) -> str: ...
@@ -66,6 +69,24 @@ class Engine(Protocol):
     @property
     def max_images(self) -> int:
         """Images one prompt may carry: 0 for a text-only model (or with images turned off)."""
+        ...
+
+    @property
+    def is_llama4(self) -> bool:
+        """Whether the model is Llama 4 (Scout, Maverick, tiny-llama4): Meta's chat format,
+        Scout's tokenizer, and the licence's "Built with Llama"."""
+        ...
+
+    @property
+    def concurrent_calls(self) -> int | None:
+        """How many `generate` calls it serves at once, each from its own thread: 1 for an
+        engine that runs one call at a time and batches that call's prompts itself (embedded
+        vLLM); None for one without a limit of its own (a server schedules the requests it
+        gets, so the caller chooses how many to keep in flight)."""
+        ...
+
+    def image_tokens(self, images: Sequence[ImageInput]) -> int:
+        """Context that `images`, attached to one prompt, may take besides its text."""
         ...
 
     def render_chat(self, system: str, user: str, assistant: str = "") -> str:

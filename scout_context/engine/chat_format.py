@@ -1,5 +1,5 @@
-"""How a chat turn is written out for a model: Llama 4's own format (and its inverse), or
-the format of a transformers tokenizer's chat template.
+"""How a chat turn is written out for a model: Llama 4's own format (and its inverse, and
+what an image costs in it), or the format of a transformers tokenizer's chat template.
 
 Prompts travel as fully rendered text with special tokens spelled out (the packer counts
 them exactly that way); the backends tokenize them without adding special tokens, so a
@@ -11,6 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from scout_context.pack.neutralize import BUILTIN_SPECIAL_TOKENS, special_token_escaper
+
+LLAMA4_IMAGE_TOKENS = 17 * 145
+"""Context an attached image may take in Llama 4: up to 16 tiles and a global view of 144
+patch tokens each, plus separators (vLLM's mllama4 processing)."""
 
 _BOS = "<|begin_of_text|>"
 _EOT = "<|eot|>"
