@@ -126,7 +126,7 @@ class OpenAIEngine:
     def max_images(self) -> int:
         return self.config.limit_images if self.multimodal else 0
 
-    concurrent_calls = None
+    concurrent_calls: int | None = None
     """The server schedules the requests it gets together (vLLM's --max-num-seqs)."""
 
     def image_tokens(self, images: Sequence[ImageInput]) -> int:

@@ -46,7 +46,7 @@ BACKENDS: dict[str, Backend] = {
 
 
 def names() -> tuple[str, ...]:
-    """The backends' names, the default (`EngineConfig.backend`'s) first."""
+    """The backends' names, in the order the help lists them."""
     return tuple(BACKENDS)
 
 

@@ -102,7 +102,7 @@ class VllmEngine:
     def is_llama4(self) -> bool:
         return models.is_llama4(self.model_path)
 
-    concurrent_calls = 1
+    concurrent_calls: int | None = 1
     """One `vllm.LLM` per process, one call at a time: it batches the call's prompts itself."""
 
     def image_tokens(self, images: Sequence[ImageInput]) -> int:
