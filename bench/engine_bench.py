@@ -158,7 +158,7 @@ def main() -> int:
     log(f"import vllm: {import_s:.1f} s")
 
     # 2. prompts, the way `ask` builds them
-    from scout_context.engine.base import open_engine
+    from scout_context.engine.registry import open_engine
     from scout_context.pack.options import PackOptions
     from scout_context.pack.pipeline import pack
     from scout_context.store import Store

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from scout_context.engine.base import open_engine
+from scout_context.engine.registry import open_engine
 from scout_context.store import Store
 from scout_context.tasks.ask import AskResult, ask, usage
 

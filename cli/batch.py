@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from scout_context.engine.base import open_engine
+from scout_context.engine.registry import open_engine
 from scout_context.errors import UsageError
 from scout_context.output import write_output
 from scout_context.store import Store

@@ -6,9 +6,10 @@ from typing import Annotated, Optional
 
 import typer
 
+from scout_context.engine import registry
 from scout_context.engine.config import EngineConfig, SamplingConfig
 
-EngineName = Annotated[str, typer.Option("--engine", help="vllm: embedded vLLM in this process; openai: a remote vLLM server (--base-url, SCOUT_BASE_URL).")]
+EngineName = Annotated[str, typer.Option("--engine", help=registry.help_text())]
 Model = Annotated[Optional[str], typer.Option("--model", help="A known model (see `scout-context models`) or a model folder; with --engine openai, the served model id (SCOUT_MODEL).")]
 BaseUrl = Annotated[Optional[str], typer.Option("--base-url", help="The remote server, e.g. http://gpu-box:8000/v1 (SCOUT_BASE_URL; the key comes from SCOUT_API_KEY).")]
 MaxModelLen = Annotated[Optional[int], typer.Option("--max-model-len", min=256, help="Context length to run the embedded engine with (default: the model's own for this machine).")]
@@ -23,8 +24,8 @@ def engine_config(
     engine: str, model: str | None, base_url: str | None, max_model_len: int | None, verbose: bool, images: int = 10,
     timeout: float | None = None,
 ) -> EngineConfig:
-    if engine not in ("vllm", "openai"):
-        raise typer.BadParameter(f"unknown engine {engine!r}: use vllm or openai", param_hint="--engine")
+    if engine not in registry.BACKENDS:
+        raise typer.BadParameter(f"unknown engine {engine!r}: use {registry.either()}", param_hint="--engine")
     return EngineConfig.from_env(
         backend=engine, model=model, base_url=base_url, max_model_len=max_model_len, verbose=verbose, limit_images=images,
         timeout_s=timeout,

@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from scout_context.engine.base import open_engine
+from scout_context.engine.registry import open_engine
 from scout_context.errors import PublishError, ScoutError, UsageError
 from scout_context.output import write_output
 from scout_context.store import Store

@@ -16,7 +16,8 @@ from fake_vllm import KEY, SCOUT
 from helpers import write
 from typer.testing import CliRunner
 
-from scout_context.engine.base import Generation, llama4_chat
+from scout_context.engine.base import Generation
+from scout_context.engine.chat_format import llama4_chat
 from scout_context.engine.config import SamplingConfig
 from scout_context.errors import EngineUnreachable, StoreError, UsageError
 from scout_context.store import Store
@@ -32,19 +33,24 @@ BLOCK = 16
 
 class FakeEngine:
     """Llama 4 format, Scout counts, and a prefix cache of BLOCK-token blocks over what it
-    has seen; answers cite the config file. `fail_on` makes a prompt raise."""
+    has seen; answers cite the config file. `fail_on` makes a prompt raise; `concurrent_calls`
+    None serves calls from several threads at once, as a server does."""
 
     model_name = "fake"
     max_model_len = 8192
     multimodal = False
     max_images = 0
+    is_llama4 = True
 
-    def __init__(self, fail_on: str = "", delay: float = 0.0) -> None:
+    def __init__(self, fail_on: str = "", delay: float = 0.0, concurrent_calls: int | None = 1) -> None:
         self.calls: list[tuple[list[str], SamplingConfig]] = []
         self.seen: list[list[int]] = []
-        self.fail_on, self.delay = fail_on, delay
+        self.fail_on, self.delay, self.concurrent_calls = fail_on, delay, concurrent_calls
         self.in_flight = self.most_in_flight = 0
         self.lock = threading.Lock()
+
+    def image_tokens(self, images) -> int:
+        return 0
 
     def render_chat(self, system: str, user: str, assistant: str = "") -> str:
         return llama4_chat(system, user, assistant)
@@ -214,7 +220,7 @@ def test_questions_share_the_prefix_and_a_rerun_generates_nothing(tmp_path: Path
 def test_a_failed_question_does_not_stop_the_others(tmp_path: Path, store: Store) -> None:
     body = SHOP_JOBS.replace("engine:\n", REMOTE)
     job_file = load_job_file(job_yaml(tmp_path, body), allow_outside=True)
-    engine = FakeEngine(fail_on="Which HTTP routes", delay=0.2)
+    engine = FakeEngine(fail_on="Which HTTP routes", delay=0.2, concurrent_calls=None)
     result = run_batch(job_file, engine=engine, store=store)
     statuses = [q.status for q in result.jobs[0].questions]
     assert statuses == ["done", "failed", "done"]
@@ -283,7 +289,7 @@ def test_a_corpus_that_cannot_fit_fails_its_jobs_only(tmp_path: Path, store: Sto
 def test_reports_in_three_formats(tmp_path: Path, store: Store) -> None:
     body = SHOP_JOBS.replace("out/again.json", "out/again.html").replace("engine:\n", REMOTE)
     job_file = load_job_file(job_yaml(tmp_path, body), allow_outside=True)
-    result = run_batch(job_file, engine=FakeEngine(fail_on="How is tax"), store=store)
+    result = run_batch(job_file, engine=FakeEngine(fail_on="How is tax", concurrent_calls=None), store=store)
     write_reports(result)
     text = (tmp_path / "out" / "facts.md").read_text()
     assert "## Contents" in text and "1. [What is FREE_SHIPPING_THRESHOLD?](#q1)" in text and '<a id="q3"></a>' in text

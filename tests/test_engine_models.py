@@ -13,7 +13,7 @@ from typer import Typer
 from typer.testing import CliRunner
 
 from scout_context.engine import models
-from scout_context.engine.base import llama4_chat
+from scout_context.engine.chat_format import llama4_chat
 from scout_context.engine.config import EngineConfig
 from scout_context.engine.models import ModelInfo, ensure_model, llama4_hf_tokenizer
 from scout_context.engine.vllm_local import VllmEngine

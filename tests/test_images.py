@@ -20,10 +20,11 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
-from scout_context.engine.base import llama4_chat, open_engine
+from scout_context.engine.chat_format import llama4_chat, llama4_turns
 from scout_context.engine.config import EngineConfig, SamplingConfig
 from scout_context.engine.models import llama4_hf_tokenizer
-from scout_context.engine.multimodal import attach, llama4_turns, openai_chat_request, vllm_inputs
+from scout_context.engine.multimodal import attach, openai_chat_request, vllm_inputs
+from scout_context.engine.registry import open_engine
 from scout_context.engine.openai_remote import OpenAIEngine
 from scout_context.engine.vllm_local import VllmEngine
 from scout_context.errors import UsageError

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from helpers import git, write
 
-from scout_context.engine.base import Generation, llama4_chat
+from scout_context.engine.base import Generation
+from scout_context.engine.chat_format import llama4_chat
 from scout_context.engine.config import SamplingConfig
 from scout_context.errors import ContextTooLarge, UsageError
 from scout_context.store import Store
@@ -56,9 +57,16 @@ class StubEngine:
     """An engine that counts with Scout's tokenizer and answers with a canned text."""
 
     model_name = "Llama-4-Scout-stub"
+    multimodal = False
+    max_images = 0
+    is_llama4 = True
+    concurrent_calls = 1
 
     def __init__(self, answer: str = ANSWER, max_model_len: int = 16384) -> None:
         self.answer, self.max_model_len, self.prompts = answer, max_model_len, []
+
+    def image_tokens(self, images) -> int:
+        return 0
 
     def render_chat(self, system: str, user: str, assistant: str = "") -> str:
         return llama4_chat(system, user, assistant)
@@ -66,9 +74,12 @@ class StubEngine:
     def count_tokens(self, text: str) -> int:
         return scout_tokenizer().count(text)
 
-    def generate(self, prompts, sampling, on_text=None):
+    def generate(self, prompts, sampling, on_text=None, images=None, on_done=None):
         self.prompts += prompts
-        return [Generation(self.answer, self.count_tokens(prompts[0]), 64, 50, "stop", 0.1, 0.3)]
+        generation = Generation(self.answer, self.count_tokens(prompts[0]), 64, 50, "stop", 0.1, 0.3)
+        if on_done is not None:
+            on_done(0, generation)
+        return [generation]
 
     def close(self) -> None:
         pass

@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     store = Store(args.out / "store.db")  # the harness's own pack cache, not the user's
     engine = None
     if "needle" in tasks or ("code" in tasks and args.limit != 0):
-        from scout_context.engine.base import open_engine
+        from scout_context.engine.registry import open_engine
         from scout_context.engine.config import EngineConfig
 
         config = EngineConfig.from_env(

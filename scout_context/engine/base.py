@@ -1,18 +1,17 @@
-"""What every engine offers, the result of one request, and how chat prompts are rendered.
+"""What every engine offers (`Engine`) and the result of one request (`Generation`).
 
-Prompts travel as fully rendered text with special tokens spelled out (the packer counts
-them exactly that way); the backends tokenize them without adding special tokens, so a
-prompt that starts with `<|begin_of_text|>` gets exactly one BOS.
+Tasks ask the engine what depends on the model (its chat format, token counts, whether it
+is Llama 4, what an image costs, how many calls it serves at once) rather than guess from
+its name or backend. The backends are listed in `registry`; chat formats are `chat_format`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from scout_context.engine.config import EngineConfig, SamplingConfig
-from scout_context.pack.neutralize import BUILTIN_SPECIAL_TOKENS, special_token_escaper
+from scout_context.engine.config import SamplingConfig
 
 if TYPE_CHECKING:
     from scout_context.sources.images import ImageInput
@@ -51,7 +50,8 @@ class Generation:
 
 
 class Engine(Protocol):
-    """A model that answers rendered prompts: embedded vLLM or a remote vLLM server."""
+    """A model that answers rendered prompts: embedded vLLM or a remote vLLM server (every
+    backend, and every in-process test double, is checked against this in tests)."""
 
     @property
     def model_name(self) -> str: ...
@@ -69,6 +69,24 @@ class Engine(Protocol):
     @property
     def max_images(self) -> int:
         """Images one prompt may carry: 0 for a text-only model (or with images turned off)."""
+        ...
+
+    @property
+    def is_llama4(self) -> bool:
+        """Whether the model is Llama 4 (Scout, Maverick, tiny-llama4): Meta's chat format,
+        Scout's tokenizer, and the licence's "Built with Llama"."""
+        ...
+
+    @property
+    def concurrent_calls(self) -> int | None:
+        """How many `generate` calls it serves at once, each from its own thread: 1 for an
+        engine that runs one call at a time and batches that call's prompts itself (embedded
+        vLLM); None for one without a limit of its own (a server schedules the requests it
+        gets, so the caller chooses how many to keep in flight)."""
+        ...
+
+    def image_tokens(self, images: Sequence[ImageInput]) -> int:
+        """Context that `images`, attached to one prompt, may take besides its text."""
         ...
 
     def render_chat(self, system: str, user: str, assistant: str = "") -> str:
@@ -91,32 +109,3 @@ class Engine(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-def llama4_chat(system: str, user: str, assistant: str = "") -> str:
-    """Meta's Llama 4 format: no default system prompt, no date, so it is byte-stable."""
-    turns = [("system", system)] if system else []
-    rendered = "<|begin_of_text|>" + "".join(
-        f"<|header_start|>{role}<|header_end|>\n\n{content}<|eot|>" for role, content in [*turns, ("user", user)]
-    )
-    return rendered + "<|header_start|>assistant<|header_end|>\n\n" + assistant
-
-
-def template_chat(tokenizer: Any, system: str, user: str, assistant: str = "") -> str:
-    """The format of a transformers tokenizer's own chat template (ChatML for SmolLM2); the
-    spellings of its special and added tokens in the messages are escaped first."""
-    escape = special_token_escaper((*BUILTIN_SPECIAL_TOKENS, *tokenizer.all_special_tokens, *tokenizer.get_added_vocab())).escape
-    messages = [{"role": "system", "content": escape(system)}] if system else []
-    messages.append({"role": "user", "content": escape(user)})
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) + assistant
-
-
-def open_engine(config: EngineConfig) -> Engine:
-    """The backend `config.backend` names; nothing heavy starts until it is first used."""
-    if config.backend == "openai":
-        from scout_context.engine.openai_remote import OpenAIEngine
-
-        return OpenAIEngine(config)
-    from scout_context.engine.vllm_local import VllmEngine
-
-    return VllmEngine(config)

@@ -12,12 +12,11 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from scout_context import paths
 from scout_context.errors import UsageError
 
-Backend = Literal["vllm", "openai"]
 DEFAULT_MODEL = "smollm2"
 
 
@@ -25,7 +24,8 @@ DEFAULT_MODEL = "smollm2"
 class EngineConfig:
     """Every knob of both backends; the embedded backend turns it into `vllm.LLM` arguments."""
 
-    backend: Backend = "vllm"
+    backend: str = "vllm"
+    """A name in `registry.BACKENDS` (checked by `registry.open_engine`)."""
     model: str | None = None
     """Registry name (`scout`, `smollm2`, `tiny-llama4`) or a local folder for `vllm`; the
     served model id for `openai`. None: `smollm2` locally, the server's only model remotely."""

@@ -19,7 +19,7 @@ import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from scout_context.engine.base import llama4_chat
+from scout_context.engine.chat_format import llama4_header
 from scout_context.engine.config import SamplingConfig
 from scout_context.errors import UsageError
 from scout_context.sources.images import ImageInput
@@ -28,13 +28,6 @@ if TYPE_CHECKING:
     from scout_context.engine.base import Engine
 
 IMAGE = "<|image|>"
-_BOS = "<|begin_of_text|>"
-_EOT = "<|eot|>"
-
-
-def _header(role: str) -> str:
-    return f"<|header_start|>{role}<|header_end|>\n\n"
-
 
 def attach(images: Sequence[ImageInput], engine: Engine) -> tuple[list[ImageInput], list[tuple[str, str]]]:
     """The images to send with one prompt (in order, up to the engine's limit) and
@@ -60,10 +53,10 @@ def vllm_inputs(prompt_text: str, images: Sequence[ImageInput]) -> dict[str, Any
     ValueError when images come with a prompt that has no Llama 4 user turn."""
     if not images:
         return {"prompt": prompt_text}
-    turn = prompt_text.rfind(_header("user"))
+    turn = prompt_text.rfind(llama4_header("user"))
     if turn < 0:
         raise ValueError("images need a prompt in Llama 4's chat format (no user turn found)")
-    at = turn + len(_header("user"))
+    at = turn + len(llama4_header("user"))
     return {
         "prompt": prompt_text[:at] + IMAGE * len(images) + prompt_text[at:],
         "multi_modal_data": {"image": [_decoded(image) for image in images]},
@@ -107,20 +100,6 @@ def request_options(sampling: SamplingConfig) -> dict[str, Any]:
     if sampling.stop:
         options["stop"] = list(sampling.stop)
     return options
-
-
-def llama4_turns(prompt: str) -> tuple[str, str, str]:
-    """(system, user, assistant prefill) of a prompt rendered by `llama4_chat`; ValueError
-    for anything else."""
-    head, sep, assistant = prompt.rpartition(_EOT + _header("assistant"))
-    if sep and head.startswith(_BOS):
-        head, system = head[len(_BOS) :], ""
-        if head.startswith(_header("system")):
-            system, _, head = head[len(_header("system")) :].partition(_EOT)
-        user = head.removeprefix(_header("user"))
-        if llama4_chat(system, user, assistant) == prompt:
-            return system, user, assistant
-    raise ValueError("the prompt is not one Llama 4 chat turn (images travel as chat messages)")
 
 
 def data_url(image: ImageInput) -> str:

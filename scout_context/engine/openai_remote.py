@@ -38,9 +38,10 @@ from typing import Any
 
 import httpx
 
-from scout_context.engine.base import Generation, OnDone, OnText, llama4_chat
+from scout_context.engine.base import Generation, OnDone, OnText
+from scout_context.engine.chat_format import LLAMA4_IMAGE_TOKENS, llama4_chat, llama4_turns
 from scout_context.engine.config import EngineConfig, SamplingConfig
-from scout_context.engine.multimodal import llama4_turns, openai_chat_request, request_options, within_limit
+from scout_context.engine.multimodal import openai_chat_request, request_options, within_limit
 from scout_context.errors import AuthError, ContextTooLarge, EngineUnreachable, ModelMissing, ScoutError, UsageError
 from scout_context.http_replies import media_type
 from scout_context.pack.neutralize import BUILTIN_SPECIAL_TOKENS, SpecialTokenEscaper, special_token_escaper
@@ -110,7 +111,8 @@ class OpenAIEngine:
         raise UsageError(f"the engine at {self.base_url} does not report max_model_len: pass --max-model-len")
 
     @property
-    def _is_llama4(self) -> bool:
+    def is_llama4(self) -> bool:
+        """Told by the served id or, behind another served name, the model it serves (`root`)."""
         return bool(_LLAMA4.search(self.model_name) or _LLAMA4.search(str(self._card.get("root") or "")))
 
     @cached_property
@@ -118,14 +120,20 @@ class OpenAIEngine:
         architecture = self._card.get("architecture")  # OpenRouter-style entries say what they read
         nested = architecture.get("input_modalities") if isinstance(architecture, dict) else None
         modalities = self._card.get("input_modalities") or nested
-        return self._is_llama4 and (not isinstance(modalities, list) or "image" in modalities)
+        return self.is_llama4 and (not isinstance(modalities, list) or "image" in modalities)
 
     @property
     def max_images(self) -> int:
         return self.config.limit_images if self.multimodal else 0
 
+    concurrent_calls: int | None = None
+    """The server schedules the requests it gets together (vLLM's --max-num-seqs)."""
+
+    def image_tokens(self, images: Sequence[ImageInput]) -> int:
+        return len(images) * LLAMA4_IMAGE_TOKENS  # only a Llama 4 model takes images here
+
     def render_chat(self, system: str, user: str, assistant: str = "") -> str:
-        if self._is_llama4:
+        if self.is_llama4:
             return llama4_chat(system, user, assistant)
         escape = self._special_tokens.escape
         messages = [{"role": "system", "content": escape(system)}] if system else []
@@ -152,7 +160,7 @@ class OpenAIEngine:
         return special_token_escaper((*BUILTIN_SPECIAL_TOKENS, *_spellings(info, top=True)))
 
     def count_tokens(self, text: str) -> int:
-        if self._is_llama4:
+        if self.is_llama4:
             return scout_tokenizer().count(text)
         body = {"model": self.model_name, "prompt": text, "add_special_tokens": False}
         count = _count(self._call("POST", "/tokenize", body).get("count"))

@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from scout_context.engine import models, multimodal
-from scout_context.engine.base import Generation, OnDone, OnText, llama4_chat, template_chat
+from scout_context.engine.base import Generation, OnDone, OnText
+from scout_context.engine.chat_format import LLAMA4_IMAGE_TOKENS, llama4_chat, template_chat
 from scout_context.engine.config import DEFAULT_MODEL, EngineConfig, SamplingConfig
 from scout_context.errors import ContextTooLarge, EngineOutOfMemory, ScoutError, UsageError
 from scout_context.sources.images import ImageInput
@@ -97,8 +98,18 @@ class VllmEngine:
             transformers.logging.set_verbosity_error()
         return transformers.AutoTokenizer.from_pretrained(self.model_path)
 
+    @cached_property
+    def is_llama4(self) -> bool:
+        return models.is_llama4(self.model_path)
+
+    concurrent_calls: int | None = 1
+    """One `vllm.LLM` per process, one call at a time: it batches the call's prompts itself."""
+
+    def image_tokens(self, images: Sequence[ImageInput]) -> int:
+        return len(images) * LLAMA4_IMAGE_TOKENS  # images go only to Llama 4 prompts (`vllm_inputs`)
+
     def render_chat(self, system: str, user: str, assistant: str = "") -> str:
-        if models.is_llama4(self.model_path):
+        if self.is_llama4:
             return llama4_chat(system, user, assistant)
         return template_chat(self.tokenizer, system, user, assistant)
 

@@ -22,11 +22,6 @@ from .citations import Citation, check_citations
 from .prompting import fit_prompt
 
 
-# Context an attached image may take in Llama 4: up to 16 tiles and a global view of 144
-# patch tokens each, plus separators (vLLM's mllama4 processing).
-IMAGE_TOKENS = 17 * 145
-
-
 @dataclass
 class AskResult:
     question: str
@@ -80,7 +75,7 @@ def ask(
     packed.skipped.extend(Skipped(where, reason) for where, reason in [*unusable, *not_sent])
     packed_at = time.perf_counter()
     arranged, prompt, prompt_tokens = _fitted_prompt(
-        packed, question, engine, sampling, layout, fit_to_budget, answer_language, len(images) * IMAGE_TOKENS, store
+        packed, question, engine, sampling, layout, fit_to_budget, answer_language, engine.image_tokens(images), store
     )
     generation = engine.generate([prompt], sampling, on_text, images=[images] if images else None)[0]
     citations = check_citations(generation.text, arranged.chunks)

@@ -313,7 +313,7 @@ def _generated(
     try:
         if len(pending) > 1:
             engine.generate([prepared.prefix], replace(sampling, max_tokens=1))
-        if job_file.engine.backend == "openai":
+        if engine.concurrent_calls is None:
             _concurrent(pending, prompts, engine, sampling, job_file.concurrency, tracker, counts, keep)
         else:
             writing = tracker.writing(sampling, pending, counts)

@@ -27,6 +27,7 @@ from typing import Any, Literal
 import yaml
 from pathspec import GitIgnoreSpec
 
+from ..engine import registry
 from ..engine.config import EngineConfig, SamplingConfig
 from ..errors import UsageError
 from ..pack.options import PackOptions
@@ -264,7 +265,7 @@ class _Reader:
             raise self.fail(data.lines["allow_outside"], f"allow_outside is the caller's choice, not the job file's: {_OUTSIDE_HINT}")
         top = self.mapping(data, 1, "the job file", _TOP, required=("corpora", "jobs"))
         engine = self.mapping(top.get("engine", _Map()), top.lines.get("engine", 1), "engine", _ENGINE)
-        backend = self.choice(engine, "backend", "engine", ("vllm", "openai"), "vllm")
+        backend = self.choice(engine, "backend", "engine", registry.names(), "vllm")
         config = EngineConfig.from_env(
             backend=backend,
             model=self.text(engine, "model", "engine", None),

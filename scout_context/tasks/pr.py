@@ -44,7 +44,6 @@ MAX_LINKED_ISSUES = 5
 MAX_DISCUSSION = 30
 _CONFIG_LISTS = ("include", "exclude", "generated")
 _LINKED = re.compile(r"(?<![\w/#&])#(\d{1,7})\b")
-_LLAMA4 = re.compile(r"llama-?4", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -183,7 +182,7 @@ def summarize_pr(
     report.not_analysed = [*context.not_analysed, *unread]
     report.citations = check_citations("\n".join((prose.summary, prose.risk, prose.tests)), context.chunks)
     report.model = _shown_model(engine.model_name)
-    report.built_with_llama = bool(_LLAMA4.search(engine.model_name))
+    report.built_with_llama = engine.is_llama4
     report.prompt_tokens = generation.prompt_tokens or prompt_tokens
     report.cached_tokens, report.completion_tokens = generation.cached_tokens, generation.completion_tokens
     result = PrResult(report, answer, prompt_tokens, generation, context, _timings(started, prepared, generation))
