@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 import pytest
 from fake_vllm import KEY, FakeVllm
 from helpers import serving, write
-from test_pr_cli import ANSWER, TOKEN, USAGE, FakeGitHub, actions_env
+from test_pr_cli import ANSWER, TOKEN, USAGE, FakeGitHub, actions_env, github_serving
 
 EXE = shutil.which("scout-context", path=os.path.dirname(sys.executable)) or "scout-context"
 MARKER = "<!-- scout-context:pr-summary -->"
@@ -143,17 +143,7 @@ def engine_server() -> Iterator[ThreadingHTTPServer]:
 
 @pytest.fixture
 def hub() -> Iterator[ThreadingHTTPServer]:
-    comments: dict[int, dict[str, Any]] = {}
-
-    def add(issue: int, body: str, login: str, kind: str) -> dict[str, Any]:
-        number = 1000 + len(comments)
-        comments[number] = {
-            "id": number, "issue": issue, "body": body, "user": {"login": login, "type": kind},
-            "html_url": f"https://github.example/o/r/pull/{issue}#issuecomment-{number}",
-        }  # fmt: skip
-        return comments[number]
-
-    with serving(ScriptedGitHub, comments=comments, calls=[], seen=[], fail=False, add=add, replies={}) as httpd:
+    with github_serving(ScriptedGitHub, seen=[], replies={}) as httpd:
         yield httpd
 
 

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -103,8 +104,10 @@ def prompts(vllm: ThreadingHTTPServer) -> list[str]:
     return [body["prompt"] for path, body in vllm.requests if path == "/v1/completions"]  # type: ignore[attr-defined]
 
 
-@pytest.fixture
-def github() -> Iterator[ThreadingHTTPServer]:
+@contextmanager
+def github_serving(handler: type[BaseHTTPRequestHandler] | None = None, **state: Any) -> Iterator[ThreadingHTTPServer]:
+    """A stand-in GitHub (`FakeGitHub` or a subclass) with no comments yet; `add(issue,
+    body, login, kind)` puts one there as a person ("User") or a bot ("Bot") wrote it."""
     comments: dict[int, dict[str, Any]] = {}
 
     def add(issue: int, body: str, login: str, kind: str) -> dict[str, Any]:
@@ -115,7 +118,13 @@ def github() -> Iterator[ThreadingHTTPServer]:
         }  # fmt: skip
         return comments[number]
 
-    with serving(FakeGitHub, comments=comments, calls=[], fail=False, add=add) as httpd:
+    with serving(handler or FakeGitHub, comments=comments, calls=[], fail=False, add=add, **state) as httpd:
+        yield httpd
+
+
+@pytest.fixture
+def github() -> Iterator[ThreadingHTTPServer]:
+    with github_serving() as httpd:
         yield httpd
 
 
