@@ -35,12 +35,12 @@ def read_bytes(path: str, size: int, limit: int, skip_head: Callable[[bytes], st
         return f"too large ({size:,} bytes > {limit:,})"
     try:
         with open(path, "rb") as handle:
-            if reason := skip_head(handle.read(_PROBE)):
+            head = handle.read(_PROBE)
+            if reason := skip_head(head):
                 return reason
-            handle.seek(0)
-            data = handle.read(size + 1)
+            data = head + handle.read(max(0, size + 1 - len(head)))
             if len(data) > size:  # it grew since stat: read on to the limit, not past it
-                data += handle.read(limit - size)
+                data += handle.read(max(0, limit + 1 - len(data)))
             return data
     except FileNotFoundError:
         return "vanished while reading"
