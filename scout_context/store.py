@@ -15,8 +15,10 @@ from __future__ import annotations
 import errno
 import functools
 import json
+import random
 import sqlite3
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -146,10 +148,24 @@ class Store:
                 self._open()
 
     def _open(self) -> None:
-        self.conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn = sqlite3.connect(self.path, timeout=_BUSY_SECONDS, isolation_level=None)
+        self._use_wal()
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self._migrate()
+
+    def _use_wal(self) -> None:
+        """Switch the file to WAL (a lasting setting of the file). SQLite answers SQLITE_BUSY
+        at once, without its busy handler, while another connection holds the file during the
+        switch; so the switch is retried here until the same deadline the handler uses."""
+        deadline = time.monotonic() + _BUSY_SECONDS
+        while True:
+            try:
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if not error.sqlite_errorname.startswith("SQLITE_BUSY") or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01 + random.random() * 0.05)
 
     def _migrate(self) -> None:
         """Apply pending migrations in order, in one transaction. Several processes may open
@@ -338,6 +354,9 @@ class _Transaction:
         elif self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
 
+
+# How long a locked store is waited for before StoreError says so.
+_BUSY_SECONDS = 30
 
 # SQLite's names for a file that is not (or no longer) a database.
 _DAMAGED = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
