@@ -99,10 +99,7 @@ def _print_citations(result: AskResult) -> None:
 def as_json(result: AskResult) -> dict:
     return {
         "answer": result.answer,
-        "citations": [
-            {"id": c.id, "source": c.source, "valid": c.valid, "quote": c.quote, "reason": c.reason}
-            for c in result.citations
-        ],
+        "citations": [c.as_json() for c in result.citations],
         "usage": usage(result),
         "timings": result.timings,
         "finish_reason": result.generation.finish_reason,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..chunk import Chunk
 from ..pack.neutralize import restore
@@ -31,6 +32,11 @@ class Citation:
     valid: bool
     quote: str = ""
     reason: str = ""        # why it is invalid
+
+    def as_json(self, quoted: bool = True) -> dict[str, Any]:
+        """The citation in JSON output; `quoted=False` leaves the quote out (run logs, PR reports)."""
+        named: dict[str, Any] = {"id": self.id, "source": self.source, "valid": self.valid}
+        return named | ({"quote": self.quote} if quoted else {}) | {"reason": self.reason}
 
 
 def check_citations(answer: str, chunks: Sequence[Chunk]) -> list[Citation]:

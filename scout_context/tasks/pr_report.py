@@ -335,7 +335,7 @@ def as_json(report: Report, markdown: str) -> dict:
         "tests": report.tests,
         "effort": {"score": report.effort, "reason": report.effort_reason, "source": report.effort_source},
         "not_analysed": [{"item": what, "reason": why} for what, why in report.not_analysed],
-        "citations": [{"id": c.id, "source": c.source, "valid": c.valid, "reason": c.reason} for c in report.citations],
+        "citations": [c.as_json(quoted=False) for c in report.citations],
         "redactions": len(report.redactions),
         "redacted": [{"where": where, "kind": kind} for where, kind in report.redactions],
         "footer": {

@@ -73,9 +73,7 @@ def _question_json(q: Answered) -> dict[str, Any]:
         "finish_reason": q.finish_reason,
         "seconds": q.seconds,
         "answer": q.answer,
-        "citations": [
-            {"id": c.id, "source": c.source, "valid": c.valid, "quote": c.quote, "reason": c.reason} for c in q.citations
-        ],
+        "citations": [c.as_json() for c in q.citations],
         "error": q.error,
     }
 
