@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from scout_context.store import Store
+from scout_context.tasks.run_record import RunRecord
 
 from .console import err_console, markup, print_json
 from .options import JsonOutput
@@ -20,20 +21,20 @@ def logs_command(
     """List the latest runs (newest first): command, model, question, answer, usage."""
     store = Store()
     try:
-        runs = store.runs(count)
+        runs = RunRecord.latest(store, count)
     finally:
         store.close()
     if json_output:
-        print_json(runs)
+        print_json([run.as_json() for run in runs])
         return
     table = Table(show_edge=False, pad_edge=False)
     for column in ("id", "when", "command", "model", "question", "answer", "tokens"):
         table.add_column(column, overflow="fold")
     for run in runs:
-        tokens = run["usage"] or {}
+        tokens = run.usage or {}
         table.add_row(
-            str(run["id"]), run["created_at"], run["command"], markup(run["model"] or ""),
-            markup((run["question"] or "")[:60]), markup((run["answer"] or "").strip()[:80]),
+            str(run.id), run.created_at, run.command, markup(run.model or ""),
+            markup((run.question or "")[:60]), markup((run.answer or "").strip()[:80]),
             f"{tokens.get('prompt_tokens', 0):,}+{tokens.get('completion_tokens', 0):,}",
         )
     err_console.print(table if runs else "no runs yet")

@@ -309,7 +309,7 @@ class Store:
 
     @_guarded
     def log_run(self, run: dict[str, Any]) -> int:
-        """Record one run (ask, pr, batch); dict and list values are stored as JSON. No
+        """Record one run (a `RunRecord`'s columns); dict and list values are stored as JSON. No
         credential is stored: known keys and tokens, and every redaction shape, are scrubbed."""
         row = {key: json.dumps(value) if isinstance(value, (dict, list)) else value for key, value in scrub(run).items()}
         row.setdefault("created_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))

@@ -20,6 +20,7 @@ from ..sources.images import collect_images
 from ..store import Store
 from .citations import Citation, check_citations
 from .prompting import fit_prompt
+from .run_record import RunRecord
 
 
 @dataclass
@@ -86,18 +87,10 @@ def ask(
         "total_s": round(time.perf_counter() - started, 3),
     }
     result = AskResult(question, generation.text, citations, generation, arranged, prompt_tokens, timings)
-    result.run_id = store.log_run({
-        "command": command,
-        "engine": type(engine).__name__,
-        "model": engine.model_name,
-        "sources": [str(path) for path in sources],
-        "question": question,
-        "answer": generation.text,
-        "citations": [{"id": c.id, "source": c.source, "valid": c.valid, "reason": c.reason} for c in citations],
-        "usage": usage(result),
-        "timings": timings,
-        "status": generation.finish_reason or "done",
-    })
+    result.run_id = RunRecord.answered(
+        command, engine, generation.finish_reason, sources=[str(path) for path in sources], question=question,
+        answer=generation.text, citations=citations, usage=usage(result), timings=timings,
+    ).log(store)
     return result
 
 

@@ -40,6 +40,7 @@ from .ask import system_prompt
 from .citations import Citation, check_citations
 from .jobs import Corpus, Job, JobFile
 from .prompting import fit_prompt
+from .run_record import RunRecord
 
 Status = Literal["done", "cached", "failed"]
 Progress = Callable[[float, str], None]
@@ -361,23 +362,16 @@ def _keep(store: Store, prepared: Prepared, question: str, generation: Generatio
     """Store the answer (its own transaction) and log the run."""
     stored = _stored(generation)
     store.save_batch_answer(prepared.hash, engine.model_name, settings, question, stored)
-    citations = check_citations(generation.text, prepared.chunks)
-    store.log_run({
-        "command": "batch",
-        "engine": type(engine).__name__,
-        "model": engine.model_name,
-        "sources": prepared.sources,
-        "question": question,
-        "answer": generation.text,
-        "citations": [{"id": c.id, "source": c.source, "valid": c.valid, "reason": c.reason} for c in citations],
-        "usage": {
-            "prompt_tokens": stored.prompt_tokens,
-            "cached_tokens": stored.cached_tokens,
-            "completion_tokens": stored.completion_tokens,
-        },
-        "timings": {"generate_s": stored.seconds},
-        "status": generation.finish_reason or "done",
-    })
+    used = {
+        "prompt_tokens": stored.prompt_tokens,
+        "cached_tokens": stored.cached_tokens,
+        "completion_tokens": stored.completion_tokens,
+    }
+    RunRecord.answered(
+        "batch", engine, generation.finish_reason, sources=prepared.sources, question=question,
+        answer=generation.text, citations=check_citations(generation.text, prepared.chunks), usage=used,
+        timings={"generate_s": stored.seconds},
+    ).log(store)
 
 
 def _stored(generation: Generation) -> StoredAnswer:

@@ -37,6 +37,7 @@ from .pr_context import Material, prepare, snapshot
 from .pr_layers import Context, assemble
 from .prompting import NoRoom, Overflow, fit_prompt
 from .pr_report import MARKER, Report, effort_from_size, parse_answer, walkthrough
+from .run_record import RunRecord
 
 CONFIG_FILE = ".scout-context.toml"
 PREFILL = "SUMMARY:"  # the answer starts here, so even a small model begins in format
@@ -186,18 +187,14 @@ def summarize_pr(
     report.prompt_tokens = generation.prompt_tokens or prompt_tokens
     report.cached_tokens, report.completion_tokens = generation.cached_tokens, generation.completion_tokens
     result = PrResult(report, answer, prompt_tokens, generation, context, _timings(started, prepared, generation))
-    result.run_id = store.log_run({
-        "command": "pr",
-        "engine": type(engine).__name__,
-        "model": engine.model_name,
-        "sources": [str(repo)],
-        "question": f"{base_commit}...{head_commit}",
-        "answer": answer,
-        "citations": [{"id": c.id, "source": c.source, "valid": c.valid, "reason": c.reason} for c in report.citations],
-        "usage": {"prompt_tokens": report.prompt_tokens, "cached_tokens": report.cached_tokens, "completion_tokens": report.completion_tokens},
-        "timings": result.timings,
-        "status": generation.finish_reason or "done",
-    })  # fmt: skip
+    used = {
+        "prompt_tokens": report.prompt_tokens, "cached_tokens": report.cached_tokens,
+        "completion_tokens": report.completion_tokens,
+    }
+    result.run_id = RunRecord.answered(
+        "pr", engine, generation.finish_reason, sources=[str(repo)], question=f"{base_commit}...{head_commit}",
+        answer=answer, citations=report.citations, usage=used, timings=result.timings,
+    ).log(store)
     return result
 
 
