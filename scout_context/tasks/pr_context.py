@@ -37,7 +37,6 @@ from ..sources.secrets import redact
 from ..sources.structure.languages import language_for
 from ..sources.structure.outline import outline
 from ..store import Store
-from ..tokens import scout_tokenizer
 
 CONTEXT_LINES = 3
 MAX_WIDEN_LINES = 200  # a hunk is widened to its function or class when that is at most this long
@@ -368,51 +367,3 @@ def _touched(hunks: Sequence[Hunk], defs: Sequence[Definition]) -> tuple[str, ..
 
 def _digest(parts: Sequence[str]) -> str:
     return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
-
-
-def _repository_map(paths: Sequence[str], outlines, budget: int) -> tuple[str, str]:
-    """The `<repository_map>` block within `budget`: every path if they fit (else the first
-    ones), then outlines, file by file, while they fit."""
-    count = scout_tokenizer().count
-    if not paths or budget < 32:
-        return "", f"{_files(len(paths))} not listed (no room)" if paths else ""
-    entries = {p: data(p) + "\n" for p in paths}
-    sizes = {p: count(entries[p]) for p in paths}
-    left = budget - 24  # the tags
-    listed = []
-    for p in paths:
-        if sizes[p] > left:
-            break
-        listed.append(p)
-        left -= sizes[p]
-    outlined = 0
-    for p in listed:
-        lines = "".join(f"  {data(_outline_line(d))}\n" for d in outlines.get(p, ()) if d.kind != "heading")
-        if not lines:
-            continue
-        tokens = count(lines)
-        if tokens > left:
-            break
-        entries[p] += lines
-        left -= tokens
-        outlined += 1
-    block = f'<repository_map files="{len(paths)}">\n' + "".join(entries[p] for p in listed) + "</repository_map>\n"
-    while count(block) > budget and listed:  # per-line counts are close, not exact: trim to be sure
-        listed.pop()
-        block = f'<repository_map files="{len(paths)}">\n' + "".join(entries[p] for p in listed) + "</repository_map>\n"
-    with_outline = sum(1 for p in listed if any(d.kind != "heading" for d in outlines.get(p, ())))
-    notes = []
-    if len(listed) < len(paths):
-        notes.append(f"{len(paths) - len(listed)} of {len(paths)} files not listed")
-    if outlined < with_outline:
-        notes.append(f"outlines of {_files(with_outline - outlined)} left out")
-    return (block if listed else ""), "; ".join(notes)
-
-
-def _files(count: int, noun: str = "file") -> str:
-    return f"{count:,} {noun}{'s' * (count != 1)}"
-
-
-def _outline_line(d: Definition) -> str:
-    text = " ".join((d.signature or f"{d.kind} {d.name}").split())
-    return f"{text[:160]}  # lines {d.start_line}-{d.end_line}"

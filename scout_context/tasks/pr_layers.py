@@ -18,11 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..chunk import Chunk
+from ..definition import Definition
 from ..pack.arrange import outline_chunk
 from ..pack.fit import LEFT_OUT, file_status, fit_in_order
 from ..pack.render import document
 from ..tokens import scout_tokenizer
-from .pr_context import Material, _files, _repository_map, data
+from .pr_context import Material, data
 
 METADATA_SHARE = 5  # the pull request's text takes at most 1/5 of the budget
 CHANGES_SHARE = 4  # the list of changes at most 1/4
@@ -178,3 +179,51 @@ def _truncate(text: str, tokens: int) -> str:
     cut = text[:low]
     at = max(cut.rfind("\n"), cut.rfind(" "))
     return cut[:at] if at > len(cut) // 2 else cut
+
+
+def _repository_map(paths: Sequence[str], outlines, budget: int) -> tuple[str, str]:
+    """The `<repository_map>` block within `budget`: every path if they fit (else the first
+    ones), then outlines, file by file, while they fit."""
+    count = scout_tokenizer().count
+    if not paths or budget < 32:
+        return "", f"{_files(len(paths))} not listed (no room)" if paths else ""
+    entries = {p: data(p) + "\n" for p in paths}
+    sizes = {p: count(entries[p]) for p in paths}
+    left = budget - 24  # the tags
+    listed = []
+    for p in paths:
+        if sizes[p] > left:
+            break
+        listed.append(p)
+        left -= sizes[p]
+    outlined = 0
+    for p in listed:
+        lines = "".join(f"  {data(_outline_line(d))}\n" for d in outlines.get(p, ()) if d.kind != "heading")
+        if not lines:
+            continue
+        tokens = count(lines)
+        if tokens > left:
+            break
+        entries[p] += lines
+        left -= tokens
+        outlined += 1
+    block = f'<repository_map files="{len(paths)}">\n' + "".join(entries[p] for p in listed) + "</repository_map>\n"
+    while count(block) > budget and listed:  # per-line counts are close, not exact: trim to be sure
+        listed.pop()
+        block = f'<repository_map files="{len(paths)}">\n' + "".join(entries[p] for p in listed) + "</repository_map>\n"
+    with_outline = sum(1 for p in listed if any(d.kind != "heading" for d in outlines.get(p, ())))
+    notes = []
+    if len(listed) < len(paths):
+        notes.append(f"{len(paths) - len(listed)} of {len(paths)} files not listed")
+    if outlined < with_outline:
+        notes.append(f"outlines of {_files(with_outline - outlined)} left out")
+    return (block if listed else ""), "; ".join(notes)
+
+
+def _files(count: int, noun: str = "file") -> str:
+    return f"{count:,} {noun}{'s' * (count != 1)}"
+
+
+def _outline_line(d: Definition) -> str:
+    text = " ".join((d.signature or f"{d.kind} {d.name}").split())
+    return f"{text[:160]}  # lines {d.start_line}-{d.end_line}"
