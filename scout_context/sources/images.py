@@ -25,7 +25,7 @@ from typing import Any
 
 from .defaults import VENDORED_AND_BUILD
 from .files import collect, display_path, source_labels
-from .pdf import _PYPDF_CONFIG, _line, _quiet, is_pdf
+from .pdf import PYPDF_CONFIG, error_line, is_pdf, quiet_pypdf
 
 MAX_IMAGE_BYTES = 20_000_000
 MAX_PDF_BYTES = 200_000_000
@@ -150,7 +150,7 @@ def _check(data: bytes, *, tiny_ok: bool) -> str:
                     return f"too large ({width}x{height} px > {MAX_PIXELS:,} pixels)"
                 image.load()
     except Exception as error:  # noqa: BLE001 - Pillow raises many types on damaged data
-        return f"cannot decode: {_line(error)}"
+        return f"cannot decode: {error_line(error)}"
     if not tiny_ok and min(width, height) < MIN_SIDE:
         return f"tiny ({width}x{height} px)"
     return ""
@@ -161,14 +161,14 @@ def _pdf(data: bytes, id: str, found: _Found) -> None:
     import pypdf
 
     try:
-        with _quiet(), pypdf.apply_configuration(**_PYPDF_CONFIG):
+        with quiet_pypdf(), pypdf.apply_configuration(**PYPDF_CONFIG):
             reader = pypdf.PdfReader(io.BytesIO(data))
             if reader.is_encrypted and not reader.decrypt(""):
                 found.skip(id, "encrypted PDF: its images cannot be read")
                 return
             _pdf_pages(reader, id, found)
     except Exception as error:  # noqa: BLE001 - pypdf raises many types on damaged files
-        found.skip(id, f"unreadable PDF: {_line(error)}")
+        found.skip(id, f"unreadable PDF: {error_line(error)}")
 
 
 def _pdf_pages(reader: Any, id: str, found: _Found) -> None:
@@ -178,7 +178,7 @@ def _pdf_pages(reader: Any, id: str, found: _Found) -> None:
         try:
             count = len(page.images)
         except Exception as error:  # noqa: BLE001
-            found.skip(f"{id}#p{number}", f"images unreadable: {_line(error)}")
+            found.skip(f"{id}#p{number}", f"images unreadable: {error_line(error)}")
             continue
         for index in range(count):
             if kept == PDF_IMAGE_CAP:
@@ -193,7 +193,7 @@ def _pdf_pages(reader: Any, id: str, found: _Found) -> None:
                 if mime is None:  # JPEG 2000, TIFF (CCITT), ...: sent as PNG
                     data, mime = _as_png(picture), "image/png"
             except Exception as error:  # noqa: BLE001
-                found.skip(image_id, f"cannot decode: {_line(error)}")
+                found.skip(image_id, f"cannot decode: {error_line(error)}")
                 continue
             if min(width, height) < MIN_SIDE:
                 tiny += 1

@@ -25,7 +25,7 @@ _PROBE = 1024
 # Per-stream ceilings against decompression bombs (pypdf's defaults are 75 MB; no page's
 # text needs that much), and no external jbig2dec run on untrusted input.
 _LIMIT = 50_000_000
-_PYPDF_CONFIG: dict[str, Any] = {
+PYPDF_CONFIG: dict[str, Any] = {
     "zlib_maximum_output_length": _LIMIT,
     "lzw_maximum_output_length": _LIMIT,
     "run_length_maximum_output_length": _LIMIT,
@@ -79,12 +79,12 @@ def extract(data: bytes, *, password: str | None = None, engine: str = "pypdf") 
     if engine not in _ENGINES:
         raise PdfError(f"unknown PDF engine {engine!r} (use {' or '.join(_ENGINES)})")
     try:
-        with _quiet():
+        with quiet_pypdf():
             return _with_pypdf(data, password) if engine == "pypdf" else _with_pymupdf(data, password)
     except PdfError:
         raise
     except Exception as error:
-        raise PdfError(f"truncated or corrupt PDF: {_line(error)}") from error
+        raise PdfError(f"truncated or corrupt PDF: {error_line(error)}") from error
 
 
 # --- pypdf ---------------------------------------------------------------------------
@@ -95,15 +95,15 @@ def _with_pypdf(data: bytes, password: str | None) -> PdfText:
     from pypdf.errors import DependencyError, LimitReachedError
 
     try:
-        with pypdf.apply_configuration(**_PYPDF_CONFIG):
+        with pypdf.apply_configuration(**PYPDF_CONFIG):
             reader = pypdf.PdfReader(io.BytesIO(data))
             if reader.is_encrypted:
                 _unlock(reader.decrypt, password)
             return _read_pypdf(reader)
     except DependencyError as error:
-        raise PdfError(_NEEDS_CRYPTO if "cryptography" in str(error) else _line(error)) from error
+        raise PdfError(_NEEDS_CRYPTO if "cryptography" in str(error) else error_line(error)) from error
     except LimitReachedError as error:
-        raise PdfError(f"over a resource limit: {_line(error)}") from error
+        raise PdfError(f"over a resource limit: {error_line(error)}") from error
 
 
 def _read_pypdf(reader: Any) -> PdfText:
@@ -126,9 +126,9 @@ def _read_pypdf(reader: Any) -> PdfText:
         except DependencyError:
             raise  # AES-128 files open without `cryptography`, their streams do not
         except LimitReachedError as error:
-            reason = f"over a resource limit: {_line(error)}"
+            reason = f"over a resource limit: {error_line(error)}"
         except Exception as error:  # noqa: BLE001 - damage raises bare ValueError, KeyError, ...
-            reason = f"broken content stream: {_line(error)}"
+            reason = f"broken content stream: {error_line(error)}"
         else:
             seen |= found
         _keep(pages, skipped, index, labels, headings, text, reason)
@@ -213,12 +213,12 @@ def _with_pymupdf(data: bytes, password: str | None) -> PdfText:
                 problem = pymupdf.TOOLS.mupdf_warnings()
                 reason = (
                     "" if text
-                    else f"broken content stream: {_line(problem)}" if problem
+                    else f"broken content stream: {error_line(problem)}" if problem
                     else SCANNED if found or page.get_image_info()
                     else EMPTY
                 )
             except Exception as error:  # noqa: BLE001 - one broken page must not lose the others
-                reason = f"broken content stream: {_line(error)}"
+                reason = f"broken content stream: {error_line(error)}"
             else:
                 seen |= found
             _keep(pages, skipped, index, labels, headings, text, reason)
@@ -302,7 +302,7 @@ def _clean(value: str) -> str:
     return " ".join(value.split())
 
 
-def _line(error: BaseException | str) -> str:
+def error_line(error: BaseException | str) -> str:
     """An error as one short line."""
     message = _clean("".join(c if c.isprintable() else " " for c in str(error))) or type(error).__name__
     return message if len(message) <= _MESSAGE_CHARS else message[: _MESSAGE_CHARS - 1] + "…"
@@ -322,7 +322,7 @@ def _optional(compute: Callable[[], _T], default: _T) -> _T:
 
 
 @contextmanager
-def _quiet() -> Iterator[None]:
+def quiet_pypdf() -> Iterator[None]:
     """pypdf reports what it repairs through logging and warnings: keep it off the terminal."""
     logger = logging.getLogger("pypdf")
     level = logger.level
