@@ -14,6 +14,18 @@ from helpers import git, serving, write
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses `flask_corpus` is marked `network`, and every `network` test `engine`
+    too, so that the fast subset (`-m "not engine"`) downloads nothing. Runs before `-m`
+    deselects (tryfirst)."""
+    for item in items:
+        if "flask_corpus" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.network)
+        if item.get_closest_marker("network"):
+            item.add_marker(pytest.mark.engine)
+
+
 @pytest.fixture(scope="session")
 def flask_corpus() -> Path:
     """flask 3.1.3's source, a real repository: the benchmarks' corpus, downloaded (pip,

@@ -7,7 +7,11 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.network  # pip fetches the build requirements (setuptools) for its isolated build
 
 
 def test_wheel_ships_cli_prompts_and_every_package(tmp_path):
