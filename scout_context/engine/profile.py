@@ -3,7 +3,7 @@
 Everything is arithmetic on the model's config (Hugging Face layout) and the hardware the user
 names; nothing is tabulated per GPU. Per GPU, vLLM claims `gpu_memory_utilization` of the
 memory; the weights (split over tensor x pipeline parallel ranks) and a fixed `Overhead` come out
-of it, and the rest is KV cache. Its size in tokens depends on the KV layout:
+of it, and the rest is KV cache. Its size in tokens depends on the KV layout (`kv_cache`):
 
 - full: every layer keeps every token (vLLM with `--disable-hybrid-kv-cache-manager`, and what
   vLLM's Llama 4 launch figures were measured with: 1M tokens on 8 x H100, 3.6M on 8 x H200);
@@ -18,13 +18,14 @@ A config without `attention_chunk_size` (a plain Llama) has only global layers: 
 from __future__ import annotations
 
 import json
-import math
 import re
 import shlex
 from dataclasses import dataclass
 from typing import Any
 
 from scout_context.errors import ContextTooLarge, UsageError
+
+from .kv_cache import HYBRID_ENV, Architecture, KvShape, Layout
 
 # Llama 4 Scout's `text_config` (meta-llama/Llama-4-Scout-17B-16E-Instruct): 17B active and
 # 109B total parameters follow from it (16 routed experts + 1 shared on all 48 layers, top-1).
@@ -79,7 +80,6 @@ GPU_BLOCK_SIZE = 16  # vLLM's KV block size on CUDA
 CPU_BLOCK_SIZE = 128  # and on its CPU backend
 LONG_CONTEXT = 1_000_000  # from here on, plans use the lower `long_context_batched_tokens`
 TEMPERATURE_TUNING_ABOVE = 32768  # vLLM's own threshold for Llama 4's NoPE temperature tuning
-HYBRID_ENV = "VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE"  # off by default in some releases
 
 _HOPPER_OR_NEWER = re.compile(r"\b(G?H(20|100|200|800)|G?B(100|200|300)|HOPPER|BLACKWELL)\b", re.IGNORECASE)
 _GIB = 1 << 30
@@ -133,18 +133,6 @@ class Overhead:
     def per_gpu(self, gpus: int) -> float:
         shared = self.activations_gib + self.cuda_graphs_gib + self.non_torch_gib
         return shared + (self.parallel_gib if gpus > 1 else 0.0)
-
-
-@dataclass(frozen=True)
-class Layout:
-    """One KV cache layout: what it costs and the context it gives."""
-
-    name: str  # "hybrid" or "full"
-    selected_by: str  # the vLLM switch, as on the command line
-    kv_bytes_per_token: int  # whole model, per token of context
-    fixed_bytes: int  # whole model, per request, whatever its length (chunked layers)
-    tokens: int  # the longest context the KV cache holds
-    max_model_len: int  # that, within the model's positions
 
 
 @dataclass(frozen=True)
@@ -218,78 +206,24 @@ def plan(
     the model's dtype (vLLM's "auto"). The hybrid layout is used unless `hybrid_kv_cache` is False;
     both layouts are reported. `max_images` limits images per prompt for multimodal models.
     """
-    if weights not in WEIGHT_BYTES:
-        raise UsageError(f"unknown weights {weights!r}: use {', '.join(WEIGHT_BYTES)}")
-    if kv_dtype not in KV_DTYPES:
-        raise UsageError(f"unknown KV dtype {kv_dtype!r}: use {', '.join(KV_DTYPES)}")
-    if hardware.is_cpu and kv_dtype == "fp8":
-        raise UsageError("fp8 KV cache does not run on vLLM's CPU backend: use --kv-dtype auto")
-    if not 0 < gpu_memory_utilization <= 1:
-        raise UsageError("GPU memory utilisation must be in (0, 1]")
-    if context is not None and context < 1:
-        raise UsageError("the context must be at least one token")
+    _check_request(hardware, weights, kv_dtype, gpu_memory_utilization, context)
     text = model_config.get("text_config", model_config)
-    arch = _Architecture.read(text)
+    arch = Architecture.read(text)
     fp8_kv = kv_dtype == "fp8" or (kv_dtype == "auto" and hardware.hopper_or_newer)
-    kv_value_bytes = 1 if fp8_kv else (4 if weights == "fp32" else 2)
-    checkpoint = SCOUT_CHECKPOINTS.get(weights)
-    model = model or (checkpoint or SCOUT_CHECKPOINTS["bf16"]).repo
-    if weights_gib is None:
-        weights_gib = checkpoint.gib if checkpoint and model == checkpoint.repo else estimate_weights_gib(text, weights)
-
+    model, weights_gib = _weights(text, weights, model, weights_gib)
     tp, pp = (1, 1) if hardware.is_cpu else _parallelism(arch, hardware)
     usable, weights_per_gpu, overhead_per_gpu, kv_per_gpu = _memory_per_gpu(
         hardware, weights, weights_gib, gpu_memory_utilization, overhead
     )
-    shape = _Shape(arch, tp, pp, kv_value_bytes, int(kv_per_gpu * _GIB),
-                   CPU_BLOCK_SIZE if hardware.is_cpu else GPU_BLOCK_SIZE)
+    shape = KvShape(arch, tp, pp, 1 if fp8_kv else (4 if weights == "fp32" else 2), int(kv_per_gpu * _GIB),
+                    CPU_BLOCK_SIZE if hardware.is_cpu else GPU_BLOCK_SIZE)
     chosen = "hybrid" if hybrid_kv_cache and arch.chunked_layers else "full"
-    batched = max_num_batched_tokens
-    layouts = shape.layouts(batched)
-    target = context or layouts[chosen].max_model_len
-    if target >= LONG_CONTEXT and long_context_batched_tokens < batched:
-        batched = long_context_batched_tokens
-        layouts = shape.layouts(batched)
-    fits = layouts[chosen].max_model_len
-    if fits < shape.block_size:
-        raise ContextTooLarge(f"no room for a KV cache: {kv_per_gpu:.2f} GiB per GPU after weights and overhead")
-    if context is not None and context > arch.max_positions:
-        raise ContextTooLarge(f"{context:,} tokens exceed the model's {arch.max_positions:,} positions")
-    if context is not None and context > fits:
-        raise ContextTooLarge(f"{context:,} tokens do not fit: at most {fits:,} with the {chosen} KV layout")
-    max_model_len = context or fits
-
-    args: dict[str, Any] = {
-        "model": model,
-        "max_model_len": max_model_len,
-        "tensor_parallel_size": tp,
-    }
-    if pp > 1:
-        args["pipeline_parallel_size"] = pp
-    if hardware.nodes > 1:
-        args["distributed_executor_backend"] = "ray"
-    if weights == "fp32":
-        args["dtype"] = "float32"
-    args |= {
-        "enable_prefix_caching": True,
-        "enable_chunked_prefill": True,
-        "max_num_batched_tokens": batched,
-        "kv_cache_dtype": "fp8" if fp8_kv else "auto",
-    }
-    env: dict[str, str] = {}
-    if arch.chunked_layers:
-        args["disable_hybrid_kv_cache_manager"] = chosen == "full"
-        if chosen == "hybrid":
-            env[HYBRID_ENV] = "1"
-    if arch.nope_layers and max_model_len > TEMPERATURE_TUNING_ABOVE:
-        args["override_generation_config"] = {"attn_temperature_tuning": True}
-    if _multimodal(model_config):
-        args["limit_mm_per_prompt"] = {"image": max_images}
-    if hardware.is_cpu:
-        env["VLLM_CPU_KVCACHE_SPACE"] = str(hardware.cpu_kv_space_gib)
-    else:
-        args["gpu_memory_utilization"] = gpu_memory_utilization
-
+    layouts, batched = _layouts(shape, chosen, context, max_num_batched_tokens, long_context_batched_tokens)
+    max_model_len = _max_model_len(shape, layouts[chosen], context, kv_per_gpu)
+    args, env = _vllm_settings(
+        model_config, model, max_model_len, shape, hardware, weights=weights, fp8_kv=fp8_kv, layout=chosen,
+        batched=batched, max_images=max_images, gpu_memory_utilization=gpu_memory_utilization,
+    )
     notes = []
     if kv_dtype == "auto" and not hardware.is_cpu:
         why = "is Hopper or newer" if fp8_kv else "is not known as Hopper or newer: the model's dtype"
@@ -317,13 +251,100 @@ def plan(
     )
 
 
+def _check_request(hardware: Hardware, weights: str, kv_dtype: str, utilization: float, context: int | None) -> None:
+    """UsageError for arguments `plan` cannot work with, before any arithmetic."""
+    if weights not in WEIGHT_BYTES:
+        raise UsageError(f"unknown weights {weights!r}: use {', '.join(WEIGHT_BYTES)}")
+    if kv_dtype not in KV_DTYPES:
+        raise UsageError(f"unknown KV dtype {kv_dtype!r}: use {', '.join(KV_DTYPES)}")
+    if hardware.is_cpu and kv_dtype == "fp8":
+        raise UsageError("fp8 KV cache does not run on vLLM's CPU backend: use --kv-dtype auto")
+    if not 0 < utilization <= 1:
+        raise UsageError("GPU memory utilisation must be in (0, 1]")
+    if context is not None and context < 1:
+        raise UsageError("the context must be at least one token")
+
+
+def _weights(text: dict[str, Any], weights: str, model: str | None, weights_gib: float | None) -> tuple[str, float]:
+    """The model to load (default: Scout's checkpoint in `weights` precision) and its size in GiB
+    (default: that checkpoint's, or an estimate from the config)."""
+    checkpoint = SCOUT_CHECKPOINTS.get(weights)
+    model = model or (checkpoint or SCOUT_CHECKPOINTS["bf16"]).repo
+    if weights_gib is None:
+        weights_gib = checkpoint.gib if checkpoint and model == checkpoint.repo else estimate_weights_gib(text, weights)
+    return model, weights_gib
+
+
+def _layouts(
+    shape: KvShape, chosen: str, context: int | None, batched: int, long_context_batched: int
+) -> tuple[dict[str, Layout], int]:
+    """Both layouts and the batched tokens they were sized for: `long_context_batched` (less
+    activation memory) once the context reaches LONG_CONTEXT."""
+    layouts = shape.layouts(batched)
+    target = context or layouts[chosen].max_model_len
+    if target >= LONG_CONTEXT and long_context_batched < batched:
+        batched = long_context_batched
+        layouts = shape.layouts(batched)
+    return layouts, batched
+
+
+def _max_model_len(shape: KvShape, chosen: Layout, context: int | None, kv_per_gpu: float) -> int:
+    """`context`, or the longest the chosen layout holds; ContextTooLarge when it does not fit."""
+    fits, positions = chosen.max_model_len, shape.arch.max_positions
+    if fits < shape.block_size:
+        raise ContextTooLarge(f"no room for a KV cache: {kv_per_gpu:.2f} GiB per GPU after weights and overhead")
+    if context is not None and context > positions:
+        raise ContextTooLarge(f"{context:,} tokens exceed the model's {positions:,} positions")
+    if context is not None and context > fits:
+        raise ContextTooLarge(f"{context:,} tokens do not fit: at most {fits:,} with the {chosen.name} KV layout")
+    return context or fits
+
+
+def _vllm_settings(
+    model_config: dict[str, Any], model: str, max_model_len: int, shape: KvShape, hardware: Hardware, *,
+    weights: str, fp8_kv: bool, layout: str, batched: int, max_images: int, gpu_memory_utilization: float,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """`vllm.LLM` keyword arguments, in `vllm serve`'s order, and the environment they need."""
+    args: dict[str, Any] = {
+        "model": model,
+        "max_model_len": max_model_len,
+        "tensor_parallel_size": shape.tp,
+    }
+    if shape.pp > 1:
+        args["pipeline_parallel_size"] = shape.pp
+    if hardware.nodes > 1:
+        args["distributed_executor_backend"] = "ray"
+    if weights == "fp32":
+        args["dtype"] = "float32"
+    args |= {
+        "enable_prefix_caching": True,
+        "enable_chunked_prefill": True,
+        "max_num_batched_tokens": batched,
+        "kv_cache_dtype": "fp8" if fp8_kv else "auto",
+    }
+    env: dict[str, str] = {}
+    if shape.arch.chunked_layers:
+        args["disable_hybrid_kv_cache_manager"] = layout == "full"
+        if layout == "hybrid":
+            env[HYBRID_ENV] = "1"
+    if shape.arch.nope_layers and max_model_len > TEMPERATURE_TUNING_ABOVE:
+        args["override_generation_config"] = {"attn_temperature_tuning": True}
+    if _multimodal(model_config):
+        args["limit_mm_per_prompt"] = {"image": max_images}
+    if hardware.is_cpu:
+        env["VLLM_CPU_KVCACHE_SPACE"] = str(hardware.cpu_kv_space_gib)
+    else:
+        args["gpu_memory_utilization"] = gpu_memory_utilization
+    return args, env
+
+
 def estimate_weights_gib(text_config: dict[str, Any], weights: str) -> float:
     """Size of the text model's weights in `weights` precision, counted from its config.
 
     Linear layers of the blocks take `WEIGHT_BYTES[weights]`, embeddings and output head bf16 (as
     quantized checkpoints keep them); norms and a vision tower are left out (a few percent).
     """
-    arch = _Architecture.read(text_config)
+    arch = Architecture.read(text_config)
     t = text_config
     try:
         hidden, vocab, intermediate = t["hidden_size"], t["vocab_size"], t["intermediate_size"]
@@ -338,90 +359,6 @@ def estimate_weights_gib(text_config: dict[str, Any], weights: str) -> float:
     dense = 3 * hidden * t.get("intermediate_size_mlp", intermediate)
     blocks = arch.layers * attention + moe_layers * moe + (arch.layers - moe_layers) * dense
     return (blocks * WEIGHT_BYTES[weights] + embeddings * WEIGHT_BYTES["bf16"]) / _GIB
-
-
-@dataclass(frozen=True)
-class _Architecture:
-    """The config fields the KV cache depends on."""
-
-    layers: int
-    kv_heads: int
-    head_dim: int
-    attention_heads: int
-    max_positions: int
-    chunk_size: int | None
-    chunked_layers: int  # RoPE layers with chunked-local attention
-    nope_layers: int  # layers without RoPE (global attention, temperature tuning)
-
-    @property
-    def global_layers(self) -> int:
-        return self.layers - self.chunked_layers
-
-    @classmethod
-    def read(cls, text: dict[str, Any]) -> _Architecture:
-        try:
-            layers, heads = text["num_hidden_layers"], text["num_attention_heads"]
-            head_dim = text.get("head_dim") or text["hidden_size"] // heads
-            max_positions = text["max_position_embeddings"]
-        except KeyError as missing:
-            raise UsageError(f"the model config lacks {missing}: not a Hugging Face decoder config") from None
-        chunk = text.get("attention_chunk_size")
-        interval = text.get("no_rope_layer_interval", 4)  # transformers' default pattern for Llama 4
-        rope = text.get("no_rope_layers") or (
-            [int((i + 1) % interval != 0) for i in range(layers)] if chunk else [1] * layers
-        )
-        if len(rope) != layers:
-            raise UsageError(f"no_rope_layers has {len(rope)} entries for {layers} layers")
-        return cls(
-            layers=layers,
-            kv_heads=text.get("num_key_value_heads") or heads,
-            head_dim=head_dim,
-            attention_heads=heads,
-            max_positions=max_positions,
-            chunk_size=chunk,
-            chunked_layers=sum(rope) if chunk else 0,
-            nope_layers=layers - sum(rope),
-        )
-
-
-@dataclass(frozen=True)
-class _Shape:
-    """The KV cache of the fullest pipeline stage on one GPU."""
-
-    arch: _Architecture
-    tp: int
-    pp: int
-    value_bytes: int
-    free_bytes: int  # per GPU
-    block_size: int
-
-    def layouts(self, batched_tokens: int) -> dict[str, Layout]:
-        a = self.arch
-        per_layer = 2 * a.kv_heads * a.head_dim * self.value_bytes  # K and V, one token, whole model
-        gpu_layer_block = 2 * max(1, a.kv_heads // self.tp) * a.head_dim * self.value_bytes * self.block_size
-        stage_global, stage_chunked = math.ceil(a.global_layers / self.pp), math.ceil(a.chunked_layers / self.pp)
-
-        full_tokens = self.free_bytes // ((stage_global + stage_chunked) * gpu_layer_block) * self.block_size
-        layouts = {"full": self._layout("full", a.layers * per_layer, 0, full_tokens)}
-        if not a.chunked_layers:
-            return layouts
-        kept = math.ceil((a.chunk_size + batched_tokens) / self.block_size)  # blocks per chunked layer
-        room = self.free_bytes - stage_chunked * gpu_layer_block * kept
-        if room <= 0:
-            hybrid_tokens = 0
-        elif stage_global:
-            hybrid_tokens = room // (stage_global * gpu_layer_block) * self.block_size
-        else:  # nothing grows with the context
-            hybrid_tokens = a.max_positions
-        fixed = a.chunked_layers * per_layer * kept * self.block_size
-        # Below one chunk plus a batch, chunked layers keep every token: no worse than the full layout.
-        layouts["hybrid"] = self._layout("hybrid", a.global_layers * per_layer, fixed, max(hybrid_tokens, full_tokens))
-        return layouts
-
-    def _layout(self, name: str, per_token: int, fixed: int, tokens: int) -> Layout:
-        switch = _flag("disable_hybrid_kv_cache_manager", name == "full")
-        selected_by = " ".join(switch if name == "full" else [f"{HYBRID_ENV}=1", *switch])
-        return Layout(name, selected_by, per_token, fixed, tokens, min(tokens, self.arch.max_positions))
 
 
 def _memory_per_gpu(
@@ -441,7 +378,7 @@ def _memory_per_gpu(
     return usable, per_gpu, extra, usable - per_gpu - extra
 
 
-def _parallelism(arch: _Architecture, hardware: Hardware) -> tuple[int, int]:
+def _parallelism(arch: Architecture, hardware: Hardware) -> tuple[int, int]:
     """Tensor parallel over as many GPUs of a node as the heads allow; pipeline stages for the rest."""
     per_node = hardware.gpus // hardware.nodes
     tp = next(
