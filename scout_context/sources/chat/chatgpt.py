@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import Message, epoch, expect, finish, load_json, salvage, unique_title, zip_member
+from .model import Message, conversations, epoch, expect, salvage, unique_title
 
 PLATFORM = "chatgpt"
 _HIDDEN_TYPES = frozenset({"user_editable_context", "model_editable_context", "thoughts", "reasoning_recap"})
@@ -18,11 +18,7 @@ _POINTER_SCHEMES = ("file-service://", "sediment://")
 
 
 def parse(name: str, data: bytes) -> tuple[list[Message], list[str]]:
-    records = expect(load_json(zip_member(data, name, "conversations.json"), name), list, name)
-    warnings: list[str] = []
-    seen: dict[str, int] = {}
-    messages = salvage(records, lambda c: _conversation(c, seen, warnings), lambda i: f"conversation {i + 1}", warnings)
-    return finish(messages, warnings, name)
+    return conversations(name, data, _conversation)
 
 
 def _conversation(record: dict[str, Any], seen: dict[str, int], warnings: list[str]) -> list[Message]:

@@ -12,18 +12,14 @@ import json
 from collections import Counter
 from typing import Any
 
-from .model import Message, expect, finish, iso, load_json, salvage, unique_title, zip_member
+from .model import Message, conversations, expect, iso, salvage, unique_title
 
 PLATFORM = "claude"
 _ROLES = {"human": "user", "assistant": "assistant"}
 
 
 def parse(name: str, data: bytes) -> tuple[list[Message], list[str]]:
-    records = expect(load_json(zip_member(data, name, "conversations.json"), name), list, name)
-    warnings: list[str] = []
-    seen: dict[str, int] = {}
-    messages = salvage(records, lambda c: _conversation(c, seen, warnings), lambda i: f"conversation {i + 1}", warnings)
-    return finish(messages, warnings, name)
+    return conversations(name, data, _conversation)
 
 
 def _conversation(record: dict[str, Any], seen: dict[str, int], warnings: list[str]) -> list[Message]:

@@ -90,6 +90,19 @@ def unique_title(title: str, seen: dict[str, int]) -> str:
     return title if seen[title] == 1 else f"{title} ({seen[title]})"
 
 
+def conversations(
+    name: str, data: bytes, conversation: Callable[[dict[str, Any], dict[str, int], list[str]], list[Message]]
+) -> tuple[list[Message], list[str]]:
+    """The messages of an export's `conversations.json` (ChatGPT's and Claude's: a list of
+    conversations, or the zip holding it), each conversation read by `conversation(record,
+    the titles seen so far, warnings)`; one that fails is skipped with a warning."""
+    records = expect(load_json(zip_member(data, name, "conversations.json"), name), list, name)
+    warnings: list[str] = []
+    seen: dict[str, int] = {}
+    messages = salvage(records, lambda c: conversation(c, seen, warnings), lambda i: f"conversation {i + 1}", warnings)
+    return finish(messages, warnings, name)
+
+
 def zip_member(data: bytes, name: str, basename: str) -> bytes:
     """`data` itself, or when it is a zip, its member `basename` (or ChatFormatError)."""
     if not data.startswith(ZIP_MAGIC):

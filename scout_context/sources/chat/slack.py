@@ -90,27 +90,26 @@ def _parse(name: str, rels: list[str], read: Reader) -> tuple[list[Message], lis
 
 
 def _day_file(rel: str, read: Reader, conversation: str, resolve: _Resolver, warnings: list[str]) -> list[Message]:
-    try:
-        records = expect(load_json(read(rel), rel), list, rel)
-    except ZipTooLarge:
-        raise
-    except ChatFormatError as error:
-        warnings.append(f"skipped {error}")
-        return []
+    records = _json_list(read, rel, warnings, "skipped")
     return salvage(records, lambda r: _message(r, conversation, resolve), lambda i: f"{rel} message {i + 1}", warnings)
 
 
 def _metadata(rels: list[str], read: Reader, member: str, warnings: list[str]) -> list[dict[str, Any]]:
     if member not in rels:
         return []
+    return [r for r in _json_list(read, member, warnings, "ignored") if isinstance(r, dict)]
+
+
+def _json_list(read: Reader, member: str, warnings: list[str], fate: str) -> list[Any]:
+    """The JSON list in `member`; an unreadable one is empty, with a warning that it was
+    `fate` ("skipped", "ignored"). A zip past its bound refuses the whole export."""
     try:
-        records = expect(load_json(read(member), member), list, member)
+        return expect(load_json(read(member), member), list, member)
     except ZipTooLarge:
         raise
     except ChatFormatError as error:
-        warnings.append(f"ignored {error}")
+        warnings.append(f"{fate} {error}")
         return []
-    return [r for r in records if isinstance(r, dict)]
 
 
 def _users(rels: list[str], read: Reader, warnings: list[str]) -> dict[str, str]:
