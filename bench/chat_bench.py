@@ -27,8 +27,7 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 TARGET_SECONDS = 60.0
-WORDS = ("release deploy merge review ticket build staging prod flaky test config rollback docs api csv fix "
-         "meeting lunch tomorrow today please thanks agreed blocker incident latency cache index schema").split()
+WORDS = ["release", "deploy", "merge", "review", "ticket", "build", "staging", "prod", "flaky", "test", "config", "rollback", "docs", "api", "csv", "fix", "meeting", "lunch", "tomorrow", "today", "please", "thanks", "agreed", "blocker", "incident", "latency", "cache", "index", "schema"]
 START = datetime(2024, 1, 2, 8, 0, tzinfo=UTC)
 
 

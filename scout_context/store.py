@@ -22,8 +22,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .definition import Definition
@@ -89,7 +89,7 @@ RANK_INDEXES_KEPT = 8  # the most recently used; each under 1 MB for a 10M-token
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,7 +271,7 @@ class Store:
                 [
                     corpus_hash, question, model, settings, answer.answer, answer.prompt_tokens, answer.cached_tokens,
                     answer.completion_tokens, answer.finish_reason, answer.seconds,
-                    datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    datetime.now(UTC).isoformat(timespec="seconds"),
                 ],
             )
 
@@ -312,7 +312,7 @@ class Store:
         """Record one run (ask, pr, batch); dict and list values are stored as JSON. No
         credential is stored: known keys and tokens, and every redaction shape, are scrubbed."""
         row = {key: json.dumps(value) if isinstance(value, (dict, list)) else value for key, value in scrub(run).items()}
-        row.setdefault("created_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        row.setdefault("created_at", datetime.now(UTC).isoformat(timespec="seconds"))
         columns = ", ".join(row)
         with self._transaction():
             cursor = self.conn.execute(
@@ -327,7 +327,7 @@ class Store:
         names = [column[0] for column in cursor.description]
         decoded = []
         for values in cursor.fetchall():
-            row = dict(zip(names, values))
+            row = dict(zip(names, values, strict=False))
             for key in ("sources", "citations", "usage", "timings"):
                 row[key] = json.loads(row[key]) if row[key] else None
             decoded.append(row)
@@ -364,7 +364,7 @@ _DAMAGED = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
 
 def _move_aside(path: Path) -> Path:
     """Rename a damaged store (and its WAL files) to `store.db.corrupt-<UTC time>`."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     moved = path.with_name(f"{path.name}.corrupt-{stamp}")
     for suffix in ("-wal", "-shm"):
         side = path.with_name(path.name + suffix)

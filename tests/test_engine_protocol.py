@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_batch import FakeEngine
-from test_pr_context import StubEngine
 
 from scout_context.engine.base import Engine
 from scout_context.engine.chat_format import LLAMA4_IMAGE_TOKENS
@@ -19,6 +17,8 @@ from scout_context.engine.config import EngineConfig
 from scout_context.engine.openai_remote import OpenAIEngine
 from scout_context.engine.vllm_local import VllmEngine
 from scout_context.sources.images import ImageInput
+from test_batch import FakeEngine
+from test_pr_context import StubEngine
 
 MEMBERS = [name for name in vars(Engine) if not name.startswith("_")]
 

@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import git, write
 
+from helpers import git, write
 from scout_context.engine.base import Generation
 from scout_context.engine.chat_format import llama4_chat
 from scout_context.engine.config import SamplingConfig

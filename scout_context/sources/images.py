@@ -64,7 +64,7 @@ def is_image(data: bytes) -> str | None:
 def collect_images(paths: Sequence[Path | str]) -> tuple[list[ImageInput], list[tuple[str, str]]]:
     """The images of `paths` in a deterministic order, and (id, reason) for those left out."""
     found = _Found()
-    for path, label in zip(paths, source_labels(paths)):
+    for path, label in zip(paths, source_labels(paths), strict=False):
         path = Path(path)
         if path.is_dir():
             _folder(path, f"{label}/" if len(paths) > 1 else "", found)

@@ -45,7 +45,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-
 # The credentials scout-context itself is given; `scrub` removes their values from what it stores.
 SECRET_VARIABLES = ("SCOUT_API_KEY", "GITHUB_TOKEN", "GH_TOKEN", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 

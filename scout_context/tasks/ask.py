@@ -11,8 +11,8 @@ from pathlib import Path
 from ..engine.base import Engine, Generation
 from ..engine.config import SamplingConfig
 from ..engine.multimodal import attach
-from ..pack.options import PackOptions
 from ..pack.arrange import Layout, arrange
+from ..pack.options import PackOptions
 from ..pack.pipeline import Progress, pack
 from ..pack.result import PackResult, biggest_consumers
 from ..sources.files import Skipped

@@ -25,9 +25,9 @@ from ..definition import Definition
 from ..pack.analyze import content_hash
 from ..pack.arrange import outline_chunk
 from ..pack.cached import analyse_new, chunk_bodies, file_chunks, located
+from ..pack.imports import first_texts, imports
 from ..pack.neutralize import neutralize, tag_escaper
 from ..pack.options import PackOptions
-from ..pack.imports import first_texts, imports
 from ..pack.render import body_tokens, document_tokens
 from ..sources import gitdiff
 from ..sources.defaults import LOCK_FILES, MINIFIED

@@ -98,7 +98,7 @@ def _fit_diff(items: Sequence[tuple[Chunk, list[Chunk]]], left: int) -> tuple[li
                 left -= piece.tokens
         chosen.append(taken)
     skipped = []
-    for (wide, narrow), taken in zip(items, chosen):
+    for (wide, narrow), taken in zip(items, chosen, strict=False):
         if narrow and wide.tokens - sum(c.tokens for c in taken) <= left:
             left -= wide.tokens - sum(c.tokens for c in taken)
             taken[:] = [wide]

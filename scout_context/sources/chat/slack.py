@@ -15,7 +15,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .model import ChatFormatError, Message, ZipTooLarge, epoch, expect, finish, load_json, open_zip, read_member, salvage
+from .model import (
+    ChatFormatError,
+    Message,
+    ZipTooLarge,
+    epoch,
+    expect,
+    finish,
+    load_json,
+    open_zip,
+    read_member,
+    salvage,
+)
 
 PLATFORM = "slack"
 DAY_FILE = re.compile(r"(?:^|/)([^/]+)/(\d{4}-\d{2}-\d{2})\.json$")

@@ -10,7 +10,17 @@ from typing import NamedTuple
 from tree_sitter import Node, Tree
 
 from ...definition import Definition
-from .languages import ATTACHED, CONTAINERS, FUNCTIONS, KEYWORD_KINDS, NAME_TYPES, NEEDS_BODY, RULES, VAR_DECLS, VAR_KINDS
+from .languages import (
+    ATTACHED,
+    CONTAINERS,
+    FUNCTIONS,
+    KEYWORD_KINDS,
+    NAME_TYPES,
+    NEEDS_BODY,
+    RULES,
+    VAR_DECLS,
+    VAR_KINDS,
+)
 from .parsing import end_row, headings, is_docstring, node_text, parse
 
 _MAX_SIGNATURE = 500
@@ -28,7 +38,7 @@ def outline(text: str, language: str) -> list[Definition]:
         if language == "markdown":
             return [_heading(h) for h in headings(parsed[0].root_node)]
         return Structure(*parsed, language).outline()
-    except Exception:
+    except Exception:  # noqa: BLE001 - a grammar that fails on odd input costs the outline, not the file
         return []
 
 

@@ -24,7 +24,7 @@ _THREAD = threading.local()
 def _language(name: str) -> Language | None:
     try:
         return get_language(name)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a grammar the pack cannot load is a language without one
         return None
 
 
