@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
-from scout_context.pack.arrange import LAYOUTS
+from scout_context.pack.arrange import LAYOUTS, Layout
 from scout_context.pack.options import PackOptions
 from scout_context.sources.defaults import DEFAULT_MAX_FILE_BYTES, describe
 
@@ -23,12 +23,12 @@ NoFit = Annotated[bool, typer.Option("--no-fit", help="Over the budget, fail (ex
 JsonOutput = Annotated[bool, typer.Option("--json", help="Print a machine-readable result on stdout.")]
 
 
-def layout_option(layout: str | None, default: str) -> str:
+def layout_option(layout: str | None, default: Layout) -> Layout:
     if layout is None:
         return default
     if layout not in LAYOUTS:
         raise typer.BadParameter(f"unknown layout {layout!r}: use {' or '.join(LAYOUTS)}", param_hint="--layout")
-    return layout
+    return cast(Layout, layout)  # one of LAYOUTS
 
 
 def pack_options(

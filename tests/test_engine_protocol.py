@@ -23,8 +23,9 @@ from test_pr_context import StubEngine
 MEMBERS = [name for name in vars(Engine) if not name.startswith("_")]
 
 
-def engines() -> list[Any]:
-    """One of each, opened without starting anything (no model, no server is touched)."""
+def engines() -> list[Engine]:
+    """One of each, opened without starting anything (no model, no server is touched); typed
+    as engines, so mypy checks each against the protocol too (scripts/check)."""
     return [
         VllmEngine(EngineConfig()),
         OpenAIEngine(EngineConfig(backend="openai", base_url="http://127.0.0.1:9/v1")),

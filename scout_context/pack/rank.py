@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, AnyStr
 
 import Stemmer
 
@@ -163,9 +163,10 @@ def _words(texts: Sequence[str]) -> list[list[str]]:
     return [text[a:b].split() for a, b in zip(bounds, [*bounds[1:], len(text)], strict=False)]
 
 
-def _find_all(haystack: bytes | str, needle: bytes | str, shift: int = 0) -> list[int]:
+def _find_all(haystack: AnyStr, needle: AnyStr, shift: int = 0) -> list[int]:
     """Start positions of `needle` (overlapping), plus `shift`."""
-    found, find = [], haystack.find
+    found: list[int] = []
+    find = haystack.find
     at = find(needle)
     while at >= 0:
         found.append(at + shift)
@@ -246,12 +247,12 @@ def _index(
         if last.outlines is outlines and len(last.chunks) == len(chunks) and all(map(operator.is_, last.chunks, chunks)):
             return last
     key = _store_key(digest) if store is not None and digest else ""
-    fields = _stored_fields(store.rank_index(key)) if key else None
+    fields = _stored_fields(store.rank_index(key)) if store is not None and key else None
     if fields is not None and len(fields["starts"]) == len(chunks):
         index = _Index(tuple(chunks), outlines, **fields)
     else:
         index = _build_index(chunks, outlines)
-        if key:
+        if store is not None and key:
             fields = {name: getattr(index, name) for name in _STORED}
             store.save_rank_index(key, zlib.compress(json.dumps(fields, separators=(",", ":")).encode(), 1))
     _last_index[:] = [index]

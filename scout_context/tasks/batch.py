@@ -33,7 +33,7 @@ from ..errors import ScoutError, UsageError
 from ..output import write_output
 from ..pack.arrange import arrange
 from ..pack.pipeline import pack
-from ..pack.result import PackResult, biggest_consumers
+from ..pack.result import Arranged, biggest_consumers
 from ..store import Store, StoredAnswer
 from ..tokens import scout_tokenizer
 from .ask import system_prompt
@@ -182,7 +182,7 @@ def prepare(
     system = system_prompt(job_file.answer_language)
     count = scout_tokenizer().count
 
-    def longest(room: int) -> tuple[list[PackResult], str, int]:
+    def longest(room: int) -> tuple[list[Arranged], str, int]:
         """Every question's layout, and the longest user turn (the corpus, the longest tail)."""
         arranged = [arrange(packed, question=q, layout="stable", budget=max(room, 1), store=store) for q in questions]
         user = replace(arranged[0], tail="").text + max((a.tail for a in arranged), key=count)

@@ -80,7 +80,8 @@ class PrResult:
 
 def read_config(repo: Path, commit: str) -> PrConfig:
     """The configuration as committed at `commit` (UsageError when it is malformed)."""
-    table, where = {}, ""
+    table: object = {}
+    where = ""
     for name, keys in ((CONFIG_FILE, ("pr",)), ("pyproject.toml", ("tool", "scout-context", "pr"))):
         raw = gitdiff.read_file(repo, commit, name)
         if raw is None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..chunk import Chunk
-from ..definition import Definition
+from ..definition import Definition, Outlines
 from ..pack.analyze import content_hash
 from ..pack.arrange import outline_chunk
 from ..pack.cached import analyse_new, chunk_bodies, file_chunks, located
@@ -243,7 +243,7 @@ def related_files(changed: set[str], head: Snapshot) -> list[str]:
 
 
 def diff_documents(
-    change: FileChange, text: str, hunks: Sequence[Hunk], defs: Sequence[tuple],
+    change: FileChange, text: str, hunks: Sequence[Hunk], defs: Sequence[Definition],
 ) -> tuple[list[tuple[Chunk, list[Chunk]]], list[str]]:
     """The diff of one file as documents: per group of overlapping widened hunks, the
     widened document and its narrow fallbacks; and a line per deletion-only hunk. Ids
@@ -295,7 +295,10 @@ def _rows(lines: list[str], hunks: Sequence[Hunk]) -> list[tuple[int, str, int, 
     return rows
 
 
-def _document(change: FileChange, rows, anchors: list[int], a: int, b: int, defs) -> Chunk:
+def _document(
+    change: FileChange, rows: list[tuple[int, str, int, str]], anchors: list[int], a: int, b: int,
+    defs: Sequence[Definition],
+) -> Chunk:
     picked = rows[bisect_left(anchors, a) : bisect_right(anchors, b)]
     where = _innermost(defs, a, b)
     head = f"@@ {_STATUS[change.status]} {change.path}, new lines {a}-{b}" + (f", in {_name(where)}" if where else "") + " @@\n"
@@ -370,7 +373,7 @@ def _digest(parts: Sequence[str]) -> str:
     return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-def _repository_map(paths: Sequence[str], outlines, budget: int) -> tuple[str, str]:
+def _repository_map(paths: Sequence[str], outlines: Outlines, budget: int) -> tuple[str, str]:
     """The `<repository_map>` block within `budget`: every path if they fit (else the first
     ones), then outlines, file by file, while they fit."""
     count = scout_tokenizer().count

@@ -78,7 +78,7 @@ def _message(record: tuple[int, str, date | None], conversation: str) -> Message
     number, line, day = record
     if match := WEECHAT.match(line):
         year, month, dom, hour, minute, second = map(int, match.groups()[:6])
-        ts = datetime(year, month, dom, hour, minute, second, tzinfo=UTC)
+        ts: datetime | None = datetime(year, month, dom, hour, minute, second, tzinfo=UTC)
         prefix, text = match.group(7).strip(), match.group(8)
         if prefix in _WEECHAT_EVENTS:
             return _line(number, conversation, ts, "system", text, is_system=True)

@@ -160,7 +160,8 @@ class Structure:
             node, row = definition.node.prev_named_sibling, definition.node.start_point.row
             while node is not None and node.type in ATTACHED and end_row(node) >= row - 1:
                 comments.append(node)
-                node, row = node.prev_named_sibling, node.start_point.row
+                row = node.start_point.row
+                node = node.prev_named_sibling
             text = "\n".join(node_text(c) for c in reversed(comments) if "comment" in c.type)
         for line in text.splitlines():
             line = _COMMENT_MARKS.sub("", line).rstrip(" */")
@@ -183,10 +184,10 @@ class Structure:
             while (inner := node.child_by_field_name("declarator")) is not None:
                 node = inner
             return " ".join(node_text(node).split())
-        name = core.child_by_field_name("name")
-        if name is None:
-            name = next((c for c in core.named_children if c.type in NAME_TYPES), None)
-        return " ".join(node_text(name).split()) if name is not None else ""
+        named = core.child_by_field_name("name")
+        if named is None:
+            named = next((c for c in core.named_children if c.type in NAME_TYPES), None)
+        return " ".join(node_text(named).split()) if named is not None else ""
 
     def signature(self, definition: DefinitionNode) -> str:
         core = definition.core

@@ -240,7 +240,8 @@ class _Segmenter(Structure):
             if i == len(elisions) or elisions[i][0] >= b:
                 text = lines.text(first, last)
             else:
-                parts, position = [], a
+                parts: list[bytes] = []
+                position = a
                 while i < len(elisions) and elisions[i][0] < b:
                     start, end, placeholder = elisions[i]
                     if start >= position:
