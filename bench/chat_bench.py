@@ -27,7 +27,8 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 TARGET_SECONDS = 60.0
-WORDS = ["release", "deploy", "merge", "review", "ticket", "build", "staging", "prod", "flaky", "test", "config", "rollback", "docs", "api", "csv", "fix", "meeting", "lunch", "tomorrow", "today", "please", "thanks", "agreed", "blocker", "incident", "latency", "cache", "index", "schema"]
+WORDS = ("release deploy merge review ticket build staging prod flaky test config rollback docs api csv fix "
+         "meeting lunch tomorrow today please thanks agreed blocker incident latency cache index schema").split()
 START = datetime(2024, 1, 2, 8, 0, tzinfo=UTC)
 
 

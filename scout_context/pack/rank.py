@@ -55,13 +55,19 @@ SIDE_WEIGHT = 0.5  # lexical scale of tests, benchmarks and changelogs (see `is_
 K1, B = 1.2, 0.75
 
 STOPWORDS = frozenset(  # English function words and the verbs of asking about code
-    ["a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "before", "being", "but", "by", "can", "could", "did", "do", "does", "done", "each", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "me", "more", "most", "my", "no", "not", "of", "on", "or", "our", "should", "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "was", "we", "were", "what", "when", "where", "which", "while", "who", "why", "will", "with", "would", "you", "your", "describe", "explain", "get", "gets", "handle", "handled", "handles", "happen", "happens", "implement", "implemented", "implements", "mean", "means", "need", "show", "tell", "use", "used", "uses", "using", "want", "way", "work", "works"]
+    "a about after all also am an and any are as at be been before being but by can could did do does done "
+    "each for from had has have how i if in into is it its me more most my no not of on or our should so some "
+    "such than that the their them then there these they this those to was we were what when where which while "
+    "who why will with would you your "
+    "describe explain get gets handle handled handles happen happens implement implemented implements "
+    "mean means need show tell use used uses using want way work works".split()
 )
 DOC_SUFFIXES = (".md", ".markdown", ".rst", ".txt", ".adoc")
-SIDE_FOLDERS = frozenset(["test", "tests", "testing", "__tests__", "spec", "specs", "benchmarks"])
+SIDE_FOLDERS = frozenset("test tests testing __tests__ spec specs benchmarks".split())
 CHANGELOGS = ("changes", "changelog", "history", "news", "releases", "release-notes", "release_notes")
 ENTRY_NAMES = frozenset(
-    ["__main__.py", "main.py", "app.py", "cli.py", "manage.py", "wsgi.py", "asgi.py", "server.py", "index.js", "index.ts", "index.mjs", "main.js", "main.ts", "server.js", "server.ts", "app.js", "app.ts", "main.go", "main.rs", "lib.rs"]
+    "__main__.py main.py app.py cli.py manage.py wsgi.py asgi.py server.py index.js index.ts index.mjs "
+    "main.js main.ts server.js server.ts app.js app.ts main.go main.rs lib.rs".split()
 )
 
 # Byte classes for the bulk normalization: word characters (lower or digit), upper, other.

@@ -27,7 +27,7 @@ _SECTIONS = {
     "effort": "effort",
 }  # fmt: skip
 _HEADING = re.compile(
-    r"^[ \t]*(?:#{1,6}[ \t]*)?[*_]{0,2}[ \t]*(%s)[ \t]*[*_]{0,2}[ \t]*(?::|-|–|—|$)[*_]{0,2}[ \t]*(.*)$" % "|".join(_SECTIONS),  # noqa: UP031 - {m,n} would need doubling
+    r"^[ \t]*(?:#{1,6}[ \t]*)?[*_]{0,2}[ \t]*(" + "|".join(_SECTIONS) + r")[ \t]*[*_]{0,2}[ \t]*(?::|-|–|—|$)[*_]{0,2}[ \t]*(.*)$",
     re.IGNORECASE | re.MULTILINE,
 )
 _SPECIAL = re.compile(r"<\|[^|>\s]{1,40}\|>|<\\?\|im_(?:start|end)\|>")

@@ -28,7 +28,8 @@ _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 _JSONL_START = re.compile(r'\{\s*(?:"messages"\s*:\s*\[\s*\{\s*)?"role"\s*:\s*"(?:' + "|".join(_ROLES) + ')"')
 _HEADER_LINE = re.compile(rb"[A-Za-z][\w-]*: ")
 _NOT_TRANSCRIPTS = frozenset(
-    [".py", ".pyi", ".js", ".ts", ".c", ".h", ".cc", ".cpp", ".java", ".go", ".rs", ".rb", ".php", ".sh", ".sql", ".json", ".jsonl", ".yaml", ".yml", ".toml", ".cfg", ".ini", ".conf", ".csv", ".tsv", ".xml", ".html", ".htm", ".css", ".properties", ".env", ".lock", ".log"])
+    ".py .pyi .js .ts .c .h .cc .cpp .java .go .rs .rb .php .sh .sql .json .jsonl .yaml .yml .toml .cfg .ini .conf "
+    ".csv .tsv .xml .html .htm .css .properties .env .lock .log".split())
 
 
 def detect(name: str, data: bytes) -> str | None:

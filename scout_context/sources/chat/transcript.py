@@ -17,7 +17,14 @@ from .model import ChatFormatError, Message, finish
 PLATFORM = "transcript"
 _TURN = re.compile(r"([A-Z\u00c0-\u00de][\w.'\u2019-]+(?: [\w.'\u2019-]+){0,3}|Speaker \d+): (\S.*)$")
 # Keys of headers, metadata and docs ('Note: …') that are never speakers.
-_KEYS = frozenset(["note", "notes", "warning", "warnings", "example", "examples", "usage", "returns", "return", "args", "arguments", "raises", "yields", "todo", "fixme", "error", "errors", "info", "debug", "tip", "hint", "important", "see", "also", "subject", "from", "to", "date", "cc", "bcc", "reply-to", "sender", "name", "version", "summary", "author", "author-email", "maintainer", "license", "classifier", "home-page", "keywords", "platform", "description", "requires", "requires-dist", "requires-python", "provides-extra", "metadata-version", "content-type", "project-url", "status", "type", "title", "source", "url", "link", "file", "path", "default", "options", "output", "input", "result", "answer", "question", "step", "fix", "attendees", "participants", "present", "absent", "agenda", "location", "time", "minutes", "meeting", "topic"])
+_KEYS = frozenset("""
+note notes warning warnings example examples usage returns return args arguments raises yields todo fixme
+error errors info debug tip hint important see also subject from to date cc bcc reply-to sender name
+version summary author author-email maintainer license classifier home-page keywords platform description
+requires requires-dist requires-python provides-extra metadata-version content-type project-url status
+type title source url link file path default options output input result answer question step fix
+attendees participants present absent agenda location time minutes meeting topic
+""".split())
 _DETECT_LINES = 60
 
 
