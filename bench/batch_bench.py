@@ -92,8 +92,8 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=BENCH_DIR / ".work")
     args = parser.parse_args()
 
-    from scout_context.engine.registry import open_engine
     from scout_context.engine.config import EngineConfig, SamplingConfig
+    from scout_context.engine.registry import open_engine
     from scout_context.pack.options import PackOptions
     from scout_context.store import Store
     from scout_context.tasks.ask import ask

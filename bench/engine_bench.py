@@ -113,7 +113,7 @@ def peak_rss_gib() -> float:
 
 def common_prefix(a: list[int] | tuple[int, ...], b: list[int] | tuple[int, ...]) -> int:
     n = 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x != y:
             break
         n += 1
@@ -148,7 +148,7 @@ def main() -> int:
     # 1. import vllm alone (it imports torch)
     torch_before = "torch" in sys.modules
     started = time.perf_counter()
-    import vllm  # noqa: F401
+    import vllm
 
     import_s = time.perf_counter() - started
     import torch

@@ -19,6 +19,7 @@ Standard library only, so any Python >= 3.11 can run it:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -32,9 +33,10 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -93,7 +95,7 @@ def fmt_bytes(n: int | None) -> str:
 def fmt_num(n: float | int | None, approx: bool = False) -> str:
     if n is None:
         return "-"
-    return ("~" if approx else "") + f"{int(round(n)):,}"
+    return ("~" if approx else "") + f"{round(n):,}"
 
 
 def path_size(path: Path) -> int | None:
@@ -379,10 +381,8 @@ def measure(cmd: list[str], env: dict[str, str], cwd: Path, stdout: Path, stderr
 
     def kill() -> None:
         timed_out.set()
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
     timer = threading.Timer(timeout_s, kill)
     timer.start()
@@ -397,15 +397,11 @@ def measure(cmd: list[str], env: dict[str, str], cwd: Path, stdout: Path, stderr
     timer.cancel()
     proc.returncode = os.waitstatus_to_exitcode(status)
     sampler.stop()
-    try:  # leftovers in the tool's session (daemonized helpers): not ours to keep
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # leftovers in the tool's session: not ours to keep
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     maxrss = None
-    try:
+    with contextlib.suppress(OSError, ValueError, IndexError):
         maxrss = int(rusage_file.read_text().split()[-1]) * 1024  # KiB on Linux
-    except (OSError, ValueError, IndexError):
-        pass
     return Measure(
         rc=proc.returncode,
         wall_s=wall,
@@ -755,7 +751,7 @@ def print_table(corpus: Corpus, info: dict[str, Any], summary: dict[tuple[str, s
     right = {2, 3, 4, 5, 7, 8}
 
     def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=False)))
 
     print(line(header))
     print("  ".join("-" * w for w in widths))

@@ -27,7 +27,7 @@ from scout_context.store import Store
 
 if str(Path(__file__).resolve().parents[1]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench import corpora  # noqa: E402
+from bench import corpora
 
 QUESTIONS = [
     "How does Matrix.inverse handle singular matrices?",

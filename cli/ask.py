@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -14,11 +14,29 @@ from scout_context.tasks.ask import AskResult, ask, usage
 
 from .console import InertStream, err_console, markup, print_json
 from .engine_options import (
-    BaseUrl, EngineName, Images, MaxModelLen, MaxTokens, Model, Temperature, Timeout, Verbose, engine_config,
+    BaseUrl,
+    EngineName,
+    Images,
+    MaxModelLen,
+    MaxTokens,
+    Model,
+    Temperature,
+    Timeout,
+    Verbose,
+    engine_config,
     sampling_config,
 )
 from .options import (
-    Compress, Exclude, Include, JsonOutput, LayoutOption, NoDefaultExcludes, NoFit, NoRedact, Password, layout_option,
+    Compress,
+    Exclude,
+    Include,
+    JsonOutput,
+    LayoutOption,
+    NoDefaultExcludes,
+    NoFit,
+    NoRedact,
+    Password,
+    layout_option,
     pack_options,
 )
 from .summary import pack_progress
@@ -28,7 +46,7 @@ def ask_command(
     sources: Annotated[list[Path], typer.Argument(help="Folders (git-aware) or files to read.", show_default=False)],
     question: Annotated[str, typer.Argument(help="The question, in any language.", show_default=False)],
     json_output: JsonOutput = False,
-    answer_language: Annotated[Optional[str], typer.Option("--answer-language", help="Answer in this language (default: the question's).")] = None,
+    answer_language: Annotated[str | None, typer.Option("--answer-language", help="Answer in this language (default: the question's).")] = None,
     layout: LayoutOption = None,
     no_fit: NoFit = False,
     engine: EngineName = "vllm",

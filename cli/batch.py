@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -16,7 +16,13 @@ from scout_context.engine.registry import open_engine
 from scout_context.errors import UsageError
 from scout_context.output import write_output
 from scout_context.store import Store
-from scout_context.tasks.batch import BatchResult, Progress as ProgressCallback, export_openai_batch, read_openai_batch, run_batch
+from scout_context.tasks.batch import (
+    BatchResult,
+    Progress as ProgressCallback,
+    export_openai_batch,
+    read_openai_batch,
+    run_batch,
+)
 from scout_context.tasks.jobs import EXAMPLE, load_job_file
 from scout_context.tasks.reports import summary_json, write_reports
 
@@ -28,14 +34,14 @@ DEFAULT_JOB_FILE = Path("jobs.yaml")
 
 
 def batch_command(
-    jobs: Annotated[Optional[Path], typer.Argument(help="The job file (YAML); with --init, where to write one (default jobs.yaml).", metavar="JOBS.yaml", show_default=False)] = None,
+    jobs: Annotated[Path | None, typer.Argument(help="The job file (YAML); with --init, where to write one (default jobs.yaml).", metavar="JOBS.yaml", show_default=False)] = None,
     init: Annotated[bool, typer.Option("--init", help="Write a commented example job file and stop.")] = False,
     json_output: JsonOutput = False,
     force: Annotated[bool, typer.Option("--force", help="Answer again what earlier runs already answered (it allows no overwriting: see --overwrite).")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Let reports replace existing files that are not scout-context reports (never the job file or a source).")] = False,
     allow_outside: Annotated[bool, typer.Option("--allow-outside", help="Let the job file's sources, templates and reports lie outside its folder (absolute paths, .., links leading out).")] = False,
-    export_openai_batch_file: Annotated[Optional[Path], typer.Option("--export-openai-batch", help="Write the pending requests as an OpenAI batch file for `vllm run-batch` instead of running them.", metavar="FILE.jsonl")] = None,
-    import_openai_batch_file: Annotated[Optional[Path], typer.Option("--import-openai-batch", help="Take the answers from the output of `vllm run-batch` instead of the engine.", metavar="FILE.jsonl")] = None,
+    export_openai_batch_file: Annotated[Path | None, typer.Option("--export-openai-batch", help="Write the pending requests as an OpenAI batch file for `vllm run-batch` instead of running them.", metavar="FILE.jsonl")] = None,
+    import_openai_batch_file: Annotated[Path | None, typer.Option("--import-openai-batch", help="Take the answers from the output of `vllm run-batch` instead of the engine.", metavar="FILE.jsonl")] = None,
     timeout: Timeout = None,
     verbose: Verbose = False,
 ) -> None:

@@ -50,7 +50,7 @@ class InertStream:
     can no longer become a workflow command (`::` after optional blanks), and so is a
     trailing `#` or `##` (a `##[` may follow); `close` writes what is left."""
 
-    def __init__(self, write: Callable[[str], None]) -> None:
+    def __init__(self, write: Callable[[str], object]) -> None:
         self._write = write
         self._held = ""
         self._line_start = True

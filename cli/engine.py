@@ -6,7 +6,7 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -26,18 +26,18 @@ engine_app = typer.Typer(
 def plan_command(
     gpus: Annotated[int, typer.Option("--gpus", min=0, help="GPUs in all, over every node. 0 plans vLLM's CPU backend (needs --cpu-kv-space).", show_default=False)],
     weights: Annotated[str, typer.Option("--weights", help="Weight precision: bf16, fp8 or int4 (Scout: Meta's BF16 checkpoint, RedHatAI's FP8-dynamic or w4a16 one); fp32 for CPUs without bf16 units.", show_default=False)],
-    gpu_memory: Annotated[Optional[float], typer.Option("--gpu-memory", min=0, help="GiB per GPU as CUDA reports it (torch.cuda.mem_get_info): 79.18 on an H100 80GB, about 139.8 on an H200.", show_default=False)] = None,
+    gpu_memory: Annotated[float | None, typer.Option("--gpu-memory", min=0, help="GiB per GPU as CUDA reports it (torch.cuda.mem_get_info): 79.18 on an H100 80GB, about 139.8 on an H200.", show_default=False)] = None,
     kv_dtype: Annotated[str, typer.Option("--kv-dtype", help="KV cache dtype: auto = fp8 on Hopper or newer (see --gpu-name), else the model's; fp8 (about twice the context; not on CPU); model = the model's dtype.")] = "auto",
     gpu_name: Annotated[str, typer.Option("--gpu-name", help="GPU model, only to decide what --kv-dtype auto means: Hopper or newer (H100, H200, H20, GH200, B200, GB200, 'hopper', 'blackwell') gets fp8. Name an older GPU (A100, L40S) to keep the model's dtype.")] = "H100",
     nodes: Annotated[int, typer.Option("--nodes", min=1, help="Machines the GPUs are spread over: tensor parallel inside a node, pipeline parallel across, Ray to launch.")] = 1,
     hybrid_kv: Annotated[bool, typer.Option("--hybrid-kv/--no-hybrid-kv", help="Size for vLLM's hybrid KV cache manager (chunked layers keep one chunk) or without it (every layer keeps every token, as vLLM's published 1M/3.6M figures). Both are shown.")] = True,
-    context: Annotated[Optional[int], typer.Option("--context", min=1, help="Plan exactly this many tokens instead of the most that fit (fails with exit 4 if they do not).", show_default=False)] = None,
+    context: Annotated[int | None, typer.Option("--context", min=1, help="Plan exactly this many tokens instead of the most that fit (fails with exit 4 if they do not).", show_default=False)] = None,
     max_images: Annotated[int, typer.Option("--max-images", min=0, help="Images per prompt for multimodal models (0: text only, no vision profiling).")] = 10,
     gpu_memory_utilization: Annotated[float, typer.Option("--gpu-memory-utilization", min=0.05, max=1.0, help="Share of each GPU's memory vLLM may take.")] = 0.9,
-    cpu_kv_space: Annotated[Optional[int], typer.Option("--cpu-kv-space", min=1, help="For --gpus 0: KV cache GiB (VLLM_CPU_KVCACHE_SPACE).", show_default=False)] = None,
-    model: Annotated[Optional[str], typer.Option("--model", help="Checkpoint to serve (default: Scout's in the --weights precision).", show_default=False)] = None,
-    model_config: Annotated[Optional[Path], typer.Option("--model-config", help="A Hugging Face config.json (or its folder) to plan another model; needs --model.", show_default=False)] = None,
-    weights_gib: Annotated[Optional[float], typer.Option("--weights-gib", min=0.001, help="Size of the weights in GiB (default: Scout's checkpoint size, else estimated from the config).", show_default=False)] = None,
+    cpu_kv_space: Annotated[int | None, typer.Option("--cpu-kv-space", min=1, help="For --gpus 0: KV cache GiB (VLLM_CPU_KVCACHE_SPACE).", show_default=False)] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Checkpoint to serve (default: Scout's in the --weights precision).", show_default=False)] = None,
+    model_config: Annotated[Path | None, typer.Option("--model-config", help="A Hugging Face config.json (or its folder) to plan another model; needs --model.", show_default=False)] = None,
+    weights_gib: Annotated[float | None, typer.Option("--weights-gib", min=0.001, help="Size of the weights in GiB (default: Scout's checkpoint size, else estimated from the config).", show_default=False)] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the plan as one JSON object on stdout.")] = False,
 ) -> None:
     """Compute the longest context the hardware holds for one request and the vLLM settings for it.

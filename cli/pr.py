@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -24,7 +24,16 @@ from scout_context.tasks.pr_report import MARKER, Report, as_json, render_markdo
 
 from .console import err_console, inert, json_text, markup
 from .engine_options import (
-    BaseUrl, EngineName, MaxModelLen, MaxTokens, Model, Temperature, Timeout, Verbose, engine_config, sampling_config,
+    BaseUrl,
+    EngineName,
+    MaxModelLen,
+    MaxTokens,
+    Model,
+    Temperature,
+    Timeout,
+    Verbose,
+    engine_config,
+    sampling_config,
 )
 from .options import Exclude, Include, pack_options
 
@@ -33,17 +42,17 @@ FORMATS = ("markdown", "json")
 
 def pr_command(
     repository: Annotated[Path, typer.Argument(help="The git repository (default: the current folder).")] = Path("."),
-    base: Annotated[Optional[str], typer.Option("--base", help="The branch or commit the pull request goes into (in GitHub Actions: the event's base sha).")] = None,
-    head: Annotated[Optional[str], typer.Option("--head", help="The pull request's last commit (default: the event's head sha, else HEAD).")] = None,
+    base: Annotated[str | None, typer.Option("--base", help="The branch or commit the pull request goes into (in GitHub Actions: the event's base sha).")] = None,
+    head: Annotated[str | None, typer.Option("--head", help="The pull request's last commit (default: the event's head sha, else HEAD).")] = None,
     output_format: Annotated[str, typer.Option("--format", help="markdown, or json with the same fields.")] = "markdown",
     output: Annotated[str, typer.Option("--output", "-o", help="Write the summary to this file; - for stdout.")] = "-",
     comment: Annotated[bool, typer.Option("--comment", help="Create or update the pull request's summary comment (GITHUB_TOKEN, GITHUB_REPOSITORY).")] = False,
-    step_summary: Annotated[Optional[bool], typer.Option("--step-summary/--no-step-summary", help="Append to GITHUB_STEP_SUMMARY (on by default in GitHub Actions).", show_default=False)] = None,
+    step_summary: Annotated[bool | None, typer.Option("--step-summary/--no-step-summary", help="Append to GITHUB_STEP_SUMMARY (on by default in GitHub Actions).", show_default=False)] = None,
     soft_fail: Annotated[bool, typer.Option("--soft-fail", help="Engine, context and publishing failures (exit 3 and above) become a warning and exit 0.")] = False,
-    number: Annotated[Optional[int], typer.Option("--pr", min=1, help="The pull request's number (default: the event's).")] = None,
-    title: Annotated[Optional[str], typer.Option("--title", help="The pull request's title (default: the event's).")] = None,
-    description: Annotated[Optional[str], typer.Option("--description", help="The pull request's description (default: the event's).")] = None,
-    budget: Annotated[Optional[int], typer.Option("--budget", min=1, help="Most prompt tokens (default: the engine's context less --max-tokens).")] = None,
+    number: Annotated[int | None, typer.Option("--pr", min=1, help="The pull request's number (default: the event's).")] = None,
+    title: Annotated[str | None, typer.Option("--title", help="The pull request's title (default: the event's).")] = None,
+    description: Annotated[str | None, typer.Option("--description", help="The pull request's description (default: the event's).")] = None,
+    budget: Annotated[int | None, typer.Option("--budget", min=1, help="Most prompt tokens (default: the engine's context less --max-tokens).")] = None,
     include: Include = None,
     exclude: Exclude = None,
     engine: EngineName = "vllm",

@@ -32,7 +32,7 @@ from typing import TextIO
 
 from .errors import UsageError
 
-Writer = Callable[[TextIO], None]
+Writer = Callable[[TextIO], object]  # what it returns is ignored (TextIO.write gives a count)
 """Writes the content to the stream it is given."""
 
 _MAX_LINKS = 40  # the kernel's own limit on links in one lookup

@@ -22,8 +22,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from datetime import datetime, timezone
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .definition import Definition
@@ -37,22 +38,22 @@ if TYPE_CHECKING:
 
 
 def _m001_initial(db: sqlite_utils.Database) -> None:
-    db["blobs"].create({"hash": str, "text": str}, pk="hash")
-    db["analyses"].create(
+    db.table("blobs").create({"hash": str, "text": str}, pk="hash")
+    db.table("analyses").create(
         {
             "hash": str, "options": str, "reason": str, "note": str, "language": str,
             "parsed_ok": int, "outline": str, "redactions": str, "chunks": str,
         },
         pk=("hash", "options"),
     )
-    db["file_index"].create(
+    db.table("file_index").create(
         {"source": str, "path": str, "size": int, "mtime_ns": int, "inode": int, "hash": str},
         pk=("source", "path"),
     )
 
 
 def _m002_runs(db: sqlite_utils.Database) -> None:
-    db["runs"].create(
+    db.table("runs").create(
         {
             "id": int, "created_at": str, "command": str, "engine": str, "model": str,
             "sources": str, "question": str, "answer": str, "citations": str, "usage": str,
@@ -60,15 +61,15 @@ def _m002_runs(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["runs"].create_index(["created_at"])
+    db.table("runs").create_index(["created_at"])
 
 
 def _m003_skipped_parts(db: sqlite_utils.Database) -> None:
-    db["analyses"].add_column("skipped_parts", str, not_null_default="[]")
+    db.table("analyses").add_column("skipped_parts", str, not_null_default="[]")
 
 
 def _m004_batch_answers(db: sqlite_utils.Database) -> None:
-    db["batch_answers"].create(
+    db.table("batch_answers").create(
         {
             "corpus_hash": str, "question": str, "model": str, "settings": str, "answer": str,
             "prompt_tokens": int, "cached_tokens": int, "completion_tokens": int, "finish_reason": str,
@@ -79,7 +80,7 @@ def _m004_batch_answers(db: sqlite_utils.Database) -> None:
 
 
 def _m005_rank_indexes(db: sqlite_utils.Database) -> None:
-    db["rank_indexes"].create({"key": str, "data": bytes, "used_at": str}, pk="key")
+    db.table("rank_indexes").create({"key": str, "data": bytes, "used_at": str}, pk="key")
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
@@ -89,7 +90,7 @@ RANK_INDEXES_KEPT = 8  # the most recently used; each under 1 MB for a 10M-token
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,7 +272,7 @@ class Store:
                 [
                     corpus_hash, question, model, settings, answer.answer, answer.prompt_tokens, answer.cached_tokens,
                     answer.completion_tokens, answer.finish_reason, answer.seconds,
-                    datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    datetime.now(UTC).isoformat(timespec="seconds"),
                 ],
             )
 
@@ -312,12 +313,13 @@ class Store:
         """Record one run (a `RunRecord`'s columns); dict and list values are stored as JSON. No
         credential is stored: known keys and tokens, and every redaction shape, are scrubbed."""
         row = {key: json.dumps(value) if isinstance(value, (dict, list)) else value for key, value in scrub(run).items()}
-        row.setdefault("created_at", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        row.setdefault("created_at", datetime.now(UTC).isoformat(timespec="seconds"))
         columns = ", ".join(row)
         with self._transaction():
             cursor = self.conn.execute(
                 f"INSERT INTO runs ({columns}) VALUES ({', '.join('?' * len(row))})", list(row.values())
             )
+        assert cursor.lastrowid is not None  # an INSERT into a rowid table sets it
         return cursor.lastrowid
 
     @_guarded
@@ -327,7 +329,7 @@ class Store:
         names = [column[0] for column in cursor.description]
         decoded = []
         for values in cursor.fetchall():
-            row = dict(zip(names, values))
+            row = dict(zip(names, values, strict=False))
             for key in ("sources", "citations", "usage", "timings"):
                 row[key] = json.loads(row[key]) if row[key] else None
             decoded.append(row)
@@ -348,7 +350,9 @@ class _Transaction:
     def __enter__(self) -> None:
         self.conn.execute("BEGIN IMMEDIATE")
 
-    def __exit__(self, kind, value, traceback) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         if kind is None:
             self.conn.execute("COMMIT")
         elif self.conn.in_transaction:
@@ -364,7 +368,7 @@ _DAMAGED = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
 
 def _move_aside(path: Path) -> Path:
     """Rename a damaged store (and its WAL files) to `store.db.corrupt-<UTC time>`."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     moved = path.with_name(f"{path.name}.corrupt-{stamp}")
     for suffix in ("-wal", "-shm"):
         side = path.with_name(path.name + suffix)

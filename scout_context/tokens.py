@@ -38,7 +38,7 @@ NUM_RESERVED_SPECIAL_TOKENS = 2048
 
 # A newline followed by a character that starts a fresh regex piece in any context.
 _SAFE_POINT = re.compile(r"\n(?=[^\s/])")
-_LONG_RUN = re.compile(r"\s{%d,}|\S{%d,}" % (MAX_NO_WHITESPACES_CHARS + 1, MAX_NO_WHITESPACES_CHARS + 1))
+_LONG_RUN = re.compile(r"\s{%d,}|\S{%d,}" % (MAX_NO_WHITESPACES_CHARS + 1, MAX_NO_WHITESPACES_CHARS + 1))  # noqa: UP031 - {m,n}
 
 
 class ScoutTokenizer:

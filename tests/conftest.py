@@ -8,6 +8,7 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
 from fake_vllm import FakeVllm
 from helpers import git, serving, write
 

@@ -7,9 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_cli import EXE, EXAMPLE, one_line_error
 
 from scout_context.engine.models import ensure_model
+from test_cli import EXAMPLE, EXE, one_line_error
 
 pytestmark = pytest.mark.engine
 

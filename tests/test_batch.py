@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 import typer
-from fake_vllm import KEY, SCOUT
-from helpers import write
 from typer.testing import CliRunner
 
+from fake_vllm import KEY, SCOUT
+from helpers import write
 from scout_context.engine.base import Generation
 from scout_context.engine.chat_format import llama4_chat
 from scout_context.engine.config import SamplingConfig
@@ -94,7 +94,7 @@ class FakeEngine:
 
 def _common(a: list[int], b: list[int]) -> int:
     n = 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x != y:
             break
         n += 1
@@ -340,7 +340,9 @@ def run_batch_outputs(requests: list[dict]) -> str:
     """Output lines as `vllm run-batch` writes them, built with vLLM's own classes."""
     from vllm.entrypoints.launchers.run_batch import BatchRequestOutput, BatchResponseData
     from vllm.entrypoints.openai.chat_completion.protocol import (
-        ChatCompletionResponse, ChatCompletionResponseChoice, ChatMessage,
+        ChatCompletionResponse,
+        ChatCompletionResponseChoice,
+        ChatMessage,
     )
     from vllm.entrypoints.serve.engine.protocol import PromptTokenUsageInfo, UsageInfo
 

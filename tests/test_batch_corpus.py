@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from helpers import write
-
 from scout_context.pack.options import PackOptions
 from scout_context.pack.pipeline import pack
 from scout_context.store import Store

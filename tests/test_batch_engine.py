@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_batch_corpus import build
 
 from scout_context.engine.config import EngineConfig
 from scout_context.engine.models import ensure_model
@@ -16,6 +15,7 @@ from scout_context.engine.vllm_local import VllmEngine
 from scout_context.store import Store
 from scout_context.tasks.batch import run_batch
 from scout_context.tasks.jobs import load_job_file
+from test_batch_corpus import build
 
 pytestmark = pytest.mark.engine
 

@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-from test_batch_corpus import build
 
 from scout_context.engine.models import ensure_model
 from scout_context.paths import store_path
+from test_batch_corpus import build
 
 pytestmark = pytest.mark.engine
 

@@ -11,8 +11,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from scout_context.sources.chat import ChatFormatError, Message, detect, parse, render
 

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import write
 
+from helpers import write
 from scout_context.tokens import scout_tokenizer
 
 EXE = shutil.which("scout-context", path=os.path.dirname(sys.executable)) or "scout-context"

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from scout_context_cli.models import models_command
 from typer import Typer
 from typer.testing import CliRunner
 
@@ -19,6 +18,7 @@ from scout_context.engine.models import ModelInfo, ensure_model, llama4_hf_token
 from scout_context.engine.vllm_local import VllmEngine
 from scout_context.errors import ModelMissing
 from scout_context.tokens import scout_tokenizer
+from scout_context_cli.models import models_command
 
 SAMPLE = (Path(__file__).parent.parent / "scout_context" / "tokens.py").read_text() + (
     "\n<|begin_of_text|><|header_start|>user<|header_end|>\n\nHé 12345 日本語 \r\n\n  x<|eot|>  \t\n"
@@ -86,7 +86,7 @@ def toy_model(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     info = ModelInfo("toy", "toy", "test", "toy", 512, 512, llama4=False, build=build)
     monkeypatch.setitem(models.KNOWN, "toy", info)
     monkeypatch.setattr(models, "_verify", lambda folder: iter(["verifying"]))
-    yield runs
+    return runs
 
 
 def test_a_model_is_built_once_even_by_concurrent_callers(toy_model: list[str]) -> None:

@@ -7,12 +7,12 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from fake_vllm import KEY, PIECES, SCOUT
 
+from fake_vllm import KEY, PIECES, SCOUT
 from scout_context.engine.chat_format import llama4_chat
-from scout_context.engine.registry import open_engine
 from scout_context.engine.config import EngineConfig, SamplingConfig
 from scout_context.engine.openai_remote import OpenAIEngine
+from scout_context.engine.registry import open_engine
 from scout_context.errors import AuthError, ContextTooLarge, EngineUnreachable, ModelMissing
 from scout_context.tokens import scout_tokenizer
 

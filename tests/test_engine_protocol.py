@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_batch import FakeEngine
-from test_pr_context import StubEngine
 
 from scout_context.engine.base import Engine
 from scout_context.engine.chat_format import LLAMA4_IMAGE_TOKENS
@@ -19,12 +17,15 @@ from scout_context.engine.config import EngineConfig
 from scout_context.engine.openai_remote import OpenAIEngine
 from scout_context.engine.vllm_local import VllmEngine
 from scout_context.sources.images import ImageInput
+from test_batch import FakeEngine
+from test_pr_context import StubEngine
 
 MEMBERS = [name for name in vars(Engine) if not name.startswith("_")]
 
 
-def engines() -> list[Any]:
-    """One of each, opened without starting anything (no model, no server is touched)."""
+def engines() -> list[Engine]:
+    """One of each, opened without starting anything (no model, no server is touched); typed
+    as engines, so mypy checks each against the protocol too (scripts/check)."""
     return [
         VllmEngine(EngineConfig()),
         OpenAIEngine(EngineConfig(backend="openai", base_url="http://127.0.0.1:9/v1")),

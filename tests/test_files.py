@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from scout_context.sources.files import collect, display_path
-
 from helpers import git, write
+from scout_context.sources.files import collect, display_path
 
 LIMIT = 1_000_000
 

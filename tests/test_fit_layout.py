@@ -6,17 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from scout_context.chunk import Chunk
 from scout_context.pack.fit import fit
 from scout_context.pack.layout import TAIL_LIMIT, edges, question_block, stable
 from scout_context.pack.options import PackOptions
 from scout_context.pack.pipeline import pack
-from scout_context.pack.result import PackResult
 from scout_context.pack.rank import Ranked, rank
 from scout_context.pack.render import document
+from scout_context.pack.result import PackResult
 from scout_context.store import Store
 from scout_context.tokens import scout_tokenizer
 
@@ -62,7 +61,7 @@ def test_fit_keeps_by_rank_shrinks_before_dropping_and_reports(packed):
     fitted = fit(ranked, budget, shrink)
     left = budget - sum(tokens[:3]) - outline.tokens  # what the later chunks share
     expected_dropped = []
-    for chunk_id, size in zip(ids[4:], tokens[4:]):  # each later chunk is kept while it fits what is left
+    for chunk_id, size in zip(ids[4:], tokens[4:], strict=False):  # each later chunk is kept while it fits what is left
         if size <= left:
             left -= size
         else:
@@ -114,7 +113,7 @@ def prefix(chunks: list[Chunk]) -> str:
 def check_stable(result: PackResult, questions: list[str]) -> list[str]:
     layouts = [stable(result.chunks, rank(result.chunks, q, result.outlines), q) for q in questions]
     first, _ = layouts[0]
-    for (ordered, tail), question in zip(layouts, questions):
+    for (ordered, tail), question in zip(layouts, questions, strict=False):
         assert prefix(ordered) == prefix(first)
         assert sorted(c.id for c in ordered) == sorted(c.id for c in result.chunks)
         assert scout_tokenizer().count(tail) <= TAIL_LIMIT

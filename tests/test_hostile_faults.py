@@ -15,13 +15,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from test_cli import EXE, cli, one_line_error
 
 from scout_context.errors import EXIT_CODES, ScoutError, StoreError
 from scout_context.pack.options import PackOptions
 from scout_context.pack.pipeline import pack
 from scout_context.store import Store
 from scout_context.tokens import scout_tokenizer
+from test_cli import EXE, cli, one_line_error
 
 MiB = 2**20
 

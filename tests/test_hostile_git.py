@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from fake_vllm import KEY, PIECES, FakeVllm
 from helpers import git, serving, write
-
 from scout_context.sources import git as inert
 
 EXE = shutil.which("scout-context", path=os.path.dirname(sys.executable)) or "scout-context"
@@ -338,7 +338,7 @@ def test_ignore_files_are_not_read_through_a_symlink(make_repo, tmp_path: Path) 
     write(plain, {"app.py": APP})
     (plain / ".gitignore").symlink_to(outside / "rules")
     for source in (repo, plain):
-        report, text = pack_json(str(source))
+        report, _text = pack_json(str(source))
         assert "app.py" in report["files"], source
 
 

@@ -5,25 +5,26 @@ and an empty PDF is skipped with a reason."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
-from fake_vllm import KEY, SCOUT, FakeVllm
-from helpers import git, serving, write
 from markdown_it import MarkdownIt
 from pypdf import PdfWriter
-from test_cli import EXAMPLE, EXE
-from test_pdf import make_pdf, rewrite, text_page
-from test_pr_cli import actions_env, run
 
+from fake_vllm import KEY, SCOUT, FakeVllm
+from helpers import git, serving, write
 from scout_context.pack.options import PackOptions
 from scout_context.pack.pipeline import pack
 from scout_context.store import Store
 from scout_context.tasks.citations import check_citations
 from scout_context_cli.console import InertStream, inert
+from test_cli import EXAMPLE, EXE
+from test_pdf import make_pdf, rewrite, text_page
+from test_pr_cli import actions_env, run
 
 SECRET = "gh" + "p_" + "Zq3vT8wLk2RmN5xYb7CdE9fGh1JkL4mNp6Qr"  # a GitHub token's shape
 FIXTURES = Path(__file__).parent / "fixtures" / "chat"
@@ -167,7 +168,7 @@ PR_ANSWER = (
 )
 
 
-def test_pr_log_has_no_workflow_commands_and_comment_no_external_images(pr_repo: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_pr_log_has_no_workflow_commands_and_comment_no_external_images(pr_repo: Path, tmp_path: Path) -> None:
     git(pr_repo, "checkout", "-q", "feature")
     write(pr_repo, {"docs/a`` ![p](http:\\x\\path.png) ``b.md": "note\n"})  # a path cannot add Markdown either
     git(pr_repo, "add", "-A")
@@ -241,7 +242,7 @@ def test_a_range_over_adjacent_chunks_holds_and_a_quote_may_cross_their_border(t
     finally:
         store.close()
     spans = sorted((c.start_line, c.end_line) for c in chunks)
-    assert len(spans) > 2 and all(b[0] == a[1] + 1 for a, b in zip(spans, spans[1:]))
+    assert len(spans) > 2 and all(b[0] == a[1] + 1 for a, b in itertools.pairwise(spans))
     lines = body.split("\n")
     border, last = spans[0][1], spans[-1][1]
     before = max(n for n in range(1, border + 1) if lines[n - 1].strip())
@@ -294,7 +295,7 @@ def test_a_stream_cut_anywhere_reads_as_the_whole_text() -> None:
     for cuts in [(i,) for i in range(len(text))] + [tuple(range(0, len(text), 1)), tuple(range(0, len(text), 3))]:
         written: list[str] = []
         stream = InertStream(written.append)
-        for start, end in zip((0, *cuts), (*cuts, len(text))):
+        for start, end in zip((0, *cuts), (*cuts, len(text)), strict=False):
             stream.write(text[start:end])
         stream.close()
         assert "".join(written) == whole, cuts

@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from helpers import git
 from test_cli import EXE, cli, one_line_error
 

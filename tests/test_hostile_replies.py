@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+
 from fake_vllm import KEY, FakeVllm
 from helpers import serving, write
 from test_pr_cli import ANSWER, TOKEN, USAGE, FakeGitHub, actions_env, github_serving
@@ -87,12 +88,14 @@ class ScriptedVllm(FakeVllm):
         if reply := self.server.replies.get(urlparse(self.path).path):
             return reply(self)
         super().do_GET()
+        return None
 
     def do_POST(self) -> None:
         if reply := self.server.replies.get(urlparse(self.path).path):
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             return reply(self)
         super().do_POST()
+        return None
 
 
 class ScriptedGitHub(FakeGitHub):

@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings, strategies as st
+
 from fake_vllm import KEY, SCOUT, FakeVllm
 from helpers import git, serving, write
-from hypothesis import given, settings, strategies as st
-from test_pr_cli import ANSWER, USAGE, FakeGitHub, actions_env, run
-
 from scout_context.pack import neutralize as escapes
 from scout_context.sources.secrets import Redaction, redact
+from test_pr_cli import ANSWER, USAGE, FakeGitHub, actions_env, run
 
 EXE = str(Path(sys.executable).parent / "scout-context")
 _RNG = random.Random(18)
@@ -58,6 +58,7 @@ class IssueWithSecret(FakeGitHub):
             return self._json(200, {"number": int(match.group(1)), "title": "Threshold", "body": self.server.issue_body})
         if not match:
             super().do_GET()
+        return None
 
 
 @pytest.fixture
@@ -240,7 +241,7 @@ FAMILY_SPELLINGS = [
 
 
 def test_every_family_spelling_is_escaped_visibly_and_restored() -> None:
-    escape = escapes.special_token_escaper(escapes.BUILTIN_SPECIAL_TOKENS + ("<custom_ctrl>",))
+    escape = escapes.special_token_escaper((*escapes.BUILTIN_SPECIAL_TOKENS, "<custom_ctrl>"))
     for spelling in [*FAMILY_SPELLINGS, "<custom_ctrl>"]:
         text = f"before {spelling} after"
         escaped = escape.escape(escapes.neutralize(text))
@@ -254,7 +255,7 @@ _PIECES = [*FAMILY_SPELLINGS, "<custom_ctrl>", "<", "[", "\\", "|", "｜", "/", 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.sampled_from(_PIECES) | st.text(alphabet="<[\\|｜/>]sINSTxy ", max_size=4), max_size=30).map("".join))
 def test_escape_then_restore_is_the_identity(text: str) -> None:
-    escape = escapes.special_token_escaper(escapes.BUILTIN_SPECIAL_TOKENS + ("<custom_ctrl>",))
+    escape = escapes.special_token_escaper((*escapes.BUILTIN_SPECIAL_TOKENS, "<custom_ctrl>"))
     escaped = escape.escape(escapes.neutralize(text))
     assert escapes.restore(escape.restore(escaped)) == text
     for spelling in [*FAMILY_SPELLINGS, "<custom_ctrl>"]:

@@ -22,9 +22,9 @@ import threading
 from pathlib import Path
 
 import pytest
+
 from fake_vllm import KEY, SCOUT
 from test_cli import EXAMPLE, EXE, cli, one_line_error
-
 
 PACK_START = '<directory_tree source="tiny-shop"'
 

@@ -14,18 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import git, serving, write
 from PIL import Image
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
+from helpers import git, serving, write
 from scout_context.engine.chat_format import llama4_chat, llama4_turns
 from scout_context.engine.config import EngineConfig, SamplingConfig
 from scout_context.engine.models import llama4_hf_tokenizer
 from scout_context.engine.multimodal import attach, openai_chat_request, vllm_inputs
-from scout_context.engine.registry import open_engine
 from scout_context.engine.openai_remote import OpenAIEngine
+from scout_context.engine.registry import open_engine
 from scout_context.engine.vllm_local import VllmEngine
 from scout_context.errors import UsageError
 from scout_context.sources.images import ImageInput, collect_images, is_image
@@ -366,7 +366,7 @@ def test_chat_request_continues_a_prefill_and_turns_round_trip() -> None:
     ]
     assert (body["continue_final_message"], body["add_generation_prompt"]) == (True, False)
     for bad in ("<|im_start|>user\nhi<|im_end|>", llama4_chat("S", "U").replace("<|begin_of_text|>", "")):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="not one Llama 4 chat turn"):
             llama4_turns(bad)
 
 

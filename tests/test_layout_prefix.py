@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from test_cli import EXE, EXAMPLE
+from test_cli import EXAMPLE, EXE
 
 
 def packed(question: str, *extra: str) -> str:

@@ -9,9 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import write
-from test_cli import EXE
 
+from helpers import write
 from scout_context.errors import ContextTooLarge, UsageError
 from scout_context.pack.arrange import arrange
 from scout_context.pack.neutralize import restore
@@ -20,6 +19,7 @@ from scout_context.pack.pipeline import pack
 from scout_context.sources.read import read_bytes
 from scout_context.store import MIGRATIONS, Store
 from scout_context.tokens import scout_tokenizer
+from test_cli import EXE
 
 APP = '''"""The app."""
 

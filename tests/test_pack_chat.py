@@ -7,12 +7,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from test_cli import EXE, EXAMPLE
-
 from scout_context.pack.options import PackOptions
 from scout_context.pack.pipeline import pack
 from scout_context.store import Store
 from scout_context.tokens import scout_tokenizer
+from test_cli import EXAMPLE, EXE
 
 FIXTURES = Path(__file__).parent / "fixtures" / "chat"
 

@@ -6,13 +6,12 @@ import json
 import subprocess
 
 from helpers import write
-from test_cli import EXE
-from test_pdf import encrypted, make_pdf, scanned, text_page
-
 from scout_context.pack.options import PackOptions
 from scout_context.pack.pipeline import pack
 from scout_context.store import Store
 from scout_context.tokens import scout_tokenizer
+from test_cli import EXE
+from test_pdf import encrypted, make_pdf, scanned, text_page
 
 
 def test_pdf_pages_become_cited_chunks_beside_code(tmp_path):

@@ -12,8 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from pypdf import PdfWriter
 from pypdf.constants import PageLabelStyle
 from pypdf.generic import NameObject
@@ -209,7 +208,7 @@ def test_encrypted(engine: str, algorithm: str) -> None:
         return
     with pytest.raises(PdfError, match="--password"):
         extract(data, engine=engine)
-    with pytest.raises(PdfError, match="^wrong password$"):
+    with pytest.raises(PdfError, match=r"^wrong password$"):
         extract(data, password="nope", engine=engine)
     for password in ("user-pw", "owner-pw"):
         assert extract(data, password=password, engine=engine).pages[1].text == "Body of page 2.\n"
@@ -285,7 +284,7 @@ def test_is_pdf_by_content() -> None:
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_empty_file(engine: str) -> None:
-    with pytest.raises(PdfError, match="^empty file$"):
+    with pytest.raises(PdfError, match=r"^empty file$"):
         extract(b"", engine=engine)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+
 from fake_vllm import KEY, SCOUT, FakeVllm
 from helpers import git, serving, write
 
@@ -63,7 +64,7 @@ class FakeGitHub(_Handler):
 
     def do_GET(self) -> None:
         if not self._authorized():
-            return
+            return None
         url = urlparse(self.path)
         if match := re.fullmatch(r"/repos/o/r/issues/(\d+)/comments", url.path):
             comments = [c for c in self.server.comments.values() if c["issue"] == int(match.group(1))]
@@ -76,14 +77,16 @@ class FakeGitHub(_Handler):
         if match := re.fullmatch(r"/repos/o/r/issues/(\d+)", url.path):
             return self._json(200, {"number": int(match.group(1)), "title": "Threshold is hard-coded", "body": "ISSUE-BODY-TEXT"})
         self._json(404, {"message": "Not Found"})
+        return None
 
     def do_POST(self) -> None:
         if not self._authorized():
-            return
+            return None
         if self.server.fail:
             return self._json(403, {"message": "Resource not accessible by integration"})
         issue = int(re.fullmatch(r"/repos/o/r/issues/(\d+)/comments", self.path).group(1))
         self._json(201, self.server.add(issue, self._body()["body"], "github-actions[bot]", "Bot"))
+        return None
 
     def do_PATCH(self) -> None:
         if not self._authorized():

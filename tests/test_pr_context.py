@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import git, write
 
+from helpers import git, write
 from scout_context.engine.base import Generation
 from scout_context.engine.chat_format import llama4_chat
 from scout_context.engine.config import SamplingConfig
@@ -63,7 +63,8 @@ class StubEngine:
     concurrent_calls = 1
 
     def __init__(self, answer: str = ANSWER, max_model_len: int = 16384) -> None:
-        self.answer, self.max_model_len, self.prompts = answer, max_model_len, []
+        self.answer, self.max_model_len = answer, max_model_len
+        self.prompts: list[str] = []
 
     def image_tokens(self, images) -> int:
         return 0

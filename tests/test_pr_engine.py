@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from helpers import git
+from scout_context.engine.models import ensure_model
 from test_cli import EXAMPLE
 from test_pr_cli import MOUNT
-
-from scout_context.engine.models import ensure_model
 
 pytestmark = pytest.mark.engine
 

@@ -6,8 +6,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import git, write
 
+from helpers import git, write
 from scout_context.errors import UsageError
 from scout_context.sources import gitdiff
 

@@ -151,7 +151,7 @@ def test_heads_decide_the_tensor_parallel_size() -> None:
 
 
 def test_weights_that_do_not_fit() -> None:
-    with pytest.raises(UsageError, match="bf16 weights .* do not fit"):
+    with pytest.raises(UsageError, match=r"bf16 weights .* do not fit"):
         scout(1, H100, "bf16")
     with pytest.raises(UsageError, match="unknown weights"):
         scout(8, H100, "int3")

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from scout_context.pack.imports import first_texts, imports
 from scout_context.pack.options import PackOptions
 from scout_context.pack.pipeline import pack
-from scout_context.pack.result import PackResult
-from scout_context.pack.imports import first_texts, imports
 from scout_context.pack.rank import (
     dependency_order,
     is_side_file,
@@ -18,6 +17,7 @@ from scout_context.pack.rank import (
     rank,
     terms,
 )
+from scout_context.pack.result import PackResult
 from scout_context.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -203,7 +203,7 @@ def test_tests_and_changelogs_weigh_less_than_the_code_they_mention(make_repo, p
     assert best(result, "How is the discount computed?") == "shop/discount.py:1-2"
 
 
-@pytest.mark.parametrize("path, side", [
+@pytest.mark.parametrize(("path", "side"), [
     ("tests/test_app.py", True), ("src/flask/testing.py", False), ("pkg/core/tests/util.py", True),
     ("test_app.py", True), ("server_test.go", True), ("web/app.spec.ts", True), ("conftest.py", True),
     ("CHANGES.rst", True), ("CHANGELOG.md", True), ("docs/changes.rst", True), ("sympy/core/benchmarks/bench_x.py", True),

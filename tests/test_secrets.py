@@ -109,8 +109,8 @@ def test_url_password_and_slack_webhook():
     password, hook = rand(20), "T" + rand(10, UPPER + DIGITS) + "/B" + rand(10, UPPER + DIGITS) + "/" + rand(24)
     text = f'DB = "postgres://app:{password}@db.internal:5432/app"\nHOOK = "https://hooks.slack.com/services/{hook}"\n'
     assert redact(text) == (
-        'DB = "postgres://app:[REDACTED:url-password]@db.internal:5432/app"\n'
-        'HOOK = "https://hooks.slack.com/services/[REDACTED:slack-webhook]"\n',
+        ('DB = "postgres://app:[REDACTED:url-password]@db.internal:5432/app"\n'
+        'HOOK = "https://hooks.slack.com/services/[REDACTED:slack-webhook]"\n'),
         [Redaction(1, "url-password"), Redaction(2, "slack-webhook")],
     )
 
@@ -150,8 +150,8 @@ def test_password_needs_only_eight_characters_and_aws_secret_has_its_own_kind():
     secret = rand(40, UPPER + LOWER + DIGITS + "/+")
     text = f'DB_PASSWORD="k9#Tq2!x"\naws_secret_access_key = {secret}\nSECRET = "k9#Tq2!x"\n'
     assert redact(text) == (
-        'DB_PASSWORD="[REDACTED:generic-assignment]"\naws_secret_access_key = [REDACTED:aws-secret-access-key]\n'
-        'SECRET = "k9#Tq2!x"\n',
+        ('DB_PASSWORD="[REDACTED:generic-assignment]"\naws_secret_access_key = [REDACTED:aws-secret-access-key]\n'
+        'SECRET = "k9#Tq2!x"\n'),
         [Redaction(1, "generic-assignment"), Redaction(2, "aws-secret-access-key")],
     )
 

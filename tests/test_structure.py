@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import textwrap
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 import rich
+from hypothesis import given, settings, strategies as st
 from tree_sitter_language_pack import get_language
 
 from scout_context.definition import Definition
@@ -29,7 +28,7 @@ def check_cover(text: str, segs: list[Segment], max_chars: int | None = None, ex
         return
     assert segs[0].start_line == 1
     assert segs[-1].end_line == line_count(text)
-    for before, after in zip(segs, segs[1:]):
+    for before, after in itertools.pairwise(segs):
         assert after.start_line == before.end_line + 1
     for seg in segs:
         assert seg.start_line <= seg.end_line
@@ -160,7 +159,7 @@ def test_python_outline() -> None:
         ("method", "run"),
         ("function", "main"),
     ]  # the nested `helper` is not listed
-    pack, packer, init, size, run, main = defs
+    pack, packer, _init, size, run, main = defs
     assert (pack.start_line, pack.end_line) == (10, 19)  # decorators included
     assert pack.signature == "def pack(sources: list[str], budget: int | None = None) -> dict[str, Any]:"
     assert packer.signature == "class Packer(Base):"

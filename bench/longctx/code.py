@@ -27,8 +27,8 @@ from scout_context.engine.config import SamplingConfig
 from scout_context.errors import ContextTooLarge
 from scout_context.pack.options import PackOptions
 from scout_context.pack.pipeline import pack
-from scout_context.pack.result import PackResult
 from scout_context.pack.rank import rank
+from scout_context.pack.result import PackResult
 from scout_context.store import Store
 
 QUESTIONS = Path(__file__).resolve().parent / "questions" / "code.json"

@@ -26,8 +26,8 @@ from typing import Any
 from scout_context.chunk import Chunk
 from scout_context.pack.arrange import arrange
 from scout_context.pack.layout import question_block
-from scout_context.pack.result import PackResult, SourceSummary, header, total_tokens
 from scout_context.pack.render import body_tokens, document, document_tokens
+from scout_context.pack.result import PackResult, SourceSummary, header, total_tokens
 from scout_context.tasks.ask import render_prompt
 
 LAYOUTS = ("naive", "plain", "stable", "edges")
@@ -237,7 +237,7 @@ def multi_cases(haystack: Haystack, length: int, layouts: Sequence[str], seed: i
     taken: set[str] = set()
     needles = [
         Needle(f"The access code for the {gate} gate is {haystack.fresh_number(rng, taken)}.", "", depth)
-        for gate, depth in zip(MULTI_GATES, MULTI_DEPTHS)
+        for gate, depth in zip(MULTI_GATES, MULTI_DEPTHS, strict=False)
     ]
     needles = [replace(n, answer=re.findall(r"\d{4}", n.fact)[0]) for n in needles]
     question = "What are the access codes for the east gate, the north gate and the west gate? Give all three numbers."

@@ -30,9 +30,8 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make `bench.longctx` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench import corpora  # noqa: E402
-from bench.longctx import code as code_task  # noqa: E402
-from bench.longctx import needles as nd  # noqa: E402
+from bench import corpora
+from bench.longctx import code as code_task, needles as nd
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORK = REPO_ROOT / "bench" / ".work" / "longctx"
@@ -96,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     store = Store(args.out / "store.db")  # the harness's own pack cache, not the user's
     engine = None
     if "needle" in tasks or ("code" in tasks and args.limit != 0):
-        from scout_context.engine.registry import open_engine
         from scout_context.engine.config import EngineConfig
+        from scout_context.engine.registry import open_engine
 
         config = EngineConfig.from_env(
             backend=args.engine, model=args.model, base_url=args.base_url, max_model_len=args.max_model_len,
@@ -445,7 +444,7 @@ def run_code(args: argparse.Namespace, engine: Any, store: Any, out: Path) -> in
                   f"{unfit} did not fit the context at all")
             for a in answers:
                 shown = a["answer"] if "error" not in a else "[did not fit: " + a["error"][:70] + "]"
-                print(f"  {a['id']:<9} {'right' if a['correct'] else 'wrong':<5} gold in prompt {str(a['gold_in_prompt']):<5} "
+                print(f"  {a['id']:<9} {'right' if a['correct'] else 'wrong':<5} gold in prompt {a['gold_in_prompt']!s:<5} "
                       f"expect {a['expect']!r:<26} | {' '.join(shown.split())[:90]!r}")
     out.write_text(json.dumps(result, indent=1))
     print(f"\ncode results: {out}")

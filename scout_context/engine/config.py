@@ -62,7 +62,7 @@ class EngineConfig:
     def from_env(cls, **overrides: Any) -> EngineConfig:
         """Defaults, then SCOUT_BASE_URL / SCOUT_API_KEY / SCOUT_MODEL / SCOUT_TIMEOUT, then
         `overrides` (None or empty values are ignored, so CLI options can be passed straight in)."""
-        settings = {
+        settings: dict[str, Any] = {
             "base_url": os.environ.get("SCOUT_BASE_URL"),
             "api_key": os.environ.get("SCOUT_API_KEY"),
             "model": os.environ.get("SCOUT_MODEL"),

@@ -89,7 +89,7 @@ class KvShape:
 
         full_tokens = self.free_bytes // ((stage_global + stage_chunked) * gpu_layer_block) * self.block_size
         layouts = {"full": self._layout("full", a.layers * per_layer, 0, full_tokens)}
-        if not a.chunked_layers:
+        if not a.chunked_layers or a.chunk_size is None:
             return layouts
         kept = math.ceil((a.chunk_size + batched_tokens) / self.block_size)  # blocks per chunked layer
         room = self.free_bytes - stage_chunked * gpu_layer_block * kept

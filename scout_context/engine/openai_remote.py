@@ -106,8 +106,8 @@ class OpenAIEngine:
         served = _count(self._card.get("max_model_len")) or None
         if served and self.config.max_model_len:
             return min(int(served), self.config.max_model_len)
-        if served or self.config.max_model_len:
-            return int(served or self.config.max_model_len)
+        if limit := served or self.config.max_model_len:
+            return int(limit)
         raise UsageError(f"the engine at {self.base_url} does not report max_model_len: pass --max-model-len")
 
     @property

@@ -170,8 +170,8 @@ class Plan:
             return self.serve_command()
         gpus = self.tensor_parallel_size * self.pipeline_parallel_size
         return "\n".join([
-            f"# {self.nodes} nodes x {gpus // self.nodes} GPUs over Ray (vLLM docs: serving/parallelism_scaling);"
-            " the same vLLM version and model path on every node.",
+            (f"# {self.nodes} nodes x {gpus // self.nodes} GPUs over Ray (vLLM docs: serving/parallelism_scaling);"
+            " the same vLLM version and model path on every node."),
             "# 1. On the head node:",
             "VLLM_HOST_IP=<HEAD_NODE_IP> ray start --block --head --node-ip-address=<HEAD_NODE_IP> --port=6379",
             f"# 2. On each of the other {self.nodes - 1} node(s), with its own IP:",

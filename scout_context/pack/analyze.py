@@ -79,7 +79,8 @@ def _analyze_pdf(data: bytes, options: PackOptions) -> tuple[Analysis, dict[str,
     except PdfError as error:
         return Analysis(reason=f"PDF: {error}", language="pdf"), {}
     bodies: dict[str, str] = {}
-    chunks, redactions = [], []
+    chunks: list[tuple[int, int, str, int, str]] = []
+    redactions: list[tuple[str, str]] = []
     for page in document.pages:
         heading = f"Page {page.label}" + (f" · {page.heading}" if page.heading else "")
         text, found = _redacted(page.text, options, at=f"#p{page.label}")
@@ -105,7 +106,8 @@ def analyze_chat(parse: Callable[[], tuple[list[chat.Message], list[str]]], opti
     except chat.ChatFormatError as error:
         return Analysis(reason=f"chat export: {error}", language="chat"), {}
     bodies: dict[str, str] = {}
-    chunks, redactions = [], []
+    chunks: list[tuple[int, int, str, int, str]] = []
+    redactions: list[tuple[str, str]] = []
     for number, piece in enumerate(chat.render(messages, max_chars=options.chunk_chars), start=1):
         text, found = _redacted(piece.text, options, at=piece.id)
         redactions.extend(found)

@@ -152,7 +152,10 @@ def _tree_depth(result: PackResult, budget: int | None) -> tuple[int | None, int
     return depth, tokens
 
 
-def _lay_out(result, kept, ranking, question, layout, shrunk, dropped, tail_limit, tree) -> Arranged:
+def _lay_out(
+    result: PackResult, kept: list[Chunk], ranking: list[Ranked], question: str, layout: str,
+    shrunk: list[str], dropped: list[str], tail_limit: int, tree: str,
+) -> Arranged:
     present = {chunk.id: chunk for chunk in kept}
     ranked_kept = [replace(r, chunk=present[r.chunk.id]) for r in ranking if r.chunk.id in present]
     if layout == "edges":

@@ -40,7 +40,7 @@ def analyse_new(
     total = sum(len(data) for data, _ in jobs.values()) if in_workers else 0
     with _analysis_map(total) as run:
         results = run(_analyze_job, [(data, rel, options) for data, rel in jobs.values()])
-        for digest, (analysis, found) in zip(jobs, results):
+        for digest, (analysis, found) in zip(jobs, results, strict=False):
             analyses[digest] = analysis
             bodies.update(found)
             done(digest)

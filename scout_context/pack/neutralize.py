@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 DELIMITERS = ("document", "directory_tree")
 
-_TAIL = r"(?:\||/?(?i:%s)\b)" % "|".join(DELIMITERS)
-_ESCAPE = re.compile(r"<(\\*)(?=%s)" % _TAIL)
-_RESTORE = re.compile(r"<\\(\\*)(?=%s)" % _TAIL)
+_TAIL = rf"(?:\||/?(?i:{'|'.join(DELIMITERS)})\b)"
+_ESCAPE = re.compile(rf"<(\\*)(?={_TAIL})")
+_RESTORE = re.compile(rf"<\\(\\*)(?={_TAIL})")
 
 
 def neutralize(text: str) -> str:
@@ -43,7 +43,7 @@ def tag_escaper(*tags: str) -> Callable[[str], str]:
     """A function that escapes the open and close forms of `tags` (`<question>`,
     `</question>`, in any case) the way `neutralize` escapes the packer's delimiters;
     apply it to text that is already neutralized (chunk bodies are)."""
-    pattern = re.compile(r"<(\\*)(?=/?(?i:%s)\b)" % "|".join(tags))
+    pattern = re.compile(rf"<(\\*)(?=/?(?i:{'|'.join(tags)})\b)")
     return lambda text: pattern.sub(r"<\\\1", text)
 
 

@@ -49,12 +49,12 @@ def pack(
     done = 0
     seen_ids: set[str] = set()
     content = hashlib.sha256(options.analysis_key.encode())
-    for source, label, files in zip(sources, labels, kept):
+    for source, label, files in zip(sources, labels, kept, strict=False):
         prefix = f"{label}/" if len(paths) > 1 else ""
 
         def shown_as(path: str) -> str:
             """A file named on the command line is its label; a folder's files sit under it."""
-            return label if source.named else prefix + path
+            return label if source.named else prefix + path  # noqa: B023 - used within this iteration only
 
         def tick(rel: str) -> None:
             nonlocal done

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, AnyStr
 
 import Stemmer
 
@@ -94,13 +94,13 @@ def rank(
     index = _index(chunks, outlines, store, digest)
     query = terms(question)
     bm25 = index.bm25(query)
-    bm25 = [b * SIDE_WEIGHT if side else b for b, side in zip(bm25, index.side)]
+    bm25 = [b * SIDE_WEIGHT if side else b for b, side in zip(bm25, index.side, strict=False)]
     top = max(bm25, default=0.0) or 1.0
     wanted = code_names(question)
     defines = _defines(wanted, index.names) if wanted else {}
     lexical = [b / top + DEFINES_WEIGHT * defines.get(i, 0) for i, b in enumerate(bm25)]
-    scores = [lex + PRIOR_WEIGHT * prior for lex, prior in zip(lexical, index.priors)]
-    keys = list(zip([-score for score in scores], [c.id for c in chunks]))
+    scores = [lex + PRIOR_WEIGHT * prior for lex, prior in zip(lexical, index.priors, strict=False)]
+    keys = list(zip([-score for score in scores], [c.id for c in chunks], strict=False))
     order = sorted(range(len(chunks)), key=keys.__getitem__)
     return [Ranked(chunks[i], scores[i], lexical[i], index.priors[i]) for i in order]
 
@@ -114,7 +114,7 @@ def terms(question: str) -> list[str]:
     for identifier in _IDENTIFIER.findall(question):
         parts = normalize(identifier).split()
         stems = _stems(parts)
-        for part, stem in zip(parts, stems):
+        for part, stem in zip(parts, stems, strict=False):
             if len(part) > 1 and part not in STOPWORDS:
                 found[stem] = None
         if len(parts) > 1 and not STOPWORDS.issuperset(parts):
@@ -153,7 +153,7 @@ def _normalize(data: bytes) -> tuple[bytes, list[int]]:
     `HTTPResponse`)."""
     kinds = data.translate(_KINDS)
     cuts = sorted(_find_all(kinds, b"aA", 1) + _find_all(kinds, b"AAa", 1))
-    pieces = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)])]
+    pieces = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=False)]
     return b" ".join(pieces).translate(_FOLD), cuts
 
 
@@ -166,12 +166,13 @@ def _words(texts: Sequence[str]) -> list[list[str]]:
     for piece in texts:
         bounds.append(at + bisect_right(cuts, at))
         at += len(piece) + 2
-    return [text[a:b].split() for a, b in zip(bounds, [*bounds[1:], len(text)])]
+    return [text[a:b].split() for a, b in zip(bounds, [*bounds[1:], len(text)], strict=False)]
 
 
-def _find_all(haystack: bytes | str, needle: bytes | str, shift: int = 0) -> list[int]:
+def _find_all(haystack: AnyStr, needle: AnyStr, shift: int = 0) -> list[int]:
     """Start positions of `needle` (overlapping), plus `shift`."""
-    found, find = [], haystack.find
+    found: list[int] = []
+    find = haystack.find
     at = find(needle)
     while at >= 0:
         found.append(at + shift)
@@ -186,7 +187,7 @@ def _stems(words: list[str]) -> list[str]:
 def _stemmed(texts: list[list[str]]) -> list[list[str]]:
     """Each list of words stemmed; each distinct word is stemmed once."""
     vocabulary = list(set().union(*texts))
-    stem = dict(zip(vocabulary, _stems(vocabulary)))
+    stem = dict(zip(vocabulary, _stems(vocabulary), strict=False))
     return [[stem[w] for w in words] for words in texts]
 
 
@@ -252,12 +253,12 @@ def _index(
         if last.outlines is outlines and len(last.chunks) == len(chunks) and all(map(operator.is_, last.chunks, chunks)):
             return last
     key = _store_key(digest) if store is not None and digest else ""
-    fields = _stored_fields(store.rank_index(key)) if key else None
+    fields = _stored_fields(store.rank_index(key)) if store is not None and key else None
     if fields is not None and len(fields["starts"]) == len(chunks):
         index = _Index(tuple(chunks), outlines, **fields)
     else:
         index = _build_index(chunks, outlines)
-        if key:
+        if store is not None and key:
             fields = {name: getattr(index, name) for name in _STORED}
             store.save_rank_index(key, zlib.compress(json.dumps(fields, separators=(",", ":")).encode(), 1))
     _last_index[:] = [index]
@@ -292,7 +293,7 @@ def _build_index(chunks: Sequence[Chunk], outlines: Outlines) -> _Index:
     head = max(MIN_HEAD, SURFACE_CHARS // max(len(chunks), 1))
     surfaces = [
         " ".join((c.path, c.path, *[f"{e.name} {e.doc}" for e in found], c.text[:head]))
-        for c, found in zip(chunks, entries)
+        for c, found in zip(chunks, entries, strict=False)
     ]
     stemmed = [" ".join(words) for words in _stemmed(_words(surfaces))]
     starts, at = [], 1
@@ -351,7 +352,7 @@ def _priors(chunks: Sequence[Chunk]) -> dict[str, float]:
     """Per path: the largest of its kind's prior (README, entry point, docs) and its
     import in-degree on a log scale relative to the most imported file."""
     texts = first_texts(chunks)
-    indegree = {path: 0 for path in texts}
+    indegree = dict.fromkeys(texts, 0)
     for imported in imports(texts).values():
         for path in imported:
             indegree[path] += 1
@@ -399,10 +400,8 @@ def dependency_order(paths: Sequence[str], texts: Mapping[str, str]) -> list[str
     done: set[str] = set()
     by_path = iter(rest)
     while len(order) < len(rest):
-        if ready:
-            p = heapq.heappop(ready)[1]
-        else:  # a cycle: release the first file by path that is not placed yet
-            p = next(q for q in by_path if q not in done)
+        # Without a ready file there is a cycle: release the first file by path that is not placed yet.
+        p = heapq.heappop(ready)[1] if ready else next(q for q in by_path if q not in done)
         if p in done:
             continue
         done.add(p)

@@ -126,7 +126,7 @@ class _Spec:
 
     def __init__(self, lines: Sequence[str]) -> None:
         self.spec = GitIgnoreSpec.from_lines(lines)
-        parts = [re.sub(r"\(\?P<\w+>", "(?:", p.regex.pattern) for p in self.spec.patterns if p.include is not None]
+        parts = [re.sub(r"\(\?P<\w+>", "(?:", p.regex.pattern) for p in self.spec.patterns if p.include is not None and p.regex is not None]
         self.prefilter = re.compile("|".join(parts)) if parts else None
 
     def match(self, rel: str) -> bool:

@@ -64,7 +64,7 @@ def is_image(data: bytes) -> str | None:
 def collect_images(paths: Sequence[Path | str]) -> tuple[list[ImageInput], list[tuple[str, str]]]:
     """The images of `paths` in a deterministic order, and (id, reason) for those left out."""
     found = _Found()
-    for path, label in zip(paths, source_labels(paths)):
+    for path, label in zip(paths, source_labels(paths), strict=False):
         path = Path(path)
         if path.is_dir():
             _folder(path, f"{label}/" if len(paths) > 1 else "", found)
@@ -99,9 +99,9 @@ def _folder(root: Path, prefix: str, found: _Found) -> None:
     for entry in skipped:
         if _in_docs(entry.path) and os.path.splitext(entry.path)[1].lower() in _SUFFIXES:
             found.skip(prefix + entry.path, entry.reason)
-    for entry in files:
-        if _in_docs(entry.rel):
-            _file(entry.abspath, prefix + entry.shown, entry.size, found, named=False)
+    for file in files:
+        if _in_docs(file.rel):
+            _file(file.abspath, prefix + file.shown, file.size, found, named=False)
 
 
 def _in_docs(rel: str) -> bool:

@@ -197,7 +197,7 @@ def _with_pymupdf(data: bytes, password: str | None) -> PdfText:
             _unlock(doc.authenticate, password)
         count = _page_count(doc.page_count)
         labels = _unique_labels(_optional(lambda: [page.get_label() for page in doc], []), count)
-        toc = _optional(doc.get_toc, [])
+        toc: list[list[Any]] = _optional(doc.get_toc, [])
         headings = _headings([(level, title, page - 1 if page > 0 else None) for level, title, page, *_ in toc], count)
         seen: set[object] = set()
         pages: list[PdfPage] = []

@@ -12,7 +12,7 @@ _PROBE = 8000
 # of replacement characters; below them it is text in another encoding (latin-1, cp1252).
 _MAX_CONTROL = 0.01
 _MAX_REPLACED = 0.3
-_CONTROL = bytes(range(0, 9)) + bytes(range(14, 32)) + b"\x7f"
+_CONTROL = bytes(range(9)) + bytes(range(14, 32)) + b"\x7f"
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 

@@ -45,7 +45,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-
 # The credentials scout-context itself is given; `scrub` removes their values from what it stores.
 SECRET_VARIABLES = ("SCOUT_API_KEY", "GITHUB_TOKEN", "GH_TOKEN", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 
@@ -220,9 +219,11 @@ def _find(text: str) -> Iterator[tuple[int, int, str]]:
     """Candidate (start, end, kind) spans, overlapping ones included."""
     for scan in _TOKEN_SCANS:
         for m in scan.finditer(text):
+            if (token := m.lastgroup) is None:  # every alternative is a named group
+                continue
             start = m.start() - len(_name_before(text, m.start()))
-            if not _PLACEHOLDER.search(m[m.lastgroup]) and _entropy(text[start : m.end()]) >= 3.0:
-                yield start, m.end(), m.lastgroup.replace("_", "-")
+            if not _PLACEHOLDER.search(m[token]) and _entropy(text[start : m.end()]) >= 3.0:
+                yield start, m.end(), token.replace("_", "-")
     for kind, scan in _VALUE_SCANS:
         for m in scan.finditer(text):
             if _credential(kind, m):
@@ -232,9 +233,11 @@ def _find(text: str) -> Iterator[tuple[int, int, str]]:
         if _credential("pgpass-password", m):
             yield m.start("value"), m.end("value"), "pgpass-password"
     for m in _PRIVATE_KEY.finditer(text):
-        body = m[m.lastgroup]
+        if (key := m.lastgroup) is None:  # every alternative is a named group
+            continue
+        body = m[key]
         if _BASE64_RUN.search(body) and "[REDACTED:" not in body:
-            yield m.start(m.lastgroup), m.end(), "private-key"
+            yield m.start(key), m.end(), "private-key"
     for m in _URL.finditer(text):
         if m["password"] and _url_password(m["user"], m["password"]):
             yield m.start("password"), m.end("password"), "url-password"
@@ -247,15 +250,14 @@ def _find(text: str) -> Iterator[tuple[int, int, str]]:
             value = m[group]
             if group == "bare" and m["op"][0] in " \t" and m["op"].strip() == "=" and _CODE_VALUE.fullmatch(value):
                 continue  # `token = other_name` is code, not an INI value
-            kind = _assignment_kind(_name_before(text, m.start()) + m["name"], value)
-            if kind:
-                yield m.start(group), m.end(group), kind
+            if assigned := _assignment_kind(_name_before(text, m.start()) + m["name"], value):
+                yield m.start(group), m.end(group), assigned
 
 
 def _name_before(text: str, pos: int) -> str:
     """The part of a name that ends at `pos` (at most 64 characters back)."""
     head = text[max(0, pos - 64) : pos][::-1]
-    return head[: _NAME_CHARS.match(head).end()][::-1]
+    return head[: _NAME_CHARS.match(head).end()][::-1]  # type: ignore[union-attr]  # a `*` pattern always matches
 
 
 def _assignment_kind(name: str, value: str) -> str | None:

@@ -11,10 +11,10 @@ from pathlib import Path
 from ..engine.base import Engine, Generation
 from ..engine.config import SamplingConfig
 from ..engine.multimodal import attach
-from ..pack.options import PackOptions
 from ..pack.arrange import Layout, arrange
+from ..pack.options import PackOptions
 from ..pack.pipeline import Progress, pack
-from ..pack.result import PackResult, biggest_consumers
+from ..pack.result import Arranged, PackResult, biggest_consumers
 from ..sources.files import Skipped
 from ..sources.images import collect_images
 from ..store import Store
@@ -29,7 +29,7 @@ class AskResult:
     answer: str
     citations: list[Citation]
     generation: Generation
-    pack: PackResult
+    pack: Arranged
     prompt_tokens: int
     timings: dict[str, float] = field(default_factory=dict)
     run_id: int = 0
@@ -97,11 +97,11 @@ def ask(
 def _fitted_prompt(
     packed: PackResult, question: str, engine: Engine, sampling: SamplingConfig, layout: Layout,
     fit_to_budget: bool, answer_language: str | None, image_tokens: int, store: Store | None = None,
-) -> tuple[PackResult, str, int]:
+) -> tuple[Arranged, str, int]:
     """The arranged pack, its rendered prompt and the prompt's exact tokens for this engine
     (see `prompting`). Attached images take `image_tokens` of the context besides the text."""
 
-    def corpus(budget: int) -> tuple[PackResult, str, int]:
+    def corpus(budget: int) -> tuple[Arranged, str, int]:
         arranged = arrange(
             packed, question=question, layout=layout, budget=max(budget, 1), fit_to_budget=fit_to_budget, store=store
         )

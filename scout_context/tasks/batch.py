@@ -33,7 +33,7 @@ from ..errors import ScoutError, UsageError
 from ..output import write_output
 from ..pack.arrange import arrange
 from ..pack.pipeline import pack
-from ..pack.result import PackResult, biggest_consumers
+from ..pack.result import Arranged, biggest_consumers
 from ..store import Store, StoredAnswer
 from ..tokens import scout_tokenizer
 from .ask import system_prompt
@@ -152,11 +152,11 @@ def run_batch(
         def deliver(question: str, outcome: Generation | Answered) -> None:
             """Keep one question's outcome as it arrives: a generation is stored at once."""
             if isinstance(outcome, Generation):
-                _keep(store, prepared, question, outcome, engine, settings)
-                answers[question] = _answered(question, _stored(outcome), "done", prepared.chunks)
+                _keep(store, prepared, question, outcome, engine, settings)  # noqa: B023 - called within this iteration only
+                answers[question] = _answered(question, _stored(outcome), "done", prepared.chunks)  # noqa: B023 - called within this iteration only
             else:
-                answers[question] = replace(outcome, question=question)
-            tracker.finish(counts[question], question)
+                answers[question] = replace(outcome, question=question)  # noqa: B023 - called within this iteration only
+            tracker.finish(counts[question], question)  # noqa: B023 - called within this iteration only
 
         if imported is not None:
             _imported(prepared, pending, engine.model_name, settings, imported, deliver)
@@ -183,7 +183,7 @@ def prepare(
     system = system_prompt(job_file.answer_language)
     count = scout_tokenizer().count
 
-    def longest(room: int) -> tuple[list[PackResult], str, int]:
+    def longest(room: int) -> tuple[list[Arranged], str, int]:
         """Every question's layout, and the longest user turn (the corpus, the longest tail)."""
         arranged = [arrange(packed, question=q, layout="stable", budget=max(room, 1), store=store) for q in questions]
         user = replace(arranged[0], tail="").text + max((a.tail for a in arranged), key=count)
@@ -201,7 +201,7 @@ def prepare(
         hash=hashlib.sha256(prefix.encode()).hexdigest(),
         system=system,
         corpus_text=corpus_text,
-        tails={q: a.tail for q, a in zip(questions, arranged)},
+        tails={q: a.tail for q, a in zip(questions, arranged, strict=False)},
         prefix=prefix,
         prefix_tokens=engine.count_tokens(prefix),
         corpus_tokens=first.tokens - count(first.tail),
@@ -319,7 +319,7 @@ def _generated(
         else:
             writing = tracker.writing(sampling, pending, counts)
             engine.generate(prompts, sampling, writing, on_done=lambda i, generation: keep(pending[i], generation))
-    except Exception as error:  # the engine failed: what it had not answered fails with it
+    except Exception as error:  # noqa: BLE001 - the engine failed: what it had not answered fails with it
         failed = _failed(error)
         for question in pending:
             if question not in delivered:
@@ -336,12 +336,12 @@ def _concurrent(
     try:
         futures: dict[Future, str] = {
             pool.submit(engine.generate, [prompt], sampling, tracker.writing(sampling, [question], counts)): question
-            for question, prompt in zip(pending, prompts)
+            for question, prompt in zip(pending, prompts, strict=False)
         }
         for future in as_completed(futures):
             try:
                 outcome: Generation | Answered = future.result()[0]
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - one failed request fails its question, not the batch
                 outcome = _failed(error)
             deliver(futures[future], outcome)
     finally:  # on Ctrl-C, do not start what is still queued

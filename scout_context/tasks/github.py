@@ -46,7 +46,7 @@ class Actions:
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Actions:
         """Read GITHUB_* variables and the event file (GITHUB_EVENT_PATH)."""
-        event: dict[str, Any] = {}
+        event: object = {}  # the event file's JSON, checked below
         path = env.get("GITHUB_EVENT_PATH", "")
         if path:
             try:
@@ -195,7 +195,7 @@ class GitHub:
                 f"GitHub API {method} {self.api_url}{path} did not answer in time: nothing came for {self.timeout_s:g} s"
             )) from None  # fmt: skip
         except httpx.HTTPError as error:
-            raise PublishError(self.scrub(f"GitHub API {method} {path} failed: {error or type(error).__name__}")) from None
+            raise PublishError(self.scrub(f"GitHub API {method} {path} failed: {error}")) from None
         if response.status_code >= 400 and not (refused_ok and response.status_code < 500):
             hint = " (the workflow needs `permissions: pull-requests: write`)" if response.status_code in (401, 403) else ""
             message = _message(response)
@@ -222,7 +222,7 @@ class GitHub:
 
 def _comment(raw: dict[str, Any]) -> dict[str, Any]:
     """A listed comment with the fields the bot reads, each of its type (empty if not)."""
-    user = raw.get("user") if isinstance(raw.get("user"), dict) else {}
+    user = value if isinstance(value := raw.get("user"), dict) else {}
     number = raw.get("id")
     return {
         "id": number if isinstance(number, int) and not isinstance(number, bool) else None,

@@ -154,7 +154,7 @@ def load_job_file(path: Path, *, overwrite: bool = False, allow_outside: bool = 
     except (OSError, UnicodeDecodeError) as error:
         raise JobFileError(f"cannot read the job file {path}: {getattr(error, 'strerror', None) or error}") from None
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"{mark.line + 1}" if mark else "?"
@@ -291,7 +291,7 @@ class _Reader:
         jobs_list = top["jobs"]
         if not isinstance(jobs_list, _Seq) or not jobs_list:
             raise self.fail(top.lines["jobs"], "jobs: expected a list of jobs")
-        jobs = tuple(self.job(i, spec, line, corpora) for i, (spec, line) in enumerate(zip(jobs_list, jobs_list.lines)))
+        jobs = tuple(self.job(i, spec, line, corpora) for i, (spec, line) in enumerate(zip(jobs_list, jobs_list.lines, strict=False)))
         names = [job.name for job in jobs]
         for i, name in enumerate(names):
             if name in names[:i]:

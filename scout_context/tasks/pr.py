@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections import Counter
 import tomllib
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,8 +35,8 @@ from .citations import check_citations
 from .github import GitHub, is_bot
 from .pr_context import Material, prepare, snapshot
 from .pr_layers import Context, assemble
-from .prompting import NoRoom, Overflow, fit_prompt
 from .pr_report import MARKER, Report, effort_from_size, parse_answer, walkthrough
+from .prompting import NoRoom, Overflow, fit_prompt
 from .run_record import RunRecord
 
 CONFIG_FILE = ".scout-context.toml"
@@ -81,7 +81,8 @@ class PrResult:
 
 def read_config(repo: Path, commit: str) -> PrConfig:
     """The configuration as committed at `commit` (UsageError when it is malformed)."""
-    table, where = {}, ""
+    table: object = {}
+    where = ""
     for name, keys in ((CONFIG_FILE, ("pr",)), ("pyproject.toml", ("tool", "scout-context", "pr"))):
         raw = gitdiff.read_file(repo, commit, name)
         if raw is None:
@@ -181,7 +182,7 @@ def summarize_pr(
     report.effort, report.effort_reason = prose.effort or effort_from_size(changed), prose.effort_reason
     report.effort_source = "model" if prose.effort else "diff size"
     report.not_analysed = [*context.not_analysed, *unread]
-    report.citations = check_citations("\n".join((prose.summary, prose.risk, prose.tests)), context.chunks)
+    report.citations = check_citations(f"{prose.summary}\n{prose.risk}\n{prose.tests}", context.chunks)
     report.model = _shown_model(engine.model_name)
     report.built_with_llama = engine.is_llama4
     report.prompt_tokens = generation.prompt_tokens or prompt_tokens

@@ -25,9 +25,9 @@ from ..definition import Definition
 from ..pack.analyze import content_hash
 from ..pack.arrange import outline_chunk
 from ..pack.cached import analyse_new, chunk_bodies, file_chunks, located
+from ..pack.imports import first_texts, imports
 from ..pack.neutralize import neutralize, tag_escaper
 from ..pack.options import PackOptions
-from ..pack.imports import first_texts, imports
 from ..pack.render import body_tokens, document_tokens
 from ..sources import gitdiff
 from ..sources.defaults import LOCK_FILES, MINIFIED
@@ -242,7 +242,7 @@ def related_files(changed: set[str], head: Snapshot) -> list[str]:
 
 
 def diff_documents(
-    change: FileChange, text: str, hunks: Sequence[Hunk], defs: Sequence[tuple],
+    change: FileChange, text: str, hunks: Sequence[Hunk], defs: Sequence[Definition],
 ) -> tuple[list[tuple[Chunk, list[Chunk]]], list[str]]:
     """The diff of one file as documents: per group of overlapping widened hunks, the
     widened document and its narrow fallbacks; and a line per deletion-only hunk. Ids
@@ -294,7 +294,10 @@ def _rows(lines: list[str], hunks: Sequence[Hunk]) -> list[tuple[int, str, int, 
     return rows
 
 
-def _document(change: FileChange, rows, anchors: list[int], a: int, b: int, defs) -> Chunk:
+def _document(
+    change: FileChange, rows: list[tuple[int, str, int, str]], anchors: list[int], a: int, b: int,
+    defs: Sequence[Definition],
+) -> Chunk:
     picked = rows[bisect_left(anchors, a) : bisect_right(anchors, b)]
     where = _innermost(defs, a, b)
     head = f"@@ {_STATUS[change.status]} {change.path}, new lines {a}-{b}" + (f", in {_name(where)}" if where else "") + " @@\n"

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..chunk import Chunk
-from ..definition import Definition
+from ..definition import Definition, Outlines
 from ..pack.arrange import outline_chunk
 from ..pack.fit import LEFT_OUT, file_status, fit_in_order
 from ..pack.render import document
@@ -68,8 +68,8 @@ def assemble(material: Material, budget: int) -> Context:
     skipped += [(path, f"full text {_REPORTED.get(what, what)}") for path, what in status.items()]
     related, left, status = _fit_chunks(material.related, left, material.outlines)
     if status:
-        shown = ", ".join(sorted(status)[:10]) + (", …" if len(status) > 10 else "")
-        skipped.append((_files(len(status), "related file"), f"importers and imports partly or wholly left out: {shown}"))
+        names = ", ".join(sorted(status)[:10]) + (", …" if len(status) > 10 else "")
+        skipped.append((_files(len(status), "related file"), f"importers and imports partly or wholly left out: {names}"))
     layers["changed_files"] = sum(c.tokens for c in changed)
     layers["related_files"] = sum(c.tokens for c in related)
     inlined = {c.path for c in related if c.path not in status}
@@ -99,7 +99,7 @@ def _fit_diff(items: Sequence[tuple[Chunk, list[Chunk]]], left: int) -> tuple[li
                 left -= piece.tokens
         chosen.append(taken)
     skipped = []
-    for (wide, narrow), taken in zip(items, chosen):
+    for (wide, narrow), taken in zip(items, chosen, strict=False):
         if narrow and wide.tokens - sum(c.tokens for c in taken) <= left:
             left -= wide.tokens - sum(c.tokens for c in taken)
             taken[:] = [wide]
@@ -122,7 +122,7 @@ def _covered(chunk: Chunk, diff: Sequence[Chunk]) -> bool:
     return line > chunk.end_line
 
 
-def _fit_chunks(chunks: Sequence[Chunk], left: int, outlines) -> tuple[list[Chunk], int, dict[str, str]]:
+def _fit_chunks(chunks: Sequence[Chunk], left: int, outlines: Outlines) -> tuple[list[Chunk], int, dict[str, str]]:
     """`pack.fit` in the given order (whole, else the outline, else left out) within `left`
     tokens: the kept chunks, what is left, and per path what happened (`file_status`),
     files with an outline first."""
@@ -181,7 +181,7 @@ def _truncate(text: str, tokens: int) -> str:
     return cut[:at] if at > len(cut) // 2 else cut
 
 
-def _repository_map(paths: Sequence[str], outlines, budget: int) -> tuple[str, str]:
+def _repository_map(paths: Sequence[str], outlines: Outlines, budget: int) -> tuple[str, str]:
     """The `<repository_map>` block within `budget`: every path if they fit (else the first
     ones), then outlines, file by file, while they fit."""
     count = scout_tokenizer().count

@@ -27,7 +27,7 @@ _SECTIONS = {
     "effort": "effort",
 }  # fmt: skip
 _HEADING = re.compile(
-    r"^[ \t]*(?:#{1,6}[ \t]*)?[*_]{0,2}[ \t]*(%s)[ \t]*[*_]{0,2}[ \t]*(?::|-|–|—|$)[*_]{0,2}[ \t]*(.*)$" % "|".join(_SECTIONS),
+    r"^[ \t]*(?:#{1,6}[ \t]*)?[*_]{0,2}[ \t]*(" + "|".join(_SECTIONS) + r")[ \t]*[*_]{0,2}[ \t]*(?::|-|–|—|$)[*_]{0,2}[ \t]*(.*)$",
     re.IGNORECASE | re.MULTILINE,
 )
 _SPECIAL = re.compile(r"<\|[^|>\s]{1,40}\|>|<\\?\|im_(?:start|end)\|>")
@@ -96,7 +96,7 @@ def parse_answer(text: str, paths: Sequence[str]) -> Prose:
         parts.setdefault("summary", []).append(text[: matches[0].start()])
     if not matches:
         parts["summary"] = [text]
-    for match, following in zip(matches, [*matches[1:], None]):
+    for match, following in zip(matches, [*matches[1:], None], strict=False):
         end = following.start() if following else len(text)
         parts.setdefault(_SECTIONS[match.group(1).lower()], []).append(match.group(2) + "\n" + text[match.end() : end])
     section = {key: _tidy("\n".join(values)) for key, values in parts.items()}
@@ -341,6 +341,6 @@ def as_json(report: Report, markdown: str) -> dict:
         "footer": {
             "model": report.model, "prompt_tokens": report.prompt_tokens,
             "cached_tokens": report.cached_tokens, "completion_tokens": report.completion_tokens,
-        },  # fmt: skip
+        },
         "markdown": markdown,
     }

@@ -58,7 +58,7 @@ def _message(record: dict[str, Any], conversation: str) -> Message | None:
     if not text.strip() and not names:
         return None
     ts, tz_known = iso(record.get("created_at"))
-    sender = record.get("sender")
+    sender: Any = record.get("sender")  # a JSON value
     return Message(
         platform=PLATFORM,
         conversation=conversation,

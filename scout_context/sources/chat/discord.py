@@ -42,7 +42,7 @@ def _conversation(channel: dict[str, Any], name: str) -> str:
 
 
 def _message(record: dict[str, Any], conversation: str) -> Message:
-    author = record.get("author") if isinstance(record.get("author"), dict) else {}
+    author = value if isinstance(value := record.get("author"), dict) else {}
     name = str(author.get("nickname") or author.get("name") or author.get("id") or "unknown")
     kind = record.get("type") or "Default"
     is_system = kind not in _CONTENT_TYPES
@@ -51,7 +51,7 @@ def _message(record: dict[str, Any], conversation: str) -> Message:
         text = f"{name}: {text or _WORDS.sub(' ', str(kind)).lower()}"
     text = "\n".join(filter(None, [text, *_embeds(record.get("embeds"))]))
     ts, _ = iso(record.get("timestamp"))
-    reference = record.get("reference") if isinstance(record.get("reference"), dict) else {}
+    reference = value if isinstance(value := record.get("reference"), dict) else {}
     if ts is None:
         raise ChatFormatError("no timestamp")
     return Message(

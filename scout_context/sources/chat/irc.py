@@ -23,7 +23,7 @@ IRSSI_DATE = re.compile(r"--- (?:Log opened|Day changed) (?:\w+ )?(\w+) (\d{1,2}
 WEECHAT = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})\t([^\t]*)\t(.*)$")
 _NAME_DATE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 _NAME_DATE_SUFFIX = re.compile(r"[_.-]?\d{4}-?\d{2}-?\d{2}$")
-_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+_MONTHS = {m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
 _WEECHAT_EVENTS = ("-->", "<--", "--", "=!=", "")
 _JOINED = re.compile(r"has joined (#\S+)")
 
@@ -78,7 +78,7 @@ def _message(record: tuple[int, str, date | None], conversation: str) -> Message
     number, line, day = record
     if match := WEECHAT.match(line):
         year, month, dom, hour, minute, second = map(int, match.groups()[:6])
-        ts = datetime(year, month, dom, hour, minute, second, tzinfo=UTC)
+        ts: datetime | None = datetime(year, month, dom, hour, minute, second, tzinfo=UTC)
         prefix, text = match.group(7).strip(), match.group(8)
         if prefix in _WEECHAT_EVENTS:
             return _line(number, conversation, ts, "system", text, is_system=True)

@@ -40,7 +40,7 @@ def parse(name: str, data: bytes) -> tuple[list[Message], list[str]]:
 def _message(raw: bytes) -> Message:
     body = _ESCAPED_FROM.sub(rb"\1", raw.split(b"\n", 1)[1] if b"\n" in raw else b"")
     mail = email.message_from_bytes(body, policy=email.policy.default)
-    if not isinstance(mail, EmailMessage) or not mail.keys():
+    if not mail.keys():
         raise ValueError("no headers")
     sender = getaddresses([str(mail.get("From", ""))])
     author = next((n or a for n, a in sender if n or a), "unknown")
@@ -84,7 +84,8 @@ def _body(mail: EmailMessage) -> str:
     try:
         text = part.get_content()
     except (LookupError, UnicodeError):
-        text = (part.get_payload(decode=True) or b"").decode("latin-1")
+        payload = part.get_payload(decode=True)
+        text = (payload if isinstance(payload, bytes) else b"").decode("latin-1")
     if not isinstance(text, str):
         return ""
     return _html_text(text) if part.get_content_subtype() == "html" else text

@@ -150,7 +150,7 @@ class _BoundedZip(zipfile.ZipFile):
     left: int
 
 
-def open_zip(data: bytes, name: str) -> zipfile.ZipFile:
+def open_zip(data: bytes, name: str) -> _BoundedZip:
     """The zip `data`; `read_member` bounds what its members expand to (see ZIP_EXPANSION_RATIO)."""
     try:
         archive = _BoundedZip(io.BytesIO(data))
@@ -160,7 +160,7 @@ def open_zip(data: bytes, name: str) -> zipfile.ZipFile:
     return archive
 
 
-def read_member(archive: zipfile.ZipFile, member: str) -> bytes:
+def read_member(archive: _BoundedZip, member: str) -> bytes:
     """A zip member's bytes; ZipTooLarge when the zip's members together expand past its
     bound (found by decompressing the member once without keeping it, so a zip bomb costs
     time, not memory); ChatFormatError when the member is corrupt, encrypted or compressed
@@ -181,7 +181,7 @@ def read_member(archive: zipfile.ZipFile, member: str) -> bytes:
         raise ChatFormatError(f"{member}: unreadable in the zip ({_describe(error)})") from None
 
 
-def _expand(archive: zipfile.ZipFile, member: str, out: io.BytesIO | None) -> int:
+def _expand(archive: _BoundedZip, member: str, out: io.BytesIO | None) -> int:
     """Decompress `member` piece by piece into `out` (or nowhere), stopping one piece past
     what the zip may still expand to; the bytes it gave."""
     total = 0

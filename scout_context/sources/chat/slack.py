@@ -15,7 +15,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .model import ChatFormatError, Message, ZipTooLarge, epoch, expect, finish, load_json, open_zip, read_member, salvage
+from .model import (
+    ChatFormatError,
+    Message,
+    ZipTooLarge,
+    epoch,
+    expect,
+    finish,
+    load_json,
+    open_zip,
+    read_member,
+    salvage,
+)
 
 PLATFORM = "slack"
 DAY_FILE = re.compile(r"(?:^|/)([^/]+)/(\d{4}-\d{2}-\d{2})\.json$")
@@ -117,7 +128,7 @@ def _users(rels: list[str], read: Reader, warnings: list[str]) -> dict[str, str]
     users = {"USLACKBOT": "Slackbot"}
     for member in ("org_users.json", "users.json"):
         for user in _metadata(rels, read, member, warnings):
-            profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
+            profile = value if isinstance(value := user.get("profile"), dict) else {}
             shown = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name")
             if isinstance(user.get("id"), str) and isinstance(shown, str) and shown:
                 users[user["id"]] = shown
@@ -136,7 +147,7 @@ def _conversations(rels: list[str], read: Reader, users: dict[str, str],
                 channel_ids[str(channel.get("id"))] = channel["name"]
     for member, label in (("dms.json", "DM"), ("mpims.json", "group DM")):
         for chat in _metadata(rels, read, member, warnings):
-            members = chat.get("members") if isinstance(chat.get("members"), list) else []
+            members = value if isinstance(value := chat.get("members"), list) else []
             people = [users.get(m, m) for m in members if isinstance(m, str)]
             folder = chat.get("name") or chat.get("id")
             if isinstance(folder, str):
@@ -177,10 +188,10 @@ def _message(record: dict[str, Any], conversation: str, resolve: _Resolver) -> M
         raise TypeError(f"ts is {type(ts).__name__}, not a string")
     subtype = record.get("subtype") or ""
     is_bot = subtype == "bot_message" or ("bot_id" in record and "user" not in record)
-    user = record.get("user")
+    user: Any = record.get("user")  # a JSON value
     users = resolve.users
     if is_bot:
-        profile = record.get("bot_profile") if isinstance(record.get("bot_profile"), dict) else {}
+        profile = value if isinstance(value := record.get("bot_profile"), dict) else {}
         author = record.get("username") or profile.get("name") or users.get(user, "") or record.get("bot_id") or "bot"
     else:
         author = users.get(user) or (record.get("user_profile") or {}).get("display_name") or user or "unknown"

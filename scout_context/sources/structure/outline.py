@@ -10,7 +10,17 @@ from typing import NamedTuple
 from tree_sitter import Node, Tree
 
 from ...definition import Definition
-from .languages import ATTACHED, CONTAINERS, FUNCTIONS, KEYWORD_KINDS, NAME_TYPES, NEEDS_BODY, RULES, VAR_DECLS, VAR_KINDS
+from .languages import (
+    ATTACHED,
+    CONTAINERS,
+    FUNCTIONS,
+    KEYWORD_KINDS,
+    NAME_TYPES,
+    NEEDS_BODY,
+    RULES,
+    VAR_DECLS,
+    VAR_KINDS,
+)
 from .parsing import end_row, headings, is_docstring, node_text, parse
 
 _MAX_SIGNATURE = 500
@@ -28,7 +38,7 @@ def outline(text: str, language: str) -> list[Definition]:
         if language == "markdown":
             return [_heading(h) for h in headings(parsed[0].root_node)]
         return Structure(*parsed, language).outline()
-    except Exception:
+    except Exception:  # noqa: BLE001 - a grammar that fails on odd input costs the outline, not the file
         return []
 
 
@@ -150,7 +160,8 @@ class Structure:
             node, row = definition.node.prev_named_sibling, definition.node.start_point.row
             while node is not None and node.type in ATTACHED and end_row(node) >= row - 1:
                 comments.append(node)
-                node, row = node.prev_named_sibling, node.start_point.row
+                row = node.start_point.row
+                node = node.prev_named_sibling
             text = "\n".join(node_text(c) for c in reversed(comments) if "comment" in c.type)
         for line in text.splitlines():
             line = _COMMENT_MARKS.sub("", line).rstrip(" */")
@@ -173,10 +184,10 @@ class Structure:
             while (inner := node.child_by_field_name("declarator")) is not None:
                 node = inner
             return " ".join(node_text(node).split())
-        name = core.child_by_field_name("name")
-        if name is None:
-            name = next((c for c in core.named_children if c.type in NAME_TYPES), None)
-        return " ".join(node_text(name).split()) if name is not None else ""
+        named = core.child_by_field_name("name")
+        if named is None:
+            named = next((c for c in core.named_children if c.type in NAME_TYPES), None)
+        return " ".join(node_text(named).split()) if named is not None else ""
 
     def signature(self, definition: DefinitionNode) -> str:
         core = definition.core

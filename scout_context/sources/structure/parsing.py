@@ -10,9 +10,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from functools import cache
+from typing import cast
 
 from tree_sitter import Language, Node, Parser, Tree
-from tree_sitter_language_pack import get_language
+from tree_sitter_language_pack import SupportedLanguage, get_language
 
 from .languages import RULES
 
@@ -23,8 +24,8 @@ _THREAD = threading.local()
 @cache
 def _language(name: str) -> Language | None:
     try:
-        return get_language(name)
-    except Exception:
+        return get_language(cast(SupportedLanguage, name))  # unknown names raise: no grammar
+    except Exception:  # noqa: BLE001 - a grammar the pack cannot load is a language without one
         return None
 
 

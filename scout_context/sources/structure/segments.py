@@ -11,7 +11,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from itertools import accumulate
+from itertools import accumulate, pairwise
 
 from tree_sitter import Node, Tree
 
@@ -46,7 +46,7 @@ def segments(
             return lines.segments(lines.plain(0, lines.count - 1)), True
         try:
             parsed = parse(text, language)
-        except Exception:
+        except Exception:  # noqa: BLE001 - a parser failure means the plain-line fallback
             parsed = None
         if parsed is None or parsed[0].root_node.has_error:
             return lines.segments(lines.fallback(language == "markdown")), False
@@ -56,7 +56,7 @@ def segments(
         segmenter = _Segmenter(*parsed, language, lines)
         ranges = segmenter.ranges()
         return (segmenter.compressed(ranges) if compress else lines.segments(ranges)), True
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure while segmenting keeps the file whole
         return _whole(text), False
 
 
@@ -108,8 +108,8 @@ class _Lines:
 
     def at_rows(self, starts: list[int]) -> list[tuple[int, int]]:
         """Cut before each row of `starts`, then split what is too big."""
-        bounds = sorted({0, *(row for row in starts if 0 < row < self.count)}) + [self.count]
-        return [piece for a, b in zip(bounds, bounds[1:]) for piece in self.plain(a, b - 1)]
+        bounds = [*sorted({0, *(row for row in starts if 0 < row < self.count)}), self.count]
+        return [piece for a, b in pairwise(bounds) for piece in self.plain(a, b - 1)]
 
     def fallback(self, markdown: bool) -> list[tuple[int, int]]:
         if not markdown:
@@ -240,7 +240,8 @@ class _Segmenter(Structure):
             if i == len(elisions) or elisions[i][0] >= b:
                 text = lines.text(first, last)
             else:
-                parts, position = [], a
+                parts: list[bytes] = []
+                position = a
                 while i < len(elisions) and elisions[i][0] < b:
                     start, end, placeholder = elisions[i]
                     if start >= position:
