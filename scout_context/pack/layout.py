@@ -57,7 +57,25 @@ def stable(
     ordered = sorted(chunks, key=lambda c: (position[c.path], c.start_line, c.id))
     present = {c.id for c in chunks}
     best = [r.chunk for r in ranked if r.chunk.id in present][:top]
+    import os
+    variant = os.environ.get("SCOUT_STABLE_TAIL", "")
+    if variant:
+        return ordered, _candidate_tail(best, question, limit, variant)
     return ordered, _tail(best, question, limit)
+
+
+def _candidate_tail(best: list[Chunk], question: str, limit: int, variant: str) -> str:
+    """SCREEN ONLY. A: edges' end (lines + question). B: ids of the best, then A."""
+    count = scout_tokenizer().count
+    asked = question_block(question)
+    ids = ""
+    if variant == "B":
+        ids = _INTRO_IDS + "".join(f'<excerpt id="{escape(c.id)}"/>\n' for c in best[:EDGES_TOP]) + _CLOSE
+    lines = _lines_block(best[:EDGES_TOP], question, limit - count(asked) - count(ids))
+    return ids + lines + asked
+
+
+_INTRO_IDS = "<relevant_documents>\nThe documents most relevant to the question, best first:\n"
 
 
 def _tail(best: list[Chunk], question: str, limit: int) -> str:
