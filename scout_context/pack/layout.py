@@ -2,9 +2,10 @@
 
 `stable` keeps the corpus independent of the question (README and docs, then files in
 dependency order), so every question over the same sources shares a byte-identical
-prefix (and its KV cache); what depends on the question is a short tail after it: the
-most relevant chunks' ids, each with the lines that match the question best (its first
-lines when none do), then the question, all within one attention chunk. `edges` is for
+prefix (and its KV cache); what depends on the question is a short tail after it, within
+one attention chunk: the lines of the most relevant chunks that match the question best,
+then the question (the end `edges` has: on the CPU default model, ids beside the lines
+drew answers that cite ids instead of the fact; bench/README.md). `edges` is for
 a single question: the most relevant chunks at the start and at the end, where
 long-context models use them best, the least relevant in the middle, and the question
 both before and after the corpus, each time after the best chunks' lines that match it,
@@ -19,7 +20,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from html import escape
 
 from ..chunk import Chunk
 from ..tokens import scout_tokenizer
@@ -29,10 +29,8 @@ from .rank import Ranked, dependency_order, line_terms, terms
 
 TAIL_LIMIT = 8192  # one attention chunk of Scout's local layers
 OUTLINE_NOTE = "(outline only: bodies left out to fit the context)"
-TOP_CHUNKS = 20
-EXCERPT_LINES = 6
 EXCERPT_WIDTH = 160
-EDGES_TOP = 5  # chunks whose matching lines the edges tail quotes
+EDGES_TOP = 5  # chunks whose matching lines the ends quote
 EDGES_LINES = 3  # lines quoted per chunk
 EDGES_END_LIMIT = 1024  # tokens of each end of `edges` (its lines and the question)
 
@@ -40,51 +38,28 @@ EDGES_END_LIMIT = 1024  # tokens of each end of `edges` (its lines and the quest
 # edges ends quote a line without it, so a comment reads as the sentence it is.
 _LINE_MARK = re.compile(r"""^(?:#+\s|//+\s?|/\*+\s?|\*+\s|--\s|;+\s|"{3}|'{3}|>\s)\s*""")
 _IMPORT = re.compile(r"(?:from \S+ import |import |#include |package \w+$|use [\w:{}, *]+;|const \w+ = require\()")
-_INTRO = "<relevant_documents>\nThe documents most relevant to the question, best first, with their lines that match it:\n"
-_CLOSE = "</relevant_documents>\n"
 _LINES_OPEN = "<relevant_lines>\n"
 _LINES_CLOSE = "</relevant_lines>\n"
-_ESCAPE = tag_escaper("relevant_documents", "relevant_lines", "excerpt", "question")  # the tails' own tags
+_ESCAPE = tag_escaper("relevant_lines", "question")  # the tails' own tags
 
 
 def stable(
-    chunks: Sequence[Chunk], ranked: Sequence[Ranked], question: str, *, top: int = TOP_CHUNKS, limit: int = TAIL_LIMIT
+    chunks: Sequence[Chunk], ranked: Sequence[Ranked], question: str, *, limit: int = TAIL_LIMIT
 ) -> tuple[list[Chunk], str]:
-    """(`chunks` in dependency order, the tail): the tail names the `top` best of `chunks`
-    by `ranked`, with excerpts while it stays within `limit` tokens, then the question."""
+    """(`chunks` in dependency order, the tail): the tail is `question_end` of the best of
+    `chunks` by `ranked`, within `limit` tokens."""
     order = dependency_order(list(dict.fromkeys(c.path for c in chunks)), first_texts(chunks))
     position = {path: i for i, path in enumerate(order)}
     ordered = sorted(chunks, key=lambda c: (position[c.path], c.start_line, c.id))
     present = {c.id for c in chunks}
-    best = [r.chunk for r in ranked if r.chunk.id in present][:top]
-    return ordered, _tail(best, question, limit)
+    return ordered, question_end([r.chunk for r in ranked if r.chunk.id in present][:EDGES_TOP], question, limit)
 
 
-def _tail(best: list[Chunk], question: str, limit: int) -> str:
-    """Excerpts of `best` and the question in at most `limit` tokens: the lowest-ranked
-    excerpts give way to bare ids first, then the lowest-ranked ids go."""
-    count = scout_tokenizer().count
+def question_end(best: Sequence[Chunk], question: str, limit: int) -> str:
+    """The block both layouts put next to the question, then the question, within `limit`
+    tokens: `best`'s lines that match the question (`_lines_block`)."""
     asked = question_block(question)
-    fixed = count(_INTRO) + count(_CLOSE) + count(asked)
-    wanted = _line_terms_of(question)
-    blocks = [_excerpt(c, wanted) for c in best]
-    sizes = [count(b) for b in blocks]
-    for i in reversed(range(len(blocks))):
-        if fixed + sum(sizes) <= limit:
-            break
-        blocks[i] = f'<excerpt id="{escape(best[i].id)}"/>\n'
-        sizes[i] = count(blocks[i])
-    while blocks and fixed + sum(sizes) > limit:
-        blocks.pop()
-        sizes.pop()
-    return _INTRO + "".join(blocks) + _CLOSE + asked
-
-
-def _excerpt(chunk: Chunk, wanted: set[str]) -> str:
-    """The chunk's id and its lines that match the question best, or, when none does,
-    its first lines."""
-    lines = _matching_lines(chunk, wanted) or _content_lines(chunk)[:EXCERPT_LINES]
-    return f'<excerpt id="{escape(chunk.id)}">\n' + "".join(f"{_ESCAPE(line)}\n" for line in lines) + "</excerpt>\n"
+    return _lines_block(best, question, limit - scout_tokenizer().count(asked)) + asked
 
 
 def _content_lines(chunk: Chunk) -> list[str]:
@@ -101,7 +76,7 @@ def _line_terms_of(question: str) -> set[str]:
     return {t for t in terms(question) if " " not in t}
 
 
-def _matching_lines(chunk: Chunk, wanted: set[str], most: int = EXCERPT_LINES, *, best_first: bool = False) -> list[str]:
+def _matching_lines(chunk: Chunk, wanted: set[str], most: int, *, best_first: bool = False) -> list[str]:
     """Up to `most` of the chunk's content lines that share the most search terms with
     the question (a term weighs one over the number of the chunk's lines that hold it),
     in their order or `best_first`; none when no line shares one."""
@@ -127,8 +102,7 @@ def edges(
     ordered = [r.chunk for r in ranked[0::2]] + [r.chunk for r in ranked[1::2]][::-1]
     if not question:
         return "", ordered, ""
-    asked = question_block(question)
-    ends = _lines_block([r.chunk for r in ranked[:EDGES_TOP]], question, limit - scout_tokenizer().count(asked)) + asked
+    ends = question_end([r.chunk for r in ranked[:EDGES_TOP]], question, limit)
     return ends, ordered, ends
 
 
