@@ -106,7 +106,7 @@ def edges(
     return ends, ordered, ends
 
 
-def _lines_block(best: list[Chunk], question: str, limit: int) -> str:
+def _lines_block(best: Sequence[Chunk], question: str, limit: int) -> str:
     """`<relevant_lines>`: up to EDGES_LINES of each of `best`'s lines matching the
     question, best chunk first, each once, within `limit` tokens ("" when none match).
     The lines stand alone: each is in its document, whose id an answer cites; an id
