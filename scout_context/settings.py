@@ -1,15 +1,17 @@
 """Settings declared once: a dataclass field, with its doc as the string literal after it.
 
 The CLI's options (`cli/setting_options.py`), the job file's keys and the comments of its
-example (`tasks/job_settings.py`) and the `.scout-context.toml` tables (`project_config.py`)
-are all built from `settings(cls)`, so a setting's name, default, type, bounds and help are
-written in one place. A field's doc is read from the class's source (as vLLM does for its
+example (`tasks/jobs.py`, `tasks/job_values.py`) and the `.scout-context.toml` tables
+(`project_config.py`) are all built from `settings(cls)`, so a setting's name, default,
+type, bounds and help are written in one place: a field with a doc is a setting. A field's doc is read from the class's source (as vLLM does for its
 config dataclasses); what only one surface needs goes in `setting(...)`'s metadata: the
 CLI flag when it is not `--field-name`, the key in files when it is not the field's name,
 and the smallest value allowed.
 
 A doc is written for users: its first sentence says what the setting is (the example job
-file's comment), the whole doc is the option's `--help`.
+file's comment), the whole doc is the option's `--help`. Where to add a setting: a field
+with a doc in its dataclass, then the surface that offers it (an `option(...)` in `cli/`,
+a name in `jobs.ENGINE_SETTINGS` or `CORPUS_SETTINGS`, a table's fields for `read_table`).
 """
 
 from __future__ import annotations
