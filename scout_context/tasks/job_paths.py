@@ -17,16 +17,25 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from pathspec import GitIgnoreSpec
 
+from ..pack.options import PackOptions
 from .report_marker import is_report
 
-if TYPE_CHECKING:
-    from .jobs import Corpus
-
 OUTSIDE_HINT = "run `scout-context batch --allow-outside` to allow it"
+
+
+class Corpus(Protocol):
+    """What these checks need of a corpus (`jobs.Corpus`): its name, sources and excludes."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def sources(self) -> tuple[Path, ...]: ...
+    @property
+    def options(self) -> PackOptions: ...
 
 
 def outside(root: Path, relative: str) -> str | None:
