@@ -1,4 +1,5 @@
-"""Options of every command that generates (`ask`, `pr`, `batch`), declared once."""
+"""Options of every command that generates (`ask`, `pr`, `batch`): their flags, bounds and help
+are `EngineConfig`'s and `SamplingConfig`'s fields (see `setting_options`)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,17 @@ import typer
 from scout_context.engine import registry
 from scout_context.engine.config import EngineConfig, SamplingConfig
 
-EngineName = Annotated[str, typer.Option("--engine", help=registry.help_text())]
-Model = Annotated[str | None, typer.Option("--model", help="A known model (see `scout-context models`) or a model folder; with --engine openai, the served model id (SCOUT_MODEL).")]
-BaseUrl = Annotated[str | None, typer.Option("--base-url", help="The remote server, e.g. http://gpu-box:8000/v1 (SCOUT_BASE_URL; the key comes from SCOUT_API_KEY).")]
-MaxModelLen = Annotated[int | None, typer.Option("--max-model-len", min=256, help="Context length to run the embedded engine with (default: the model's own for this machine).")]
-MaxTokens = Annotated[int, typer.Option("--max-tokens", min=1, help="Most tokens in the answer (kept free in the context).")]
-Temperature = Annotated[float, typer.Option("--temperature", min=0.0, help="Sampling temperature (0: greedy, reproducible).")]
-Images = Annotated[int, typer.Option("--images", min=0, help="Most images to attach when the model reads images (Llama 4 Scout does; the rest are listed as skipped).")]
-Verbose = Annotated[bool, typer.Option("--verbose", help="Show the engine's own log.")]
-Timeout = Annotated[float | None, typer.Option("--timeout", min=0.1, help="With --engine openai: the longest wait, in seconds, for the server's next bytes, not a limit on the whole answer (SCOUT_TIMEOUT; default 600, since a million-token prompt can take minutes before its first token). GitHub's API waits at most 30 s.", show_default=False)]
+from .setting_options import option
+
+EngineName = Annotated[str, option(EngineConfig, "backend", more=registry.help_text())]
+Model = Annotated[str | None, option(EngineConfig, "model")]
+BaseUrl = Annotated[str | None, option(EngineConfig, "base_url")]
+MaxModelLen = Annotated[int | None, option(EngineConfig, "max_model_len")]
+MaxTokens = Annotated[int, option(SamplingConfig, "max_tokens")]
+Temperature = Annotated[float, option(SamplingConfig, "temperature")]
+Images = Annotated[int, option(EngineConfig, "limit_images")]
+Verbose = Annotated[bool, option(EngineConfig, "verbose")]
+Timeout = Annotated[float | None, option(EngineConfig, "timeout_s", show_default=False)]
 
 
 def engine_config(

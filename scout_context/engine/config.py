@@ -1,5 +1,7 @@
 """The one object for every engine knob, and the sampling settings of a request.
 
+A field's doc is also its `--help` and its comment in the example job file (see `settings`).
+
 Defaults suit the CPU default model (SmolLM2-135M on 2 cores): float32 (no bf16 matrix
 units), eager mode (torch.compile recompiles at every start here), the engine core in
 this process, a 2 GiB KV cache. A GPU run of Scout changes `dtype`, `enforce_eager`,
@@ -16,6 +18,7 @@ from typing import Any
 
 from scout_context import paths
 from scout_context.errors import UsageError
+from scout_context.settings import setting
 
 DEFAULT_MODEL = "smollm2"
 
@@ -24,13 +27,14 @@ DEFAULT_MODEL = "smollm2"
 class EngineConfig:
     """Every knob of both backends; the embedded backend turns it into `vllm.LLM` arguments."""
 
-    backend: str = "vllm"
-    """A name in `registry.BACKENDS` (checked by `registry.open_engine`)."""
+    backend: str = setting("vllm", flag="--engine")  # a name in `registry.BACKENDS`, which says what each is
+    """The engine that runs the model."""
     model: str | None = None
-    """Registry name (`scout`, `smollm2`, `tiny-llama4`) or a local folder for `vllm`; the
-    served model id for `openai`. None: `smollm2` locally, the server's only model remotely."""
-    max_model_len: int | None = None
-    """None: the model's own default for this machine (see `models.ModelInfo`)."""
+    """A known model or a model folder; with the openai engine, the served model id. `scout-context models`
+    lists the known ones (SCOUT_MODEL when none is given; without either: smollm2 locally, the server's
+    only model remotely)."""
+    max_model_len: int | None = setting(None, minimum=256)
+    """Context length to run the embedded engine with (default: the model's own for this machine)."""
     dtype: str = "float32"
     kv_cache_dtype: str = "auto"
     kv_cache_space_gib: int = 2
@@ -43,7 +47,8 @@ class EngineConfig:
     max_num_seqs: int = 16
     """Requests run at once. vLLM keeps host buffers of max_num_seqs x max_model_len x 5
     bytes (its default of 256 to 1024 sequences needs 13 to 53 GB of RAM at 10M tokens)."""
-    limit_images: int = 0
+    limit_images: int = setting(0, flag="--images", minimum=0)
+    """Most images to attach when the model reads images (Llama 4 Scout does; the rest are listed as skipped)."""
     attn_temperature_tuning: bool | None = None
     """None: vLLM's rule (on when max_model_len > 32768); True/False forces it."""
     enforce_eager: bool = True
@@ -51,12 +56,14 @@ class EngineConfig:
     """Run vLLM's engine core in this process (VLLM_ENABLE_V1_MULTIPROCESSING=0)."""
     seed: int = 0
     verbose: bool = False
+    """Show the engine's own log."""
     base_url: str | None = None
+    """The remote server, such as http://gpu-box:8000/v1 (SCOUT_BASE_URL; the key comes from SCOUT_API_KEY)."""
     api_key: str | None = field(default=None, repr=False)
-    timeout_s: float = 600.0
-    """The longest wait for a server's next bytes (`openai`), not for the whole answer: a
-    long answer streams for minutes, and a million-token prompt can take minutes to prefill
-    before its first token."""
+    timeout_s: float = setting(600.0, flag="--timeout", minimum=0.1)
+    """With the openai engine: the longest wait, in seconds, for the server's next bytes, not a limit on
+    the whole answer (SCOUT_TIMEOUT; default 600, since a long answer streams for minutes and a
+    million-token prompt can take minutes before its first token). GitHub's API waits at most 30 s."""
 
     @classmethod
     def from_env(cls, **overrides: Any) -> EngineConfig:
@@ -129,7 +136,9 @@ def _seconds(text: str, name: str) -> float:
 class SamplingConfig:
     """How to sample one answer: greedy by default, so answers are reproducible."""
 
-    temperature: float = 0.0
-    max_tokens: int = 512
+    temperature: float = setting(0.0, minimum=0.0)
+    """Sampling temperature; 0 is greedy and reproducible (and cacheable)."""
+    max_tokens: int = setting(512, minimum=1)
+    """Most tokens in the answer (kept free in the context)."""
     seed: int | None = None
     stop: tuple[str, ...] = ()

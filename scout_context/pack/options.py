@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
 
+from ..settings import setting
 from ..sources.defaults import DEFAULT_MAX_FILE_BYTES
 
 # Bump when analysis output changes for the same input, so old cache rows are not reused.
@@ -15,14 +16,24 @@ ANALYSIS_VERSION = 5
 
 @dataclass(frozen=True, slots=True)
 class PackOptions:
+    """What to pack and how; a field's doc is also its `--help` and job-file comment (see `settings`)."""
+
     include: tuple[str, ...] = ()
+    """Only files matching these globs (gitignore syntax). On the command line: one glob per --include."""
     exclude: tuple[str, ...] = ()
-    default_excludes: bool = True
-    redact: bool = True
+    """Leave out files matching these globs (gitignore syntax). On the command line: one glob per --exclude."""
+    default_excludes: bool = setting(True, flag="--no-default-excludes")
+    """Leave out lock files, minified code, dependencies, build output, media and archives.
+    --no-default-excludes packs them too; the list:"""
+    redact: bool = setting(True, flag="--no-redact")
+    """Replace values that look like credentials. --no-redact keeps them."""
     compress: bool = False
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    """Keep signatures and docstrings, drop function bodies."""
+    max_file_bytes: int = setting(DEFAULT_MAX_FILE_BYTES, flag="--max-file-size", key="max_file_size", minimum=1)
+    """Skip files larger than this many bytes."""
     chunk_chars: int = 16_000  # about 4K tokens: big files are cut at definitions near this size
-    pdf_password: str | None = field(default=None, repr=False)
+    pdf_password: str | None = setting(None, flag="--password", repr=False)
+    """Password for encrypted PDFs (or set SCOUT_PDF_PASSWORD)."""
 
     @property
     def analysis_key(self) -> str:

@@ -2,37 +2,29 @@
 
 A job file is YAML (see `EXAMPLE` for every key). Loading validates it completely before
 anything runs; a mistake is one `UsageError` naming the file and line. Paths in it
-(sources, outputs, `.md` templates) are relative to the job file's folder.
-
-Job files are written by strangers, so loading also checks where they point, comparing
-real paths (symlinks resolved): every path must lie inside the job file's folder unless
-the caller allows paths outside it (`--allow-outside`; a job file cannot grant itself
-that, or its author could create any file on the machine with lines of their choice);
-and a report may not be written over the job file, a
-corpus's source (a path inside a source folder is allowed only when the corpus's own
-`exclude` list leaves it out) or a folder, whatever the options; nor over an existing
-file that is not a report of ours (`report_marker`) unless `overwrite` (`--overwrite`).
+(sources, outputs, `.md` templates) are relative to the job file's folder, and where they
+may point is checked too (`job_paths`: job files are written by strangers). The keys of
+`engine:` and of a corpus are settings fields (`ENGINE_SETTINGS`, `CORPUS_SETTINGS`): their
+types, defaults, bounds and the example's comments come from `EngineConfig`,
+`SamplingConfig`, `PackOptions` and the fields below (see `scout_context.settings`).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pathspec import GitIgnoreSpec
-
 from ..engine import registry
 from ..engine.config import EngineConfig, SamplingConfig
-from ..errors import UsageError
 from ..pack.options import PackOptions
-from ..sources.defaults import DEFAULT_MAX_FILE_BYTES
-from .report_marker import is_report
+from ..settings import setting
+from .job_paths import OUTSIDE_HINT, input_at, outside, unwritable
+from .job_values import JobFileError, ValueReader, example_line, keys
+from .yaml_lines import Map, Seq, load_yaml
 
 ReportFormat = Literal["markdown", "json", "html"]
 FORMATS: dict[str, str] = {"markdown": ".md", "json": ".json", "html": ".html"}
@@ -41,54 +33,6 @@ DEFAULT_CONCURRENCY = 4
 _VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SECTION = re.compile(r"^## +(.+?)\s*$", re.MULTILINE)
 _LANGUAGE = re.compile(r"[^\W\d_](?:[^\W\d_]|[ '(),-]){0,63}")  # letters, spaces and a few marks, one line
-
-EXAMPLE = """\
-# scout-context batch job file: `scout-context batch jobs.yaml` answers every question
-# below and writes one report per job. Paths are relative to this file and must stay
-# in its folder; sources or outputs elsewhere (absolute paths, ..) need the caller's
-# `scout-context batch --allow-outside`.
-
-# The engine, as for `ask` (SCOUT_BASE_URL, SCOUT_API_KEY and SCOUT_MODEL apply too).
-engine:
-  backend: vllm            # vllm: embedded in this process; openai: a remote vLLM server
-  # model: scout           # a known model or a model folder; with openai, the served id
-  # base_url: http://gpu-box:8000/v1
-  # max_model_len: 131072
-  max_tokens: 512          # most tokens per answer
-  temperature: 0           # 0: greedy, reproducible (and cacheable)
-  # concurrency: 4         # openai: requests in flight at once
-  # answer_language: English
-
-# Corpora: what to read. Each is packed once and laid out the same way for every
-# question (the `stable` layout), so the engine computes it once and reuses its cache.
-corpora:
-  repo:
-    sources: [.]           # folders, files, PDFs, chat exports
-    exclude: [reports/]    # gitignore globs; also: include
-    # compress: false      # keep only signatures and docstrings
-    # redact: true         # replace values that look like credentials
-    # default_excludes: true
-    # max_file_size: 1000000
-    # budget: 200000       # most corpus tokens (default: what the engine's context holds)
-
-# Jobs: questions (or a template from prompts/) over one corpus, one report each.
-jobs:
-  - name: overview
-    corpus: repo
-    questions:
-      - What does this project do, and what are its main parts?
-      - Where are the entry points, and what does each one do?
-    output: reports/overview.md     # the format follows the suffix: .md, .json, .html
-    # An output may not be this file or a source (repo excludes reports/, so they are
-    # not its sources), nor an existing file that is not a report (see --overwrite).
-  - name: security
-    corpus: repo
-    template: security-review       # prompts/security-review.md; or a .md file of yours
-    variables:
-      focus: handling of user input
-    output: reports/security.html
-    # format: html                  # markdown, json or html, when the suffix says nothing
-"""
 
 
 @dataclass(frozen=True)
@@ -101,8 +45,10 @@ class Question:
 class Corpus:
     name: str
     sources: tuple[Path, ...]
+    """Folders, files, PDFs, chat exports."""
     options: PackOptions
-    budget: int | None
+    budget: int | None = setting(None, minimum=1)
+    """Most corpus tokens (default: what the engine's context holds)."""
 
 
 @dataclass(frozen=True)
@@ -122,12 +68,14 @@ class JobFile:
     jobs: tuple[Job, ...]
     engine: EngineConfig
     sampling: SamplingConfig
-    concurrency: int
-    answer_language: str | None
+    concurrency: int = setting(DEFAULT_CONCURRENCY, minimum=1)
+    """With the openai engine, the requests in flight at once."""
+    answer_language: str | None = None
+    """Answer in this language (default: the question's)."""
 
     def overwrites_input(self, path: Path) -> str | None:
         """Why writing `path` would overwrite this job file or a source; None when it would not."""
-        return _input_at(os.path.realpath(path), self.path, self.corpora.values())
+        return input_at(os.path.realpath(path), self.path, self.corpora.values())
 
     def corpus_jobs(self) -> dict[str, list[Job]]:
         """The jobs of each corpus, corpora in the order jobs first name them."""
@@ -141,10 +89,6 @@ class JobFile:
         return [job.output for job in self.jobs]
 
 
-class JobFileError(UsageError):
-    """A job file that cannot be read or is invalid: `path:line: what is wrong`."""
-
-
 def load_job_file(path: Path, *, overwrite: bool = False, allow_outside: bool = False) -> JobFile:
     """Read and validate `path`, including where its paths point (see the module's note;
     `overwrite` lets reports replace existing files that are not reports, `allow_outside`
@@ -154,17 +98,9 @@ def load_job_file(path: Path, *, overwrite: bool = False, allow_outside: bool = 
     except (OSError, UnicodeDecodeError) as error:
         raise JobFileError(f"cannot read the job file {path}: {getattr(error, 'strerror', None) or error}") from None
     try:
-        data = yaml.load(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f"{mark.line + 1}" if mark else "?"
-        raise JobFileError(f"{path}:{where}: not valid YAML: {error.problem or error.context}") from None
-    except _Duplicate as error:
-        raise JobFileError(f"{path}:{error.line}: {error.key!r} is given twice") from None
-    except RecursionError:
-        raise JobFileError(f"{path}: not valid YAML: nested too deeply") from None
-    except ValueError as error:  # a scalar the safe loader cannot convert (an int past Python's digit limit)
-        raise JobFileError(f"{path}: not valid YAML: {error}") from None
+        data = load_yaml(path, text)
+    except ValueError as error:
+        raise JobFileError(str(error)) from None
     return _Reader(path, overwrite, allow_outside).job_file(data)
 
 
@@ -191,93 +127,102 @@ def template_questions(text: str, variables: dict[str, str], where: str) -> tupl
     return title, tuple(Question(heading, context + text) for heading, text in sections if text)
 
 
-class _Duplicate(Exception):
-    def __init__(self, key: Any, line: int) -> None:
-        self.key, self.line = key, line
-
-
-class _Map(dict):
-    """A YAML mapping that remembers its line and each key's line."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.line = 0
-        self.lines: dict[str, int] = {}
-
-
-class _Seq(list):
-    """A YAML sequence that remembers its line and each item's line."""
-
-    def __init__(self, items: list[Any], line: int, lines: list[int]) -> None:
-        super().__init__(items)
-        self.line, self.lines = line, lines
-
-
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
-    loader.flatten_mapping(node)
-    mapping = _Map()
-    mapping.line = node.start_mark.line + 1
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        line = key_node.start_mark.line + 1
-        if not isinstance(key, str):
-            raise yaml.MarkedYAMLError(problem=f"keys must be text, not {key!r}", problem_mark=key_node.start_mark)
-        if key in mapping:
-            raise _Duplicate(key, line)
-        mapping[key] = loader.construct_object(value_node, deep=True)
-        mapping.lines[key] = line
-    return mapping
-
-
-def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> _Seq:
-    items = [loader.construct_object(item, deep=True) for item in node.value]
-    return _Seq(items, node.start_mark.line + 1, [item.start_mark.line + 1 for item in node.value])
-
-
-_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
-_Loader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
-
 _TOP = {"engine", "corpora", "jobs"}
-_OUTSIDE_HINT = "run `scout-context batch --allow-outside` to allow it"
-_ENGINE = {"backend", "model", "base_url", "max_model_len", "max_tokens", "temperature", "concurrency", "answer_language"}
-_CORPUS = {"sources", "include", "exclude", "compress", "redact", "default_excludes", "max_file_size", "budget"}
 _JOB = {"name", "title", "corpus", "questions", "template", "variables", "output", "format"}
+# The keys of `engine:` and of each corpus: (settings dataclass, its fields), in reading order.
+ENGINE_SETTINGS = (
+    (EngineConfig, ("backend", "model", "base_url", "max_model_len")),
+    (SamplingConfig, ("temperature", "max_tokens")),
+    (JobFile, ("concurrency", "answer_language")),
+)
+CORPUS_SETTINGS = (
+    (PackOptions, ("include", "exclude", "default_excludes", "redact", "compress", "max_file_bytes")),
+    (Corpus, ("budget",)),
+)
+_ENGINE = keys(*ENGINE_SETTINGS)
+_CORPUS = keys(*CORPUS_SETTINGS, (Corpus, ("sources",)))
 
 
-class _Reader:
+def _example() -> str:
+    """The commented example job file (`batch --init`): defaults and comments come from the fields."""
+    engine = [
+        example_line(EngineConfig, "backend", indent=2, more=f": {registry.either()}"),
+        example_line(EngineConfig, "model", "scout", indent=2, off=True),
+        example_line(EngineConfig, "base_url", "http://gpu-box:8000/v1", indent=2, off=True),
+        example_line(EngineConfig, "max_model_len", "131072", indent=2, off=True),
+        example_line(SamplingConfig, "max_tokens", indent=2),
+        example_line(SamplingConfig, "temperature", indent=2),
+        example_line(JobFile, "concurrency", indent=2, off=True),
+        example_line(JobFile, "answer_language", "English", indent=2, off=True),
+    ]
+    corpus = [
+        example_line(Corpus, "sources", "[.]", indent=4),
+        example_line(PackOptions, "exclude", "[reports/]", indent=4, more="; also: include"),
+        *(
+            example_line(PackOptions, name, indent=4, off=True)
+            for name in ("compress", "redact", "default_excludes", "max_file_bytes")
+        ),
+        example_line(Corpus, "budget", "200000", indent=4, off=True),
+    ]
+    return _EXAMPLE.format(engine="\n".join(engine), corpus="\n".join(corpus))
+
+
+_EXAMPLE = """\
+# scout-context batch job file: `scout-context batch jobs.yaml` answers every question
+# below and writes one report per job. Paths are relative to this file and must stay
+# in its folder; sources or outputs elsewhere (absolute paths, ..) need the caller's
+# `scout-context batch --allow-outside`.
+
+# The engine, as for `ask` (SCOUT_BASE_URL, SCOUT_API_KEY and SCOUT_MODEL apply too).
+engine:
+{engine}
+
+# Corpora: what to read. Each is packed once and laid out the same way for every
+# question (the `stable` layout), so the engine computes it once and reuses its cache.
+corpora:
+  repo:
+{corpus}
+
+# Jobs: questions (or a template from prompts/) over one corpus, one report each.
+jobs:
+  - name: overview
+    corpus: repo
+    questions:
+      - What does this project do, and what are its main parts?
+      - Where are the entry points, and what does each one do?
+    output: reports/overview.md     # the format follows the suffix: .md, .json, .html
+    # An output may not be this file or a source (repo excludes reports/, so they are
+    # not its sources), nor an existing file that is not a report (see --overwrite).
+  - name: security
+    corpus: repo
+    template: security-review       # prompts/security-review.md; or a .md file of yours
+    variables:
+      focus: handling of user input
+    output: reports/security.html
+    # format: html                  # markdown, json or html, when the suffix says nothing
+"""
+EXAMPLE = _example()
+
+
+class _Reader(ValueReader):
     """Validation with the file and line of every mistake."""
 
     def __init__(self, path: Path, overwrite: bool, allow_outside: bool) -> None:
-        self.path = path
+        super().__init__(path)
         self.root = path.resolve().parent
         self.overwrite = overwrite
         self.allow_outside = allow_outside
 
-    def fail(self, line: int, message: str) -> JobFileError:
-        return JobFileError(f"{self.path}:{line}: {message}")
-
     def job_file(self, data: Any) -> JobFile:
-        if isinstance(data, _Map) and "allow_outside" in data:
-            raise self.fail(data.lines["allow_outside"], f"allow_outside is the caller's choice, not the job file's: {_OUTSIDE_HINT}")
+        if isinstance(data, Map) and "allow_outside" in data:
+            raise self.fail(data.lines["allow_outside"], f"allow_outside is the caller's choice, not the job file's: {OUTSIDE_HINT}")
         top = self.mapping(data, 1, "the job file", _TOP, required=("corpora", "jobs"))
-        engine = self.mapping(top.get("engine", _Map()), top.lines.get("engine", 1), "engine", _ENGINE)
-        backend = self.choice(engine, "backend", "engine", registry.names(), "vllm")
-        config = EngineConfig.from_env(
-            backend=backend,
-            model=self.text(engine, "model", "engine", None),
-            base_url=self.text(engine, "base_url", "engine", None),
-            max_model_len=self.integer(engine, "max_model_len", "engine", None, minimum=256),
+        engine = self.mapping(top.get("engine", Map()), top.lines.get("engine", 1), "engine", _ENGINE)
+        backends = {"backend": registry.names()}
+        config, sampling, batch = (
+            self.read_settings(engine, "engine", cls, names, backends) for cls, names in ENGINE_SETTINGS
         )
-        sampling = SamplingConfig(
-            temperature=self.number(engine, "temperature", "engine", 0.0),
-            max_tokens=self.integer(engine, "max_tokens", "engine", 512, minimum=1),
-        )
-        concurrency = self.integer(engine, "concurrency", "engine", DEFAULT_CONCURRENCY, minimum=1)
-        answer_language = self.text(engine, "answer_language", "engine", None)
+        answer_language = batch["answer_language"]
         if answer_language is not None and not _LANGUAGE.fullmatch(answer_language):
             # it goes into the system prompt, unescaped: a name, not room for prompt structure
             raise self.fail(
@@ -289,7 +234,7 @@ class _Reader:
             raise self.fail(top.lines["corpora"], "corpora: name at least one corpus")
         corpora = {name: self.corpus(name, spec, corpora_map.lines[name]) for name, spec in corpora_map.items()}
         jobs_list = top["jobs"]
-        if not isinstance(jobs_list, _Seq) or not jobs_list:
+        if not isinstance(jobs_list, Seq) or not jobs_list:
             raise self.fail(top.lines["jobs"], "jobs: expected a list of jobs")
         jobs = tuple(self.job(i, spec, line, corpora) for i, (spec, line) in enumerate(zip(jobs_list, jobs_list.lines, strict=False)))
         names = [job.name for job in jobs]
@@ -304,10 +249,9 @@ class _Reader:
             path=self.path,
             corpora=corpora,
             jobs=jobs,
-            engine=config,
-            sampling=sampling,
-            concurrency=concurrency,
-            answer_language=answer_language,
+            engine=EngineConfig.from_env(**config),
+            sampling=SamplingConfig(**sampling),
+            **batch,
         )
 
     def corpus(self, name: str, spec: Any, line: int) -> Corpus:
@@ -320,16 +264,8 @@ class _Reader:
             if not (self.root / source).exists():
                 raise self.fail(spec.lines["sources"], f"{where}.sources: no such file or folder: {source}")
             self.inside_folder(source, spec.lines["sources"], f"{where}.sources")
-        options = PackOptions(
-            include=tuple(self.texts(spec, "include", where)),
-            exclude=tuple(self.texts(spec, "exclude", where)),
-            default_excludes=self.flag(spec, "default_excludes", where, True),
-            redact=self.flag(spec, "redact", where, True),
-            compress=self.flag(spec, "compress", where, False),
-            max_file_bytes=self.integer(spec, "max_file_size", where, DEFAULT_MAX_FILE_BYTES, minimum=1),
-        )
-        budget = self.integer(spec, "budget", where, None, minimum=1)
-        return Corpus(name, tuple(self.root / source for source in sources), options, budget)
+        options, corpus = (self.read_settings(spec, where, cls, names) for cls, names in CORPUS_SETTINGS)
+        return Corpus(name, tuple(self.root / source for source in sources), PackOptions(**options), **corpus)
 
     def job(self, index: int, spec: Any, line: int, corpora: dict[str, Corpus]) -> Job:
         where = f"jobs[{index}]"
@@ -357,7 +293,7 @@ class _Reader:
         format_, output = self.output(spec, where, name, corpora)
         return Job(name, title or name, corpus, questions, output, format_)
 
-    def template(self, spec: _Map, where: str) -> tuple[str, tuple[Question, ...]]:
+    def template(self, spec: Map, where: str) -> tuple[str, tuple[Question, ...]]:
         name = self.text(spec, "template", where, "")
         line = spec.lines["template"]
         if name.endswith(".md"):
@@ -377,7 +313,7 @@ class _Reader:
                 raise self.fail(line, f"{where}.template: no template {name!r} (shipped: {', '.join(known)}; or a .md path)")
             text = shipped.read_text(encoding="utf-8")
         variables_line = spec.lines.get("variables", line)
-        variables = self.mapping(spec.get("variables", _Map()), variables_line, f"{where}.variables", None)
+        variables = self.mapping(spec.get("variables", Map()), variables_line, f"{where}.variables", None)
         values = {}
         for key, value in variables.items():
             if not isinstance(value, (str, int, float)) or isinstance(value, bool):
@@ -391,7 +327,7 @@ class _Reader:
             raise self.fail(line, f"{where}.template: {name!r} holds no question")
         return title, questions
 
-    def output(self, spec: _Map, where: str, name: str, corpora: dict[str, Corpus]) -> tuple[ReportFormat, Path]:
+    def output(self, spec: Map, where: str, name: str, corpora: dict[str, Corpus]) -> tuple[ReportFormat, Path]:
         output = self.text(spec, "output", where, "")
         suffixes = {suffix: format_ for format_, suffix in FORMATS.items()}
         if "format" in spec:
@@ -405,114 +341,12 @@ class _Reader:
     # --- where paths point -------------------------------------------------------------
 
     def inside_folder(self, relative: str, line: int, where: str) -> None:
-        """Fail unless `relative` (really: links resolved) is inside the job file's folder
-        or the file allows paths outside it."""
-        if not self.allow_outside and not _within(os.path.realpath(self.root / relative), str(self.root)):
-            raise self.fail(
-                line,
-                f"{where}: {relative} is outside the job file's folder {self.root}; {_OUTSIDE_HINT}",
-            )
+        """Fail unless `relative` is inside the job file's folder or the caller allows paths outside it."""
+        if not self.allow_outside and (reason := outside(self.root, relative)):
+            raise self.fail(line, f"{where}: {relative} {reason}")
 
     def writable(self, output: str, line: int, where: str, corpora: dict[str, Corpus]) -> None:
-        """Fail when a report at `output` would leave the folder, overwrite an input or a
-        folder, or overwrite a file that is not a report without `overwrite`."""
+        """Fail when a report at `output` may not be written (see `job_paths`)."""
         self.inside_folder(output, line, where)
-        real = os.path.realpath(self.root / output)
-        if reason := _input_at(real, self.path, corpora.values()):
+        if reason := unwritable(self.root, output, self.path, corpora.values(), overwrite=self.overwrite):
             raise self.fail(line, f"{where}: {output} {reason}")
-        if os.path.isdir(real):
-            raise self.fail(line, f"{where}: {output} is a folder: name a file")
-        if ".git" in Path(real).parts:  # a new ref or config there would change the repository
-            raise self.fail(line, f"{where}: {output} is inside a git directory: name a file outside .git")
-        if os.path.exists(real) and not self.overwrite and not is_report(real):
-            raise self.fail(
-                line,
-                f"{where}: {output} exists and is not a scout-context report: "
-                "name another output, or run with --overwrite to replace it",
-            )
-
-    # --- typed values ------------------------------------------------------------------
-
-    def mapping(self, value: Any, line: int, where: str, keys: set[str] | None, required: tuple[str, ...] = ()) -> _Map:
-        if not isinstance(value, _Map):
-            raise self.fail(getattr(value, "line", line), f"{where}: expected a mapping of keys to values")
-        for key in value:
-            if keys is not None and key not in keys:
-                raise self.fail(value.lines[key], f"{where}: unknown key {key!r} (expected: {', '.join(sorted(keys))})")
-        for key in required:
-            if key not in value:
-                raise self.fail(value.line, f"{where}: {key!r} is missing")
-        return value
-
-    def text(self, spec: _Map, key: str, where: str, default: Any) -> Any:
-        if key not in spec:
-            return default
-        value = spec[key]
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(spec.lines[key], f"{where}.{key}: expected text")
-        return value.strip()
-
-    def texts(self, spec: _Map, key: str, where: str) -> list[str]:
-        """A list of strings; one string alone counts as a list of one."""
-        value = spec.get(key, [])
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise self.fail(spec.lines[key], f"{where}.{key}: expected a list of text")
-        return list(value)
-
-    def integer(self, spec: _Map, key: str, where: str, default: Any, *, minimum: int) -> Any:
-        if key not in spec or spec[key] is None:
-            return default
-        value = spec[key]
-        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-            raise self.fail(spec.lines[key], f"{where}.{key}: expected a whole number of at least {minimum}")
-        return value
-
-    def number(self, spec: _Map, key: str, where: str, default: float) -> float:
-        value = spec.get(key, default)
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-            raise self.fail(spec.lines[key], f"{where}.{key}: expected a number of at least 0")
-        return float(value)
-
-    def flag(self, spec: _Map, key: str, where: str, default: bool) -> bool:
-        value = spec.get(key, default)
-        if not isinstance(value, bool):
-            raise self.fail(spec.lines[key], f"{where}.{key}: expected true or false")
-        return value
-
-    def choice(self, spec: _Map, key: str, where: str, choices: tuple[str, ...], default: str) -> str:
-        value = spec.get(key, default)
-        if value not in choices:
-            raise self.fail(spec.lines[key], f"{where}.{key}: expected {' or '.join(choices)}, not {value!r}")
-        return value
-
-
-def _input_at(real: str, job_path: Path, corpora: Iterable[Corpus]) -> str | None:
-    """Why the real path `real` is an input (the job file, a source, a path a corpus reads),
-    as the end of a sentence that starts with the path; None when it is none of them."""
-    if real == os.path.realpath(job_path):
-        return "is the job file: name another output"
-    for corpus in corpora:
-        for source in corpus.sources:
-            root = os.path.realpath(source)
-            if real == root:
-                return f"is a source of corpus {corpus.name}: name another output"
-            if _within(real, root) and not _excluded(os.path.relpath(real, root), corpus.options.exclude):
-                return (
-                    f"is inside the sources of corpus {corpus.name}: name another output, "
-                    f"or add its folder to corpora.{corpus.name}.exclude"
-                )
-    return None
-
-
-def _excluded(relative: str, exclude: tuple[str, ...]) -> bool:
-    """Whether the corpus's own `exclude` globs leave `relative` out (as packing matches them)."""
-    return bool(exclude) and GitIgnoreSpec.from_lines(exclude).match_file(relative.replace(os.sep, "/"))
-
-
-def _within(path: str, folder: str) -> bool:
-    """Whether the real path `path` is `folder` or inside it."""
-    return os.path.commonpath([path, folder]) == folder

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import time
-import tomllib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,8 +22,9 @@ from pathspec import GitIgnoreSpec
 
 from ..engine.base import Engine, Generation
 from ..engine.config import SamplingConfig
-from ..errors import PublishError, UsageError
+from ..errors import PublishError
 from ..pack.options import PackOptions
+from ..project_config import read_table
 from ..sources import gitdiff
 from ..sources.defaults import DEFAULT_EXCLUDES
 from ..sources.files import SCOUTIGNORE
@@ -39,24 +39,28 @@ from .pr_report import MARKER, Report, effort_from_size, parse_answer, walkthrou
 from .prompting import NoRoom, Overflow, fit_prompt
 from .run_record import RunRecord
 
-CONFIG_FILE = ".scout-context.toml"
 PREFILL = "SUMMARY:"  # the answer starts here, so even a small model begins in format
 MAX_LINKED_ISSUES = 5
 MAX_DISCUSSION = 30
-_CONFIG_LISTS = ("include", "exclude", "generated")
 _LINKED = re.compile(r"(?<![\w/#&])#(\d{1,7})\b")
 
 
 @dataclass(frozen=True)
 class PrConfig:
-    """The `[pr]` settings of the base commit: globs (gitignore syntax) of files to
-    include, exclude or treat as generated, and guidance added to the model's rules."""
+    """The `[pr]` settings of the base commit (`_PR_SETTINGS`: include and exclude are
+    `PackOptions`'s, added to `--include` and `--exclude`) and its `.scoutignore`."""
 
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     generated: tuple[str, ...] = ()
+    """Files (gitignore globs) to treat as generated: summarized, not shown."""
     instructions: str = ""
+    """Guidance from the project's maintainers, added to the model's rules (its first 2000 characters)."""
     ignore_lines: tuple[str, ...] = ()  # the base's .scoutignore
+
+
+# The keys of the `[pr]` table: (settings dataclass, its fields).
+_PR_SETTINGS = ((PackOptions, ("include", "exclude")), (PrConfig, ("generated", "instructions")))
 
 
 @dataclass(frozen=True)
@@ -81,37 +85,10 @@ class PrResult:
 
 def read_config(repo: Path, commit: str) -> PrConfig:
     """The configuration as committed at `commit` (UsageError when it is malformed)."""
-    table: object = {}
-    where = ""
-    for name, keys in ((CONFIG_FILE, ("pr",)), ("pyproject.toml", ("tool", "scout-context", "pr"))):
-        raw = gitdiff.read_file(repo, commit, name)
-        if raw is None:
-            continue
-        try:
-            found: object = tomllib.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-            raise UsageError(f"{name} at {commit[:12]} is not valid TOML: {error}") from None
-        for key in keys:
-            found = found.get(key, {}) if isinstance(found, dict) else {}
-        if found:
-            table, where = found, f"[{'.'.join(keys)}] in {name} at {commit[:12]}"
-            break
-    if not isinstance(table, dict):
-        raise UsageError(f"{where} must be a table")
-    unknown = set(table) - {*_CONFIG_LISTS, "instructions"}
-    if unknown:
-        raise UsageError(f"{where}: unknown settings {', '.join(sorted(unknown))} (known: {', '.join(_CONFIG_LISTS)}, instructions)")
-    lists = {}
-    for key in _CONFIG_LISTS:
-        value = table.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise UsageError(f"{where}: {key} must be a list of strings")
-        lists[key] = tuple(value)
-    instructions = table.get("instructions", "")
-    if not isinstance(instructions, str):
-        raise UsageError(f"{where}: instructions must be a string")
+    values = read_table(lambda name: gitdiff.read_file(repo, commit, name), "pr", _PR_SETTINGS, at=f" at {commit[:12]}")
+    values["instructions"] = values["instructions"].strip()[:2000]
     ignore = gitdiff.read_file(repo, commit, SCOUTIGNORE) or b""
-    return PrConfig(**lists, instructions=instructions.strip()[:2000], ignore_lines=tuple(ignore.decode("utf-8", "replace").splitlines()))
+    return PrConfig(**values, ignore_lines=tuple(ignore.decode("utf-8", "replace").splitlines()))
 
 
 def path_filter(config: PrConfig, options: PackOptions) -> Callable[[str], bool]:

@@ -1,0 +1,111 @@
+"""Settings declared once: a dataclass field, with its doc as the string literal after it.
+
+The CLI's options (`cli/setting_options.py`), the job file's keys and the comments of its
+example (`tasks/jobs.py`, `tasks/job_values.py`) and the `.scout-context.toml` tables
+(`project_config.py`) are all built from `settings(cls)`, so a setting's name, default,
+type, bounds and help are written in one place: a field with a doc is a setting. A field's doc is read from the class's source (as vLLM does for its
+config dataclasses); what only one surface needs goes in `setting(...)`'s metadata: the
+CLI flag when it is not `--field-name`, the key in files when it is not the field's name,
+and the smallest value allowed.
+
+A doc is written for users: its first sentence says what the setting is (the example job
+file's comment), the whole doc is the option's `--help`. Where to add a setting: a field
+with a doc in its dataclass, then the surface that offers it (an `option(...)` in `cli/`,
+a name in `jobs.ENGINE_SETTINGS` or `CORPUS_SETTINGS`, a table's fields for `read_table`).
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import itertools
+import re
+import textwrap
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields
+from functools import cache
+from typing import Any
+
+_SENTENCE_END = re.compile(r"\.(?:\s|$)")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One field of a settings dataclass, as every surface sees it."""
+
+    name: str
+    """The field's name (the keyword of the dataclass)."""
+    doc: str
+    """The field's doc on one line ("" when it has none)."""
+    kind: type
+    """bool, int, float, str or tuple (of str), whether or not None is allowed."""
+    default: Any
+    """The field's default (MISSING for a required field)."""
+    flag: str
+    """The CLI option: `--field-name` unless the field says otherwise."""
+    key: str
+    """The key in job files and configuration files: the field's name unless it says otherwise."""
+    minimum: float | None
+    """The smallest value accepted, for numbers."""
+
+    @property
+    def summary(self) -> str:
+        """The doc's first sentence, as a comment in a file: "most tokens in the answer"."""
+        first = _SENTENCE_END.split(self.doc, maxsplit=1)[0].strip()
+        word = first.split(" ", 1)[0]
+        return first if len(word) > 1 and word.isupper() else first[:1].lower() + first[1:]  # "KV cache" stays
+
+
+def setting(
+    default: Any = MISSING, *, flag: str = "", key: str = "", minimum: float | None = None, repr: bool = True
+) -> Any:
+    """A dataclass field with what the surfaces need besides its name, type and doc."""
+    metadata = {"flag": flag, "key": key, "minimum": minimum}
+    return field(default=default, repr=repr, metadata=metadata)
+
+
+@cache
+def settings(cls: type) -> dict[str, Setting]:
+    """The fields of the dataclass `cls` that have a doc, by field name, in declaration order."""
+    docs = _field_docs(cls)
+    hints = typing.get_type_hints(cls)
+    found = {}
+    for each in fields(cls):
+        if each.name not in docs:
+            continue
+        meta = each.metadata
+        found[each.name] = Setting(
+            name=each.name,
+            doc=docs[each.name],
+            kind=_kind(hints[each.name]),
+            default=each.default,
+            flag=meta.get("flag") or "--" + each.name.replace("_", "-"),
+            key=meta.get("key") or each.name,
+            minimum=meta.get("minimum"),
+        )
+    return found
+
+
+def _field_docs(cls: type) -> dict[str, str]:
+    """Each field's doc: the string literal right after its annotated assignment."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs = {}
+    for statement, following in itertools.pairwise(body):
+        if (
+            isinstance(statement, ast.AnnAssign)
+            and isinstance(statement.target, ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            docs[statement.target.id] = " ".join(following.value.value.split())
+    return docs
+
+
+def _kind(hint: Any) -> type:
+    """The type a value is read as, without None: `int | None` -> int, `tuple[str, ...]` -> tuple."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        (hint,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    return typing.get_origin(hint) or hint
