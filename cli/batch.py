@@ -16,14 +16,9 @@ from scout_context.engine.registry import open_engine
 from scout_context.errors import UsageError
 from scout_context.output import write_output
 from scout_context.store import Store
-from scout_context.tasks.batch import (
-    BatchResult,
-    Progress as ProgressCallback,
-    export_openai_batch,
-    read_openai_batch,
-    run_batch,
-)
+from scout_context.tasks.batch import BatchResult, Progress as ProgressCallback, run_batch
 from scout_context.tasks.jobs import EXAMPLE, load_job_file
+from scout_context.tasks.openai_batch import export_openai_batch, read_openai_batch
 from scout_context.tasks.reports import summary_json, write_reports
 
 from .console import err_console, markup, print_json

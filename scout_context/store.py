@@ -1,5 +1,5 @@
 """The SQLite store (sqlite-utils, WAL): content-addressed text, per-content analyses, a stat
-index per source, and numbered migrations.
+index per source, and numbered migrations (`migrations.py`).
 
 - `blobs`: hash -> text (chunk bodies as they go into prompts), written once, deduplicated.
 - `analyses`: (content hash, options) -> what reading a file produced: its chunks (line
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from .definition import Definition
 from .errors import StoreError
+from .migrations import MIGRATIONS
 from .pack.analysis import Analysis
 from .paths import CACHE_ENV, store_path
 from .sources.secrets import scrub
@@ -37,55 +38,6 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 
-def _m001_initial(db: sqlite_utils.Database) -> None:
-    db.table("blobs").create({"hash": str, "text": str}, pk="hash")
-    db.table("analyses").create(
-        {
-            "hash": str, "options": str, "reason": str, "note": str, "language": str,
-            "parsed_ok": int, "outline": str, "redactions": str, "chunks": str,
-        },
-        pk=("hash", "options"),
-    )
-    db.table("file_index").create(
-        {"source": str, "path": str, "size": int, "mtime_ns": int, "inode": int, "hash": str},
-        pk=("source", "path"),
-    )
-
-
-def _m002_runs(db: sqlite_utils.Database) -> None:
-    db.table("runs").create(
-        {
-            "id": int, "created_at": str, "command": str, "engine": str, "model": str,
-            "sources": str, "question": str, "answer": str, "citations": str, "usage": str,
-            "timings": str, "status": str,
-        },
-        pk="id",
-    )
-    db.table("runs").create_index(["created_at"])
-
-
-def _m003_skipped_parts(db: sqlite_utils.Database) -> None:
-    db.table("analyses").add_column("skipped_parts", str, not_null_default="[]")
-
-
-def _m004_batch_answers(db: sqlite_utils.Database) -> None:
-    db.table("batch_answers").create(
-        {
-            "corpus_hash": str, "question": str, "model": str, "settings": str, "answer": str,
-            "prompt_tokens": int, "cached_tokens": int, "completion_tokens": int, "finish_reason": str,
-            "seconds": float, "created_at": str,
-        },
-        pk=("corpus_hash", "question", "model", "settings"),
-    )
-
-
-def _m005_rank_indexes(db: sqlite_utils.Database) -> None:
-    db.table("rank_indexes").create({"key": str, "data": bytes, "used_at": str}, pk="key")
-
-
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _m001_initial, _m002_runs, _m003_skipped_parts, _m004_batch_answers, _m005_rank_indexes,
-]
 RANK_INDEXES_KEPT = 8  # the most recently used; each under 1 MB for a 10M-token corpus
 
 
