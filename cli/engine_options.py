@@ -9,7 +9,7 @@ import typer
 from scout_context.engine import registry
 from scout_context.engine.config import EngineConfig, SamplingConfig
 
-EngineName = Annotated[str, typer.Option("--engine", help=registry.help_text())]
+EngineName = Annotated[str, typer.Option("--engine", help=registry.option_help())]
 Model = Annotated[Optional[str], typer.Option("--model", help="A known model (see `scout-context models`) or a model folder; with --engine openai, the served model id (SCOUT_MODEL).")]
 BaseUrl = Annotated[Optional[str], typer.Option("--base-url", help="The remote server, e.g. http://gpu-box:8000/v1 (SCOUT_BASE_URL; the key comes from SCOUT_API_KEY).")]
 MaxModelLen = Annotated[Optional[int], typer.Option("--max-model-len", min=256, help="Context length to run the embedded engine with (default: the model's own for this machine).")]
@@ -24,7 +24,7 @@ def engine_config(
     engine: str, model: str | None, base_url: str | None, max_model_len: int | None, verbose: bool, images: int = 10,
     timeout: float | None = None,
 ) -> EngineConfig:
-    if engine not in registry.BACKENDS:
+    if engine not in registry.BACKENDS and engine != registry.AUTO:
         raise typer.BadParameter(f"unknown engine {engine!r}: use {registry.either()}", param_hint="--engine")
     return EngineConfig.from_env(
         backend=engine, model=model, base_url=base_url, max_model_len=max_model_len, verbose=verbose, limit_images=images,

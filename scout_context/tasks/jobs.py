@@ -50,7 +50,7 @@ EXAMPLE = """\
 
 # The engine, as for `ask` (SCOUT_BASE_URL, SCOUT_API_KEY and SCOUT_MODEL apply too).
 engine:
-  backend: vllm            # vllm: embedded in this process; openai: a remote vLLM server
+  backend: auto            # auto: `scout-context serve` if it runs, else vllm (embedded); openai: a remote server
   # model: scout           # a known model or a model folder; with openai, the served id
   # base_url: http://gpu-box:8000/v1
   # max_model_len: 131072
@@ -265,7 +265,7 @@ class _Reader:
             raise self.fail(data.lines["allow_outside"], f"allow_outside is the caller's choice, not the job file's: {_OUTSIDE_HINT}")
         top = self.mapping(data, 1, "the job file", _TOP, required=("corpora", "jobs"))
         engine = self.mapping(top.get("engine", _Map()), top.lines.get("engine", 1), "engine", _ENGINE)
-        backend = self.choice(engine, "backend", "engine", registry.names(), "vllm")
+        backend = self.choice(engine, "backend", "engine", (registry.AUTO, *registry.names()), registry.AUTO)
         config = EngineConfig.from_env(
             backend=backend,
             model=self.text(engine, "model", "engine", None),
