@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -32,16 +32,16 @@ serve_app = typer.Typer(
 )
 
 Port = Annotated[int, typer.Option("--port", min=1, max=65535, help="The port it listens on (one server per port).")]
-SomePort = Annotated[Optional[int], typer.Option("--port", min=1, max=65535, help="The server's port (default: the only one running).", show_default=False)]
+SomePort = Annotated[int | None, typer.Option("--port", min=1, max=65535, help="The server's port (default: the only one running).", show_default=False)]
 
 
 @serve_app.command("start")
 def start_command(
-    sources: Annotated[Optional[list[Path]], typer.Argument(help="Sources whose prefix to compute now, as `ask --layout stable` lays them out.", show_default=False)] = None,
+    sources: Annotated[list[Path] | None, typer.Argument(help="Sources whose prefix to compute now, as `ask --layout stable` lays them out.", show_default=False)] = None,
     model: Model = None,
     port: Port = DEFAULT_PORT,
     host: Annotated[str, typer.Option("--host", help="The address it listens on; beyond 127.0.0.1 it needs --api-key.")] = "127.0.0.1",
-    api_key: Annotated[Optional[str], typer.Option("--api-key", help="The key clients must send (SCOUT_API_KEY); required with --host beyond this machine.", show_default=False)] = None,
+    api_key: Annotated[str | None, typer.Option("--api-key", help="The key clients must send (SCOUT_API_KEY); required with --host beyond this machine.", show_default=False)] = None,
     detach: Annotated[bool, typer.Option("--detach", help="Return once the server answers, leaving it running (stop it with `serve stop`).")] = False,
     max_model_len: MaxModelLen = None,
     include: Include = None,

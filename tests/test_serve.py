@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from test_cli import EXAMPLE, EXE, one_line_error
 
 from scout_context import paths
 from scout_context.engine.config import EngineConfig
 from scout_context.engine.models import ensure_model
 from scout_context.engine.registry import choose
 from scout_context.engine.server_state import ServerState, read_state, state_path, write_state
+from test_cli import EXAMPLE, EXE, one_line_error
 
 pytestmark = pytest.mark.engine
 

@@ -23,9 +23,9 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -33,7 +33,16 @@ import httpx
 from scout_context.engine.config import DEFAULT_MODEL, EngineConfig
 from scout_context.engine.server_launch import server_launch
 from scout_context.engine.server_state import (
-    LOOPBACK, ServerState, answers, clear_state, is_running, live_servers, log_path, read_state, state_dir, write_state,
+    LOOPBACK,
+    ServerState,
+    answers,
+    clear_state,
+    is_running,
+    live_servers,
+    log_path,
+    read_state,
+    state_dir,
+    write_state,
 )
 from scout_context.engine.vllm_local import OUT_OF_MEMORY
 from scout_context.errors import EngineOutOfMemory, EngineUnreachable, ModelMissing, ScoutError, UsageError
@@ -81,7 +90,7 @@ def start(config: EngineConfig, host: str, port: int, api_key: str | None = None
             )  # fmt: skip
         state = ServerState(
             pid=process.pid, port=port, host=host, model=_model_as_asked(config.model), served_model=launch.served_model,
-            started=datetime.now(timezone.utc).isoformat(timespec="seconds"), log=str(log), api_key=bool(api_key),
+            started=datetime.now(UTC).isoformat(timespec="seconds"), log=str(log), api_key=bool(api_key),
             settings=launch.settings,
         )  # fmt: skip
         write_state(state)
@@ -152,7 +161,7 @@ def status(state: ServerState, api_key: str | None = None) -> dict[str, Any]:
         "model": state.model,
         "served_model": state.served_model,
         "started": state.started,
-        "uptime_s": round((datetime.now(timezone.utc) - started).total_seconds()),
+        "uptime_s": round((datetime.now(UTC) - started).total_seconds()),
         "answering": answers(state, api_key),
         "log": state.log,
         "cache": metrics(state),
@@ -170,7 +179,7 @@ def metrics(state: ServerState) -> dict[str, float]:
         return {}
     found: dict[str, float] = {}
     for line in reply.text.splitlines() if reply.status_code == 200 else []:
-        name, _, rest = line.partition("{") if "{" in line else line.partition(" ")
+        name = line.partition("{")[0] if "{" in line else line.partition(" ")[0]
         key = _METRICS.get(name.removesuffix("_total"))
         if key is None or line.startswith("#"):
             continue
@@ -245,10 +254,8 @@ def log_tail(log: str, size: int = 16_384) -> list[str]:
 
 
 def _signal_group(pid: int, sig: int) -> None:
-    try:
+    with suppress(ProcessLookupError, PermissionError):  # already gone
         os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _alive(state: ServerState, process: subprocess.Popen[bytes] | None) -> bool:
@@ -262,7 +269,8 @@ def _alive(state: ServerState, process: subprocess.Popen[bytes] | None) -> bool:
         return is_running(state)
     for entry in entries:
         try:
-            fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
         if fields[2] == str(state.pid) and fields[0] != "Z":  # fields: state, ppid, pgrp, ...

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -82,10 +84,8 @@ def read_state(port: int) -> ServerState | None:
 
 
 def clear_state(port: int) -> None:
-    try:
+    with suppress(OSError):  # a read-only cache: the state stays stale, and is detected as such again
         state_path(port).unlink(missing_ok=True)
-    except OSError:  # a read-only cache: the state stays stale, and is detected as such again
-        pass
 
 
 def is_running(state: ServerState) -> bool:
@@ -109,7 +109,7 @@ def is_running(state: ServerState) -> bool:
         return False
     port = str(state.port).encode()
     return status != "Z" and SERVER_MODULE.encode() in argv and any(
-        flag == b"--port" and value == port for flag, value in zip(argv, argv[1:])
+        flag == b"--port" and value == port for flag, value in pairwise(argv)
     )
 
 
