@@ -10,9 +10,9 @@ import typer
 
 from scout_context.engine.registry import open_engine
 from scout_context.store import Store
-from scout_context.tasks.ask import AskResult, ask, usage
+from scout_context.tasks.ask import ASK_MAX_TOKENS, AskResult, ask, usage
 
-from .console import InertStream, err_console, markup, print_json
+from .console import InertStream, err_console, markup, note, print_json
 from .engine_options import (
     BaseUrl,
     EngineName,
@@ -49,11 +49,11 @@ def ask_command(
     answer_language: Annotated[str | None, typer.Option("--answer-language", help="Answer in this language (default: the question's).")] = None,
     layout: LayoutOption = None,
     no_fit: NoFit = False,
-    engine: EngineName = "vllm",
+    engine: EngineName = "auto",
     model: Model = None,
     base_url: BaseUrl = None,
     max_model_len: MaxModelLen = None,
-    max_tokens: MaxTokens = 512,
+    max_tokens: MaxTokens = ASK_MAX_TOKENS,
     temperature: Temperature = 0.0,
     include: Include = None,
     exclude: Exclude = None,
@@ -78,7 +78,7 @@ def ask_command(
         answer.write(text)
         sys.stdout.flush()
 
-    llm = open_engine(config)
+    llm = open_engine(config, announce=note)
     store = Store()
     try:
         with pack_progress(err_console) as progress:
@@ -110,7 +110,8 @@ def _print_citations(result: AskResult) -> None:
     u = usage(result)
     err_console.print(
         f"[dim]{result.generation.prompt_tokens:,} prompt tokens ({u['cached_tokens']:,} cached), "
-        f"{u['completion_tokens']:,} answer tokens, {result.timings['total_s']:.1f} s, run {result.run_id}[/]"
+        f"{u['completion_tokens']:,} answer tokens, first token in {result.timings['first_token_s']:.1f} s, "
+        f"{result.timings['total_s']:.1f} s in all, run {result.run_id}[/]"
     )
 
 

@@ -21,7 +21,7 @@ from scout_context.tasks.jobs import EXAMPLE, load_job_file
 from scout_context.tasks.openai_batch import export_openai_batch, read_openai_batch
 from scout_context.tasks.reports import summary_json, write_reports
 
-from .console import err_console, markup, print_json
+from .console import err_console, markup, note, print_json
 from .engine_options import Timeout, Verbose
 from .options import JsonOutput
 
@@ -64,7 +64,7 @@ def batch_command(
         raise UsageError(f"--export-openai-batch: {export_openai_batch_file} {reason}")
     imported = read_openai_batch(import_openai_batch_file) if import_openai_batch_file else None
     config = replace(job_file.engine, verbose=verbose)
-    engine = open_engine(config if timeout is None else replace(config, timeout_s=timeout))
+    engine = open_engine(config if timeout is None else replace(config, timeout_s=timeout), announce=note)
     store = Store()
     try:
         if export_openai_batch_file:

@@ -84,6 +84,11 @@ def json_text(payload: Any) -> str:
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)[0]):04x}", text)
 
 
+def note(message: str) -> None:
+    """One dim line on stderr: what a command chose or did on the way (never its result)."""
+    err_console.print(f"[dim]{markup(message)}[/]", highlight=False, soft_wrap=True)
+
+
 def print_json(payload: Any) -> None:
     sys.stdout.write(json_text(payload))
     sys.stdout.flush()

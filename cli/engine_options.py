@@ -12,7 +12,7 @@ from scout_context.engine.config import EngineConfig, SamplingConfig
 
 from .setting_options import option
 
-EngineName = Annotated[str, option(EngineConfig, "backend", more=registry.help_text())]
+EngineName = Annotated[str, option(EngineConfig, "backend", more=registry.option_help())]
 Model = Annotated[str | None, option(EngineConfig, "model")]
 BaseUrl = Annotated[str | None, option(EngineConfig, "base_url")]
 MaxModelLen = Annotated[int | None, option(EngineConfig, "max_model_len")]
@@ -27,7 +27,7 @@ def engine_config(
     engine: str, model: str | None, base_url: str | None, max_model_len: int | None, verbose: bool, images: int = 10,
     timeout: float | None = None,
 ) -> EngineConfig:
-    if engine not in registry.BACKENDS:
+    if engine not in registry.BACKENDS and engine != registry.AUTO:
         raise typer.BadParameter(f"unknown engine {engine!r}: use {registry.either()}", param_hint="--engine")
     return EngineConfig.from_env(
         backend=engine, model=model, base_url=base_url, max_model_len=max_model_len, verbose=verbose, limit_images=images,

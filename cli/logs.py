@@ -28,13 +28,20 @@ def logs_command(
         print_json([run.as_json() for run in runs])
         return
     table = Table(show_edge=False, pad_edge=False)
-    for column in ("id", "when", "command", "model", "question", "answer", "tokens"):
+    for column in ("id", "when", "command", "model", "question", "answer", "tokens", "first token"):
         table.add_column(column, overflow="fold")
     for run in runs:
         tokens = run.usage or {}
         table.add_row(
             str(run.id), run.created_at, run.command, markup(run.model or ""),
             markup((run.question or "")[:60]), markup((run.answer or "").strip()[:80]),
-            f"{tokens.get('prompt_tokens', 0):,}+{tokens.get('completion_tokens', 0):,}",
+            f"{tokens.get('prompt_tokens', 0):,}+{tokens.get('completion_tokens', 0):,} ({tokens.get('cached_tokens', 0):,} cached)",
+            _first_token(run.timings),
         )
     err_console.print(table if runs else "no runs yet")
+
+
+def _first_token(timings: dict | None) -> str:
+    """Seconds to the first token of the answer, where the run recorded it."""
+    seconds = (timings or {}).get("first_token_s")
+    return f"{seconds:.1f} s" if isinstance(seconds, (int, float)) else ""

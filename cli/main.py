@@ -21,6 +21,7 @@ from .logs import logs_command
 from .models import models_command
 from .pack import pack_command
 from .pr import pr_command
+from .serve import serve_app
 
 app = typer.Typer(
     name="scout-context",
@@ -38,6 +39,7 @@ app.command("logs")(logs_command)
 app.command("models")(models_command)
 app.command("pr")(pr_command)
 app.add_typer(engine_app, name="engine")
+app.add_typer(serve_app, name="serve")
 
 
 @app.callback()

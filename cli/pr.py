@@ -55,7 +55,7 @@ def pr_command(
     budget: Annotated[int | None, typer.Option("--budget", min=1, help="Most prompt tokens (default: the engine's context less --max-tokens).")] = None,
     include: Include = None,
     exclude: Exclude = None,
-    engine: EngineName = "vllm",
+    engine: EngineName = "auto",
     model: Model = None,
     base_url: BaseUrl = None,
     max_model_len: MaxModelLen = None,
@@ -97,7 +97,7 @@ def pr_command(
         description if description is not None else pull.get("body") or "",
     )  # fmt: skip
     try:
-        llm, store = open_engine(config), Store()
+        llm, store = open_engine(config, announce=_log), Store()
         try:
             result = summarize_pr(
                 repository, base, head or (pull.get("head") or {}).get("sha") or "HEAD", engine=llm, store=store,

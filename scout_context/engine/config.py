@@ -21,13 +21,14 @@ from scout_context.errors import UsageError
 from scout_context.settings import setting
 
 DEFAULT_MODEL = "smollm2"
+AUTO = "auto"  # the backend: a running `scout-context serve` for the model, else the embedded engine
 
 
 @dataclass(frozen=True)
 class EngineConfig:
     """Every knob of both backends; the embedded backend turns it into `vllm.LLM` arguments."""
 
-    backend: str = setting("vllm", flag="--engine")  # a name in `registry.BACKENDS`, which says what each is
+    backend: str = setting(AUTO, flag="--engine")  # AUTO or a name in `registry.BACKENDS`, which says what each is
     """The engine that runs the model."""
     model: str | None = None
     """A known model or a model folder; with the openai engine, the served model id. `scout-context models`

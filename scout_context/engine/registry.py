@@ -1,6 +1,10 @@
 """The engine backends, in one table: the names `EngineConfig.backend`, `--engine` and a job
 file's `backend:` accept, the help the CLI shows for each, and how each one opens.
 
+`auto` (the commands' default) is no backend of its own: `choose` resolves it, in this one
+place, to a running `scout-context serve` for the model (`openai` at its address) or else
+to `vllm`.
+
 Adding a backend: a module whose class satisfies `base.Engine` (tests/test_engine_protocol.py
 checks it), and one `Backend` entry below. A factory imports its module only when called,
 so naming a backend starts nothing heavy (vLLM takes seconds to import).
@@ -9,11 +13,13 @@ so naming a backend starts nothing heavy (vLLM takes seconds to import).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from scout_context.engine.base import Engine
-from scout_context.engine.config import EngineConfig
+from scout_context.engine.config import AUTO, EngineConfig
 from scout_context.errors import UsageError
+
+AUTO_HELP = "a running `scout-context serve` for the model, else vllm"
 
 
 @dataclass(frozen=True)
@@ -61,8 +67,29 @@ def help_text() -> str:
     return "; ".join(f"{backend.name}: {backend.help}" for backend in BACKENDS.values()) + "."
 
 
-def open_engine(config: EngineConfig) -> Engine:
-    """The backend `config.backend` names; nothing heavy starts until it is first used."""
+def option_help() -> str:
+    """`--engine`'s help: `auto`, then every backend."""
+    return f"{AUTO}: {AUTO_HELP}; {help_text()}"
+
+
+def choose(config: EngineConfig, announce: Callable[[str], None] | None = None) -> EngineConfig:
+    """`config` with `auto` resolved: a running local server for the model (`serve_state.
+    find_server`; `announce` is told which), else the embedded engine. Other backends as named."""
+    if config.backend != AUTO:
+        return config
+    from scout_context.engine.server_state import find_server
+
+    server = find_server(config.model, config.api_key)
+    if server is None:
+        return replace(config, backend="vllm")
+    if announce is not None:
+        announce(f"using the local server at {server.url} (scout-context serve)")
+    return replace(config, backend="openai", base_url=server.url, model=server.served_model)
+
+
+def open_engine(config: EngineConfig, announce: Callable[[str], None] | None = None) -> Engine:
+    """The backend `config.backend` names (`auto`: see `choose`); nothing heavy starts until it is first used."""
+    config = choose(config, announce)
     backend = BACKENDS.get(config.backend)
     if backend is None:
         raise UsageError(f"unknown engine {config.backend!r}: use {either()}")

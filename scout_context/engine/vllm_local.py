@@ -37,7 +37,7 @@ from scout_context.engine.config import DEFAULT_MODEL, EngineConfig, SamplingCon
 from scout_context.errors import ContextTooLarge, EngineOutOfMemory, ScoutError, UsageError
 from scout_context.sources.images import ImageInput
 
-_OUT_OF_MEMORY = re.compile(
+OUT_OF_MEMORY = re.compile(
     r"out of memory|cannot allocate memory|KV cache is needed|available KV cache memory|"
     r"Available memory .* less than|No available memory for the cache blocks",
     re.IGNORECASE,
@@ -251,7 +251,7 @@ def _translated(model_name: str) -> Iterator[None]:
         raise
     except Exception as error:  # vLLM raises ValueError/RuntimeError/torch.OutOfMemoryError with prose
         message = " ".join(str(error).split())
-        if isinstance(error, MemoryError) or _OUT_OF_MEMORY.search(message):
+        if isinstance(error, MemoryError) or OUT_OF_MEMORY.search(message):
             typed: ScoutError = EngineOutOfMemory(
                 f"not enough memory for {model_name}: {_shorten(message)} (lower --max-model-len or the KV cache space)"
             )

@@ -94,6 +94,22 @@ def ask(
     return result
 
 
+PRIME_QUESTION = "What do these sources contain?"
+ASK_MAX_TOKENS = 512
+"""`ask`'s default answer reserve: what `prime` fits for, so its prefix is the one `ask` sends."""
+
+
+def prime(sources: Sequence[Path], *, engine: Engine, store: Store, options: PackOptions) -> Generation:
+    """Put the prefix that `ask --layout stable` questions over `sources` share into the
+    engine's prefix cache: the prompt `ask` would send (for a neutral question, with the
+    default answer reserve), answered with one token. Only the tail differs from a real
+    question's prompt, so the corpus before it is computed once, here."""
+    packed = pack(sources, options, store=store)
+    reserve = SamplingConfig(max_tokens=ASK_MAX_TOKENS)
+    _, prompt, _ = _fitted_prompt(packed, PRIME_QUESTION, engine, reserve, "stable", True, None, 0, store)
+    return engine.generate([prompt], SamplingConfig(max_tokens=1))[0]
+
+
 def _fitted_prompt(
     packed: PackResult, question: str, engine: Engine, sampling: SamplingConfig, layout: Layout,
     fit_to_budget: bool, answer_language: str | None, image_tokens: int, store: Store | None = None,

@@ -146,7 +146,7 @@ _CORPUS = keys(*CORPUS_SETTINGS, (Corpus, ("sources",)))
 def _example() -> str:
     """The commented example job file (`batch --init`): defaults and comments come from the fields."""
     engine = [
-        example_line(EngineConfig, "backend", indent=2, more=f": {registry.either()}"),
+        example_line(EngineConfig, "backend", indent=2, more=f": {registry.AUTO} ({registry.AUTO_HELP}), {registry.either()}"),
         example_line(EngineConfig, "model", "scout", indent=2, off=True),
         example_line(EngineConfig, "base_url", "http://gpu-box:8000/v1", indent=2, off=True),
         example_line(EngineConfig, "max_model_len", "131072", indent=2, off=True),
@@ -218,7 +218,7 @@ class _Reader(ValueReader):
             raise self.fail(data.lines["allow_outside"], f"allow_outside is the caller's choice, not the job file's: {OUTSIDE_HINT}")
         top = self.mapping(data, 1, "the job file", _TOP, required=("corpora", "jobs"))
         engine = self.mapping(top.get("engine", Map()), top.lines.get("engine", 1), "engine", _ENGINE)
-        backends = {"backend": registry.names()}
+        backends = {"backend": (registry.AUTO, *registry.names())}
         config, sampling, batch = (
             self.read_settings(engine, "engine", cls, names, backends) for cls, names in ENGINE_SETTINGS
         )

@@ -1,0 +1,77 @@
+"""How `serve` launches and finds servers, without starting one: the server's command line
+comes from the embedded engine's own `vllm.LLM` arguments, and `auto` falls back to the
+embedded engine when no server for the model answers."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from scout_context.engine.config import EngineConfig
+from scout_context.engine.registry import AUTO, choose, option_help
+from scout_context.engine.server import check_host
+from scout_context.engine.server_launch import SERVER_MODULE, server_flag, server_launch
+from scout_context.engine.server_state import ServerState, find_server, write_state
+from scout_context.engine.vllm_local import VllmEngine
+from scout_context.errors import UsageError
+
+
+@pytest.fixture
+def model_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "tiny-model"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "llama", "max_position_embeddings": 2048}))
+    return folder
+
+
+def test_each_llm_argument_becomes_the_server_flag_of_its_name() -> None:
+    assert server_flag("max_model_len", 8192) == ["--max-model-len", "8192"]
+    assert server_flag("enforce_eager", True) == ["--enforce-eager"]
+    assert server_flag("enable_prefix_caching", False) == ["--no-enable-prefix-caching"]
+    assert server_flag("limit_mm_per_prompt", {"image": 0}) == ["--limit-mm-per-prompt", '{"image":0}']
+    assert server_flag("use_tqdm_on_load", False) == []
+
+
+def test_the_server_runs_with_the_embedded_engines_settings(model_folder: Path) -> None:
+    config = EngineConfig(model=str(model_folder), max_model_len=1024, enable_prefix_caching=False)
+    launch = server_launch(config, "127.0.0.1", 8765, api_key="k3y")
+    embedded = VllmEngine(config).llm_kwargs()
+    assert launch.argv[:3] == [sys.executable, "-m", SERVER_MODULE]
+    assert launch.settings == {**embedded, "enable_prefix_caching": True}  # caching is what a server is for
+    for key, value in launch.settings.items():
+        assert " ".join(server_flag(key, value)) in " ".join(launch.argv)
+    for flag in ("--enable-prompt-tokens-details", "--enable-tokenizer-info-endpoint", "--served-model-name tiny-model",
+                 "--port 8765", "--host 127.0.0.1", "--model " + str(model_folder)):
+        assert flag in " ".join(launch.argv)
+    assert "k3y" not in " ".join(launch.argv) and launch.env["VLLM_API_KEY"] == "k3y"  # not on a command line `ps` shows
+    assert launch.env["VLLM_ENABLE_V1_MULTIPROCESSING"] == "1" and launch.env["HF_HUB_OFFLINE"] == "1"
+
+
+def test_listening_beyond_loopback_needs_a_key() -> None:
+    check_host("127.0.0.1", None)
+    check_host("0.0.0.0", "k3y")
+    with pytest.raises(UsageError, match="needs --api-key"):
+        check_host("0.0.0.0", None)
+
+
+def test_auto_is_the_embedded_engine_without_a_server_that_answers() -> None:
+    assert choose(EngineConfig(backend=AUTO)).backend == "vllm"
+    # a recorded server whose pid is this test (alive, but no vLLM server): stale, not used
+    write_state(ServerState(os.getpid(), 8000, "127.0.0.1", "smollm2", "smollm2", "2026-01-01T00:00:00+00:00", "x.log", False))
+    assert find_server("smollm2", None) is None
+    assert choose(EngineConfig(backend=AUTO)).backend == "vllm"
+    assert option_help().startswith("auto: a running `scout-context serve` for the model, else vllm; vllm: ")
+
+
+def test_the_commands_default_to_auto_and_job_files_accept_it(tmp_path: Path) -> None:
+    from scout_context.tasks.jobs import EXAMPLE, load_job_file
+
+    (tmp_path / "src").mkdir()
+    jobs = tmp_path / "jobs.yaml"
+    jobs.write_text("corpora:\n  c:\n    sources: [src]\njobs:\n  - name: j\n    corpus: c\n    questions:\n      - Why\n    output: out.md\n")
+    assert load_job_file(jobs).engine.backend == AUTO
+    assert "backend: auto" in EXAMPLE
