@@ -1,5 +1,5 @@
-"""The registry is the one list of backends: the config's default, `--engine` and a job
-file's `backend:` take its names, and it opens each without starting anything."""
+"""The registry is the one list of backends: `--engine` and a job file's `backend:` take its
+names or `auto` (the config's default), and it opens each without starting anything."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from scout_context.errors import UsageError
 
 
 def test_the_registry_opens_each_backend_and_refuses_an_unknown_one() -> None:
-    assert list(BACKENDS) == ["vllm", "openai"] and EngineConfig().backend == "vllm"
-    assert isinstance(open_engine(EngineConfig()), VllmEngine)
+    assert list(BACKENDS) == ["vllm", "openai"] and EngineConfig().backend == "auto"
+    assert isinstance(open_engine(EngineConfig()), VllmEngine)  # auto with no server running
+    assert isinstance(open_engine(EngineConfig(backend="vllm")), VllmEngine)
     assert isinstance(open_engine(EngineConfig(backend="openai", base_url="http://127.0.0.1:9")), OpenAIEngine)
     with pytest.raises(UsageError, match="unknown engine 'tgi': use vllm or openai"):
         open_engine(EngineConfig(backend="tgi"))
