@@ -75,8 +75,12 @@ class Metered:
     def row(self, name: str, seconds: float) -> dict[str, Any]:
         computed = self.prompt_tokens - self.cached_tokens
         return {
-            "mode": name, "wall_s": round(seconds, 2), "requests": self.requests, "prompt_tokens": self.prompt_tokens,
-            "computed_tokens": computed, "cached_fraction": round(self.cached_tokens / max(self.prompt_tokens, 1), 3),
+            "mode": name,
+            "wall_s": round(seconds, 2),
+            "requests": self.requests,
+            "prompt_tokens": self.prompt_tokens,
+            "computed_tokens": computed,
+            "cached_fraction": round(self.cached_tokens / max(self.prompt_tokens, 1), 3),
         }
 
 
@@ -132,28 +136,49 @@ def main() -> int:
         metered = Metered(engine)
         started = time.perf_counter()
         for question in QUESTIONS:
-            ask([corpus], question, engine=metered, store=store, options=PackOptions(), sampling=sampling, layout=layout)
+            ask(
+                [corpus], question, engine=metered, store=store, options=PackOptions(), sampling=sampling, layout=layout
+            )
         rows.append(metered.row(f"ask x10 ({layout})", time.perf_counter() - started))
     engine.close()
     store.close()
 
     load_after = os.getloadavg()
-    print(f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after (2 cores: other load shows in the times)")
-    print(f"model {args.model}, corpus {report.corpus_tokens:,} Scout tokens, shared prefix {prefix_tokens:,} model tokens, "
-          f"{args.max_tokens} answer tokens at most, engine start {start_s:.1f} s")
+    print(
+        f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after (2 cores: other load shows in the times)"
+    )
+    print(
+        f"model {args.model}, corpus {report.corpus_tokens:,} Scout tokens, shared prefix {prefix_tokens:,} model tokens, "
+        f"{args.max_tokens} answer tokens at most, engine start {start_s:.1f} s"
+    )
     print(f"{'mode':<20}{'wall s':>9}{'requests':>10}{'prompt tok':>12}{'computed':>10}{'cached':>8}")
     for row in rows:
-        print(f"{row['mode']:<20}{row['wall_s']:>9.1f}{row['requests']:>10}{row['prompt_tokens']:>12,}"
-              f"{row['computed_tokens']:>10,}{row['cached_fraction']:>8.0%}")
+        print(
+            f"{row['mode']:<20}{row['wall_s']:>9.1f}{row['requests']:>10}{row['prompt_tokens']:>12,}"
+            f"{row['computed_tokens']:>10,}{row['cached_fraction']:>8.0%}"
+        )
     batch, asks = rows[0], rows[1]
-    print(f"batch vs ask x10: {asks['wall_s'] / batch['wall_s']:.1f}x faster, "
-          f"{asks['computed_tokens'] / max(batch['computed_tokens'], 1):.1f}x fewer prefill tokens computed; "
-          f"ten separate ask processes would add about {10 * start_s:.0f} s of engine starts")
+    print(
+        f"batch vs ask x10: {asks['wall_s'] / batch['wall_s']:.1f}x faster, "
+        f"{asks['computed_tokens'] / max(batch['computed_tokens'], 1):.1f}x fewer prefill tokens computed; "
+        f"ten separate ask processes would add about {10 * start_s:.0f} s of engine starts"
+    )
     args.work.mkdir(parents=True, exist_ok=True)
     out = args.work / f"batch-bench-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps({"model": args.model, "max_tokens": args.max_tokens, "corpus_tokens": report.corpus_tokens,
-                               "prefix_tokens": prefix_tokens, "engine_start_s": round(start_s, 2), "rows": rows,
-                               "load_average": [load_before, load_after]}, indent=2))
+    out.write_text(
+        json.dumps(
+            {
+                "model": args.model,
+                "max_tokens": args.max_tokens,
+                "corpus_tokens": report.corpus_tokens,
+                "prefix_tokens": prefix_tokens,
+                "engine_start_s": round(start_s, 2),
+                "rows": rows,
+                "load_average": [load_before, load_after],
+            },
+            indent=2,
+        )
+    )
     log(f"wrote {out}")
     return 0
 

@@ -42,8 +42,19 @@ def ensure(corpus: Corpus, work: Path = WORK, python: str | Path = sys.executabl
     if not sdist.exists():
         print(f"setup: downloading {corpus.requirement} (sdist)", file=sys.stderr, flush=True)
         subprocess.run(
-            [str(python), "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-             "-d", str(downloads), corpus.requirement],
+            [
+                str(python),
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "-d",
+                str(downloads),
+                corpus.requirement,
+            ],
             check=True,
         )
     if not sdist.exists():

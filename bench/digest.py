@@ -103,15 +103,32 @@ def main() -> None:
             for model in (SCOUT, "smol"):
                 for name, source in (("shop", SHOP), ("flask", flask)):
                     httpd.requests.clear()
-                    answer = _run("ask", str(source), QUESTION, "--engine", "openai", "--model", model, "--json", env=remote)
+                    answer = _run(
+                        "ask", str(source), QUESTION, "--engine", "openai", "--model", model, "--json", env=remote
+                    )
                     out[f"ask {name} {model}"] = _json_digest(answer)
                     out[f"ask {name} {model} requests"] = _digest(json.dumps(httpd.requests, sort_keys=True))
             repo = _pr_repo(work)
             httpd.requests.clear()
             report = _run(
-                "pr", str(repo), "--base", "main", "--head", "feature", "--format", "json", "--engine", "openai",
-                "--model", SCOUT, "--title", "Raise the threshold", "--description", "Sales asked.",
-                "--no-step-summary", env=remote,
+                "pr",
+                str(repo),
+                "--base",
+                "main",
+                "--head",
+                "feature",
+                "--format",
+                "json",
+                "--engine",
+                "openai",
+                "--model",
+                SCOUT,
+                "--title",
+                "Raise the threshold",
+                "--description",
+                "Sales asked.",
+                "--no-step-summary",
+                env=remote,
             )
             out["pr shop"] = _json_digest(report)
             out["pr shop requests"] = _digest(json.dumps(httpd.requests, sort_keys=True))
@@ -127,9 +144,13 @@ def main() -> None:
             )
             httpd.requests.clear()
             _run("batch", str(jobs), env=remote)
-            out["batch shop report"] = _json_digest((jobs.parent / "reports" / "facts.json").read_text(encoding="utf-8"))
+            out["batch shop report"] = _json_digest(
+                (jobs.parent / "reports" / "facts.json").read_text(encoding="utf-8")
+            )
             # requests run concurrently: their order is not the code's
-            out["batch shop requests"] = _digest(json.dumps(sorted(json.dumps(r, sort_keys=True) for r in httpd.requests)))
+            out["batch shop requests"] = _digest(
+                json.dumps(sorted(json.dumps(r, sort_keys=True) for r in httpd.requests))
+            )
     json.dump(out, sys.stdout, indent=2)
     sys.stdout.write("\n")
 

@@ -56,7 +56,9 @@ from bench import corpora  # noqa: E402
 DEFAULT_WORK = BENCH_DIR / ".work"
 TINY_SHOP = REPO_ROOT / "examples" / "tiny-shop"
 
-QUESTION_1 = "Explain step by step how a request is dispatched to a view function and how its return value becomes a response."
+QUESTION_1 = (
+    "Explain step by step how a request is dispatched to a view function and how its return value becomes a response."
+)
 QUESTION_2 = "How are sessions stored and signed, and which configuration keys control the session cookie?"
 SHOP_QUESTION = "Explain in detail how the cart total is computed, including tax and shipping."
 
@@ -153,8 +155,12 @@ def main() -> int:
     import_s = time.perf_counter() - started
     import torch
 
-    results["import"] = {"vllm_s": round(import_s, 2), "torch_already_imported": torch_before,
-                         "vllm": vllm.__version__, "torch": torch.__version__}
+    results["import"] = {
+        "vllm_s": round(import_s, 2),
+        "torch_already_imported": torch_before,
+        "vllm": vllm.__version__,
+        "torch": torch.__version__,
+    }
     log(f"import vllm: {import_s:.1f} s")
 
     # 2. prompts, the way `ask` builds them
@@ -220,21 +226,33 @@ def main() -> int:
         for row, prompt in prompts:
             g = engine.generate([prompt], sampling)[0]
             samples[row.name].append(g)
-            log(f"vLLM {row.name} #{repeat + 1}: prefill {g.prefill_tokens_per_s:.0f} tok/s "
-                f"({g.cached_tokens} cached), decode {g.decode_tokens_per_s:.1f} tok/s")
+            log(
+                f"vLLM {row.name} #{repeat + 1}: prefill {g.prefill_tokens_per_s:.0f} tok/s "
+                f"({g.cached_tokens} cached), decode {g.decode_tokens_per_s:.1f} tok/s"
+            )
     generations = {}
     for row, _ in prompts:
         runs = samples[row.name]
         g = generations[row.name] = max(runs, key=lambda run: run.prefill_tokens_per_s)
         row.vllm = {
-            "prompt_tokens": g.prompt_tokens, "cached_tokens": g.cached_tokens,
-            "first_token_s": round(min(r.first_token_s for r in runs), 3), "total_s": round(g.total_s, 3),
-            "completion_tokens": g.completion_tokens, "finish_reason": g.finish_reason,
+            "prompt_tokens": g.prompt_tokens,
+            "cached_tokens": g.cached_tokens,
+            "first_token_s": round(min(r.first_token_s for r in runs), 3),
+            "total_s": round(g.total_s, 3),
+            "completion_tokens": g.completion_tokens,
+            "finish_reason": g.finish_reason,
             "prefill_tok_s": round(max(r.prefill_tokens_per_s for r in runs), 1),
             "decode_tok_s": round(max(r.decode_tokens_per_s for r in runs), 2),
-            "samples": [{"first_token_s": round(r.first_token_s, 3), "cached_tokens": r.cached_tokens,
-                         "prefill_tok_s": round(r.prefill_tokens_per_s, 1), "decode_tok_s": round(r.decode_tokens_per_s, 2),
-                         "completion_tokens": r.completion_tokens} for r in runs],
+            "samples": [
+                {
+                    "first_token_s": round(r.first_token_s, 3),
+                    "cached_tokens": r.cached_tokens,
+                    "prefill_tok_s": round(r.prefill_tokens_per_s, 1),
+                    "decode_tok_s": round(r.decode_tokens_per_s, 2),
+                    "completion_tokens": r.completion_tokens,
+                }
+                for r in runs
+            ],
             "answer": g.text,
         }
         hf = results.get("hf", {}).get(row.name)
@@ -250,8 +268,11 @@ def main() -> int:
         g = engine.generate([prompt], sampling)[0]
         at = common_prefix(first_prompt, prompt)  # type: ignore[arg-type]
         results["second_question"] = {
-            "question_1": first_row.question, "question_2": row.question, "layout": "stable",
-            "prompt_tokens": g.prompt_tokens, "shared_prefix_tokens": shared,
+            "question_1": first_row.question,
+            "question_2": row.question,
+            "layout": "stable",
+            "prompt_tokens": g.prompt_tokens,
+            "shared_prefix_tokens": shared,
             "shared_prefix_of_prompt": round(shared / max(g.prompt_tokens, 1), 3),
             "cached_tokens": g.cached_tokens,
             "cached_of_shared": round(g.cached_tokens / shared, 3) if shared else 0.0,
@@ -259,9 +280,11 @@ def main() -> int:
             "whole_blocks_of_shared": shared // 128 * 128,
             "first_token_s": round(g.first_token_s, 3),
             "first_token_s_question_1": round(min(r.first_token_s for r in samples[first_row.name]), 3),
-            "chunks_q1": first_row.chunks, "chunks_q2": row.chunks,
-            "prompts_part_at_char": at, "prompt_chars": len(first_prompt),
-            "where_they_part": first_prompt[max(0, at - 60): at + 60],
+            "chunks_q1": first_row.chunks,
+            "chunks_q2": row.chunks,
+            "prompts_part_at_char": at,
+            "prompt_chars": len(first_prompt),
+            "where_they_part": first_prompt[max(0, at - 60) : at + 60],
             "answer": g.text,
         }
         log(f"second question: {shared:,} shared tokens, {g.cached_tokens:,} cached")
@@ -276,7 +299,9 @@ def main() -> int:
     return 0
 
 
-def run_transformers(engine: Any, prompts: list, ids: dict[str, list[int]], max_tokens: int, repeat: int) -> dict[str, Any]:
+def run_transformers(
+    engine: Any, prompts: list, ids: dict[str, list[int]], max_tokens: int, repeat: int
+) -> dict[str, Any]:
     """Time to first token and decode tokens/s of `generate` on the same ids (fp32, greedy),
     best of `repeat` runs."""
     import torch
@@ -307,18 +332,30 @@ def run_transformers(engine: Any, prompts: list, ids: dict[str, list[int]], max_
     load_s = time.perf_counter() - started
     tokenizer = engine.tokenizer
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    out: dict[str, Any] = {"load_s": round(load_s, 2), "threads": torch.get_num_threads(),
-                           "transformers": transformers.__version__, "attn": model.config._attn_implementation}
+    out: dict[str, Any] = {
+        "load_s": round(load_s, 2),
+        "threads": torch.get_num_threads(),
+        "transformers": transformers.__version__,
+        "attn": model.config._attn_implementation,
+    }
 
     def generate(input_ids: list[int], new: int, streamer: Any = None) -> tuple[float, list[int]]:
         tensor = torch.tensor([input_ids])
         begun = time.perf_counter()
         with torch.inference_mode():
             result = model.generate(
-                tensor, attention_mask=torch.ones_like(tensor), max_new_tokens=new, min_new_tokens=new,
-                do_sample=False, temperature=None, top_p=None, top_k=None, pad_token_id=pad, streamer=streamer,
+                tensor,
+                attention_mask=torch.ones_like(tensor),
+                max_new_tokens=new,
+                min_new_tokens=new,
+                do_sample=False,
+                temperature=None,
+                top_p=None,
+                top_k=None,
+                pad_token_id=pad,
+                streamer=streamer,
             )
-        return time.perf_counter() - begun, result[0, len(input_ids):].tolist()
+        return time.perf_counter() - begun, result[0, len(input_ids) :].tolist()
 
     generate(ids[prompts[0][0].name][:64], 2)  # warm-up (first allocations)
     log(f"transformers loaded in {load_s:.1f} s, {torch.get_num_threads()} threads")
@@ -331,12 +368,14 @@ def run_transformers(engine: Any, prompts: list, ids: dict[str, list[int]], max_
             begun = time.perf_counter()
             total, tokens = generate(prompt_ids, max_tokens, clock)
             decode_s = clock.times[-1] - clock.times[0] if len(clock.times) > 1 else 0.0
-            runs.append({
-                "first_token_s": round(ttft, 3),
-                "first_token_s_streamed": round(clock.times[0] - begun if clock.times else total, 3),
-                "total_s": round(total, 3),
-                "decode_tok_s": round((len(clock.times) - 1) / decode_s, 2) if decode_s else 0.0,
-            })
+            runs.append(
+                {
+                    "first_token_s": round(ttft, 3),
+                    "first_token_s_streamed": round(clock.times[0] - begun if clock.times else total, 3),
+                    "total_s": round(total, 3),
+                    "decode_tok_s": round((len(clock.times) - 1) / decode_s, 2) if decode_s else 0.0,
+                }
+            )
             log(f"transformers {row.name}: first token {ttft:.1f} s, decode {runs[-1]['decode_tok_s']:.1f} tok/s")
         ttft = min(min(r["first_token_s"], r["first_token_s_streamed"]) for r in runs)
         out[row.name] = {
@@ -355,32 +394,42 @@ def run_transformers(engine: Any, prompts: list, ids: dict[str, list[int]], max_
 
 def print_report(results: dict[str, Any]) -> None:
     start = results["vllm_start"]
-    print(f"\nimport vllm {results['import']['vllm_s']:.1f} s | vLLM start-up {start['start_s']:.1f} s "
-          f"(first generate {start['first_generate_s']:.1f} s) | RSS after start {start['rss_gib_after_start']:.1f} GiB "
-          f"| torch threads {start['torch_threads_before']} -> {start['torch_threads_after']} "
-          f"| transformers load {results.get('hf', {}).get('load_s', '-')} s, {results.get('hf', {}).get('threads', '-')} threads")
-    head = (f"{'prompt':<12} {'tokens':>7} {'cached':>6} | {'vLLM TTFT s':>11} {'prefill t/s':>11} {'decode t/s':>10} {'new':>4} "
-            f"| {'HF TTFT s':>9} {'prefill t/s':>11} {'decode t/s':>10} | {'prefill x':>9} {'decode x':>8} {'same':>5}")
+    print(
+        f"\nimport vllm {results['import']['vllm_s']:.1f} s | vLLM start-up {start['start_s']:.1f} s "
+        f"(first generate {start['first_generate_s']:.1f} s) | RSS after start {start['rss_gib_after_start']:.1f} GiB "
+        f"| torch threads {start['torch_threads_before']} -> {start['torch_threads_after']} "
+        f"| transformers load {results.get('hf', {}).get('load_s', '-')} s, {results.get('hf', {}).get('threads', '-')} threads"
+    )
+    head = (
+        f"{'prompt':<12} {'tokens':>7} {'cached':>6} | {'vLLM TTFT s':>11} {'prefill t/s':>11} {'decode t/s':>10} {'new':>4} "
+        f"| {'HF TTFT s':>9} {'prefill t/s':>11} {'decode t/s':>10} | {'prefill x':>9} {'decode x':>8} {'same':>5}"
+    )
     print(head)
     print("-" * len(head))
     for row in results["rows"]:
         v, h = row["vllm"], row["hf"]
         px = v["prefill_tok_s"] / h["prefill_tok_s"] if h and h.get("prefill_tok_s") else None
         dx = v["decode_tok_s"] / h["decode_tok_s"] if h and h.get("decode_tok_s") else None
-        print(f"{row['name']:<12} {v['prompt_tokens']:>7,} {v['cached_tokens']:>6,} | {v['first_token_s']:>11.2f} "
-              f"{v['prefill_tok_s']:>11.0f} {v['decode_tok_s']:>10.2f} {v['completion_tokens']:>4} | "
-              f"{h.get('first_token_s', float('nan')):>9.2f} {h.get('prefill_tok_s', float('nan')):>11.0f} "
-              f"{h.get('decode_tok_s', float('nan')):>10.2f} | "
-              f"{'-' if px is None else f'{px:.2f}':>9} {'-' if dx is None else f'{dx:.2f}':>8} {row['same_tokens']:>5}")
+        print(
+            f"{row['name']:<12} {v['prompt_tokens']:>7,} {v['cached_tokens']:>6,} | {v['first_token_s']:>11.2f} "
+            f"{v['prefill_tok_s']:>11.0f} {v['decode_tok_s']:>10.2f} {v['completion_tokens']:>4} | "
+            f"{h.get('first_token_s', float('nan')):>9.2f} {h.get('prefill_tok_s', float('nan')):>11.0f} "
+            f"{h.get('decode_tok_s', float('nan')):>10.2f} | "
+            f"{'-' if px is None else f'{px:.2f}':>9} {'-' if dx is None else f'{dx:.2f}':>8} {row['same_tokens']:>5}"
+        )
     second = results.get("second_question")
     if second:
-        print(f"\nsecond question, stable layout, same engine: {second['prompt_tokens']:,} prompt tokens, "
-              f"{second['shared_prefix_tokens']:,} shared with the first ({second['shared_prefix_of_prompt']:.0%}), "
-              f"{second['cached_tokens']:,} cached = {second['cached_of_shared']:.0%} of the shared prefix "
-              f"(whole 128-token blocks of it: {second['whole_blocks_of_shared']:,}; {second['cached_of_prompt']:.0%} of the prompt); "
-              f"first token {second['first_token_s']:.2f} s vs {second['first_token_s_question_1']:.2f} s for the first question")
-    print(f"ratios: 'prefill x' and 'decode x' are vLLM tokens/s over transformers tokens/s (best of "
-          f"{results['repeat']} runs each); 'same' counts greedy tokens equal between the two from the start")
+        print(
+            f"\nsecond question, stable layout, same engine: {second['prompt_tokens']:,} prompt tokens, "
+            f"{second['shared_prefix_tokens']:,} shared with the first ({second['shared_prefix_of_prompt']:.0%}), "
+            f"{second['cached_tokens']:,} cached = {second['cached_of_shared']:.0%} of the shared prefix "
+            f"(whole 128-token blocks of it: {second['whole_blocks_of_shared']:,}; {second['cached_of_prompt']:.0%} of the prompt); "
+            f"first token {second['first_token_s']:.2f} s vs {second['first_token_s_question_1']:.2f} s for the first question"
+        )
+    print(
+        f"ratios: 'prefill x' and 'decode x' are vLLM tokens/s over transformers tokens/s (best of "
+        f"{results['repeat']} runs each); 'same' counts greedy tokens equal between the two from the start"
+    )
 
 
 if __name__ == "__main__":

@@ -133,12 +133,22 @@ def ensure_peers_venv(work: Path) -> Path:
         "    try: print(d, m.version(d))\n"
         "    except m.PackageNotFoundError: print(d, 'missing')\n"
     )
-    have = dict(ln.split() for ln in subprocess.run([str(py), "-c", probe], capture_output=True, text=True, check=True).stdout.splitlines())
+    have = dict(
+        ln.split()
+        for ln in subprocess.run([str(py), "-c", probe], capture_output=True, text=True, check=True).stdout.splitlines()
+    )
     if have.get("gitingest") != GITINGEST_VERSION or have.get("files-to-prompt") != FILES_TO_PROMPT_VERSION:
         log("setup: installing gitingest and files-to-prompt into the peers venv")
         run_checked(
-            [str(py), "-m", "pip", "install", "--quiet",
-             f"gitingest=={GITINGEST_VERSION}", f"files-to-prompt=={FILES_TO_PROMPT_VERSION}"]
+            [
+                str(py),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                f"gitingest=={GITINGEST_VERSION}",
+                f"files-to-prompt=={FILES_TO_PROMPT_VERSION}",
+            ]
         )
     return py
 
@@ -149,7 +159,9 @@ def ensure_repomix(work: Path) -> Path:
     installed = json.loads(pkg.read_text())["version"] if pkg.exists() else None
     if installed != REPOMIX_VERSION:
         log(f"setup: npm install repomix@{REPOMIX_VERSION} (have {installed})")
-        run_checked(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(prefix), f"repomix@{REPOMIX_VERSION}"])
+        run_checked(
+            ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(prefix), f"repomix@{REPOMIX_VERSION}"]
+        )
     return prefix / "node_modules" / ".bin" / "repomix"
 
 
@@ -203,15 +215,20 @@ def collect_versions(setup: Setup) -> dict[str, str]:
     def out(cmd: list[str]) -> str:
         try:
             r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-            return (r.stdout.strip() or last_line(r.stderr)).splitlines()[-1] if (r.stdout or r.stderr) else f"rc={r.returncode}"
+            return (
+                (r.stdout.strip() or last_line(r.stderr)).splitlines()[-1]
+                if (r.stdout or r.stderr)
+                else f"rc={r.returncode}"
+            )
         except (OSError, subprocess.TimeoutExpired) as error:
             return f"unavailable ({error})"
 
     probe = "import importlib.metadata as m; print(m.version('gitingest'), m.version('files-to-prompt'), m.version('tiktoken'))"
     gi, ftp, tt = (out([str(setup.peers_py), "-c", probe]).split() + ["?"] * 3)[:3]
     head = out(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"])
-    dirty = subprocess.run(["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+    ).stdout.strip()
     return {
         "node": out(["node", "--version"]),
         "repomix": out([str(setup.repomix_bin), "--version"]),
@@ -284,7 +301,9 @@ sys.exit(code if code >= 0 else 128 - code)
 
 def _gnu_time_works() -> bool:
     try:
-        r = subprocess.run([GNU_TIME, "-q", "-f", "%M", "-o", "/dev/stdout", "true"], capture_output=True, text=True, timeout=10)
+        r = subprocess.run(
+            [GNU_TIME, "-q", "-f", "%M", "-o", "/dev/stdout", "true"], capture_output=True, text=True, timeout=10
+        )
         return r.returncode == 0 and r.stdout.strip().isdigit()
     except (OSError, subprocess.TimeoutExpired):
         return False
@@ -367,14 +386,22 @@ class Measure:
     timed_out: bool
 
 
-def measure(cmd: list[str], env: dict[str, str], cwd: Path, stdout: Path, stderr: Path,
-            timeout_s: float, sample_s: float) -> Measure:
+def measure(
+    cmd: list[str], env: dict[str, str], cwd: Path, stdout: Path, stderr: Path, timeout_s: float, sample_s: float
+) -> Measure:
     rusage_file = stdout.with_suffix(".maxrss")
     rusage_file.unlink(missing_ok=True)
     with open(stdout, "wb") as so, open(stderr, "wb") as se:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(launch(cmd, rusage_file), stdin=subprocess.DEVNULL, stdout=so, stderr=se,
-                                env=env, cwd=cwd, start_new_session=True)
+        proc = subprocess.Popen(
+            launch(cmd, rusage_file),
+            stdin=subprocess.DEVNULL,
+            stdout=so,
+            stderr=se,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+        )
     sampler = TreeSampler(proc.pid, sample_s)
     sampler.start()
     timed_out = threading.Event()
@@ -437,13 +464,13 @@ class ToolRun:
 
 def rel_paths(paths: list[str], root: Path) -> list[str]:
     prefix = str(root).rstrip("/") + "/"
-    return [p[len(prefix):] if p.startswith(prefix) else p.removeprefix("./") for p in paths]
+    return [p[len(prefix) :] if p.startswith(prefix) else p.removeprefix("./") for p in paths]
 
 
 def parse_scout(stdout: str, stderr: str, output: Path, root: Path) -> Parsed:
     text = stdout.strip()
     data: Any = None
-    for candidate in (text, text[text.find("{"):] if "{" in text else ""):
+    for candidate in (text, text[text.find("{") :] if "{" in text else ""):
         try:
             data = json.loads(candidate)
             break
@@ -460,7 +487,11 @@ def parse_scout(stdout: str, stderr: str, output: Path, root: Path) -> Parsed:
     if not isinstance(data, dict):
         raise ValueError("no JSON object on stdout")
     files = data.get("files")
-    file_list = rel_paths([str(f.get("path") if isinstance(f, dict) else f) for f in files], root) if isinstance(files, list) else None
+    file_list = (
+        rel_paths([str(f.get("path") if isinstance(f, dict) else f) for f in files], root)
+        if isinstance(files, list)
+        else None
+    )
     extra = {}
     for key in ("skipped", "chunks", "redactions", "cache", "seconds"):
         value = data.get(key)
@@ -488,7 +519,7 @@ def parse_repomix(stdout: str, stderr: str, output: Path, root: Path) -> Parsed:
         with open(output, encoding="utf-8", errors="replace") as fh:
             for line in fh:
                 if line.startswith('<file path="'):
-                    file_list.append(line[len('<file path="'):line.index('"', len('<file path="'))])
+                    file_list.append(line[len('<file path="') : line.index('"', len('<file path="'))])
     m = re.search(r"Security:\s*(.+)", text)
     return Parsed(
         tokens=grab("Total Tokens"),
@@ -531,16 +562,28 @@ def parse_ftp(stdout: str, stderr: str, output: Path, root: Path) -> Parsed:
         with open(output, encoding="utf-8", errors="replace") as fh:
             for line in fh:
                 if line == "---\n" and prev.startswith(prefix):
-                    file_list.append(prev[len(prefix):].rstrip("\n"))
+                    file_list.append(prev[len(prefix) :].rstrip("\n"))
                 prev = line
         file_list = list(dict.fromkeys(file_list))
     skipped = len(re.findall(r"^Warning: Skipping file", stderr, flags=re.M))
-    return Parsed(tokens=None, tokens_kind="none", files=len(file_list) if file_list is not None else None,
-                  file_list=file_list, extra={"skipped_undecodable": skipped})
+    return Parsed(
+        tokens=None,
+        tokens_kind="none",
+        files=len(file_list) if file_list is not None else None,
+        file_list=file_list,
+        extra={"skipped_undecodable": skipped},
+    )
 
 
-def tool_run(tool: str, setup: Setup, args: argparse.Namespace, corpus: Corpus, root: Path,
-             scout_cache: Path, repomix_cache: Path) -> ToolRun:
+def tool_run(
+    tool: str,
+    setup: Setup,
+    args: argparse.Namespace,
+    corpus: Corpus,
+    root: Path,
+    scout_cache: Path,
+    repomix_cache: Path,
+) -> ToolRun:
     base_env = dict(os.environ)
     base_env.update(NO_COLOR="1", FORCE_COLOR="0", TERM="dumb", PYTHONUNBUFFERED="1")
     out = setup.work / "out"
@@ -550,8 +593,11 @@ def tool_run(tool: str, setup: Setup, args: argparse.Namespace, corpus: Corpus, 
         return ToolRun([str(args.scout), "pack", str(root), "-o", str(output), "--json"], env, output, parse_scout)
     if tool == "repomix":
         output = out / f"{corpus.name}-repomix.xml"
-        env = dict(base_env, REPOMIX_TOKEN_CACHE_PATH=str(repomix_cache / "token-counts.json"),
-                   XDG_CONFIG_HOME=str(setup.work / "xdg-config"))  # no global repomix config
+        env = dict(
+            base_env,
+            REPOMIX_TOKEN_CACHE_PATH=str(repomix_cache / "token-counts.json"),
+            XDG_CONFIG_HOME=str(setup.work / "xdg-config"),
+        )  # no global repomix config
         return ToolRun([str(setup.repomix_bin), str(root), "-o", str(output)], env, output, parse_repomix)
     if tool == "gitingest":
         output = out / f"{corpus.name}-gitingest.txt"
@@ -619,8 +665,17 @@ def disk_files(root: Path) -> list[str]:
     return sorted(found)
 
 
-def run_one(tool: str, phase: str, rep: int, corpus: Corpus, root: Path, setup: Setup,
-            args: argparse.Namespace, caches: dict[str, Path], log_dir: Path) -> Result:
+def run_one(
+    tool: str,
+    phase: str,
+    rep: int,
+    corpus: Corpus,
+    root: Path,
+    setup: Setup,
+    args: argparse.Namespace,
+    caches: dict[str, Path],
+    log_dir: Path,
+) -> Result:
     spec = tool_run(tool, setup, args, corpus, root, caches["scout"], caches["repomix"])
     binary = Path(spec.cmd[0])
     result = Result(corpus.name, tool, phase, rep, spec.cmd, ok=False, error=None)
@@ -644,7 +699,11 @@ def run_one(tool: str, phase: str, rep: int, corpus: Corpus, root: Path, setup: 
             restore_touch(setup.work, corpus, root)
     result.rc, result.wall_s, result.cpu_s = m.rc, m.wall_s, m.cpu_s
     result.peak_rss, result.tree_rss_sampled, result.maxrss_single, result.rss_samples = (
-        m.peak_rss, m.tree_rss_sampled, m.maxrss_single, m.samples)
+        m.peak_rss,
+        m.tree_rss_sampled,
+        m.maxrss_single,
+        m.samples,
+    )
     result.peak_procs = m.peak_procs
     result.output_bytes = path_size(spec.output)
     stdout = so.read_text(errors="replace")
@@ -666,8 +725,7 @@ def run_one(tool: str, phase: str, rep: int, corpus: Corpus, root: Path, setup: 
     return result
 
 
-def bench_corpus(corpus: Corpus, root: Path, setup: Setup, args: argparse.Namespace,
-                 log_dir: Path) -> list[Result]:
+def bench_corpus(corpus: Corpus, root: Path, setup: Setup, args: argparse.Namespace, log_dir: Path) -> list[Result]:
     results: list[Result] = []
     cache_root = setup.work / "caches"
     for rep in range(args.repeat):
@@ -684,7 +742,9 @@ def bench_corpus(corpus: Corpus, root: Path, setup: Setup, args: argparse.Namesp
                 r = run_one(tool, phase, rep, corpus, root, setup, args, caches, log_dir)
                 results.append(r)
                 if r.ok:
-                    log(f"     {r.wall_s:8.2f} s  {fmt_bytes(r.peak_rss):>9} MiB  tokens {fmt_num(r.tokens)}  files {r.files}")
+                    log(
+                        f"     {r.wall_s:8.2f} s  {fmt_bytes(r.peak_rss):>9} MiB  tokens {fmt_num(r.tokens)}  files {r.files}"
+                    )
                 else:
                     log(f"     FAILED: {r.error}")
                 if not r.ok and r.error and r.error.startswith("not found"):
@@ -724,11 +784,14 @@ def summarize(results: list[Result]) -> dict[tuple[str, str], dict[str, Any]]:
     return summary
 
 
-def print_table(corpus: Corpus, info: dict[str, Any], summary: dict[tuple[str, str], dict[str, Any]],
-                tools: list[str]) -> None:
+def print_table(
+    corpus: Corpus, info: dict[str, Any], summary: dict[tuple[str, str], dict[str, Any]], tools: list[str]
+) -> None:
     print()
-    print(f"== {corpus.name} ({corpus.requirement}): {info['disk_files']:,} files, "
-          f"{info['disk_bytes'] / MIB:,.1f} MiB on disk ==")
+    print(
+        f"== {corpus.name} ({corpus.requirement}): {info['disk_files']:,} files, "
+        f"{info['disk_bytes'] / MIB:,.1f} MiB on disk =="
+    )
     header = ("tool", "phase", "wall s", "cpu s", "peak RSS MiB", "tokens", "tokenizer", "files", "out MiB")
     rows: list[tuple[str, ...]] = []
     notes: list[str] = []
@@ -742,16 +805,26 @@ def print_table(corpus: Corpus, info: dict[str, Any], summary: dict[tuple[str, s
                 rows.append((tool, label, "FAILED", "", "", "", "", "", ""))
                 notes.append(f"{tool} {phase}: {s['error']}")
                 continue
-            rows.append((
-                tool, label, f"{s['wall_s']:.2f}", f"{s['cpu_s']:.2f}", fmt_bytes(s["peak_rss"]),
-                fmt_num(s["tokens"], approx="estimate" in s["tokens_kind"]), s["tokens_kind"],
-                fmt_num(s["files"]), fmt_bytes(s["output_bytes"]),
-            ))
+            rows.append(
+                (
+                    tool,
+                    label,
+                    f"{s['wall_s']:.2f}",
+                    f"{s['cpu_s']:.2f}",
+                    fmt_bytes(s["peak_rss"]),
+                    fmt_num(s["tokens"], approx="estimate" in s["tokens_kind"]),
+                    s["tokens_kind"],
+                    fmt_num(s["files"]),
+                    fmt_bytes(s["output_bytes"]),
+                )
+            )
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
     right = {2, 3, 4, 5, 7, 8}
 
     def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=False)))
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=False))
+        )
 
     print(line(header))
     print("  ".join("-" * w for w in widths))
@@ -761,8 +834,11 @@ def print_table(corpus: Corpus, info: dict[str, Any], summary: dict[tuple[str, s
         print("  * no token cache: the three phases are three identical runs (touch = after appending one line)")
     for n in notes:
         print(f"  ! {n}")
-    scout_cache = [f"{p} {s['extra']['cache']}" for p in PHASES
-                   if (s := summary.get(("scout", p))) and not s["error"] and isinstance(s["extra"].get("cache"), dict)]
+    scout_cache = [
+        f"{p} {s['extra']['cache']}"
+        for p in PHASES
+        if (s := summary.get(("scout", p))) and not s["error"] and isinstance(s["extra"].get("cache"), dict)
+    ]
     if scout_cache:
         print("  scout's own cache report: " + "; ".join(scout_cache))
     sets = info.get("file_sets", {})
@@ -808,11 +884,31 @@ def checks(corpus: Corpus, summary: dict[tuple[str, str], dict[str, Any]]) -> li
             "target_corpora": {"sympy"},
             "fmt": "{:.3f} GiB",
         },
-        {"name": "scout warm / scout cold (wall)", "value": ratio(val("scout", "warm", "wall_s"), val("scout", "cold", "wall_s")), "fmt": "{:.2f}x"},
-        {"name": "repomix cold / scout cold (wall)", "value": ratio(val("repomix", "cold", "wall_s"), val("scout", "cold", "wall_s")), "fmt": "{:.2f}x"},
-        {"name": "repomix warm / repomix cold (wall)", "value": ratio(val("repomix", "warm", "wall_s"), val("repomix", "cold", "wall_s")), "fmt": "{:.2f}x"},
-        {"name": "gitingest / scout cold (wall)", "value": ratio(val("gitingest", "cold", "wall_s"), val("scout", "cold", "wall_s")), "fmt": "{:.2f}x"},
-        {"name": "scout tokens / repomix tokens (Scout vs o200k)", "value": ratio(val("scout", "cold", "tokens"), val("repomix", "cold", "tokens")), "fmt": "{:.3f}"},
+        {
+            "name": "scout warm / scout cold (wall)",
+            "value": ratio(val("scout", "warm", "wall_s"), val("scout", "cold", "wall_s")),
+            "fmt": "{:.2f}x",
+        },
+        {
+            "name": "repomix cold / scout cold (wall)",
+            "value": ratio(val("repomix", "cold", "wall_s"), val("scout", "cold", "wall_s")),
+            "fmt": "{:.2f}x",
+        },
+        {
+            "name": "repomix warm / repomix cold (wall)",
+            "value": ratio(val("repomix", "warm", "wall_s"), val("repomix", "cold", "wall_s")),
+            "fmt": "{:.2f}x",
+        },
+        {
+            "name": "gitingest / scout cold (wall)",
+            "value": ratio(val("gitingest", "cold", "wall_s"), val("scout", "cold", "wall_s")),
+            "fmt": "{:.2f}x",
+        },
+        {
+            "name": "scout tokens / repomix tokens (Scout vs o200k)",
+            "value": ratio(val("scout", "cold", "tokens"), val("repomix", "cold", "tokens")),
+            "fmt": "{:.3f}",
+        },
     ]
     for c in out:
         v = c["value"]
@@ -892,7 +988,11 @@ def recount(setup: Setup, outputs: dict[str, Path]) -> dict[str, dict[str, int |
         return counts
     scout_py = REPO_ROOT / ".venv" / "bin" / "python"
     jobs = [
-        ("o200k", [str(setup.peers_py), "-c", RECOUNT_O200K], dict(os.environ, TIKTOKEN_CACHE_DIR=str(setup.tiktoken_cache))),
+        (
+            "o200k",
+            [str(setup.peers_py), "-c", RECOUNT_O200K],
+            dict(os.environ, TIKTOKEN_CACHE_DIR=str(setup.tiktoken_cache)),
+        ),
         ("scout", [str(scout_py), "-c", RECOUNT_SCOUT], dict(os.environ)),
     ]
     for name, cmd, env in jobs:
@@ -909,20 +1009,45 @@ def recount(setup: Setup, outputs: dict[str, Path]) -> dict[str, dict[str, int |
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--corpus", choices=[*CORPORA, "all"], default="all", help="corpus to pack (default: all)")
-    p.add_argument("--tools", nargs="+", default=list(TOOLS), metavar="TOOL",
-                   help=f"tools to run, space- or comma-separated (default: all of {', '.join(TOOLS)})")
-    p.add_argument("--repeat", type=int, default=1, metavar="N",
-                   help="repetitions of the cold/warm/touch sequence per tool; tables show medians (default: 1)")
-    p.add_argument("--work", type=Path, default=DEFAULT_WORK, metavar="DIR",
-                   help=f"setup, output and results folder (default: {DEFAULT_WORK.relative_to(REPO_ROOT)})")
-    p.add_argument("--scout", type=Path, default=DEFAULT_SCOUT, metavar="PATH",
-                   help=f"scout-context executable (default: {DEFAULT_SCOUT.relative_to(REPO_ROOT)})")
+    p.add_argument(
+        "--tools",
+        nargs="+",
+        default=list(TOOLS),
+        metavar="TOOL",
+        help=f"tools to run, space- or comma-separated (default: all of {', '.join(TOOLS)})",
+    )
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="repetitions of the cold/warm/touch sequence per tool; tables show medians (default: 1)",
+    )
+    p.add_argument(
+        "--work",
+        type=Path,
+        default=DEFAULT_WORK,
+        metavar="DIR",
+        help=f"setup, output and results folder (default: {DEFAULT_WORK.relative_to(REPO_ROOT)})",
+    )
+    p.add_argument(
+        "--scout",
+        type=Path,
+        default=DEFAULT_SCOUT,
+        metavar="PATH",
+        help=f"scout-context executable (default: {DEFAULT_SCOUT.relative_to(REPO_ROOT)})",
+    )
     p.add_argument("--timeout", type=float, default=1800, metavar="S", help="per run (default: 1800)")
     p.add_argument("--sample-ms", type=float, default=50, metavar="MS", help="RSS sampling interval (default: 50)")
-    p.add_argument("--recount", action="store_true",
-                   help="afterwards, count every tool's output exactly with o200k and with Scout's tokenizer (not timed)")
+    p.add_argument(
+        "--recount",
+        action="store_true",
+        help="afterwards, count every tool's output exactly with o200k and with Scout's tokenizer (not timed)",
+    )
     p.add_argument("--setup-only", action="store_true", help="install peers and corpora, then stop")
     p.add_argument("--check", action="store_true", help="exit 1 when a target check FAILs or cannot be evaluated")
     args = p.parse_args(argv)
@@ -959,14 +1084,22 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
-            "cpu_model": next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                               if ln.startswith("model name")), "?") if Path("/proc/cpuinfo").exists() else "?",
+            "cpu_model": next(
+                (
+                    ln.split(":", 1)[1].strip()
+                    for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                    if ln.startswith("model name")
+                ),
+                "?",
+            )
+            if Path("/proc/cpuinfo").exists()
+            else "?",
             "loadavg_at_start": os.getloadavg(),
         },
         "versions": setup.versions,
         "scout": str(args.scout),
         "rss_method": f"peak_rss = max(summed RSS of the tool's process tree sampled every {args.sample_ms:g} ms, "
-                      f"ru_maxrss of the tool as reported by the {LAUNCHER} launcher)",
+        f"ru_maxrss of the tool as reported by the {LAUNCHER} launcher)",
         "corpora": {},
     }
     all_checks: list[dict[str, Any]] = []
@@ -1001,8 +1134,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"raw results: {path}")
     print(f"logs: {log_dir}")
     if args.check:
-        targeted = [c for c in all_checks if c.get("target")
-                    and c["corpus"] in c.get("target_corpora", [])]
+        targeted = [c for c in all_checks if c.get("target") and c["corpus"] in c.get("target_corpora", [])]
         if any(c["verdict"] != "PASS" for c in targeted):
             return 1
     return 0

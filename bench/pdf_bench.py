@@ -42,10 +42,40 @@ FRONT_PAGES = 4
 OUTLINE_ENTRIES = 120
 SECTIONS_PER_CHAPTER = 5
 WORDS = [
-    "context", "window", "token", "budget", "model", "page", "outline", "label", "chapter",
-    "section", "figure", "table", "extract", "reader", "stream", "font", "glyph", "column",
-    "paragraph", "reference", "citation", "index", "appendix", "summary", "analysis", "result",
-    "method", "measure", "value", "system", "process", "evidence", "review", "report",
+    "context",
+    "window",
+    "token",
+    "budget",
+    "model",
+    "page",
+    "outline",
+    "label",
+    "chapter",
+    "section",
+    "figure",
+    "table",
+    "extract",
+    "reader",
+    "stream",
+    "font",
+    "glyph",
+    "column",
+    "paragraph",
+    "reference",
+    "citation",
+    "index",
+    "appendix",
+    "summary",
+    "analysis",
+    "result",
+    "method",
+    "measure",
+    "value",
+    "system",
+    "process",
+    "evidence",
+    "review",
+    "report",
 ]
 STATUSES = ["ok", "pending", "failed"]
 
@@ -152,18 +182,30 @@ def child(engine: str, path: str, dump: str) -> None:
     text = "".join(page.text for page in result.pages)
     Path(dump).write_text(text, encoding="utf-8", errors="surrogatepass")
     hwm = re.search(r"VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text())
-    print(json.dumps({
-        "import_s": imported - start, "extract_s": seconds, "pages": len(result.pages), "skipped": len(result.skipped),
-        "chars": len(text), "images": result.images, "rss_mib": int(hwm.group(1)) / 1024 if hwm else None,
-        "labels": [result.pages[0].label, result.pages[-1].label] if result.pages else [],
-    }))
+    print(
+        json.dumps(
+            {
+                "import_s": imported - start,
+                "extract_s": seconds,
+                "pages": len(result.pages),
+                "skipped": len(result.skipped),
+                "chars": len(text),
+                "images": result.images,
+                "rss_mib": int(hwm.group(1)) / 1024 if hwm else None,
+                "labels": [result.pages[0].label, result.pages[-1].label] if result.pages else [],
+            }
+        )
+    )
 
 
 def measure(engine: str, path: Path, dump: Path) -> dict[str, Any]:
     start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, __file__, "--child", engine, str(path), str(dump)],
-        capture_output=True, text=True, timeout=1800, check=False,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
     )
     wall = time.perf_counter() - start
     if proc.returncode:

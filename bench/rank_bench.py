@@ -66,13 +66,17 @@ def main() -> None:
     print(f"corpus          {args.corpus.name}: {result.tokens:,} tokens, {len(result.chunks):,} chunks")
     print(f"cold pack       {cold:8.2f} s")
     print(f"warm pack       {warm:8.3f} s (median of {args.repeat})")
-    print(f"rank+fit+layout {extra:8.3f} s to a budget of {args.budget:,}: kept {len(arranged.chunks):,} chunks,"
-          f" {len(arranged.shrunk):,} shrunk, {len(arranged.dropped):,} dropped, {arranged.tokens:,} tokens")
+    print(
+        f"rank+fit+layout {extra:8.3f} s to a budget of {args.budget:,}: kept {len(arranged.chunks):,} chunks,"
+        f" {len(arranged.shrunk):,} shrunk, {len(arranged.dropped):,} dropped, {arranged.tokens:,} tokens"
+    )
     print(f"[info] in-process, ranking and fitting add {extra / warm:.0%} to pack() itself")
     plain, first, fitted = _cli_times(args.corpus, args.budget, args.repeat)
     print(f"warm `scout-context pack`                      {plain:6.2f} s (median, wall)")
     print(f"warm `scout-context pack --question --budget`  {first:6.2f} s the first question (builds the index)")
-    print(f"                                               {fitted:6.2f} s later questions (median, index from the store)")
+    print(
+        f"                                               {fitted:6.2f} s later questions (median, index from the store)"
+    )
     print(f"[info] the first question adds {(first - plain) / plain:.0%}")
     verdict = "PASS" if fitted - plain < 0.25 * plain else "FAIL"
     print(f"[{verdict}] ranking and fitting add {(fitted - plain) / plain:.0%} to the warm pack command (target < 25%)")

@@ -46,7 +46,9 @@ def ask_command(
     sources: Annotated[list[Path], typer.Argument(help="Folders (git-aware) or files to read.", show_default=False)],
     question: Annotated[str, typer.Argument(help="The question, in any language.", show_default=False)],
     json_output: JsonOutput = False,
-    answer_language: Annotated[str | None, typer.Option("--answer-language", help="Answer in this language (default: the question's).")] = None,
+    answer_language: Annotated[
+        str | None, typer.Option("--answer-language", help="Answer in this language (default: the question's).")
+    ] = None,
     layout: LayoutOption = None,
     no_fit: NoFit = False,
     engine: EngineName = "auto",
@@ -83,11 +85,17 @@ def ask_command(
     try:
         with pack_progress(err_console) as progress:
             result = ask(
-                sources, question, engine=llm, store=store,
+                sources,
+                question,
+                engine=llm,
+                store=store,
                 options=pack_options(include, exclude, compress, no_redact, no_default_excludes, password=password),
-                sampling=sampling_config(max_tokens, temperature), answer_language=answer_language,
-                layout=layout_option(layout, "edges"), fit_to_budget=not no_fit,
-                progress=progress, on_text=show if streaming else None,
+                sampling=sampling_config(max_tokens, temperature),
+                answer_language=answer_language,
+                layout=layout_option(layout, "edges"),
+                fit_to_budget=not no_fit,
+                progress=progress,
+                on_text=show if streaming else None,
             )
     finally:
         store.close()

@@ -29,14 +29,53 @@ DEFAULT_JOB_FILE = Path("jobs.yaml")
 
 
 def batch_command(
-    jobs: Annotated[Path | None, typer.Argument(help="The job file (YAML); with --init, where to write one (default jobs.yaml).", metavar="JOBS.yaml", show_default=False)] = None,
+    jobs: Annotated[
+        Path | None,
+        typer.Argument(
+            help="The job file (YAML); with --init, where to write one (default jobs.yaml).",
+            metavar="JOBS.yaml",
+            show_default=False,
+        ),
+    ] = None,
     init: Annotated[bool, typer.Option("--init", help="Write a commented example job file and stop.")] = False,
     json_output: JsonOutput = False,
-    force: Annotated[bool, typer.Option("--force", help="Answer again what earlier runs already answered (it allows no overwriting: see --overwrite).")] = False,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Let reports replace existing files that are not scout-context reports (never the job file or a source).")] = False,
-    allow_outside: Annotated[bool, typer.Option("--allow-outside", help="Let the job file's sources, templates and reports lie outside its folder (absolute paths, .., links leading out).")] = False,
-    export_openai_batch_file: Annotated[Path | None, typer.Option("--export-openai-batch", help="Write the pending requests as an OpenAI batch file for `vllm run-batch` instead of running them.", metavar="FILE.jsonl")] = None,
-    import_openai_batch_file: Annotated[Path | None, typer.Option("--import-openai-batch", help="Take the answers from the output of `vllm run-batch` instead of the engine.", metavar="FILE.jsonl")] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Answer again what earlier runs already answered (it allows no overwriting: see --overwrite).",
+        ),
+    ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Let reports replace existing files that are not scout-context reports (never the job file or a source).",
+        ),
+    ] = False,
+    allow_outside: Annotated[
+        bool,
+        typer.Option(
+            "--allow-outside",
+            help="Let the job file's sources, templates and reports lie outside its folder (absolute paths, .., links leading out).",
+        ),
+    ] = False,
+    export_openai_batch_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--export-openai-batch",
+            help="Write the pending requests as an OpenAI batch file for `vllm run-batch` instead of running them.",
+            metavar="FILE.jsonl",
+        ),
+    ] = None,
+    import_openai_batch_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--import-openai-batch",
+            help="Take the answers from the output of `vllm run-batch` instead of the engine.",
+            metavar="FILE.jsonl",
+        ),
+    ] = None,
     timeout: Timeout = None,
     verbose: Verbose = False,
 ) -> None:
@@ -68,13 +107,17 @@ def batch_command(
     store = Store()
     try:
         if export_openai_batch_file:
-            count = export_openai_batch(job_file, engine=engine, store=store, output=export_openai_batch_file, force=force)
+            count = export_openai_batch(
+                job_file, engine=engine, store=store, output=export_openai_batch_file, force=force
+            )
             _exported(count, export_openai_batch_file, jobs, engine.model_name, json_output)
             return
         total = sum(len(job.questions) for job in job_file.jobs)
         ignore = [import_openai_batch_file] if import_openai_batch_file else []
         with _progress(total) as progress:
-            result = run_batch(job_file, engine=engine, store=store, force=force, imported=imported, ignore=ignore, progress=progress)
+            result = run_batch(
+                job_file, engine=engine, store=store, force=force, imported=imported, ignore=ignore, progress=progress
+            )
     finally:
         store.close()
         engine.close()
@@ -98,8 +141,15 @@ def _init(path: Path) -> None:
 def _progress(total: int) -> Iterator[ProgressCallback]:
     """A transient bar over questions, with the time left, on stderr."""
     with Progress(
-        TextColumn("[bold]batch"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(), TextColumn("left"),
-        TimeRemainingColumn(), TextColumn("[dim]{task.description}"), console=err_console, transient=True,
+        TextColumn("[bold]batch"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        TextColumn("[dim]{task.description}"),
+        console=err_console,
+        transient=True,
     ) as bar:
         task = bar.add_task("", total=total)
 
@@ -143,5 +193,8 @@ def _print_summary(result: BatchResult) -> None:
     for report in result.jobs:
         for q in report.questions:
             if q.status == "failed":
-                err_console.print(f"[red]failed[/] {markup(report.job.name)}: {markup(q.title[:60])}: {markup(q.error)}", soft_wrap=True)
+                err_console.print(
+                    f"[red]failed[/] {markup(report.job.name)}: {markup(q.title[:60])}: {markup(q.error)}",
+                    soft_wrap=True,
+                )
     err_console.print(f"[dim]{result.seconds:.1f} s[/]")

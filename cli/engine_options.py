@@ -24,13 +24,23 @@ Timeout = Annotated[float | None, option(EngineConfig, "timeout_s", show_default
 
 
 def engine_config(
-    engine: str, model: str | None, base_url: str | None, max_model_len: int | None, verbose: bool, images: int = 10,
+    engine: str,
+    model: str | None,
+    base_url: str | None,
+    max_model_len: int | None,
+    verbose: bool,
+    images: int = 10,
     timeout: float | None = None,
 ) -> EngineConfig:
     if engine not in registry.BACKENDS and engine != registry.AUTO:
         raise typer.BadParameter(f"unknown engine {engine!r}: use {registry.either()}", param_hint="--engine")
     return EngineConfig.from_env(
-        backend=engine, model=model, base_url=base_url, max_model_len=max_model_len, verbose=verbose, limit_images=images,
+        backend=engine,
+        model=model,
+        base_url=base_url,
+        max_model_len=max_model_len,
+        verbose=verbose,
+        limit_images=images,
         timeout_s=timeout,
     )
 

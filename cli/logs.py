@@ -33,8 +33,12 @@ def logs_command(
     for run in runs:
         tokens = run.usage or {}
         table.add_row(
-            str(run.id), run.created_at, run.command, markup(run.model or ""),
-            markup((run.question or "")[:60]), markup((run.answer or "").strip()[:80]),
+            str(run.id),
+            run.created_at,
+            run.command,
+            markup(run.model or ""),
+            markup((run.question or "")[:60]),
+            markup((run.answer or "").strip()[:80]),
             f"{tokens.get('prompt_tokens', 0):,}+{tokens.get('completion_tokens', 0):,} ({tokens.get('cached_tokens', 0):,} cached)",
             _first_token(run.timings),
         )

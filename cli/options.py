@@ -20,9 +20,28 @@ NoRedact = Annotated[bool, option(PackOptions, "redact")]
 NoDefaultExcludes = Annotated[bool, option(PackOptions, "default_excludes", more=f"{describe()}.")]
 MaxFileSize = Annotated[int, option(PackOptions, "max_file_bytes")]
 Password = Annotated[str | None, option(PackOptions, "pdf_password", envvar="SCOUT_PDF_PASSWORD", show_envvar=False)]
-Question = Annotated[str | None, typer.Option("--question", "-q", help="Rank the chunks for this question (adds `ranking` to --json) and lay the prompt out for it.")]
-LayoutOption = Annotated[str | None, typer.Option("--layout", help="stable: the corpus does not depend on the question (prefix caching pays across questions), a short tail quotes the lines that match the question, then asks it; edges: the most relevant chunks at the start and the end, the question before and after.")]
-NoFit = Annotated[bool, typer.Option("--no-fit", help="Over the budget, fail (exit 4) instead of shrinking chunks to outlines and leaving out the least relevant.")]
+Question = Annotated[
+    str | None,
+    typer.Option(
+        "--question",
+        "-q",
+        help="Rank the chunks for this question (adds `ranking` to --json) and lay the prompt out for it.",
+    ),
+]
+LayoutOption = Annotated[
+    str | None,
+    typer.Option(
+        "--layout",
+        help="stable: the corpus does not depend on the question (prefix caching pays across questions), a short tail quotes the lines that match the question, then asks it; edges: the most relevant chunks at the start and the end, the question before and after.",
+    ),
+]
+NoFit = Annotated[
+    bool,
+    typer.Option(
+        "--no-fit",
+        help="Over the budget, fail (exit 4) instead of shrinking chunks to outlines and leaving out the least relevant.",
+    ),
+]
 JsonOutput = Annotated[bool, typer.Option("--json", help="Print a machine-readable result on stdout.")]
 
 

@@ -37,12 +37,21 @@ from .summary import pack_progress, print_summary
 
 def pack_command(
     sources: Annotated[list[Path], typer.Argument(help="Folders (git-aware) or files to pack.", show_default=False)],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the packed text here (default: stdout, or nowhere with --json): a file is replaced whole and keeps its mode; a link's target, a device, a FIFO or /dev/stdout is written through.")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the packed text here (default: stdout, or nowhere with --json): a file is replaced whole and keeps its mode; a link's target, a device, a FIFO or /dev/stdout is written through.",
+        ),
+    ] = None,
     json_output: JsonOutput = False,
     include: Include = None,
     exclude: Exclude = None,
     compress: Compress = False,
-    budget: Annotated[int | None, typer.Option("--budget", min=1, help="Fit the pack in this many tokens (see --no-fit).")] = None,
+    budget: Annotated[
+        int | None, typer.Option("--budget", min=1, help="Fit the pack in this many tokens (see --no-fit).")
+    ] = None,
     question: Question = None,
     layout: LayoutOption = None,
     no_fit: NoFit = False,

@@ -42,17 +42,54 @@ FORMATS = ("markdown", "json")
 
 def pr_command(
     repository: Annotated[Path, typer.Argument(help="The git repository (default: the current folder).")] = Path("."),
-    base: Annotated[str | None, typer.Option("--base", help="The branch or commit the pull request goes into (in GitHub Actions: the event's base sha).")] = None,
-    head: Annotated[str | None, typer.Option("--head", help="The pull request's last commit (default: the event's head sha, else HEAD).")] = None,
-    output_format: Annotated[str, typer.Option("--format", help="markdown, or json with the same fields.")] = "markdown",
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base", help="The branch or commit the pull request goes into (in GitHub Actions: the event's base sha)."
+        ),
+    ] = None,
+    head: Annotated[
+        str | None,
+        typer.Option("--head", help="The pull request's last commit (default: the event's head sha, else HEAD)."),
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help="markdown, or json with the same fields.")
+    ] = "markdown",
     output: Annotated[str, typer.Option("--output", "-o", help="Write the summary to this file; - for stdout.")] = "-",
-    comment: Annotated[bool, typer.Option("--comment", help="Create or update the pull request's summary comment (GITHUB_TOKEN, GITHUB_REPOSITORY).")] = False,
-    step_summary: Annotated[bool | None, typer.Option("--step-summary/--no-step-summary", help="Append to GITHUB_STEP_SUMMARY (on by default in GitHub Actions).", show_default=False)] = None,
-    soft_fail: Annotated[bool, typer.Option("--soft-fail", help="Engine, context and publishing failures (exit 3 and above) become a warning and exit 0.")] = False,
-    number: Annotated[int | None, typer.Option("--pr", min=1, help="The pull request's number (default: the event's).")] = None,
-    title: Annotated[str | None, typer.Option("--title", help="The pull request's title (default: the event's).")] = None,
-    description: Annotated[str | None, typer.Option("--description", help="The pull request's description (default: the event's).")] = None,
-    budget: Annotated[int | None, typer.Option("--budget", min=1, help="Most prompt tokens (default: the engine's context less --max-tokens).")] = None,
+    comment: Annotated[
+        bool,
+        typer.Option(
+            "--comment", help="Create or update the pull request's summary comment (GITHUB_TOKEN, GITHUB_REPOSITORY)."
+        ),
+    ] = False,
+    step_summary: Annotated[
+        bool | None,
+        typer.Option(
+            "--step-summary/--no-step-summary",
+            help="Append to GITHUB_STEP_SUMMARY (on by default in GitHub Actions).",
+            show_default=False,
+        ),
+    ] = None,
+    soft_fail: Annotated[
+        bool,
+        typer.Option(
+            "--soft-fail",
+            help="Engine, context and publishing failures (exit 3 and above) become a warning and exit 0.",
+        ),
+    ] = False,
+    number: Annotated[
+        int | None, typer.Option("--pr", min=1, help="The pull request's number (default: the event's).")
+    ] = None,
+    title: Annotated[
+        str | None, typer.Option("--title", help="The pull request's title (default: the event's).")
+    ] = None,
+    description: Annotated[
+        str | None, typer.Option("--description", help="The pull request's description (default: the event's).")
+    ] = None,
+    budget: Annotated[
+        int | None,
+        typer.Option("--budget", min=1, help="Most prompt tokens (default: the engine's context less --max-tokens)."),
+    ] = None,
     include: Include = None,
     exclude: Exclude = None,
     engine: EngineName = "auto",
@@ -91,7 +128,9 @@ def pr_command(
         if actions.token and actions.repository and number else None
     )  # fmt: skip
     if comment and github is None:
-        raise UsageError("--comment needs GITHUB_TOKEN, GITHUB_REPOSITORY and the pull request's number (from the event, or --pr)")
+        raise UsageError(
+            "--comment needs GITHUB_TOKEN, GITHUB_REPOSITORY and the pull request's number (from the event, or --pr)"
+        )
     request = PullRequest(
         number, title if title is not None else pull.get("title") or "",
         description if description is not None else pull.get("body") or "",

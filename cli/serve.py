@@ -32,17 +32,41 @@ serve_app = typer.Typer(
 )
 
 Port = Annotated[int, typer.Option("--port", min=1, max=65535, help="The port it listens on (one server per port).")]
-SomePort = Annotated[int | None, typer.Option("--port", min=1, max=65535, help="The server's port (default: the only one running).", show_default=False)]
+SomePort = Annotated[
+    int | None,
+    typer.Option(
+        "--port", min=1, max=65535, help="The server's port (default: the only one running).", show_default=False
+    ),
+]
 
 
 @serve_app.command("start")
 def start_command(
-    sources: Annotated[list[Path] | None, typer.Argument(help="Sources whose prefix to compute now, as `ask --layout stable` lays them out.", show_default=False)] = None,
+    sources: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Sources whose prefix to compute now, as `ask --layout stable` lays them out.", show_default=False
+        ),
+    ] = None,
     model: Model = None,
     port: Port = DEFAULT_PORT,
-    host: Annotated[str, typer.Option("--host", help="The address it listens on; beyond 127.0.0.1 it needs --api-key.")] = "127.0.0.1",
-    api_key: Annotated[str | None, typer.Option("--api-key", help="The key clients must send (SCOUT_API_KEY); required with --host beyond this machine.", show_default=False)] = None,
-    detach: Annotated[bool, typer.Option("--detach", help="Return once the server answers, leaving it running (stop it with `serve stop`).")] = False,
+    host: Annotated[
+        str, typer.Option("--host", help="The address it listens on; beyond 127.0.0.1 it needs --api-key.")
+    ] = "127.0.0.1",
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            help="The key clients must send (SCOUT_API_KEY); required with --host beyond this machine.",
+            show_default=False,
+        ),
+    ] = None,
+    detach: Annotated[
+        bool,
+        typer.Option(
+            "--detach", help="Return once the server answers, leaving it running (stop it with `serve stop`)."
+        ),
+    ] = False,
     max_model_len: MaxModelLen = None,
     include: Include = None,
     exclude: Exclude = None,
@@ -57,7 +81,9 @@ def start_command(
     config = engine_config("vllm", model, None, max_model_len, verbose)
     started = server.start(config, host, port, api_key, note=note)
     state = started.state
-    note(f"{state.served_model} answers at {state.url}/v1 (pid {state.pid}, started in {started.seconds:.0f} s; log {state.log})")
+    note(
+        f"{state.served_model} answers at {state.url}/v1 (pid {state.pid}, started in {started.seconds:.0f} s; log {state.log})"
+    )
     try:
         if sources:
             _prime(state.url, state.served_model, api_key, sources, include, exclude)
@@ -101,7 +127,9 @@ def _prime(url: str, served: str, api_key: str | None, sources: list[Path], incl
     engine = open_engine(EngineConfig(backend="openai", base_url=url, model=served, api_key=api_key))
     store = Store()
     try:
-        generation = prime(sources, engine=engine, store=store, options=pack_options(include, exclude, False, False, False))
+        generation = prime(
+            sources, engine=engine, store=store, options=pack_options(include, exclude, False, False, False)
+        )
     finally:
         store.close()
         engine.close()
@@ -110,8 +138,11 @@ def _prime(url: str, served: str, api_key: str | None, sources: list[Path], incl
 
 def _describe(entry: dict[str, Any]) -> str:
     minutes, seconds = divmod(entry["uptime_s"], 60)
-    lines = [f"[bold]{markup(entry['served_model'])}[/] at {markup(entry['url'])}/v1, pid {entry['pid']}, "
-             f"up {minutes // 60}h {minutes % 60:02d}m {seconds:02d}s" + ("" if entry["answering"] else " [red](not answering)[/]")]
+    lines = [
+        f"[bold]{markup(entry['served_model'])}[/] at {markup(entry['url'])}/v1, pid {entry['pid']}, "
+        f"up {minutes // 60}h {minutes % 60:02d}m {seconds:02d}s"
+        + ("" if entry["answering"] else " [red](not answering)[/]")
+    ]
     cache = entry["cache"]
     if "prefix_cache_queries" in cache:
         queries, hits = cache["prefix_cache_queries"], cache.get("prefix_cache_hits", 0.0)

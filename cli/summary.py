@@ -23,8 +23,13 @@ TOP = 10
 def pack_progress(console: Console) -> Iterator[ProgressCallback]:
     """A transient progress bar over files read; yields the callback the packer calls."""
     with Progress(
-        TextColumn("[bold]reading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("[dim]{task.description}"), console=console, transient=True,
+        TextColumn("[bold]reading"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("[dim]{task.description}"),
+        console=console,
+        transient=True,
     ) as bar:
         task = bar.add_task("", total=None)
 
@@ -38,12 +43,16 @@ def print_summary(console: Console, result: PackResult, output: Path | None, sec
     """Files, tokens, the biggest consumers, skipped files by reason, redactions, notes."""
     head = Table.grid(padding=(0, 2))
     head.add_row("tokens", f"[bold]{result.tokens:,}[/] (Llama 4 Scout, exact)")
-    head.add_row("files", f"{len(result.files):,} packed in {len(result.chunks):,} chunks, {len(result.skipped):,} skipped")
+    head.add_row(
+        "files", f"{len(result.files):,} packed in {len(result.chunks):,} chunks, {len(result.skipped):,} skipped"
+    )
     head.add_row("cache", f"{result.analysed:,} analysed, {result.reused:,} reused, {seconds:.2f} s")
     if len(result.sources) > 1:
         for source in result.sources:
             head.add_row(markup(source.label), f"{source.tokens:,} tokens in {source.files:,} files")
-    head.add_row("output", markup(str(output)) if output else ("not written (--json without -o)" if json_output else "stdout"))
+    head.add_row(
+        "output", markup(str(output)) if output else ("not written (--json without -o)" if json_output else "stdout")
+    )
     console.print(head)
 
     folders: dict[str, int] = defaultdict(int)
@@ -73,7 +82,9 @@ def print_summary(console: Console, result: PackResult, output: Path | None, sec
             console.print(f"  {markup(reason)} ({len(paths):,}): {markup(', '.join(paths[:3]))}{more}", soft_wrap=True)
     if result.redactions:
         kinds = Counter(kind for _, kind in result.redactions)
-        console.print(f"[bold]redacted[/] {len(result.redactions):,} secrets ({', '.join(f'{k} {n}' for k, n in kinds.most_common())}):")
+        console.print(
+            f"[bold]redacted[/] {len(result.redactions):,} secrets ({', '.join(f'{k} {n}' for k, n in kinds.most_common())}):"
+        )
         for where, kind in result.redactions[:TOP]:
             console.print(f"  {markup(where)} {markup(kind)}", soft_wrap=True)
         if len(result.redactions) > TOP:

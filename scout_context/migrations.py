@@ -26,8 +26,15 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
     db.table("blobs").create({"hash": str, "text": str}, pk="hash")
     db.table("analyses").create(
         {
-            "hash": str, "options": str, "reason": str, "note": str, "language": str,
-            "parsed_ok": int, "outline": str, "redactions": str, "chunks": str,
+            "hash": str,
+            "options": str,
+            "reason": str,
+            "note": str,
+            "language": str,
+            "parsed_ok": int,
+            "outline": str,
+            "redactions": str,
+            "chunks": str,
         },
         pk=("hash", "options"),
     )
@@ -41,9 +48,18 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
 def _m002_runs(db: sqlite_utils.Database) -> None:
     db.table("runs").create(
         {
-            "id": int, "created_at": str, "command": str, "engine": str, "model": str,
-            "sources": str, "question": str, "answer": str, "citations": str, "usage": str,
-            "timings": str, "status": str,
+            "id": int,
+            "created_at": str,
+            "command": str,
+            "engine": str,
+            "model": str,
+            "sources": str,
+            "question": str,
+            "answer": str,
+            "citations": str,
+            "usage": str,
+            "timings": str,
+            "status": str,
         },
         pk="id",
     )
@@ -59,9 +75,17 @@ def _m003_skipped_parts(db: sqlite_utils.Database) -> None:
 def _m004_batch_answers(db: sqlite_utils.Database) -> None:
     db.table("batch_answers").create(
         {
-            "corpus_hash": str, "question": str, "model": str, "settings": str, "answer": str,
-            "prompt_tokens": int, "cached_tokens": int, "completion_tokens": int, "finish_reason": str,
-            "seconds": float, "created_at": str,
+            "corpus_hash": str,
+            "question": str,
+            "model": str,
+            "settings": str,
+            "answer": str,
+            "prompt_tokens": int,
+            "cached_tokens": int,
+            "completion_tokens": int,
+            "finish_reason": str,
+            "seconds": float,
+            "created_at": str,
         },
         pk=("corpus_hash", "question", "model", "settings"),
     )

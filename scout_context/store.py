@@ -137,7 +137,9 @@ class Store:
                 self.conn.execute("INSERT INTO _migrations VALUES (?, ?)", [version, migration.__name__])
 
     def _pending(self) -> list[tuple[int, Callable[[sqlite_utils.Database], None]]]:
-        exists = self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").fetchone()
+        exists = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'"
+        ).fetchone()
         done = {row[0] for row in self.conn.execute("SELECT version FROM _migrations")} if exists else set()
         return [(v, m) for v, m in enumerate(MIGRATIONS, start=1) if v not in done]
 
@@ -167,7 +169,10 @@ class Store:
         ).fetchall()
         return {
             row[0]: Analysis(
-                reason=row[1], note=row[2], language=row[3], parsed_ok=bool(row[4]),
+                reason=row[1],
+                note=row[2],
+                language=row[3],
+                parsed_ok=bool(row[4]),
                 outline=tuple(Definition._make(item) for item in json.loads(row[5])),
                 redactions=tuple(tuple(item) for item in json.loads(row[6])),
                 chunks=tuple(tuple(item) for item in json.loads(row[7])),
@@ -212,18 +217,29 @@ class Store:
             self.conn.execute("INSERT OR REPLACE INTO rank_indexes VALUES (?, ?, ?)", [key, data, _now()])
             self.conn.execute(
                 "DELETE FROM rank_indexes WHERE key NOT IN "
-                "(SELECT key FROM rank_indexes ORDER BY used_at DESC LIMIT ?)", [RANK_INDEXES_KEPT],
+                "(SELECT key FROM rank_indexes ORDER BY used_at DESC LIMIT ?)",
+                [RANK_INDEXES_KEPT],
             )
 
     @_guarded
-    def save_batch_answer(self, corpus_hash: str, model: str, settings: str, question: str, answer: StoredAnswer) -> None:
+    def save_batch_answer(
+        self, corpus_hash: str, model: str, settings: str, question: str, answer: StoredAnswer
+    ) -> None:
         """Keep one batch answer, in its own transaction (a later crash cannot lose it)."""
         with self._transaction():
             self.conn.execute(
                 "INSERT OR REPLACE INTO batch_answers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    corpus_hash, question, model, settings, answer.answer, answer.prompt_tokens, answer.cached_tokens,
-                    answer.completion_tokens, answer.finish_reason, answer.seconds,
+                    corpus_hash,
+                    question,
+                    model,
+                    settings,
+                    answer.answer,
+                    answer.prompt_tokens,
+                    answer.cached_tokens,
+                    answer.completion_tokens,
+                    answer.finish_reason,
+                    answer.seconds,
                     datetime.now(UTC).isoformat(timespec="seconds"),
                 ],
             )
@@ -246,8 +262,16 @@ class Store:
                 "redactions, chunks, skipped_parts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
-                        digest, options, a.reason, a.note, a.language, int(a.parsed_ok), json.dumps(a.outline),
-                        json.dumps(a.redactions), json.dumps(a.chunks), json.dumps(a.skipped_parts),
+                        digest,
+                        options,
+                        a.reason,
+                        a.note,
+                        a.language,
+                        int(a.parsed_ok),
+                        json.dumps(a.outline),
+                        json.dumps(a.redactions),
+                        json.dumps(a.chunks),
+                        json.dumps(a.skipped_parts),
                     )
                     for digest, a in analyses.items()
                 ],
@@ -264,7 +288,9 @@ class Store:
     def log_run(self, run: dict[str, Any]) -> int:
         """Record one run (a `RunRecord`'s columns); dict and list values are stored as JSON. No
         credential is stored: known keys and tokens, and every redaction shape, are scrubbed."""
-        row = {key: json.dumps(value) if isinstance(value, (dict, list)) else value for key, value in scrub(run).items()}
+        row = {
+            key: json.dumps(value) if isinstance(value, (dict, list)) else value for key, value in scrub(run).items()
+        }
         row.setdefault("created_at", datetime.now(UTC).isoformat(timespec="seconds"))
         columns = ", ".join(row)
         with self._transaction():
@@ -343,11 +369,17 @@ def _store_error(path: Path, error: sqlite3.Error | OSError) -> StoreError:
     elsewhere = f"or set {CACHE_ENV} to a writable folder on another disk"
     name = getattr(error, "sqlite_errorname", "")
     if name.startswith(_DAMAGED):
-        return StoreError(f"the store {path} is damaged ({error}): move it aside (or delete it); it is rebuilt on the next run")
+        return StoreError(
+            f"the store {path} is damaged ({error}): move it aside (or delete it); it is rebuilt on the next run"
+        )
     if name == "SQLITE_FULL" or getattr(error, "errno", None) == errno.ENOSPC:
         return StoreError(f"the disk holding the store {path} is full: free some space, {elsewhere}")
-    if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")) or isinstance(error, PermissionError):
+    if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")) or isinstance(
+        error, PermissionError
+    ):
         return StoreError(f"cannot write the store {path} ({error}): make its folder writable, {elsewhere}")
     if name.startswith("SQLITE_BUSY"):
-        return StoreError(f"the store {path} stayed locked by another process ({error}): try again when it has finished")
+        return StoreError(
+            f"the store {path} stayed locked by another process ({error}): try again when it has finished"
+        )
     return StoreError(f"cannot use the store {path} ({error}): check its disk (is it full?), {elsewhere}")

@@ -92,13 +92,21 @@ class ScoutTokenizer:
         last = _last_safe_point(left, 0, len(left))
         first = _SAFE_POINT.search(right)
         seam_left, seam_right = left[last:], right[: first.end() if first else len(right)]
-        return left_count + right_count - self.count(seam_left) - self.count(seam_right) + self.count(seam_left + seam_right)
+        return (
+            left_count
+            + right_count
+            - self.count(seam_left)
+            - self.count(seam_right)
+            + self.count(seam_left + seam_right)
+        )
 
 
 def _load_ranks() -> dict[bytes, int]:
     """Meta's `load_bpe_file`, about four times faster: 200,000 lines of `base64 rank`."""
     data = (resources.files("llama_models.llama4") / "tokenizer.model").read_bytes()
-    return {binascii.a2b_base64(token): int(rank) for token, rank in (line.split() for line in data.splitlines() if line)}
+    return {
+        binascii.a2b_base64(token): int(rank) for token, rank in (line.split() for line in data.splitlines() if line)
+    }
 
 
 def is_safe_join(left: str, right: str) -> bool:

@@ -23,7 +23,9 @@ def test_ask_answers_cites_and_logs(model: str, tmp_path: Path) -> None:
     question = "What is FREE_SHIPPING_THRESHOLD set to in shop/config.py?"
     proc = subprocess.run(
         [EXE, "ask", str(EXAMPLE), question, "--model", model, "--json", "--max-tokens", "64"],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -39,7 +41,9 @@ def test_ask_answers_cites_and_logs(model: str, tmp_path: Path) -> None:
 def test_prompt_over_the_context_is_exit_4_without_fitting(model: str) -> None:
     proc = subprocess.run(
         [EXE, "ask", str(EXAMPLE), "What does the cart do?", "--model", model, "--max-model-len", "600", "--no-fit"],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 4
     assert "over the" in one_line_error(proc)
@@ -47,9 +51,22 @@ def test_prompt_over_the_context_is_exit_4_without_fitting(model: str) -> None:
 
 def test_fitting_to_a_small_context_still_answers(model: str) -> None:
     proc = subprocess.run(
-        [EXE, "ask", str(EXAMPLE), "What is FREE_SHIPPING_THRESHOLD set to in shop/config.py?", "--model", model,
-         "--max-model-len", "1024", "--max-tokens", "48", "--json"],
-        capture_output=True, text=True, timeout=600,
+        [
+            EXE,
+            "ask",
+            str(EXAMPLE),
+            "What is FREE_SHIPPING_THRESHOLD set to in shop/config.py?",
+            "--model",
+            model,
+            "--max-model-len",
+            "1024",
+            "--max-tokens",
+            "48",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)

@@ -158,17 +158,45 @@ def test_the_example_and_the_init_template_are_valid(tmp_path: Path) -> None:
     ("body", "line", "message"),
     [
         ("corpora: {}\njobs: []\n", 1, "name at least one corpus"),
-        ("corpora:\n  a:\n    sources: [.]\njobs:\n  - name: x\n    corpus: b\n    questions: [q]\n", 6, "no corpus 'b' (known: a)"),
+        (
+            "corpora:\n  a:\n    sources: [.]\njobs:\n  - name: x\n    corpus: b\n    questions: [q]\n",
+            6,
+            "no corpus 'b' (known: a)",
+        ),
         ("corpora:\n  a:\n    sources: [.]\n    exclud: [x]\njobs: []\n", 4, "unknown key 'exclud'"),
         ("corpora:\n  a:\n    sources: [missing]\njobs: []\n", 3, "no such file or folder: missing"),
-        ("corpora:\n  a:\n    sources: [.]\njobs:\n  - name: x\n    corpus: a\n", 5, "give either questions or a template"),
-        ("corpora:\n  a:\n    sources: [.]\njobs:\n  - name: x\n    corpus: a\n    template: nope\n", 7, "no template 'nope' (shipped: architecture-summary, security-review"),
-        ("corpora:\n  a:\n    sources: [.]\njobs:\n  - name: x\n    corpus: a\n    template: security-review\n", 7, "needs the variable(s) focus"),
-        ("corpora:\n  a:\n    sources: [.]\njobs:\n  - name: x\n    corpus: a\n    template: security-review\n    variables: {focus: a, extra: b}\n", 8, "has no variable(s) extra"),
-        ("corpora:\n  a:\n    sources: [.]\njobs:\n  - name: x\n    corpus: a\n    questions: [q]\n    format: pdf\n", 8, "expected markdown or json or html"),
+        (
+            "corpora:\n  a:\n    sources: [.]\njobs:\n  - name: x\n    corpus: a\n",
+            5,
+            "give either questions or a template",
+        ),
+        (
+            "corpora:\n  a:\n    sources: [.]\njobs:\n  - name: x\n    corpus: a\n    template: nope\n",
+            7,
+            "no template 'nope' (shipped: architecture-summary, security-review",
+        ),
+        (
+            "corpora:\n  a:\n    sources: [.]\njobs:\n  - name: x\n    corpus: a\n    template: security-review\n",
+            7,
+            "needs the variable(s) focus",
+        ),
+        (
+            "corpora:\n  a:\n    sources: [.]\njobs:\n  - name: x\n    corpus: a\n    template: security-review\n    variables: {focus: a, extra: b}\n",
+            8,
+            "has no variable(s) extra",
+        ),
+        (
+            "corpora:\n  a:\n    sources: [.]\njobs:\n  - name: x\n    corpus: a\n    questions: [q]\n    format: pdf\n",
+            8,
+            "expected markdown or json or html",
+        ),
         ("engine:\n  max_tokens: many\ncorpora:\n  a:\n    sources: [.]\njobs: []\n", 2, "expected a whole number"),
         ("corpora:\n  a:\n    sources: [.]\n  a:\n    sources: [.]\njobs: []\n", 4, "'a' is given twice"),
-        ("corpora:\n  a:\n    sources: [.]\n    exclude: [reports/]\njobs:\n  - name: x\n    corpus: a\n    questions: [q]\n  - name: x\n    corpus: a\n    questions: [q]\n", 9, "the name 'x' is used twice"),
+        (
+            "corpora:\n  a:\n    sources: [.]\n    exclude: [reports/]\njobs:\n  - name: x\n    corpus: a\n    questions: [q]\n  - name: x\n    corpus: a\n    questions: [q]\n",
+            9,
+            "the name 'x' is used twice",
+        ),
         ("corpora:\n  a: [b\n", 3, "not valid YAML"),
     ],
 )
@@ -184,8 +212,14 @@ def test_a_template_is_a_title_and_one_question_per_section() -> None:
     text = "# Review of {thing}\n\nContext about {thing}.\n\n## First\nAsk one.\n\n## Second\nAsk two.\n"
     title, questions = template_questions(text, {"thing": "X"}, "t")
     assert title == "Review of X"
-    assert [(q.title, q.text) for q in questions] == [("First", "Context about X.\n\nAsk one."), ("Second", "Context about X.\n\nAsk two.")]
-    assert template_questions("One long instruction about {x}.", {"x": "Y"}, "t")[1][0].text == "One long instruction about Y."
+    assert [(q.title, q.text) for q in questions] == [
+        ("First", "Context about X.\n\nAsk one."),
+        ("Second", "Context about X.\n\nAsk two."),
+    ]
+    assert (
+        template_questions("One long instruction about {x}.", {"x": "Y"}, "t")[1][0].text
+        == "One long instruction about Y."
+    )
 
 
 # --- running ------------------------------------------------------------------------
@@ -272,12 +306,17 @@ def test_an_answer_that_cannot_be_stored_fails_its_question_with_a_reason(tmp_pa
 
 
 def test_a_corpus_that_cannot_fit_fails_its_jobs_only(tmp_path: Path, store: Store) -> None:
-    body = SHOP_JOBS + """\
+    body = (
+        SHOP_JOBS
+        + """\
   - name: tight
     corpus: tiny
     questions: ["Anything?"]
 """.replace("corpora:\n", "")
-    body = body.replace("corpora:\n", f"corpora:\n  tiny:\n    sources: [{ROOT / 'examples' / 'tiny-shop'}]\n    budget: 5\n")
+    )
+    body = body.replace(
+        "corpora:\n", f"corpora:\n  tiny:\n    sources: [{ROOT / 'examples' / 'tiny-shop'}]\n    budget: 5\n"
+    )
     result = run_batch(load_job_file(job_yaml(tmp_path, body), allow_outside=True), engine=FakeEngine(), store=store)
     assert [q.status for q in result.jobs[0].questions] == ["done"] * 3
     [tight] = result.jobs[2].questions
@@ -294,10 +333,12 @@ def test_reports_in_three_formats(tmp_path: Path, store: Store) -> None:
     write_reports(result)
     text = (tmp_path / "out" / "facts.md").read_text()
     assert "## Contents" in text and "1. [What is FREE_SHIPPING_THRESHOLD?](#q1)" in text and '<a id="q3"></a>' in text
-    assert '- ✓ `shop/config.py:1-6` "FREE_SHIPPING_THRESHOLD"' in text and "✗ `nowhere.py:1` — no such document" in text
+    assert (
+        '- ✓ `shop/config.py:1-6` "FREE_SHIPPING_THRESHOLD"' in text and "✗ `nowhere.py:1` — no such document" in text
+    )
     assert "**Failed:** the engine at http://gpu:8000 failed" in text and "from the prefix cache" in text
     page = (tmp_path / "out" / "again.html").read_text()
-    assert page.startswith("<!DOCTYPE html>") and "<svg" in page and page.count('<g><title>') == 1
+    assert page.startswith("<!DOCTYPE html>") and "<svg" in page and page.count("<g><title>") == 1
     assert not any(marker in page for marker in ("<script", "<link", " src=", "http://", "https://", "@import"))
     summary = summary_json(result)
     assert summary["totals"] == {**summary["totals"], "done": 3, "failed": 1} and summary["exit_code"] == 3
@@ -327,14 +368,18 @@ def test_export_then_import_gives_the_same_reports(tmp_path: Path, store: Store)
     assert engine.calls == []
     facts = result.jobs[0].questions
     assert [q.status for q in facts] == ["done", "done", "failed"]
-    assert (facts[0].answer, facts[0].prompt_tokens, facts[0].cached_tokens) == ("Answer 0 [shop/config.py:1-6]", 1500, 1408)
+    assert (facts[0].answer, facts[0].prompt_tokens, facts[0].cached_tokens) == (
+        "Answer 0 [shop/config.py:1-6]",
+        1500,
+        1408,
+    )
     assert facts[0].citations[0].valid
     assert facts[2].error == "the batch request failed: out of KV cache" and result.exit_code == 2
     assert export_openai_batch(job_file, engine=FakeEngine(), store=store, output=exported) == 1  # only what is left
     results.write_text(run_batch_outputs(lines[:1]))
-    assert run_batch(job_file, engine=engine, store=store, imported=read_openai_batch(results)).jobs[0].questions[2].error == (
-        "no result for it in the imported batch (changed since the export?)"
-    )
+    assert run_batch(job_file, engine=engine, store=store, imported=read_openai_batch(results)).jobs[0].questions[
+        2
+    ].error == ("no result for it in the imported batch (changed since the export?)")
 
 
 def run_batch_outputs(requests: list[dict]) -> str:
@@ -350,13 +395,20 @@ def run_batch_outputs(requests: list[dict]) -> str:
     lines = []
     for i, request in enumerate(requests):
         usage = UsageInfo(
-            prompt_tokens=1500, completion_tokens=7, total_tokens=1507,
+            prompt_tokens=1500,
+            completion_tokens=7,
+            total_tokens=1507,
             prompt_tokens_details=PromptTokenUsageInfo(cached_tokens=1408),
         )
         message = ChatMessage(role="assistant", content=f"Answer {i} [shop/config.py:1-6]")
-        body = ChatCompletionResponse(model="fake", choices=[ChatCompletionResponseChoice(index=0, message=message)], usage=usage)
+        body = ChatCompletionResponse(
+            model="fake", choices=[ChatCompletionResponseChoice(index=0, message=message)], usage=usage
+        )
         output = BatchRequestOutput(
-            id=f"vllm-{i}", custom_id=request["custom_id"], response=BatchResponseData(request_id=f"r{i}", body=body), error=None
+            id=f"vllm-{i}",
+            custom_id=request["custom_id"],
+            response=BatchResponseData(request_id=f"r{i}", body=body),
+            error=None,
         )
         lines.append(output.model_dump_json() + "\n")
     return "".join(lines)
@@ -366,15 +418,24 @@ def run_batch_error(request: dict) -> str:
     from vllm.entrypoints.launchers.run_batch import BatchRequestOutput, BatchResponseData
 
     response = BatchResponseData(status_code=400, request_id="r-error")
-    return BatchRequestOutput(id="vllm-e", custom_id=request["custom_id"], response=response, error="out of KV cache").model_dump_json() + "\n"
+    return (
+        BatchRequestOutput(
+            id="vllm-e", custom_id=request["custom_id"], response=response, error="out of KV cache"
+        ).model_dump_json()
+        + "\n"
+    )
 
 
 def test_a_results_file_that_is_not_one_is_a_usage_error(tmp_path: Path) -> None:
     path = tmp_path / "results.jsonl"
-    path.write_text('{"custom_id": "a", "response": {"status_code": 500, "body": {"error": {"message": "bad\\nrequest"}}}}\nnot json\n')
+    path.write_text(
+        '{"custom_id": "a", "response": {"status_code": 500, "body": {"error": {"message": "bad\\nrequest"}}}}\nnot json\n'
+    )
     with pytest.raises(UsageError, match=r"results.jsonl:2: not an OpenAI batch result"):
         read_openai_batch(path)
-    path.write_text('{"custom_id": "a", "response": {"status_code": 500, "body": {"error": {"message": "bad\\nrequest"}}}}\n')
+    path.write_text(
+        '{"custom_id": "a", "response": {"status_code": 500, "body": {"error": {"message": "bad\\nrequest"}}}}\n'
+    )
     assert read_openai_batch(path) == {"a": "the batch request failed: bad request"}
 
 
@@ -399,7 +460,8 @@ def test_init_writes_a_valid_example_and_never_overwrites(tmp_path: Path, monkey
 def test_the_command_against_a_server_prints_one_json_object(tmp_path: Path, vllm_server, monkeypatch) -> None:
     monkeypatch.setenv("SCOUT_API_KEY", KEY)
     body = SHOP_JOBS.replace(
-        "engine:\n", f"engine:\n  backend: openai\n  base_url: http://127.0.0.1:{vllm_server.server_port}/v1\n  model: {SCOUT}\n"
+        "engine:\n",
+        f"engine:\n  backend: openai\n  base_url: http://127.0.0.1:{vllm_server.server_port}/v1\n  model: {SCOUT}\n",
     )
     jobs = job_yaml(tmp_path, body)
     runner = CliRunner()
@@ -410,7 +472,9 @@ def test_the_command_against_a_server_prints_one_json_object(tmp_path: Path, vll
     assert [q["status"] for q in questions] == ["done"] * 3
     assert (questions[0]["prompt_tokens"], questions[0]["cached_tokens"]) == (1234, 1152)  # the server's usage
     assert questions[0]["answer"] == "The value is 42."
-    assert (tmp_path / "out" / "facts.md").is_file() and json.loads((tmp_path / "out" / "again.json").read_text())["name"] == "again"
+    assert (tmp_path / "out" / "facts.md").is_file() and json.loads((tmp_path / "out" / "again.json").read_text())[
+        "name"
+    ] == "again"
     prime = [body for path, body in vllm_server.requests if path == "/v1/completions" and body["max_tokens"] == 1]
     assert len(prime) == 1 and all(b["prompt"].startswith(prime[0]["prompt"]) for p, b in vllm_server.requests[-3:])
     second = runner.invoke(command_app(), [str(jobs), "--json", "--allow-outside"])
@@ -420,7 +484,9 @@ def test_the_command_against_a_server_prints_one_json_object(tmp_path: Path, vll
 def test_an_invalid_job_file_is_exit_2_with_one_line(tmp_path: Path) -> None:
     from test_cli import cli, one_line_error
 
-    path = job_yaml(tmp_path, "corpora:\n  a:\n    sources: [.]\njobs:\n  - name: x\n    corpus: b\n    questions: [q]\n")
+    path = job_yaml(
+        tmp_path, "corpora:\n  a:\n    sources: [.]\njobs:\n  - name: x\n    corpus: b\n    questions: [q]\n"
+    )
     proc = cli("batch", str(path))
     assert proc.returncode == 2
     assert f"{path}:6: jobs[0] (x).corpus: no corpus 'b' (known: a)" in one_line_error(proc)

@@ -12,8 +12,26 @@ from scout_context.pack.pipeline import pack
 from scout_context.store import Store
 
 WAREHOUSES = [
-    "berlin", "lisbon", "oslo", "madrid", "vienna", "dublin", "prague", "warsaw", "zurich", "milan",
-    "porto", "bergen", "seville", "graz", "cork", "brno", "krakow", "basel", "turin", "lyon",
+    "berlin",
+    "lisbon",
+    "oslo",
+    "madrid",
+    "vienna",
+    "dublin",
+    "prague",
+    "warsaw",
+    "zurich",
+    "milan",
+    "porto",
+    "bergen",
+    "seville",
+    "graz",
+    "cork",
+    "brno",
+    "krakow",
+    "basel",
+    "turin",
+    "lyon",
 ]
 
 

@@ -53,7 +53,9 @@ def engine(model_path: Path) -> Iterator[VllmEngine]:
     engine.close()
 
 
-def test_questions_reuse_the_prefilled_corpus_and_a_rerun_generates_nothing(tmp_path: Path, engine: VllmEngine, model_path: Path) -> None:
+def test_questions_reuse_the_prefilled_corpus_and_a_rerun_generates_nothing(
+    tmp_path: Path, engine: VllmEngine, model_path: Path
+) -> None:
     build(tmp_path / "depot")
     questions = "".join(f"      - {q}\n" for q in QUESTIONS)
     jobs = tmp_path / "jobs.yaml"

@@ -38,7 +38,10 @@ def stored_questions() -> list[str]:
 def batch(jobs: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", COMMAND, str(jobs), "--json", "--allow-outside"],  # the shop is outside tmp_path
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
 
 

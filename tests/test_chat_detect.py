@@ -77,7 +77,7 @@ def _zip(members: dict[str, bytes]) -> bytes:
 
 ORDINARY = {
     "app.log": b"2024-03-14 09:02:11,123 - root - INFO - started\n2024-03-14 09:02:12,001 - db - WARNING - slow\n"
-               b"2024-03-14 09:02:13,500 - root - ERROR - failed: timeout\n" * 5,
+    b"2024-03-14 09:02:13,500 - root - ERROR - failed: timeout\n" * 5,
     "plain.log": b"2024-03-14 09:02 - INFO - started\n2024-03-14 09:03 - INFO - connected\n" * 5,
     "access.log": b'127.0.0.1 - - [14/Mar/2024:09:02:11 +0000] "GET / HTTP/1.1" 200 612 "-" "curl/8.5"\n' * 10,
     "syslog": b"Mar 14 09:02:11 host sshd[812]: Accepted publickey for ana from 10.0.0.2 port 50022\n" * 10,
@@ -85,7 +85,7 @@ ORDINARY = {
     "data.csv": b"name,time,text\nAna,09:02,hello\nBen,09:03,hi\n" * 10,
     "config.yaml": b"name: app\nversion: 2\nserver:\n  host: localhost\n  port: 8080\nlogging:\n  level: INFO\n",
     "control": b"Package: demo\nVersion: 1.0\nMaintainer: Ana <ana@example.com>\nDepends: libc6\nDescription: demo\n"
-               b" A longer description.\n",
+    b" A longer description.\n",
     "headers.txt": b"Host: example.com\nAccept: */*\nUser-Agent: curl/8.5\nAccept: text/html\nHost: other.example\n",
     "faq.md": b"# FAQ\n\nQ: Does it work offline?\nA: Yes.\nQ: Is it free?\nA: Yes, Apache-2.0.\n",
     "chat.py": b"def main():\n    print('Ana: hello')\n    print('Ben: hi')\n    print('Ana: bye')\n",
@@ -94,7 +94,7 @@ ORDINARY = {
     "notes.txt": b"Ana: owner of the release\nBen: reviewer\nCy: docs\nDana: QA\n",
     "messages.json": b'{"messages": [{"id": 1, "text": "hi"}], "count": 1}\n',
     "debian.sources": b"Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\n"
-                      b"Components: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\n" * 3,
+    b"Components: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\n" * 3,
     "empty": b"",
     "binary": bytes(range(256)) * 4,
 }
@@ -113,9 +113,21 @@ def _sample(suffix: str, limit: int) -> list[Path]:
 
 @pytest.mark.skipif(not SITE_PACKAGES.is_dir(), reason="no site-packages")
 def test_no_false_detections_on_installed_packages():
-    sample = [p for suffix, limit in ((".py", 600), (".json", 300), (".txt", 200), (".md", 60), (".cfg", 10),
-                                      (".csv", 30), (".yaml", 10), (".rst", 10), ("METADATA", 150))
-              for p in _sample(suffix, limit)]
+    sample = [
+        p
+        for suffix, limit in (
+            (".py", 600),
+            (".json", 300),
+            (".txt", 200),
+            (".md", 60),
+            (".cfg", 10),
+            (".csv", 30),
+            (".yaml", 10),
+            (".rst", 10),
+            ("METADATA", 150),
+        )
+        for p in _sample(suffix, limit)
+    ]
     assert len(sample) > 1000
     claimed = [(str(p), fmt) for p in sample if (fmt := detect(p.name, p.read_bytes()[:1_000_000]))]
     assert claimed == []

@@ -74,8 +74,10 @@ def test_slack_markup_and_names_are_resolved():
     messages, _ = parse_folder(SLACK)
     root = by_text(messages, "release 2.4")
     assert root.author == "Ana" and root.ts == utc(2024, 3, 14, 10, 22, 0, 200) and root.tz_known
-    assert root.text == ("@here release 2.4 goes out tomorrow, notes in the wiki (https://wiki.example.com/rel/2.4)"
-                         " & questions in #random")
+    assert root.text == (
+        "@here release 2.4 goes out tomorrow, notes in the wiki (https://wiki.example.com/rel/2.4)"
+        " & questions in #random"
+    )
     assert by_text(messages, "CSV fix?").text == "@Ana can we still include the CSV fix? It's <50 lines"
     lunch = by_text(messages, "lunch at noon")
     assert lunch.conversation == "#random"
@@ -90,8 +92,12 @@ def test_slack_subtypes():
     assert by_text(messages, "set the channel topic").is_system
     bot = by_text(messages, "Deploy *api* finished")
     assert bot.is_bot and bot.author == "deploybot"
-    assert bot.text.splitlines() == ["Deploy *api* finished", "api v2.4.0-rc1",
-                                     "status: passed (https://ci.example.com/builds/123)", "Duration: 4m 12s"]
+    assert bot.text.splitlines() == [
+        "Deploy *api* finished",
+        "api v2.4.0-rc1",
+        "status: passed (https://ci.example.com/builds/123)",
+        "Duration: 4m 12s",
+    ]
     assert by_text(messages, "Code freeze").edited
     share = by_text(messages, "draft of the notes")
     assert share.author == "Cy Park" and share.attachments == ("release-notes-2.4.md",)  # a deleted user keeps a name
@@ -181,15 +187,19 @@ def test_whatsapp_ios_german_crlf_marks_and_zip():
     assert {m.conversation for m in messages} == {"Urlaub"}  # from the group's own system lines
     system = [m.text for m in messages if m.is_system]
     assert system == [
-        ("Nachrichten und Anrufe sind Ende-zu-Ende-verschlüsselt. Niemand außerhalb dieses Chats kann sie lesen "
-         "oder anhören, nicht einmal WhatsApp."),
+        (
+            "Nachrichten und Anrufe sind Ende-zu-Ende-verschlüsselt. Niemand außerhalb dieses Chats kann sie lesen "
+            "oder anhören, nicht einmal WhatsApp."
+        ),
         "Ana hat die Gruppe „Urlaub“ erstellt.",
         "Ben hat die Gruppe verlassen.",
     ]
     assert all("\u200e" not in m.text and "\r" not in m.text for m in messages)
     assert by_text(messages, "Flüge").ts == utc(2024, 3, 14, 9, 2, 11)
     assert [m.attachments for m in messages if m.attachments] == [
-        ("Bild (omitted)",), ("00000012-PHOTO-2024-03-14-09-05-12.jpg",)]
+        ("Bild (omitted)",),
+        ("00000012-PHOTO-2024-03-14-09-05-12.jpg",),
+    ]
     assert by_text(messages, "Casa Azul").text == "Hotel: Casa Azul\nCheck-in ab 15:00\nAdresse: Rua das Flores 12"
     assert [m.author for m in messages if m.deleted] == ["Ben"]
     assert by_text(messages, "Bis dann").edited
@@ -227,8 +237,11 @@ def test_telegram_unixtime_entities_service_and_media():
     assert reply.reply_to == first.message_id == "2" and reply.edited
     assert by_text(messages, "can't make it").author == "Deleted Account"  # "from": null
     assert by_text(messages, "the terrace").attachments == ("photo (not included)",)
-    assert [m.attachments for m in messages if not m.text] == [("menu.pdf",), ("sticker 👍",),
-                                                              ("voice message (not included)",)]
+    assert [m.attachments for m in messages if not m.text] == [
+        ("menu.pdf",),
+        ("sticker 👍",),
+        ("voice message (not included)",),
+    ]
     assert by_text(messages, "Best terrace").text == "[forwarded from Lisbon Eats] Best terrace in town"
 
 
@@ -289,8 +302,11 @@ def test_claude_content_blocks_attachments_and_branches():
 
 
 def test_ai_exports_in_their_zips():
-    for rel, fmt in (("chatgpt/conversations.json", "chatgpt"), ("claude/conversations.json", "claude"),
-                     ("telegram/result.json", "telegram")):
+    for rel, fmt in (
+        ("chatgpt/conversations.json", "chatgpt"),
+        ("claude/conversations.json", "claude"),
+        ("telegram/result.json", "telegram"),
+    ):
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.write(FIXTURES / rel, "export/" + Path(rel).name)
@@ -337,8 +353,9 @@ def test_mbox_threads_headers_and_bodies():
     assert {m.thread for m in release} == {"<rel-24-1@example.com>"}
     assert [m.ts for m in release] == [utc(2024, 3, 14, 10, 22), utc(2024, 3, 14, 11, 5), utc(2024, 3, 14, 12, 0)]
     ana, ben, cy = release
-    assert ana.text == ("Hi all,\n\nRelease 2.4 goes out tomorrow. Café meeting at 10, budget = 0.\n"
-                        "From the team, thanks!")  # text/plain over HTML, quoted-printable, '>From ' unescaped
+    assert ana.text == (
+        "Hi all,\n\nRelease 2.4 goes out tomorrow. Café meeting at 10, budget = 0.\nFrom the team, thanks!"
+    )  # text/plain over HTML, quoted-printable, '>From ' unescaped
     assert ben.text == "Ça marche. Noël can review."  # latin-1 body; quote and attribution dropped
     assert ben.reply_to == ana.message_id and cy.reply_to == ben.message_id
     assert cy.attachments == ("changelog-2.4.pdf",) and cy.text == "Changelog attached."
@@ -360,8 +377,12 @@ def test_irssi_dates_modes_actions_events_and_mixed_encodings():
     assert warnings == []
     assert {m.conversation for m in messages} == {"#python"}
     talk = [(m.author, m.text) for m in messages if not m.is_system]
-    assert talk[:4] == [("ana", "Release 2.4 goes out tomorrow"), ("ben", "is the CSV fix in?"),
-                        ("cy", "yes, merged yesterday"), ("ana", "/me waves")]
+    assert talk[:4] == [
+        ("ana", "Release 2.4 goes out tomorrow"),
+        ("ben", "is the CSV fix in?"),
+        ("cy", "yes, merged yesterday"),
+        ("ana", "/me waves"),
+    ]
     assert ("cy", "café au lait, naïve question") in talk  # a latin-1 line among UTF-8 ones
     assert by_text(messages, "still here").ts == utc(2024, 3, 15, 0, 1)  # after '--- Day changed'
     assert by_text(messages, "night all").ts == utc(2024, 3, 14, 23, 59)
@@ -373,8 +394,14 @@ def test_weechat():
     messages, _ = load("irc/irc.libera.#rust.weechatlog")
     assert {m.conversation for m in messages} == {"#rust"}
     assert [(m.author, m.is_system) for m in messages] == [
-        ("system", True), ("ana", False), ("ben", False), ("ben", False), ("ana", False), ("system", True),
-        ("system", True)]
+        ("system", True),
+        ("ana", False),
+        ("ben", False),
+        ("ben", False),
+        ("ana", False),
+        ("system", True),
+        ("system", True),
+    ]
     assert messages[4].text == "/me nods" and messages[1].ts == utc(2024, 3, 14, 9, 2, 11)
 
 
@@ -383,8 +410,10 @@ def test_znc_takes_the_date_from_the_file_name():
     assert detect("#ops_20240314.log", data) == "irc"
     messages, _ = parse("irc", "#ops_20240314.log", data)
     assert [(m.conversation, m.author, m.ts) for m in messages] == [
-        ("#ops", "ana", utc(2024, 3, 14, 9, 2, 33)), ("#ops", "ben", utc(2024, 3, 14, 9, 2, 50)),
-        ("#ops", "system", utc(2024, 3, 14, 9, 3, 10))]
+        ("#ops", "ana", utc(2024, 3, 14, 9, 2, 33)),
+        ("#ops", "ben", utc(2024, 3, 14, 9, 2, 50)),
+        ("#ops", "system", utc(2024, 3, 14, 9, 3, 10)),
+    ]
 
 
 def test_transcript():
@@ -398,18 +427,21 @@ def test_transcript():
 # Errors --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("fmt", "data"), [
-    ("discord", b"not json"),
-    ("chatgpt", b'{"a": 1}'),
-    ("claude", b"[1, 2"),
-    ("telegram", b"[]"),
-    ("slack", b"PK\x03\x04broken"),
-    ("mbox", b"hello"),
-    ("whatsapp", b"no headers here\n"),
-    ("transcript", b""),
-    ("jsonl", b"\n\n"),
-    ("nonsense", b"x"),
-])
+@pytest.mark.parametrize(
+    ("fmt", "data"),
+    [
+        ("discord", b"not json"),
+        ("chatgpt", b'{"a": 1}'),
+        ("claude", b"[1, 2"),
+        ("telegram", b"[]"),
+        ("slack", b"PK\x03\x04broken"),
+        ("mbox", b"hello"),
+        ("whatsapp", b"no headers here\n"),
+        ("transcript", b""),
+        ("jsonl", b"\n\n"),
+        ("nonsense", b"x"),
+    ],
+)
 def test_unreadable_exports_raise_one_line_errors(fmt, data):
     with pytest.raises(ChatFormatError) as error:
         parse(fmt, "export", data)

@@ -32,14 +32,24 @@ CASES = [
     ("transcript", "transcript/weekly-sync.txt"),
 ]
 # CHAT_FUZZ_EXAMPLES=3000 for a longer search (about half a minute per thousand examples per test).
-FUZZ = settings(max_examples=int(os.environ.get("CHAT_FUZZ_EXAMPLES", "40")), deadline=None,
-                suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=int(os.environ.get("CHAT_FUZZ_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 WRONG = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(10**30), max_value=10**30), st.floats(),
-    st.text(max_size=8), st.lists(st.one_of(st.none(), st.integers(), st.text(max_size=3)), max_size=3),
-    st.dictionaries(st.sampled_from(["id", "text", "ts", "type", "name", "role", "content", "parts"]),
-                    st.one_of(st.none(), st.integers(), st.text(max_size=3)), max_size=3),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(),
+    st.text(max_size=8),
+    st.lists(st.one_of(st.none(), st.integers(), st.text(max_size=3)), max_size=3),
+    st.dictionaries(
+        st.sampled_from(["id", "text", "ts", "type", "name", "role", "content", "parts"]),
+        st.one_of(st.none(), st.integers(), st.text(max_size=3)),
+        max_size=3,
+    ),
 )
 
 
@@ -67,7 +77,7 @@ def check(fmt: str, name: str, data: bytes) -> None:
 def byte_mutations(draw: st.DrawFn, data: bytes) -> bytes:
     kind = draw(st.sampled_from(["truncate", "flip", "insert", "drop_lines", "duplicate_lines"]))
     if kind == "truncate":
-        return data[:draw(st.integers(0, len(data)))]
+        return data[: draw(st.integers(0, len(data)))]
     if kind in ("flip", "insert"):
         out = bytearray(data)
         for _ in range(draw(st.integers(1, 12))):

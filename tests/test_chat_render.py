@@ -41,21 +41,34 @@ never mind, answered above
 
 
 def message(n: int, **fields) -> Message:
-    base = Message(platform="slack", conversation="#dev", thread="", message_id=f"m{n}", reply_to="",
-                   author=f"user{n % 3}", ts=datetime(2024, 3, 14, 9, 0, tzinfo=UTC) + timedelta(hours=n),
-                   tz_known=True, text=f"message number {n} " + "x" * 60)
+    base = Message(
+        platform="slack",
+        conversation="#dev",
+        thread="",
+        message_id=f"m{n}",
+        reply_to="",
+        author=f"user{n % 3}",
+        ts=datetime(2024, 3, 14, 9, 0, tzinfo=UTC) + timedelta(hours=n),
+        tz_known=True,
+        text=f"message number {n} " + "x" * 60,
+    )
     return replace(base, **fields)
 
 
 def test_slack_rendering_threads_merging_and_markers():
     chunks = render(parse_folder(FIXTURES / "slack")[0])
-    assert [c.id for c in chunks] == ["slack:#general@2024-03-14T09:03Z", "slack:#random@2024-03-14T11:50Z",
-                                      "slack:DM: Ana, Ben Okafor@2024-03-14T12:40Z"]
+    assert [c.id for c in chunks] == [
+        "slack:#general@2024-03-14T09:03Z",
+        "slack:#random@2024-03-14T11:50Z",
+        "slack:DM: Ana, Ben Okafor@2024-03-14T12:40Z",
+    ]
     general = chunks[0]
     assert general.text == GENERAL
     assert general.messages == 12
-    assert (general.start, general.end) == (datetime(2024, 3, 14, 9, 3, 20, 100, tzinfo=UTC),
-                                           datetime(2024, 3, 15, 8, 56, 40, 300, tzinfo=UTC))
+    assert (general.start, general.end) == (
+        datetime(2024, 3, 14, 9, 3, 20, 100, tzinfo=UTC),
+        datetime(2024, 3, 15, 8, 56, 40, 300, tzinfo=UTC),
+    )
 
 
 def test_local_times_have_no_z_and_replies_name_their_target():
@@ -71,10 +84,13 @@ def test_local_times_have_no_z_and_replies_name_their_target():
 
 def test_ids_collide_with_a_suffix_and_undated_chunks_have_no_time():
     messages = [message(0, text="a" * 300), message(0, message_id="m0b", author="other", text="b" * 300)]
-    assert [c.id for c in render(messages, max_chars=400)] == ["slack:#dev@2024-03-14T09:00Z",
-                                                               "slack:#dev@2024-03-14T09:00Z~2"]
-    undated = [replace(message(n), platform="transcript", conversation="notes", ts=None, tz_known=False)
-               for n in range(2)]
+    assert [c.id for c in render(messages, max_chars=400)] == [
+        "slack:#dev@2024-03-14T09:00Z",
+        "slack:#dev@2024-03-14T09:00Z~2",
+    ]
+    undated = [
+        replace(message(n), platform="transcript", conversation="notes", ts=None, tz_known=False) for n in range(2)
+    ]
     assert [c.id for c in render(undated)] == ["transcript:notes"]
 
 
@@ -108,8 +124,10 @@ def test_an_oversized_message_is_split_between_lines():
 
 def test_conversations_never_share_a_chunk_and_merging_needs_the_same_author_within_minutes():
     a = [message(0, author="ana", text="one"), message(1, author="ana", text="two")]  # an hour apart
-    near = [message(2, author="ana", text="three"), replace(message(2, author="ana", text="four"), message_id="m2b",
-                                                            ts=message(2).ts + timedelta(minutes=4))]
+    near = [
+        message(2, author="ana", text="three"),
+        replace(message(2, author="ana", text="four"), message_id="m2b", ts=message(2).ts + timedelta(minutes=4)),
+    ]
     other = [replace(message(5), conversation="#ops")]
     chunks = render([*a, *near, *other])
     assert [c.id.split("@")[0] for c in chunks] == ["slack:#dev", "slack:#ops"]

@@ -18,7 +18,7 @@ def check(answer: str):
 
 def test_ids_ranges_files_and_quotes():
     answer = (
-        "Totals are rounded [shop/cart.py:1-40 \"return round(x, 2)\"]. Shipping is free "
+        'Totals are rounded [shop/cart.py:1-40 "return round(x, 2)"]. Shipping is free '
         "[shop/cart.py:45-46], see [shop/config.py] and [shop/config.py:1-6 \"CURRENCY = 'USD'\"]. "
         "Also [missing.py:1-3] and a footnote [1] and [optional] text."
     )

@@ -74,13 +74,16 @@ def test_over_budget_fits_or_exits_4_naming_the_biggest(tmp_path):
 
 def test_hostile_tree_exits_0_and_lists_skips(tmp_path):
     deep = "/".join(["d"] * 60)
-    write(tmp_path, {
-        "ok.py": "def f():\n    return '<|eot|>'\n",
-        "image.py": b"\x89PNG\r\n\x1a\n\x00\x00binary",
-        "bad.txt": b"caf\xe9 \xff\xfe ok\n",
-        f"{deep}/deep.py": "x = 1\n",
-        "big.js": "a" * 50_000_000,
-    })
+    write(
+        tmp_path,
+        {
+            "ok.py": "def f():\n    return '<|eot|>'\n",
+            "image.py": b"\x89PNG\r\n\x1a\n\x00\x00binary",
+            "bad.txt": b"caf\xe9 \xff\xfe ok\n",
+            f"{deep}/deep.py": "x = 1\n",
+            "big.js": "a" * 50_000_000,
+        },
+    )
     os.symlink("/etc", tmp_path / "etc")
     os.symlink("loop", tmp_path / "loop")
     (tmp_path / "new\nline.py").write_text("y = 1\n")

@@ -137,7 +137,9 @@ def test_the_next_budget_shrinks_what_was_used_by_the_engines_overshoot():
     # 654 of 782 Scout tokens used, the prompt 1,100 engine tokens against 976 (shell 60):
     # scaled from what was used, not from the budget that fitting did not fill
     assert smaller_budget(782, 654, 1100, 976, 60) == int(654 * 916 / 1040 * 0.98) == 564
-    assert smaller_budget(500, 500, 977, 976, 60) == 489 and smaller_budget(500, 10, 70, 976, 60) == 499  # below the last
+    assert (
+        smaller_budget(500, 500, 977, 976, 60) == 489 and smaller_budget(500, 10, 70, 976, 60) == 499
+    )  # below the last
 
 
 def test_fitting_to_the_engine_builds_again_for_smaller_budgets_until_its_tokenizer_counts_the_prompt_within_the_limit():

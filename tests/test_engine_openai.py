@@ -35,7 +35,9 @@ def test_streams_the_answer_with_usage_and_sends_the_prompt_as_is(vllm_server: T
     prompt = llama4_chat("Answer briefly.", "What is the value?")
     done: list[tuple[int, object]] = []
     [answer] = engine.generate(
-        [prompt], SamplingConfig(max_tokens=20, stop=("###",)), lambda i, text: pieces.append((i, text)),
+        [prompt],
+        SamplingConfig(max_tokens=20, stop=("###",)),
+        lambda i, text: pieces.append((i, text)),
         on_done=lambda i, generation: done.append((i, generation)),
     )
     assert done == [(0, answer)]

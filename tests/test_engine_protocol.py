@@ -47,7 +47,6 @@ def test_each_engine_has_the_protocols_members_and_signatures(engine: Any) -> No
             assert _parameters(present) == _parameters(declared), name
 
 
-
 def test_each_backend_tells_llama4_and_its_image_cost_from_the_model(tmp_path: Path) -> None:
     """The embedded engine reads the model's config.json; the remote one the served id or,
     behind another served name, the model the server loaded (`root`)."""

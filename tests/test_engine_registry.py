@@ -23,4 +23,6 @@ def test_the_registry_opens_each_backend_and_refuses_an_unknown_one() -> None:
 
 def test_the_cli_help_names_every_backend() -> None:
     assert either() == "vllm or openai"
-    assert help_text() == "vllm: embedded vLLM in this process; openai: a remote vLLM server (--base-url, SCOUT_BASE_URL)."
+    assert (
+        help_text() == "vllm: embedded vLLM in this process; openai: a remote vLLM server (--base-url, SCOUT_BASE_URL)."
+    )

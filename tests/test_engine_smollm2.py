@@ -65,7 +65,9 @@ def test_answers_a_question_about_a_tiny_repo(engine: VllmEngine) -> None:
     done: list[tuple[int, Generation]] = []
     short = engine.render_chat("Answer in one word.", "Say hi.")
     answer, other = engine.generate(
-        [prompt, short], SamplingConfig(max_tokens=40), lambda i, text: pieces.append(text) if i == 0 else None,
+        [prompt, short],
+        SamplingConfig(max_tokens=40),
+        lambda i, text: pieces.append(text) if i == 0 else None,
         on_done=lambda i, generation: done.append((i, generation)),
     )
     assert "42" in answer.text

@@ -123,10 +123,14 @@ def check_stable(result: PackResult, questions: list[str]) -> list[str]:
 
 def test_stable_prefix_is_identical_for_every_question(packed):
     shop = packed(TINY_SHOP)
-    cart_tail, config_tail = check_stable(shop, ["How is the cart total computed?", "What is the tax rate in the config?"])
+    cart_tail, config_tail = check_stable(
+        shop, ["How is the cart total computed?", "What is the tax rate in the config?"]
+    )
     ordered, _ = stable(shop.chunks, [], "")
     order = [c.path for c in ordered]
-    assert order[0] == "README.md" and order.index("shop/config.py") < order.index("shop/cart.py") < order.index("shop/api.py")
+    assert order[0] == "README.md" and order.index("shop/config.py") < order.index("shop/cart.py") < order.index(
+        "shop/api.py"
+    )
     assert "subtotal" in cart_tail.split("<question>")[0]  # cart.py's lines that match "total"
     assert "TAX_RATE = 0.2" in config_tail and "from .config import" not in cart_tail
 
@@ -194,7 +198,9 @@ def test_edges_quotes_the_best_chunks_matching_lines_next_to_the_question_at_bot
     assert head == tail == ""  # no question: no ends, not an empty question
     small = edges(ranked, question, limit=35)[2]  # room for one quoted line
     assert scout_tokenizer().count(small) <= 35 and "4719" in small and "west gate" not in small
-    twice = packed(make_repo({"a.py": "# The east gate code is 4719.\n", "b.py": "# The east gate code is 4719.\n"}, name="twice"))
+    twice = packed(
+        make_repo({"a.py": "# The east gate code is 4719.\n", "b.py": "# The east gate code is 4719.\n"}, name="twice")
+    )
     _, _, tail = edges(rank(twice.chunks, question, twice.outlines), question)
     assert tail.count("4719") == 1  # a line in two chunks is quoted once
 
@@ -210,8 +216,12 @@ def test_edges_quotes_a_comment_as_its_sentence_and_code_as_it_is(make_repo, pac
     result = packed(make_repo(files))
     question = "What is each gate code?"
     quoted = edges(rank(result.chunks, question, result.outlines), question)[2].splitlines()
-    for sentence in ("The east gate code is 4719. */", "The north gate code is 5820.", "The west gate code is 6931.",
-                     'The south gate code is 7042."""'):
+    for sentence in (
+        "The east gate code is 4719. */",
+        "The north gate code is 5820.",
+        "The west gate code is 6931.",
+        'The south gate code is 7042."""',
+    ):
         assert sentence in quoted
     for code in ("*gate_code = 4719;", "#define GATE_CODE 4719", ">>> open_gate(code=6931)"):
         assert code in quoted  # code keeps its `*`, `#` and doctest prompt

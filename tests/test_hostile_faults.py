@@ -45,8 +45,9 @@ def _peak_rss_mib(*args: str, env: dict[str, str] | None = None) -> tuple[subpro
         "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
         "print(json.dumps([proc.returncode, proc.stdout, proc.stderr, peak]))\n"
     )
-    outer = subprocess.run([sys.executable, "-c", probe, EXE, *args], capture_output=True, text=True,
-                           env=env, timeout=300, check=True)
+    outer = subprocess.run(
+        [sys.executable, "-c", probe, EXE, *args], capture_output=True, text=True, env=env, timeout=300, check=True
+    )
     code, stdout, stderr, peak_kib = json.loads(outer.stdout)
     return subprocess.CompletedProcess(args, code, stdout, stderr), peak_kib / 1024
 
@@ -83,7 +84,9 @@ def test_a_failed_transaction_reports_its_own_cause(tmp_path):
     """SQLite ends a transaction itself on some errors (a full disk, RAISE(ROLLBACK)):
     the error shown is that cause, not 'cannot rollback - no transaction is active'."""
     store = Store(tmp_path / "store.db")
-    store.conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON blobs BEGIN SELECT RAISE(ROLLBACK, 'refused by trigger'); END")
+    store.conn.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON blobs BEGIN SELECT RAISE(ROLLBACK, 'refused by trigger'); END"
+    )
     with pytest.raises(ScoutError, match="refused by trigger") as caught:
         store.save("src", {}, {}, "opts", {"h": "text"})
     assert "cannot rollback" not in str(caught.value)
@@ -122,7 +125,10 @@ def _slack_bomb(path: Path, member_bytes: int) -> None:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
         archive.writestr("users.json", json.dumps([{"id": "U1", "name": "ana"}]))
         archive.writestr("channels.json", json.dumps([{"id": "C1", "name": "general"}]))
-        archive.writestr("general/2024-01-01.json", json.dumps([{"type": "message", "user": "U1", "text": "hi", "ts": "1700000000.0"}]))
+        archive.writestr(
+            "general/2024-01-01.json",
+            json.dumps([{"type": "message", "user": "U1", "text": "hi", "ts": "1700000000.0"}]),
+        )
         piece = message * (MiB // len(message))
         with archive.open("general/2024-01-02.json", "w", force_zip64=True) as member:
             member.write(b"[")
@@ -173,7 +179,8 @@ def test_first_opens_of_a_new_store_do_not_race(tmp_path):
         assert all(worker.exitcode == 0 for worker in workers)
         store = Store(Path(path))
         assert [r[0] for r in store.conn.execute("SELECT version FROM _migrations ORDER BY version")] == list(
-            range(1, store.schema_version + 1))
+            range(1, store.schema_version + 1)
+        )
         store.close()
     found = []
     while not failures.empty():
@@ -185,8 +192,16 @@ def test_first_packs_on_an_empty_cache_all_succeed(tmp_path):
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "a.py").write_text("x = 1\n")
     env = {**os.environ, "SCOUT_CACHE_DIR": str(tmp_path / "cache")}
-    procs = [subprocess.Popen([EXE, "pack", str(tmp_path / "src"), "--json"], env=env, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
+    procs = [
+        subprocess.Popen(
+            [EXE, "pack", str(tmp_path / "src"), "--json"],
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(4)
+    ]
     results = [(proc.wait(120), proc.stderr.read()) for proc in procs]
     for proc in procs:
         proc.stdout.close()
@@ -207,8 +222,9 @@ def small_source(tmp_path: Path) -> Path:
 
 def _pack(source: Path, cache: Path, **popen) -> subprocess.CompletedProcess:
     env = {**os.environ, "SCOUT_CACHE_DIR": str(cache)}
-    return subprocess.run([EXE, "pack", str(source), "--json"], capture_output=True, text=True, env=env,
-                          timeout=300, **popen)
+    return subprocess.run(
+        [EXE, "pack", str(source), "--json"], capture_output=True, text=True, env=env, timeout=300, **popen
+    )
 
 
 def _damaged_store(cache: Path, source: Path, damage) -> bytes:
@@ -222,7 +238,9 @@ def _damaged_store(cache: Path, source: Path, damage) -> bytes:
     return bad
 
 
-@pytest.mark.parametrize("damage", [lambda data: data[:100], lambda data: os.urandom(8192)], ids=["truncated", "garbage"])
+@pytest.mark.parametrize(
+    "damage", [lambda data: data[:100], lambda data: os.urandom(8192)], ids=["truncated", "garbage"]
+)
 def test_a_damaged_store_is_moved_aside_and_rebuilt(tmp_path, small_source, damage):
     cache = tmp_path / "cache"
     bad = _damaged_store(cache, small_source, damage)

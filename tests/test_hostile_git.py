@@ -65,7 +65,9 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 def cli_env(vllm: ThreadingHTTPServer) -> dict[str, str]:
     """The caller's environment without anything that would answer a prompt for git."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "SCOUT_BASE", "SCOUT_API", "SCOUT_MODEL"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "SCOUT_BASE", "SCOUT_API", "SCOUT_MODEL"))
+    }
     for key in ("GIT_ASKPASS", "SSH_ASKPASS", "GIT_SSH", "GIT_SSH_COMMAND", "GIT_PROXY_COMMAND", "GIT_ALLOW_PROTOCOL"):
         env.pop(key, None)
     env.update({"SCOUT_BASE_URL": f"http://127.0.0.1:{vllm.server_port}/v1", "SCOUT_API_KEY": KEY})
@@ -105,7 +107,10 @@ def sign(repo: Path, armor: str) -> None:
     signature = "\n ".join([f"-----BEGIN {armor}-----", "", "AAAA", f"-----END {armor}-----"])
     signed = subprocess.run(
         ["git", "-C", str(repo), "hash-object", "-t", "commit", "-w", "--stdin"],
-        input=f"{header}\ngpgsig {signature}\n\n{message}", capture_output=True, text=True, check=True,
+        input=f"{header}\ngpgsig {signature}\n\n{message}",
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     git(repo, "update-ref", "refs/heads/feature", signed)
 
@@ -142,32 +147,58 @@ ATTACKS = [
     Attack("diff.<driver>.textconv", {"diff.evil.textconv": "{script}"}, control=("diff", "main", "feature")),
     Attack("diff.<driver>.command", {"diff.evil.command": "{script}"}, control=("diff", "main", "feature")),
     Attack("filter.<driver>.clean", {"filter.evil.clean": "{script}"}, control=("hash-object", "app.py")),
-    Attack("filter.<driver>.smudge", {"filter.evil.smudge": "{script}"}, control=("cat-file", "--filters", "feature:app.py")),
-    Attack("filter.<driver>.process", {"filter.evil.process": "{script}"}, control=("cat-file", "--filters", "feature:app.py")),
+    Attack(
+        "filter.<driver>.smudge",
+        {"filter.evil.smudge": "{script}"},
+        control=("cat-file", "--filters", "feature:app.py"),
+    ),
+    Attack(
+        "filter.<driver>.process",
+        {"filter.evil.process": "{script}"},
+        control=("cat-file", "--filters", "feature:app.py"),
+    ),
     Attack("merge.<driver>.driver", {"merge.evil.driver": "{script}"}),  # no read merges
     Attack("core.pager", {"core.pager": "{script}"}),  # pagers need a terminal
     Attack("pager.<command>", {"pager.log": "{script}", "pager.diff": "{script}", "pager.show": "{script}"}),
-    Attack("core.editor", {"core.editor": "{script}", "sequence.editor": "{script}"}, control=("commit", "--allow-empty")),
     Attack(
-        "gpg.program", {"gpg.program": "{script}", "log.showSignature": "true"},
-        signature="PGP SIGNATURE", control=("log", "-1", "feature"),
+        "core.editor", {"core.editor": "{script}", "sequence.editor": "{script}"}, control=("commit", "--allow-empty")
     ),
     Attack(
-        "gpg.x509.program", {"gpg.x509.program": "{script}", "log.showSignature": "true"},
-        signature="SIGNED MESSAGE", control=("log", "-1", "feature"),
+        "gpg.program",
+        {"gpg.program": "{script}", "log.showSignature": "true"},
+        signature="PGP SIGNATURE",
+        control=("log", "-1", "feature"),
     ),
     Attack(
-        "gpg.ssh.program", {"gpg.ssh.program": "{script}", "gpg.ssh.allowedSignersFile": "{script}", "log.showSignature": "true"},
-        signature="SSH SIGNATURE", control=("log", "-1", "feature"),
+        "gpg.x509.program",
+        {"gpg.x509.program": "{script}", "log.showSignature": "true"},
+        signature="SIGNED MESSAGE",
+        control=("log", "-1", "feature"),
+    ),
+    Attack(
+        "gpg.ssh.program",
+        {"gpg.ssh.program": "{script}", "gpg.ssh.allowedSignersFile": "{script}", "log.showSignature": "true"},
+        signature="SSH SIGNATURE",
+        control=("log", "-1", "feature"),
     ),
     Attack("protocol.ext.allow", {"remote.origin.url": "ext::{script}", "protocol.ext.allow": "always"}, partial=True),
     Attack("protocol.allow", {"remote.origin.url": "ext::{script}", "protocol.allow": "always"}, partial=True),
-    Attack("core.sshCommand", {"remote.origin.url": "ssh://example.invalid/repo", "core.sshCommand": "{script}"}, partial=True),
-    Attack("core.gitProxy", {"remote.origin.url": "git://example.invalid/repo", "core.gitProxy": "{script}"}, partial=True),
+    Attack(
+        "core.sshCommand",
+        {"remote.origin.url": "ssh://example.invalid/repo", "core.sshCommand": "{script}"},
+        partial=True,
+    ),
+    Attack(
+        "core.gitProxy", {"remote.origin.url": "git://example.invalid/repo", "core.gitProxy": "{script}"}, partial=True
+    ),
     Attack("remote.<name>.uploadpack", {"remote.origin.uploadpack": "{script}"}, partial=True),
-    Attack("remote.<name>.vcs and alias", {"remote.origin.vcs": "evil", "alias.remote-evil": "!{script}"}, partial=True),
+    Attack(
+        "remote.<name>.vcs and alias", {"remote.origin.vcs": "evil", "alias.remote-evil": "!{script}"}, partial=True
+    ),
     Attack("credential.helper", {"remote.origin.url": "{url}", "credential.helper": "{script}"}, partial=True),
-    Attack("credential.<url>.helper", {"remote.origin.url": "{url}", "credential.{url}.helper": "{script}"}, partial=True),
+    Attack(
+        "credential.<url>.helper", {"remote.origin.url": "{url}", "credential.{url}.helper": "{script}"}, partial=True
+    ),
     Attack("core.askPass", {"remote.origin.url": "{url}", "core.askPass": "{script}"}, partial=True),
     Attack("core.alternateRefsCommand", {"core.alternateRefsCommand": "{script}"}, partial=True, alternates=True),
 ]
@@ -231,7 +262,9 @@ def test_a_repository_configuration_runs_nothing(attack: Attack, tmp_path: Path,
         assert not marker.exists(), f"pack ran the repository's {attack.name}"
         assert packed.returncode == 0, packed.stderr
         assert "return sum(items)" in out.read_text()
-        summary = cli("pr", str(repo), "--base", "main", "--head", "feature", "--engine", "openai", "--format", "json", env=env)
+        summary = cli(
+            "pr", str(repo), "--base", "main", "--head", "feature", "--engine", "openai", "--format", "json", env=env
+        )
         assert not marker.exists(), f"pr ran the repository's {attack.name}"
         if attack.control:  # the same command through the inert helper, then plainly
             attempt(inert.command(repo, *attack.control), inert.environment(repo))

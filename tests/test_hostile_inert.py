@@ -209,7 +209,10 @@ def checked(answer: str, chunks: list) -> list[tuple[str, bool, str]]:
 
 def test_ranges_outside_the_file_or_reversed_are_invalid(shop_chunks: list) -> None:
     assert "shop/config.py:1-6" in {c.id for c in shop_chunks}
-    results = checked("[shop/config.py:1-99999] [shop/config.py:6-1] [shop/config.py:0-2] [shop/config.py:7] [shop/config.py:2-5]", shop_chunks)
+    results = checked(
+        "[shop/config.py:1-99999] [shop/config.py:6-1] [shop/config.py:0-2] [shop/config.py:7] [shop/config.py:2-5]",
+        shop_chunks,
+    )
     assert [(cited, valid) for cited, valid, _ in results] == [
         ("shop/config.py:1-99999", False), ("shop/config.py:6-1", False), ("shop/config.py:0-2", False),
         ("shop/config.py:7", False), ("shop/config.py:2-5", True),
@@ -248,12 +251,17 @@ def test_a_range_over_adjacent_chunks_holds_and_a_quote_may_cross_their_border(t
     before = max(n for n in range(1, border + 1) if lines[n - 1].strip())
     after = min(n for n in range(border + 1, last + 1) if lines[n - 1].strip())
     quote = f"{lines[before - 1].strip()} {lines[after - 1].strip()}"
-    answer = f'[many.py:1-{last}] [many.py:{before}-{after} "{quote}"] [many.py:{before} "{quote}"] [many.py:1-{last + 1}]'
+    answer = (
+        f'[many.py:1-{last}] [many.py:{before}-{after} "{quote}"] [many.py:{before} "{quote}"] [many.py:1-{last + 1}]'
+    )
     assert [c.valid for c in check_citations(answer, chunks)] == [True, True, False, False]
 
 
 def test_pages_and_chats_have_no_line_ranges(tmp_path: Path) -> None:
-    write(tmp_path, {"doc.pdf": make_pdf(text_page("alpha"), text_page("beta")), "conversations.json": chatgpt_export("Trip")})
+    write(
+        tmp_path,
+        {"doc.pdf": make_pdf(text_page("alpha"), text_page("beta")), "conversations.json": chatgpt_export("Trip")},
+    )
     store = Store()
     try:
         chunks = pack([tmp_path], PackOptions(), store=store).chunks

@@ -114,7 +114,9 @@ def test_a_job_file_cannot_opt_itself_into_writing_outside_its_folder(tmp_path: 
     folder.mkdir()
     jobs = job_file(
         folder,
-        "allow_outside: true\nengine:\n  backend: openai\n  base_url: http://127.0.0.1:9/v1\n" + JOBS + "    title: \"x\\nimport os; os.system('touch pwned')\"\n"
+        "allow_outside: true\nengine:\n  backend: openai\n  base_url: http://127.0.0.1:9/v1\n"
+        + JOBS
+        + "    title: \"x\\nimport os; os.system('touch pwned')\"\n"
         f"    questions: [hi]\n    output: {profile}\n    format: markdown\n",
     )
     proc = cli("batch", str(jobs))
@@ -130,7 +132,8 @@ def test_a_report_cannot_be_written_into_a_git_directory(tmp_path: Path) -> None
     (tmp_path / ".git" / "refs" / "heads").mkdir(parents=True)
     jobs = job_file(
         tmp_path,
-        "engine:\n  backend: openai\n  base_url: http://127.0.0.1:9/v1\n" + JOBS
+        "engine:\n  backend: openai\n  base_url: http://127.0.0.1:9/v1\n"
+        + JOBS
         + "    questions: [hi]\n    output: .git/packed-refs\n    format: markdown\n",
     )
     proc = cli("batch", str(jobs))
@@ -146,7 +149,8 @@ def test_a_job_files_answer_language_cannot_carry_prompt_structure(tmp_path: Pat
     jobs = job_file(
         tmp_path,
         f"engine:\n  backend: openai\n  base_url: http://127.0.0.1:9/v1\n  answer_language: '{forged}'\n"
-        + JOBS + "    questions: [hi]\n",
+        + JOBS
+        + "    questions: [hi]\n",
     )
     proc = cli("batch", str(jobs))
     assert proc.returncode == 2, proc.stderr

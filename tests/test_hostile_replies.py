@@ -33,7 +33,9 @@ Reply = Callable[[BaseHTTPRequestHandler], None]
 # --- scripted replies ---------------------------------------------------------------------
 
 
-def raw(status: int, content: bytes, content_type: str = "application/json", headers: dict[str, str] | None = None) -> Reply:
+def raw(
+    status: int, content: bytes, content_type: str = "application/json", headers: dict[str, str] | None = None
+) -> Reply:
     def reply(handler: BaseHTTPRequestHandler) -> None:
         handler.send_response(status)
         handler.send_header("Content-Type", content_type)
@@ -154,7 +156,11 @@ def hub() -> Iterator[ThreadingHTTPServer]:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "SCOUT_BASE", "SCOUT_API", "SCOUT_MODEL", "SCOUT_TIMEOUT"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GITHUB_", "SCOUT_BASE", "SCOUT_API", "SCOUT_MODEL", "SCOUT_TIMEOUT"))
+    }
     return {**env, "SCOUT_API_KEY": KEY, **extra}
 
 
@@ -169,7 +175,9 @@ def ask(
 
 
 def pr(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([EXE, "pr", "--engine", "openai", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
+    return subprocess.run(
+        [EXE, "pr", "--engine", "openai", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120
+    )
 
 
 def error_line(proc: subprocess.CompletedProcess, code: int, *words: str) -> str:
@@ -316,7 +324,11 @@ def test_batch_gives_up_on_a_silent_engine_after_the_timeout(engine_server, tmp_
     assert time.monotonic() - started < STALL_S
     assert proc.returncode == 3 and "Traceback" not in proc.stderr, proc.stderr
     [question] = json.loads(proc.stdout)["jobs"][0]["questions"]
-    assert question["status"] == "failed" and "did not answer in time" in question["error"] and "--timeout" in question["error"]
+    assert (
+        question["status"] == "failed"
+        and "did not answer in time" in question["error"]
+        and "--timeout" in question["error"]
+    )
     assert (tmp_path / "out" / "facts.md").is_file()
 
 
@@ -365,7 +377,10 @@ def test_comments_with_odd_fields_are_read_as_far_as_they_go(pr_repo, engine_ser
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
     assert ("POST", "/repos/o/r/issues/5/comments") in hub.calls  # type: ignore[attr-defined]
     assert not [call for call in hub.calls if call[0] == "PATCH"]  # type: ignore[attr-defined]
-    assert "KEEP-THIS-HUMAN-NOTE" in [body["prompt"] for path, body in engine_server.requests if path == "/v1/completions"][-1]  # type: ignore[attr-defined]
+    assert (
+        "KEEP-THIS-HUMAN-NOTE"
+        in [body["prompt"] for path, body in engine_server.requests if path == "/v1/completions"][-1]
+    )  # type: ignore[attr-defined]
 
 
 def test_a_bad_issue_reply_is_listed_not_fatal(pr_repo, engine_server, hub, tmp_path: Path) -> None:

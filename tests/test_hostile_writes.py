@@ -210,7 +210,9 @@ def refused(jobs: Path, *args: str) -> str:
     return one_line_error(proc)
 
 
-def test_an_output_that_is_the_job_file_is_refused_before_the_engine_starts(tmp_path: Path, remote: str, vllm_server) -> None:
+def test_an_output_that_is_the_job_file_is_refused_before_the_engine_starts(
+    tmp_path: Path, remote: str, vllm_server
+) -> None:
     shop_in(tmp_path)
     (tmp_path / "alias.yaml").symlink_to("jobs.yaml")
     for output in ("jobs.yaml", "alias.yaml"):
@@ -228,7 +230,9 @@ def test_a_template_outside_the_job_folder_needs_the_opt_in_key(tmp_path: Path, 
     shop_in(folder)
     (tmp_path / "private.md").write_text("# Private\n\nwhat the job file's author wants read\n")
     jobs = jobs_file(folder, remote, "out/facts.md")
-    jobs.write_text(jobs.read_text().replace("questions: ['What is FREE_SHIPPING_THRESHOLD?']", "template: ../private.md"))
+    jobs.write_text(
+        jobs.read_text().replace("questions: ['What is FREE_SHIPPING_THRESHOLD?']", "template: ../private.md")
+    )
     line = refused(jobs)
     assert "template: ../private.md is outside" in line and "--allow-outside" in line
 
@@ -262,7 +266,12 @@ def test_an_existing_file_that_is_not_a_report_needs_overwrite(tmp_path: Path, r
     notes.write_text("# My notes\n\nhand-written, not a report\n")
     jobs = jobs_file(tmp_path, remote, "notes.md")
     line = refused(jobs)
-    assert "jobs[0] (facts)" in line and "notes.md" in line and "not a scout-context report" in line and "--overwrite" in line
+    assert (
+        "jobs[0] (facts)" in line
+        and "notes.md" in line
+        and "not a scout-context report" in line
+        and "--overwrite" in line
+    )
     assert notes.read_text().startswith("# My notes")
     proc = cli("batch", str(jobs), "--overwrite", "--json")
     assert proc.returncode == 0, proc.stderr
@@ -292,10 +301,12 @@ def test_a_report_of_ours_is_recognised_anywhere_and_rewritten(tmp_path: Path, r
 
 @pytest.mark.parametrize(
     ("sources", "output", "named"),
-    [("[../elsewhere/tiny-shop]", "out/facts.md", "../elsewhere/tiny-shop"),
-     ("[outside-link]", "out/facts.md", "outside-link"),
-     ("[tiny-shop]", "../facts.md", "../facts.md"),
-     ("[tiny-shop]", "ABSOLUTE", "ABSOLUTE")],
+    [
+        ("[../elsewhere/tiny-shop]", "out/facts.md", "../elsewhere/tiny-shop"),
+        ("[outside-link]", "out/facts.md", "outside-link"),
+        ("[tiny-shop]", "../facts.md", "../facts.md"),
+        ("[tiny-shop]", "ABSOLUTE", "ABSOLUTE"),
+    ],
 )
 def test_paths_outside_the_job_folder_need_the_opt_in_key(
     tmp_path: Path, remote: str, sources: str, output: str, named: str
@@ -321,7 +332,10 @@ def test_reports_are_written_through_a_symlink_with_the_umask_mode(tmp_path: Pat
     (tmp_path / "latest.md").symlink_to("store/facts.md")
     jobs = jobs_file(tmp_path, remote, "latest.md")
     proc = subprocess.run(
-        ["sh", "-c", 'umask 002; exec "$0" "$@"', EXE, "batch", str(jobs), "--json"], capture_output=True, text=True, timeout=300
+        ["sh", "-c", 'umask 002; exec "$0" "$@"', EXE, "batch", str(jobs), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "latest.md").is_symlink()

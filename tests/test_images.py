@@ -78,25 +78,28 @@ def test_images_are_recognised_by_their_signature_not_their_name() -> None:
 def test_a_folder_gives_the_images_of_its_documentation_places(tmp_path: Path, in_git: bool) -> None:
     arch = picture(200, 100, 1)
     root = tmp_path / "repo"
-    write(root, {
-        "README.md": "# repo\n",
-        "banner.gif": picture(300, 80, 2, "GIF"),
-        "assets/logo.webp": picture(96, 96, 3, "WEBP"),
-        "docs/arch.png": arch,
-        "docs/copy.png": arch,
-        "docs/fake.png": "this is text with a png name\n",
-        "docs/icon.png": picture(16, 16, 4),
-        "docs/images/flow.jpg": picture(120, 90, 5, "JPEG"),
-        "docs/manual.pdf": pdf_with_images([picture(200, 280, 6)]),
-        "docs/build/out.png": picture(100, 100, 7),
-        "packages/lib/docs/shot.png": picture(128, 64, 8),
-        "node_modules/pkg/docs/vendored.png": picture(100, 100, 9),
-        "src/app.py": "print('hi')\n",
-        "src/diagram.png": picture(100, 100, 10),
-        "tests/fixtures/scan.pdf": pdf_with_images([picture(150, 150, 11)]),
-        "ignored/docs/x.png": picture(100, 100, 12),
-        ".gitignore": "ignored/\n",
-    })
+    write(
+        root,
+        {
+            "README.md": "# repo\n",
+            "banner.gif": picture(300, 80, 2, "GIF"),
+            "assets/logo.webp": picture(96, 96, 3, "WEBP"),
+            "docs/arch.png": arch,
+            "docs/copy.png": arch,
+            "docs/fake.png": "this is text with a png name\n",
+            "docs/icon.png": picture(16, 16, 4),
+            "docs/images/flow.jpg": picture(120, 90, 5, "JPEG"),
+            "docs/manual.pdf": pdf_with_images([picture(200, 280, 6)]),
+            "docs/build/out.png": picture(100, 100, 7),
+            "packages/lib/docs/shot.png": picture(128, 64, 8),
+            "node_modules/pkg/docs/vendored.png": picture(100, 100, 9),
+            "src/app.py": "print('hi')\n",
+            "src/diagram.png": picture(100, 100, 10),
+            "tests/fixtures/scan.pdf": pdf_with_images([picture(150, 150, 11)]),
+            "ignored/docs/x.png": picture(100, 100, 12),
+            ".gitignore": "ignored/\n",
+        },
+    )
     if in_git:
         git(root, "init", "-q")
         git(root, "add", "-A")
@@ -110,7 +113,12 @@ def test_a_folder_gives_the_images_of_its_documentation_places(tmp_path: Path, i
         "packages/lib/docs/shot.png",
     ]
     assert [image.mime for image in images] == [
-        "image/webp", "image/gif", "image/png", "image/jpeg", "image/png", "image/png"
+        "image/webp",
+        "image/gif",
+        "image/png",
+        "image/jpeg",
+        "image/png",
+        "image/png",
     ]
     assert images[2].data == arch
     assert Image.open(io.BytesIO(images[4].data)).size == (200, 280)
@@ -122,15 +130,18 @@ def test_a_folder_gives_the_images_of_its_documentation_places(tmp_path: Path, i
 
 
 def test_files_given_directly_and_several_sources(tmp_path: Path) -> None:
-    write(tmp_path, {
-        "shot.jpg": picture(40, 30, 1, "JPEG"),  # named: even a small one is wanted
-        "fake.png": "plain text\n",
-        "notes.txt": "text, not an image, not listed\n",
-        "broken.png": picture(100, 100, 2)[:60],
-        "huge.png": b"\x89PNG\r\n\x1a\n" + bytes(20_000_001),
-        "a/docs/one.png": picture(100, 100, 3),
-        "b/docs/one.png": picture(100, 100, 4),
-    })
+    write(
+        tmp_path,
+        {
+            "shot.jpg": picture(40, 30, 1, "JPEG"),  # named: even a small one is wanted
+            "fake.png": "plain text\n",
+            "notes.txt": "text, not an image, not listed\n",
+            "broken.png": picture(100, 100, 2)[:60],
+            "huge.png": b"\x89PNG\r\n\x1a\n" + bytes(20_000_001),
+            "a/docs/one.png": picture(100, 100, 3),
+            "b/docs/one.png": picture(100, 100, 4),
+        },
+    )
     names = ["shot.jpg", "fake.png", "notes.txt", "broken.png", "huge.png", "missing.png", "a", "b"]
     images, skipped = collect_images([tmp_path / name for name in names])
     assert [image.id for image in images] == ["shot.jpg", "a/docs/one.png", "b/docs/one.png"]
@@ -143,10 +154,12 @@ def test_files_given_directly_and_several_sources(tmp_path: Path) -> None:
 
 def test_pdf_images_in_page_order_without_tiny_or_repeated_ones(tmp_path: Path) -> None:
     logo = picture(100, 100, 1)
-    (tmp_path / "report.pdf").write_bytes(pdf_with_images(
-        [logo, picture(300, 200, 2), picture(20, 20, 3)],
-        [logo, picture(150, 400, 4, "JPEG")],
-    ))
+    (tmp_path / "report.pdf").write_bytes(
+        pdf_with_images(
+            [logo, picture(300, 200, 2), picture(20, 20, 3)],
+            [logo, picture(150, 400, 4, "JPEG")],
+        )
+    )
     images, skipped = collect_images([tmp_path / "report.pdf"])
     assert [image.id for image in images] == ["report.pdf#p1/img1", "report.pdf#p1/img2", "report.pdf#p2/img2"]
     assert [Image.open(io.BytesIO(image.data)).size for image in images] == [(100, 100), (300, 200), (150, 400)]
@@ -155,9 +168,9 @@ def test_pdf_images_in_page_order_without_tiny_or_repeated_ones(tmp_path: Path) 
 
 
 def test_pdf_images_are_capped_and_damage_is_listed_not_raised(tmp_path: Path) -> None:
-    (tmp_path / "many.pdf").write_bytes(pdf_with_images(
-        [picture(80, 80, n) for n in range(12)], [picture(80, 80, n) for n in range(12, 24)]
-    ))
+    (tmp_path / "many.pdf").write_bytes(
+        pdf_with_images([picture(80, 80, n) for n in range(12)], [picture(80, 80, n) for n in range(12, 24)])
+    )
     (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage\n")
     images, skipped = collect_images([tmp_path / "many.pdf", tmp_path / "broken.pdf"])
     assert len(images) == 20
@@ -318,7 +331,10 @@ def test_a_llama4_model_gets_its_images_as_chat_parts_up_to_the_limit(server: Th
         [prompt], SamplingConfig(max_tokens=30, seed=7, stop=("###",)), lambda i, t: pieces.append((i, t)), [sent]
     )
     assert (answer.text, answer.finish_reason, answer.prompt_tokens, answer.completion_tokens) == (
-        "Two boxes.", "stop", 321, 3
+        "Two boxes.",
+        "stop",
+        321,
+        3,
     )
     assert pieces == [(0, "Two"), (0, " boxes.")]
     path, body = server.requests[-1]  # type: ignore[attr-defined]
@@ -326,7 +342,11 @@ def test_a_llama4_model_gets_its_images_as_chat_parts_up_to_the_limit(server: Th
     parts = [image_part(sent[0]), image_part(sent[1]), {"type": "text", "text": "What is drawn?"}]
     assert body["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": parts}]
     assert (body["model"], body["max_tokens"], body["temperature"], body["seed"], body["stop"]) == (
-        SCOUT, 30, 0.0, 7, ["###"]
+        SCOUT,
+        30,
+        0.0,
+        7,
+        ["###"],
     )
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
     with pytest.raises(UsageError, match="at most 2"):
@@ -385,8 +405,12 @@ def test_ask_attaches_documentation_images_up_to_the_limit(server: ThreadingHTTP
     (tmp_path / "src" / "icon.png").write_bytes(picture(120, 100, 250))
     store = Store()
     result = ask(
-        [tmp_path], "What do the diagrams show?", engine=remote(server, SCOUT, limit=2), store=store,
-        options=PackOptions(), sampling=SamplingConfig(max_tokens=16),
+        [tmp_path],
+        "What do the diagrams show?",
+        engine=remote(server, SCOUT, limit=2),
+        store=store,
+        options=PackOptions(),
+        sampling=SamplingConfig(max_tokens=16),
     )
     store.close()
     path, body = server.requests[-1]  # type: ignore[attr-defined]

@@ -35,14 +35,19 @@ def imported(name: str, path: Path, known: dict[str, Path]) -> set[str]:
             base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
             module = ".".join([*base, *([node.module] if node.module else [])])
             # `from a import b` imports module a.b when there is one, else a
-            targets.update(f"{module}.{alias.name}" if f"{module}.{alias.name}" in known else module for alias in node.names)
+            targets.update(
+                f"{module}.{alias.name}" if f"{module}.{alias.name}" in known else module for alias in node.names
+            )
     return {target for target in targets if target in known and target != name}
 
 
 def test_no_module_of_the_package_imports_itself_back() -> None:
     known = modules()
     graph = {name: imported(name, path, known) for name, path in known.items()}
-    assert graph["scout_context.engine.registry"] >= {"scout_context.engine.vllm_local", "scout_context.engine.openai_remote"}
+    assert graph["scout_context.engine.registry"] >= {
+        "scout_context.engine.vllm_local",
+        "scout_context.engine.openai_remote",
+    }
     try:
         order = list(TopologicalSorter(graph).static_order())
     except CycleError as error:

@@ -10,7 +10,9 @@ from test_cli import EXAMPLE, EXE
 def packed(question: str, *extra: str) -> str:
     proc = subprocess.run(
         [EXE, "pack", str(EXAMPLE), "--question", question, "--layout", "stable", *extra],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return proc.stdout
 
@@ -29,7 +31,9 @@ def test_stable_prefix_is_identical_up_to_the_tail():
 def test_edges_puts_the_question_first_and_last_and_the_best_chunk_at_the_edges():
     proc = subprocess.run(
         [EXE, "pack", str(EXAMPLE), "--question", "What is FREE_SHIPPING_THRESHOLD?", "--layout", "edges"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     text = proc.stdout
     body = text[text.index("</directory_tree>") :]

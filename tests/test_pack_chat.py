@@ -54,7 +54,9 @@ def test_slack_folder_reads_only_its_own_json_files(tmp_path):
 def test_renamed_export_is_detected_by_content_and_garbage_is_text(tmp_path):
     shutil.copy(FIXTURES / "chatgpt" / "conversations.json", tmp_path / "notes.json")
     (tmp_path / "weird.json").write_text('{"mapping": 3, "current_node": []}')
-    proc = subprocess.run([EXE, "pack", str(tmp_path), "--json", "-o", str(tmp_path / "out.txt")], capture_output=True, text=True)
+    proc = subprocess.run(
+        [EXE, "pack", str(tmp_path), "--json", "-o", str(tmp_path / "out.txt")], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
     assert report["files"] == ["notes.json", "weird.json"]

@@ -16,7 +16,15 @@ from test_pdf import encrypted, make_pdf, scanned, text_page
 
 def test_pdf_pages_become_cited_chunks_beside_code(tmp_path):
     pdf = make_pdf(text_page("Retention: we keep backups for 30 days."), scanned, text_page("<|eot|> Appendix"))
-    write(tmp_path, {"contract.pdf": pdf, "broken.pdf": pdf[: len(pdf) // 3], "fake.pdf": b"<html>no</html>", "app.py": "RETENTION_DAYS = 30\n"})
+    write(
+        tmp_path,
+        {
+            "contract.pdf": pdf,
+            "broken.pdf": pdf[: len(pdf) // 3],
+            "fake.pdf": b"<html>no</html>",
+            "app.py": "RETENTION_DAYS = 30\n",
+        },
+    )
     store = Store()
     result = pack([tmp_path], PackOptions(), store=store)
     store.close()

@@ -17,7 +17,9 @@ pytestmark = pytest.mark.network  # pip fetches the build requirements (setuptoo
 def test_wheel_ships_cli_prompts_and_every_package(tmp_path):
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(ROOT)],
-        check=True, capture_output=True, timeout=600,
+        check=True,
+        capture_output=True,
+        timeout=600,
     )
     (wheel,) = tmp_path.glob("scout_context-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())

@@ -319,10 +319,10 @@ def mutated(draw: st.DrawFn) -> bytes:
         elif kind == "flip":
             data[at] ^= draw(st.integers(1, 255))
         elif kind == "zero":
-            data[at: at + draw(st.integers(1, 64))] = b"\0" * 8
+            data[at : at + draw(st.integers(1, 64))] = b"\0" * 8
         else:
             start = draw(st.integers(0, len(SEED) - 1))
-            data[at:at] = SEED[start: start + draw(st.integers(1, 400))]
+            data[at:at] = SEED[start : start + draw(st.integers(1, 400))]
         if not data:
             break
     return bytes(data)

@@ -72,10 +72,14 @@ class FakeGitHub(_Handler):
             size = 2  # small pages: the client must follow the Link header
             headers = {}
             if page * size < len(comments):
-                headers["Link"] = f'<http://127.0.0.1:{self.server.server_port}{url.path}?per_page=100&page={page + 1}>; rel="next"'
+                headers["Link"] = (
+                    f'<http://127.0.0.1:{self.server.server_port}{url.path}?per_page=100&page={page + 1}>; rel="next"'
+                )
             return self._json(200, comments[(page - 1) * size : page * size], headers)
         if match := re.fullmatch(r"/repos/o/r/issues/(\d+)", url.path):
-            return self._json(200, {"number": int(match.group(1)), "title": "Threshold is hard-coded", "body": "ISSUE-BODY-TEXT"})
+            return self._json(
+                200, {"number": int(match.group(1)), "title": "Threshold is hard-coded", "body": "ISSUE-BODY-TEXT"}
+            )
         self._json(404, {"message": "Not Found"})
         return None
 
@@ -131,14 +135,20 @@ def github() -> Iterator[ThreadingHTTPServer]:
         yield httpd
 
 
-def actions_env(tmp_path: Path, repo: Path, vllm: ThreadingHTTPServer, github: ThreadingHTTPServer | None = None) -> dict[str, str]:
+def actions_env(
+    tmp_path: Path, repo: Path, vllm: ThreadingHTTPServer, github: ThreadingHTTPServer | None = None
+) -> dict[str, str]:
     """The environment of a workflow step on a pull_request event for PR #5."""
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"pull_request": {
         "number": 5, "title": "Make the threshold a setting", "body": "Needed for sales.",
         "base": {"sha": git(repo, "rev-parse", "main").strip()}, "head": {"sha": git(repo, "rev-parse", "feature").strip()},
     }}))  # fmt: skip
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("GITHUB_", "SCOUT_BASE", "SCOUT_API", "SCOUT_MODEL"))}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("GITHUB_", "SCOUT_BASE", "SCOUT_API", "SCOUT_MODEL"))
+    }
     env.update({
         "GITHUB_ACTIONS": "true", "GITHUB_EVENT_PATH": str(event), "GITHUB_REPOSITORY": "o/r",
         "GITHUB_TOKEN": TOKEN, "GITHUB_STEP_SUMMARY": str(tmp_path / "step-summary.md"),
@@ -149,7 +159,9 @@ def actions_env(tmp_path: Path, repo: Path, vllm: ThreadingHTTPServer, github: T
 
 
 def run(*args: str, env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", MOUNT, "pr", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", MOUNT, "pr", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300
+    )
 
 
 def marker_comments(github: ThreadingHTTPServer) -> list[dict[str, Any]]:
@@ -203,9 +215,24 @@ def test_json_has_the_same_fields_and_locally_needs_only_base(pr_repo, vllm, tmp
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "" and not (tmp_path / "step-summary.md").exists()
     result = json.loads(out.read_text())
-    assert set(result) >= {"marker", "summary", "walkthrough", "risk", "tests", "effort", "not_analysed", "footer", "markdown"}
+    assert set(result) >= {
+        "marker",
+        "summary",
+        "walkthrough",
+        "risk",
+        "tests",
+        "effort",
+        "not_analysed",
+        "footer",
+        "markdown",
+    }
     assert result["summary"] == "Makes the shipping threshold a setting."
-    assert result["walkthrough"][0] == {"files": ["shop/cart.py"], "change": "modified +4 −1", "description": "uses THRESHOLD", "lines": 5}
+    assert result["walkthrough"][0] == {
+        "files": ["shop/cart.py"],
+        "change": "modified +4 −1",
+        "description": "uses THRESHOLD",
+        "lines": 5,
+    }
     assert result["effort"] == {"score": 2, "reason": "", "source": "model"}
     assert result["footer"] == {"model": SCOUT, "prompt_tokens": 900, "cached_tokens": 512, "completion_tokens": 40}
     assert {"item": "#3", "reason": "linked issues not read: no GitHub token and repository"} in result["not_analysed"]
@@ -270,6 +297,11 @@ def test_publishing_failure_exits_5_without_leaking_the_token(pr_repo, vllm, git
 
 def test_the_example_workflow_runs_the_bot_with_full_history_and_secrets() -> None:
     workflow = (Path(__file__).resolve().parent.parent / "examples" / "github-actions" / "pr-summary.yml").read_text()
-    assert "fetch-depth: 0" in workflow and "pull-requests: write" in workflow and "persist-credentials: false" in workflow
-    assert "SCOUT_BASE_URL: ${{ secrets.SCOUT_BASE_URL }}" in workflow and "SCOUT_API_KEY: ${{ secrets.SCOUT_API_KEY }}" in workflow
+    assert (
+        "fetch-depth: 0" in workflow and "pull-requests: write" in workflow and "persist-credentials: false" in workflow
+    )
+    assert (
+        "SCOUT_BASE_URL: ${{ secrets.SCOUT_BASE_URL }}" in workflow
+        and "SCOUT_API_KEY: ${{ secrets.SCOUT_API_KEY }}" in workflow
+    )
     assert "run: scout-context pr --engine openai --comment --soft-fail" in workflow

@@ -109,7 +109,9 @@ def shop(make_repo) -> Path:
         "logo.png.bin": b"\x89PNG\x00\x00",
     })  # fmt: skip
     git(repo, "checkout", "-q", "-b", "feature")
-    cart = CART.replace("subtotal > 100", "subtotal > THRESHOLD").replace('        print("cleared")\n        print("really")\n', "")
+    cart = CART.replace("subtotal > 100", "subtotal > THRESHOLD").replace(
+        '        print("cleared")\n        print("really")\n', ""
+    )
     commit(repo, "Make the threshold a setting\n\nFixes #7", {
         "shop/cart.py": cart.replace("import FEE", "import FEE, THRESHOLD"),
         "shop/config.py": 'FEE = 5\nTHRESHOLD = 100\nAPI_TOKEN = "ghp_' + "a1B2c3D4e5F6g7H8i9J0" * 2 + '"\n',
@@ -137,7 +139,9 @@ def user_turn(prompt: str) -> str:
 
 
 def test_context_widens_hunks_and_summarizes_what_is_not_code(shop: Path) -> None:
-    engine, result = summarize(shop, pull_request=PullRequest(12, "Threshold setting", "Moves the threshold to config."))
+    engine, result = summarize(
+        shop, pull_request=PullRequest(12, "Threshold setting", "Moves the threshold to config.")
+    )
     user = user_turn(engine.prompts[0])
     hunk = re.search(r'<document path="shop/cart.py" id="shop/cart.py:13-17">\n(.*?)</document>', user, re.S)
     assert hunk, user  # the changed line widened to the whole method `total`
@@ -153,9 +157,20 @@ def test_context_widens_hunks_and_summarizes_what_is_not_code(shop: Path) -> Non
     assert '<document path="shop/api.py"' in user and '<document path="tests/test_cart.py"' in user  # importers
     assert "<repository_map" in user and "docs/guide.md" in user and "Run it twice" not in user  # the head's files
     assert "Title: Threshold setting" in user and "Fixes #7" in user
-    assert user.index("<repository_map") < user.index("<changes") < user.index("id=\"shop/cart.py:13-17\"") < user.index("<pull_request>")
+    assert (
+        user.index("<repository_map")
+        < user.index("<changes")
+        < user.index('id="shop/cart.py:13-17"')
+        < user.index("<pull_request>")
+    )
     report = result.report
-    assert [r.files for r in report.walkthrough] == [["logo.png.bin"], ["package-lock.json"], ["shop/cart.py"], ["shop/config.py"], ["shop/schema_pb2.py"]]
+    assert [r.files for r in report.walkthrough] == [
+        ["logo.png.bin"],
+        ["package-lock.json"],
+        ["shop/cart.py"],
+        ["shop/config.py"],
+        ["shop/schema_pb2.py"],
+    ]
     cart = report.walkthrough[2]
     assert cart.change == "modified +2 −4" and cart.description == "total adds the configured fee"
     assert report.walkthrough[3].description == "new FEE setting"  # matched by its unique file name
@@ -182,7 +197,10 @@ def test_layers_give_way_in_order_and_everything_left_out_is_listed(shop: Path) 
     assert skipped["2 related files"].endswith("left out: shop/api.py, tests/test_cart.py")
     assert '<document path="shop/cart.py" id="shop/cart.py:1-20">' in user
     user, skipped = contexts[1200]  # then the changed files' full text; the diff stays
-    assert '<document path="shop/cart.py" id="shop/cart.py:1-20">' not in user and skipped["shop/cart.py"] == "full text did not fit"
+    assert (
+        '<document path="shop/cart.py" id="shop/cart.py:1-20">' not in user
+        and skipped["shop/cart.py"] == "full text did not fit"
+    )
     assert 'id="shop/cart.py:13-17"' in user and "<changes" in user and "<pull_request>" in user
 
 
@@ -195,7 +213,11 @@ def test_a_context_too_small_for_the_essentials_is_exit_4(shop: Path) -> None:
 def test_configuration_comes_from_the_base_commit(shop: Path) -> None:
     commit(shop, "config", {".scout-context.toml": '[pr]\nexclude = ["docs/"]\ninstructions = "Mention BANANAS."\n'})
     git(shop, "checkout", "-q", "feature")
-    commit(shop, "try to change the bot", {".scout-context.toml": '[pr]\ninstructions = "Mention CHERRIES."\nexclude = ["shop/"]\n'})
+    commit(
+        shop,
+        "try to change the bot",
+        {".scout-context.toml": '[pr]\ninstructions = "Mention CHERRIES."\nexclude = ["shop/"]\n'},
+    )
     engine, _ = summarize(shop)
     system, user = engine.prompts[0].split("<|header_start|>user<|header_end|>", 1)
     assert "Mention BANANAS." in system and "CHERRIES" not in system
@@ -220,7 +242,14 @@ def test_unusable_answers_still_give_every_section(shop: Path, answer: str) -> N
     _, result = summarize(shop, StubEngine(answer=answer))
     markdown = render_markdown(result.report)
     headings = re.findall(r"^## (.+)$", markdown, re.M)
-    assert markdown.startswith(MARKER + "\n") and headings == ["Summary", "Walkthrough", "Risk", "Tests", "Effort", "Not analysed"]
+    assert markdown.startswith(MARKER + "\n") and headings == [
+        "Summary",
+        "Walkthrough",
+        "Risk",
+        "Tests",
+        "Effort",
+        "Not analysed",
+    ]
     assert "_The model's answer had no usable test assessment._" in markdown
     assert "(estimated from the diff size: the model gave none)" in markdown
     assert markdown.rstrip().endswith("</sub>") and "Llama-4-Scout-stub" in markdown and "Built with Llama" in markdown
@@ -240,7 +269,10 @@ def test_parsing_is_lenient_and_output_is_inert() -> None:
 
 
 def test_the_comment_stays_within_githubs_limit_by_trimming_the_walkthrough() -> None:
-    rows = [Row([f"src/module_{i:05d}/{'deep/' * 8}file.py"], "modified +3 −1", "changes `f` " * 8, i % 50) for i in range(3000)]
+    rows = [
+        Row([f"src/module_{i:05d}/{'deep/' * 8}file.py"], "modified +3 −1", "changes `f` " * 8, i % 50)
+        for i in range(3000)
+    ]
     report = Report(
         "a" * 40, "b" * 40, "c" * 40, "Summary.", rows, "Risk.", "Tests.", 3, "", "model", [("x", "y")] * 5, "m",
     )  # fmt: skip

@@ -34,17 +34,49 @@ def test_summarizes_a_pull_request_within_the_engines_context(model: str, make_r
     config = repo / "shop" / "config.py"
     config.write_text(config.read_text().replace("FREE_SHIPPING_THRESHOLD = 50.0", "FREE_SHIPPING_THRESHOLD = 75.0"))
     git(repo, "commit", "-qam", "Raise the free shipping threshold to 75 EUR")
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("GITHUB_", "SCOUT_BASE", "SCOUT_API", "SCOUT_MODEL"))}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("GITHUB_", "SCOUT_BASE", "SCOUT_API", "SCOUT_MODEL"))
+    }
     proc = subprocess.run(
-        [sys.executable, "-c", MOUNT, "pr", str(repo), "--base", "main", "--model", model, "--max-tokens", "160", "--format", "json"],
-        capture_output=True, text=True, timeout=600, env=env, cwd=repo,
+        [
+            sys.executable,
+            "-c",
+            MOUNT,
+            "pr",
+            str(repo),
+            "--base",
+            "main",
+            "--model",
+            model,
+            "--max-tokens",
+            "160",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        cwd=repo,
     )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     result = json.loads(proc.stdout)
     markdown = result["markdown"]
-    assert re.findall(r"^## (.+)$", markdown, re.M) == ["Summary", "Walkthrough", "Risk", "Tests", "Effort", "Not analysed"]
-    assert result["walkthrough"][0]["files"] == ["shop/config.py"] and result["walkthrough"][0]["change"] == "modified +1 −1"
+    assert re.findall(r"^## (.+)$", markdown, re.M) == [
+        "Summary",
+        "Walkthrough",
+        "Risk",
+        "Tests",
+        "Effort",
+        "Not analysed",
+    ]
+    assert (
+        result["walkthrough"][0]["files"] == ["shop/config.py"]
+        and result["walkthrough"][0]["change"] == "modified +1 −1"
+    )
     assert 1 <= result["effort"]["score"] <= 5
     footer = result["footer"]
     assert footer["model"] == Path(model).name and 0 < footer["completion_tokens"] <= 160

@@ -22,7 +22,9 @@ def commit(repo: Path, message: str, files: dict[str, str | bytes] | None = None
 @pytest.fixture
 def branched(make_repo):
     """main and feature diverge; main is merged into feature once; main moves on after."""
-    repo = make_repo({"app.py": "def f():\n    return 1\n", "old.txt": "one\ntwo\nthree\n" * 20, "notes.md": "# Notes\n"})
+    repo = make_repo(
+        {"app.py": "def f():\n    return 1\n", "old.txt": "one\ntwo\nthree\n" * 20, "notes.md": "# Notes\n"}
+    )
     git(repo, "checkout", "-q", "-b", "feature")
     commit(repo, "feature: change f", {"app.py": "def f():\n    return 2\n"})
     git(repo, "checkout", "-q", "main")
@@ -61,7 +63,11 @@ def test_hunks_between_blobs_and_blobs_by_id(make_repo) -> None:
     commit(repo, "edit", {"a.py": "".join(lines)})
     new = gitdiff.tree(repo, "HEAD")[0].blob
     hunks = gitdiff.hunks(repo, old, new)
-    assert [(h.old_start, h.old_count, h.new_start, h.new_count) for h in hunks] == [(5, 1, 5, 1), (11, 3, 10, 0), (20, 0, 18, 1)]
+    assert [(h.old_start, h.old_count, h.new_start, h.new_count) for h in hunks] == [
+        (5, 1, 5, 1),
+        (11, 3, 10, 0),
+        (20, 0, 18, 1),
+    ]
     assert hunks[0].removed == ("line 5",) and hunks[0].added == ("changed 5",)
     assert hunks[1].deletion_only and hunks[1].removed == ("line 11", "line 12", "line 13")
     assert gitdiff.blobs(repo, [new, "0" * 40])[new] == "".join(lines).encode()
@@ -83,7 +89,9 @@ def test_unknown_refs_and_shallow_clones_are_usage_errors(branched: Path, tmp_pa
     with pytest.raises(UsageError, match="not a git revision"):
         gitdiff.resolve(branched, "--output=/tmp/x")
     shallow = tmp_path / "shallow"
-    subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", "feature", f"file://{branched}", str(shallow)], check=True)
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", "--branch", "feature", f"file://{branched}", str(shallow)], check=True
+    )
     with pytest.raises(UsageError, match="fetch-depth: 0") as caught:
         gitdiff.check_repository(shallow)
     assert caught.value.exit_code == 2

@@ -58,11 +58,17 @@ def test_published_figures_without_the_hybrid_manager(memory: float, gpu: str, p
     assert result.layouts["hybrid"].tokens > 3 * result.layouts["full"].tokens
 
 
-@pytest.mark.parametrize(("hardware", "weights"), [
-    (Hardware(1, H100), "int4"),
-    *((hardware, weights) for weights in ("bf16", "fp8", "int4") for hardware in (
-        Hardware(8, H100), Hardware(8, H200, gpu_name="H200"), Hardware(16, H100, nodes=2))),
-])
+@pytest.mark.parametrize(
+    ("hardware", "weights"),
+    [
+        (Hardware(1, H100), "int4"),
+        *(
+            (hardware, weights)
+            for weights in ("bf16", "fp8", "int4")
+            for hardware in (Hardware(8, H100), Hardware(8, H200, gpu_name="H200"), Hardware(16, H100, nodes=2))
+        ),
+    ],
+)
 def test_never_beyond_the_model_positions(hardware: Hardware, weights: str) -> None:
     result = plan(SCOUT_CONFIG, hardware, weights=weights)
     assert 0 < result.max_model_len <= POSITIONS
@@ -97,10 +103,20 @@ def test_fp8_kv_roughly_doubles_the_context() -> None:
     assert 1.9 < fp8.max_model_len / bf16.max_model_len < 2.1
 
 
-@pytest.mark.parametrize(("gpu", "kv"), [
-    ("H100", "fp8"), ("NVIDIA H100 80GB HBM3", "fp8"), ("H200", "fp8"), ("GH200", "fp8"), ("B200", "fp8"),
-    ("hopper", "fp8"), ("A100", "auto"), ("NVIDIA A100-SXM4-80GB", "auto"), ("L40S", "auto"),
-])
+@pytest.mark.parametrize(
+    ("gpu", "kv"),
+    [
+        ("H100", "fp8"),
+        ("NVIDIA H100 80GB HBM3", "fp8"),
+        ("H200", "fp8"),
+        ("GH200", "fp8"),
+        ("B200", "fp8"),
+        ("hopper", "fp8"),
+        ("A100", "auto"),
+        ("NVIDIA A100-SXM4-80GB", "auto"),
+        ("L40S", "auto"),
+    ],
+)
 def test_auto_kv_dtype_is_fp8_from_hopper_on(gpu: str, kv: str) -> None:
     assert scout(8, H100, gpu_name=gpu).vllm_args["kv_cache_dtype"] == kv
 
@@ -175,8 +191,11 @@ def test_invalid_hardware() -> None:
 
 
 def test_serve_line_round_trips_the_vllm_args() -> None:
-    for result in (scout(8, H100), scout(16, H100, nodes=2, hybrid_kv_cache=False),
-                   plan(SMOLLM2, Hardware(0, cpu_kv_space_gib=1), weights="fp32", model="/models/smol lm")):
+    for result in (
+        scout(8, H100),
+        scout(16, H100, nodes=2, hybrid_kv_cache=False),
+        plan(SMOLLM2, Hardware(0, cpu_kv_space_gib=1), weights="fp32", model="/models/smol lm"),
+    ):
         env, args = _parse_serve(result.serve_command())
         assert env == result.env
         assert args == result.vllm_args
@@ -189,7 +208,9 @@ def test_a_bare_text_config_plans_like_the_full_config() -> None:
 
 
 def test_a_plain_llama_has_only_global_layers() -> None:
-    result = plan(SMOLLM2, Hardware(1, 24.0, gpu_name="L4"), weights="bf16", model="HuggingFaceTB/SmolLM2-135M-Instruct")
+    result = plan(
+        SMOLLM2, Hardware(1, 24.0, gpu_name="L4"), weights="bf16", model="HuggingFaceTB/SmolLM2-135M-Instruct"
+    )
     assert list(result.layouts) == ["full"] and result.layout == "full"
     assert result.max_model_len == 8192
     assert result.kv_bytes_per_token == 30 * 2 * 3 * 64 * 2
@@ -224,8 +245,22 @@ def _app() -> typer.Typer:
 
 
 def test_cli_json() -> None:
-    result = CliRunner().invoke(_app(), ["engine", "plan", "--gpus", "8", "--gpu-memory", str(H100),
-                                         "--weights", "bf16", "--kv-dtype", "model", "--json"])
+    result = CliRunner().invoke(
+        _app(),
+        [
+            "engine",
+            "plan",
+            "--gpus",
+            "8",
+            "--gpu-memory",
+            str(H100),
+            "--weights",
+            "bf16",
+            "--kv-dtype",
+            "model",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["max_model_len"] == scout(8, H100, kv_dtype="model").max_model_len
@@ -234,20 +269,24 @@ def test_cli_json() -> None:
 
 
 def test_cli_prints_the_serve_line_on_stdout() -> None:
-    result = CliRunner().invoke(_app(), ["engine", "plan", "--gpus", "16", "--nodes", "2", "--gpu-memory", "80",
-                                         "--weights", "fp8"])
+    result = CliRunner().invoke(
+        _app(), ["engine", "plan", "--gpus", "16", "--nodes", "2", "--gpu-memory", "80", "--weights", "fp8"]
+    )
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[-1] == scout(16, 80.0, "fp8", nodes=2).serve_command()
     assert any(line.startswith("VLLM_HOST_IP=<HEAD_NODE_IP> ray start") for line in lines)
 
 
-@pytest.mark.parametrize(("argv", "error"), [
-    (["--gpus", "0", "--gpu-memory", "80", "--weights", "bf16"], UsageError),
-    (["--gpus", "1", "--gpu-memory", "80", "--weights", "bf16"], UsageError),
-    (["--gpus", "8", "--gpu-memory", "80", "--weights", "nf4"], UsageError),
-    (["--gpus", "8", "--gpu-memory", "80", "--weights", "bf16", "--context", "20000000"], ContextTooLarge),
-])
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (["--gpus", "0", "--gpu-memory", "80", "--weights", "bf16"], UsageError),
+        (["--gpus", "1", "--gpu-memory", "80", "--weights", "bf16"], UsageError),
+        (["--gpus", "8", "--gpu-memory", "80", "--weights", "nf4"], UsageError),
+        (["--gpus", "8", "--gpu-memory", "80", "--weights", "bf16", "--context", "20000000"], ContextTooLarge),
+    ],
+)
 def test_cli_errors_are_typed(argv: list[str], error: type[Exception]) -> None:
     result = CliRunner().invoke(_app(), ["engine", "plan", *argv])
     assert isinstance(result.exception, error)

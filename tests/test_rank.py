@@ -52,11 +52,13 @@ def test_terms_split_identifiers_and_keep_the_whole():
 
 
 def test_identifiers_in_the_sources_are_split_too(make_repo, packed):
-    repo = make_repo({
-        "net/wire.py": "def parseHTTPResponse(raw):\n    return raw.split(b'\\r\\n')\n",
-        "net/other.py": "def send(sock, data):\n    sock.sendall(data)\n",
-        "store/limits.py": "MAX_FILE_SIZE = 10\n\ndef check(size):\n    return size <= MAX_FILE_SIZE\n",
-    })
+    repo = make_repo(
+        {
+            "net/wire.py": "def parseHTTPResponse(raw):\n    return raw.split(b'\\r\\n')\n",
+            "net/other.py": "def send(sock, data):\n    sock.sendall(data)\n",
+            "store/limits.py": "MAX_FILE_SIZE = 10\n\ndef check(size):\n    return size <= MAX_FILE_SIZE\n",
+        }
+    )
     result = packed(repo)
     assert best(result, "Where is an HTTP response parsed?") == "net/wire.py:1-2"
     assert best(result, "what is the max file size") == "store/limits.py:1-4"
@@ -65,7 +67,9 @@ def test_identifiers_in_the_sources_are_split_too(make_repo, packed):
 def test_a_question_naming_a_function_ranks_its_chunk_first(make_repo, packed):
     step = '"""Billing step {0}: shipping and fees."""\n\n\ndef step_{0}(order):\n    return order\n'
     files = {f"billing/module_{i}.py": step.format(i) for i in range(30)}
-    files["billing/fees.py"] = '"""Fees."""\n\n\ndef compute_shipping_fee(order):\n    """The fee."""\n    return 4.95\n'
+    files["billing/fees.py"] = (
+        '"""Fees."""\n\n\ndef compute_shipping_fee(order):\n    """The fee."""\n    return 4.95\n'
+    )
     files["README.md"] = "# Billing\n\nShipping fees come from compute_shipping_fee, see the billing docs.\n"
     result = packed(make_repo(files))
     ranked = rank(result.chunks, "How does compute_shipping_fee decide the fee?", result.outlines)
@@ -81,16 +85,18 @@ def test_path_components_count(make_repo, packed):
 
 
 def test_priors_put_readme_docs_entry_points_and_imported_files_above_leaves(make_repo, packed):
-    repo = make_repo({
-        "README.md": "# tool\n",
-        "docs/guide.md": "# Guide\n",
-        "tool/__init__.py": "",
-        "tool/__main__.py": "from tool.core import run\n\nrun()\n",
-        "tool/core.py": "def run():\n    pass\n",
-        "tool/a.py": "from tool.core import run\n",
-        "tool/b.py": "from .core import run\n",
-        "tool/leaf.py": "def unused():\n    pass\n",
-    })
+    repo = make_repo(
+        {
+            "README.md": "# tool\n",
+            "docs/guide.md": "# Guide\n",
+            "tool/__init__.py": "",
+            "tool/__main__.py": "from tool.core import run\n\nrun()\n",
+            "tool/core.py": "def run():\n    pass\n",
+            "tool/a.py": "from tool.core import run\n",
+            "tool/b.py": "from .core import run\n",
+            "tool/leaf.py": "def unused():\n    pass\n",
+        }
+    )
     result = packed(repo)
     order = ids(rank(result.chunks, "", result.outlines))
     assert order[0] == "README.md:1-1"
@@ -172,11 +178,15 @@ def test_flask(packed, flask_corpus):
 
 
 def test_words_meet_their_stems(make_repo, packed):
-    result = packed(make_repo({
-        "app/logic.py": "def show(expr):\n    return str(expr)\n",  # first by id: wins when nothing matches
-        "logic/inference.py": "def satisfiable(expr):\n    return find_model(expr)\n",
-        "state/frames.py": "def pop(frames):\n    frames.pop()\n",
-    }))
+    result = packed(
+        make_repo(
+            {
+                "app/logic.py": "def show(expr):\n    return str(expr)\n",  # first by id: wins when nothing matches
+                "logic/inference.py": "def satisfiable(expr):\n    return find_model(expr)\n",
+                "state/frames.py": "def pop(frames):\n    frames.pop()\n",
+            }
+        )
+    )
     assert best(result, "Is the formula satisfying?") == "logic/inference.py:1-2"
     assert best(result, "What happens when a frame is popped?") == "state/frames.py:1-2"
 
@@ -185,30 +195,52 @@ def test_docstrings_of_definitions_deep_in_a_big_file_are_searched(make_repo, pa
     from scout_context.pack import rank as rank_module
 
     filler = "".join(f'def helper_{i}(x):\n    """Return x plus {i}."""\n    return x + {i}\n\n\n' for i in range(40))
-    result = packed(make_repo({
-        "calc/big.py": filler + 'def rref(m):\n    """Reduced row echelon form of a matrix."""\n    return m\n',
-        "calc/other.py": "def matrix(rows):\n    return rows\n",
-    }))
+    result = packed(
+        make_repo(
+            {
+                "calc/big.py": filler + 'def rref(m):\n    """Reduced row echelon form of a matrix."""\n    return m\n',
+                "calc/other.py": "def matrix(rows):\n    return rows\n",
+            }
+        )
+    )
     monkeypatch.setattr(rank_module, "SURFACE_CHARS", 0)  # every chunk's text head is MIN_HEAD characters
     ranked = rank(result.chunks, "Where is the reduced row echelon form computed?", result.outlines)
     assert ranked[0].chunk.path == "calc/big.py" and ranked[0].lexical > 0
 
 
 def test_tests_and_changelogs_weigh_less_than_the_code_they_mention(make_repo, packed):
-    result = packed(make_repo({
-        "shop/discount.py": "def discount(order):\n    return order.total * 0.1\n",
-        "tests/test_discount.py": "from shop.discount import discount\n\ndef test_discount():\n    assert discount(order) == discount(order)\n",
-        "CHANGES.rst": "Version 2\n=========\n\n- The discount is now ten percent: discount, discount.\n",
-    }))
+    result = packed(
+        make_repo(
+            {
+                "shop/discount.py": "def discount(order):\n    return order.total * 0.1\n",
+                "tests/test_discount.py": "from shop.discount import discount\n\ndef test_discount():\n    assert discount(order) == discount(order)\n",
+                "CHANGES.rst": "Version 2\n=========\n\n- The discount is now ten percent: discount, discount.\n",
+            }
+        )
+    )
     assert best(result, "How is the discount computed?") == "shop/discount.py:1-2"
 
 
-@pytest.mark.parametrize(("path", "side"), [
-    ("tests/test_app.py", True), ("src/flask/testing.py", False), ("pkg/core/tests/util.py", True),
-    ("test_app.py", True), ("server_test.go", True), ("web/app.spec.ts", True), ("conftest.py", True),
-    ("CHANGES.rst", True), ("CHANGELOG.md", True), ("docs/changes.rst", True), ("sympy/core/benchmarks/bench_x.py", True),
-    ("src/news.py", False), ("NEWS", True), ("src/history/model.py", False), ("README.md", False),
-])
+@pytest.mark.parametrize(
+    ("path", "side"),
+    [
+        ("tests/test_app.py", True),
+        ("src/flask/testing.py", False),
+        ("pkg/core/tests/util.py", True),
+        ("test_app.py", True),
+        ("server_test.go", True),
+        ("web/app.spec.ts", True),
+        ("conftest.py", True),
+        ("CHANGES.rst", True),
+        ("CHANGELOG.md", True),
+        ("docs/changes.rst", True),
+        ("sympy/core/benchmarks/bench_x.py", True),
+        ("src/news.py", False),
+        ("NEWS", True),
+        ("src/history/model.py", False),
+        ("README.md", False),
+    ],
+)
 def test_side_files(path, side):
     assert is_side_file(path) is side
 
@@ -241,9 +273,9 @@ def test_the_index_is_kept_in_the_store_for_the_next_process(make_repo, isolated
         rank(changed.chunks, question, changed.outlines, store=store, digest=changed.digest)
     monkeypatch.undo()
     store.conn.execute("UPDATE rank_indexes SET data = ?", [b"not an index"])  # a damaged row is rebuilt
-    assert [(r.chunk.id, r.score) for r in rank(again.chunks, question, again.outlines, store=store, digest=again.digest)] == [
-        (r.chunk.id, r.score) for r in built
-    ]
+    assert [
+        (r.chunk.id, r.score) for r in rank(again.chunks, question, again.outlines, store=store, digest=again.digest)
+    ] == [(r.chunk.id, r.score) for r in built]
     assert store.conn.execute("SELECT count(*) FROM rank_indexes WHERE data = ?", [b"not an index"]).fetchone()[0] == 0
     for i in range(RANK_INDEXES_KEPT + 2):
         (repo / "shop" / "cart.py").write_text(f"def total(cart):\n    return sum(cart) * {i + 3}\n")

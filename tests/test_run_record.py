@@ -8,7 +8,10 @@ from scout_context.store import Store
 from scout_context.tasks.citations import Citation
 from scout_context.tasks.run_record import RunRecord
 
-CITATIONS = [Citation("app.py:1-9", "app.py:1-9", True, "def app"), Citation("x.py:3", "", False, reason="no such document")]
+CITATIONS = [
+    Citation("app.py:1-9", "app.py:1-9", True, "def app"),
+    Citation("x.py:3", "", False, reason="no such document"),
+]
 
 
 def test_citation_json_keeps_its_key_order_with_or_without_the_quote():
@@ -19,8 +22,16 @@ def test_citation_json_keeps_its_key_order_with_or_without_the_quote():
 
 def test_a_logged_record_reads_back_as_the_stored_row():
     record = RunRecord(
-        "ask", "StubEngine", "stub", ["repo"], "why?", "because [app.py:1-9]", CITATIONS,
-        {"prompt_tokens": 10, "cached_tokens": 0, "completion_tokens": 3}, {"total_s": 0.5}, "stop",
+        "ask",
+        "StubEngine",
+        "stub",
+        ["repo"],
+        "why?",
+        "because [app.py:1-9]",
+        CITATIONS,
+        {"prompt_tokens": 10, "cached_tokens": 0, "completion_tokens": 3},
+        {"total_s": 0.5},
+        "stop",
     )
     store = Store()
     try:

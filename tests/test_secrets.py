@@ -61,7 +61,14 @@ TOKENS = [
     ("anthropic-api-key", "sk" + "-ant-api03-" + rand(93) + "AA"),
     ("huggingface-token", "hf" + "_" + rand(34, UPPER + LOWER)),
     ("npm-token", "np" + "m_" + rand(36)),
-    ("jwt", b64url({"alg": "HS256", "typ": "JWT"}) + "." + b64url({"sub": "1234567890", "iat": 1516239022}) + "." + rand(43)),
+    (
+        "jwt",
+        b64url({"alg": "HS256", "typ": "JWT"})
+        + "."
+        + b64url({"sub": "1234567890", "iat": 1516239022})
+        + "."
+        + rand(43),
+    ),
 ]
 
 
@@ -76,15 +83,24 @@ def test_each_token_shape_is_redacted_on_its_line(kind, token, line):
 
 @pytest.mark.parametrize(
     "label",
-    ["RSA PRIVATE KEY", "EC PRIVATE KEY", "DSA PRIVATE KEY", "OPENSSH PRIVATE KEY", "PRIVATE KEY",
-     "ENCRYPTED PRIVATE KEY", "PGP PRIVATE KEY BLOCK"],
+    [
+        "RSA PRIVATE KEY",
+        "EC PRIVATE KEY",
+        "DSA PRIVATE KEY",
+        "OPENSSH PRIVATE KEY",
+        "PRIVATE KEY",
+        "ENCRYPTED PRIVATE KEY",
+        "PGP PRIVATE KEY BLOCK",
+    ],
 )
 def test_private_key_block_keeps_its_lines(label):
     key = pem(label)
     text = f"# deploy key\nKEY = '''\n{key}\n'''\nprint('after')\n"
     redacted, found = redact(text)
     begin, end = f"-----BEGIN {label}-----", f"-----END {label}-----"
-    assert redacted == f"# deploy key\nKEY = '''\n{begin}[REDACTED:private-key]{chr(10) * 7}{end}\n'''\nprint('after')\n"
+    assert (
+        redacted == f"# deploy key\nKEY = '''\n{begin}[REDACTED:private-key]{chr(10) * 7}{end}\n'''\nprint('after')\n"
+    )
     assert found == [Redaction(3, "private-key")]
     assert redacted.split("\n")[-2] == "print('after')" and redacted.count("\n") == text.count("\n")
 
@@ -93,8 +109,10 @@ def test_private_key_in_one_json_string_and_without_end_line():
     body = "\\n".join(rand(64, UPPER + LOWER + DIGITS + "+/") for _ in range(3))
     begin, end = "-----BEGIN " + "PRIVATE KEY-----", "-----END " + "PRIVATE KEY-----"
     text = f'{{"type": "service_account", "private_key": "{begin}\\n{body}\\n{end}\\n"}}\n'
-    assert redact(text) == (f'{{"type": "service_account", "private_key": "{begin}[REDACTED:private-key]{end}\\n"}}\n',
-                            [Redaction(1, "private-key")])
+    assert redact(text) == (
+        f'{{"type": "service_account", "private_key": "{begin}[REDACTED:private-key]{end}\\n"}}\n',
+        [Redaction(1, "private-key")],
+    )
     cut = begin + "\n" + "\n".join(rand(64, UPPER + LOWER + DIGITS + "+/") for _ in range(4)) + "\n"
     assert redact(cut) == (begin + "[REDACTED:private-key]\n\n\n\n\n", [Redaction(1, "private-key")])
 
@@ -109,30 +127,32 @@ def test_url_password_and_slack_webhook():
     password, hook = rand(20), "T" + rand(10, UPPER + DIGITS) + "/B" + rand(10, UPPER + DIGITS) + "/" + rand(24)
     text = f'DB = "postgres://app:{password}@db.internal:5432/app"\nHOOK = "https://hooks.slack.com/services/{hook}"\n'
     assert redact(text) == (
-        ('DB = "postgres://app:[REDACTED:url-password]@db.internal:5432/app"\n'
-        'HOOK = "https://hooks.slack.com/services/[REDACTED:slack-webhook]"\n'),
+        (
+            'DB = "postgres://app:[REDACTED:url-password]@db.internal:5432/app"\n'
+            'HOOK = "https://hooks.slack.com/services/[REDACTED:slack-webhook]"\n'
+        ),
         [Redaction(1, "url-password"), Redaction(2, "slack-webhook")],
     )
 
 
 VALUE = rand(32)
 ASSIGNMENTS = [
-    "API_KEY={}",                               # .env
-    "export SERVICE_SECRET={}",                 # shell
+    "API_KEY={}",  # .env
+    "export SERVICE_SECRET={}",  # shell
     'export SERVICE_SECRET="{}"',
-    "  api_key: {}",                            # YAML
+    "  api_key: {}",  # YAML
     "  password: '{}'",
-    '{{"client_secret": "{}", "id": 7}}',        # JSON
-    'SECRET_KEY = "{}"',                        # Python
+    '{{"client_secret": "{}", "id": 7}}',  # JSON
+    'SECRET_KEY = "{}"',  # Python
     "self.auth_token = '{}'",
     'password: str = "{}"',
     "connect(host='db', password='{}')",
-    'const apiKey = "{}";',                     # JavaScript
+    'const apiKey = "{}";',  # JavaScript
     "  accessToken: `{}`,",
     'auth_token = "{}"  # TOML',
-    "db_passwd = {}",                           # INI value (a bare value after ` = ` must not be an identifier)
-    "'db_password' => '{}',",                   # PHP
-    'apiKey := "{}"',                           # Go
+    "db_passwd = {}",  # INI value (a bare value after ` = ` must not be an identifier)
+    "'db_password' => '{}',",  # PHP
+    'apiKey := "{}"',  # Go
     "ANTHROPIC_KEY_FILE_PWD={}",
 ]
 
@@ -150,8 +170,10 @@ def test_password_needs_only_eight_characters_and_aws_secret_has_its_own_kind():
     secret = rand(40, UPPER + LOWER + DIGITS + "/+")
     text = f'DB_PASSWORD="k9#Tq2!x"\naws_secret_access_key = {secret}\nSECRET = "k9#Tq2!x"\n'
     assert redact(text) == (
-        ('DB_PASSWORD="[REDACTED:generic-assignment]"\naws_secret_access_key = [REDACTED:aws-secret-access-key]\n'
-        'SECRET = "k9#Tq2!x"\n'),
+        (
+            'DB_PASSWORD="[REDACTED:generic-assignment]"\naws_secret_access_key = [REDACTED:aws-secret-access-key]\n'
+            'SECRET = "k9#Tq2!x"\n'
+        ),
         [Redaction(1, "generic-assignment"), Redaction(2, "aws-secret-access-key")],
     )
 
@@ -217,30 +239,72 @@ def test_placeholders_and_ordinary_code_are_left_alone(line):
 
 
 def test_lines_and_kinds_across_a_file_and_idempotence():
-    text = "\n".join([
-        "# settings",
-        "SECRET_KEY = '" + VALUE + "'",
-        "KEY = '''",
-        pem("RSA PRIVATE KEY", lines=10),
-        "'''",
-        "GH = 'gh" + "p_" + rand(36) + "'",
-        "url = 'https://bot:" + rand(16) + "@ci.internal/hook'",
-        "print('done')",
-    ]) + "\n"
+    text = (
+        "\n".join(
+            [
+                "# settings",
+                "SECRET_KEY = '" + VALUE + "'",
+                "KEY = '''",
+                pem("RSA PRIVATE KEY", lines=10),
+                "'''",
+                "GH = 'gh" + "p_" + rand(36) + "'",
+                "url = 'https://bot:" + rand(16) + "@ci.internal/hook'",
+                "print('done')",
+            ]
+        )
+        + "\n"
+    )
     redacted, found = redact(text)
-    assert found == [Redaction(2, "generic-assignment"), Redaction(4, "private-key"), Redaction(17, "github-token"),
-                     Redaction(18, "url-password")]
+    assert found == [
+        Redaction(2, "generic-assignment"),
+        Redaction(4, "private-key"),
+        Redaction(17, "github-token"),
+        Redaction(18, "url-password"),
+    ]
     assert redacted.count("\n") == text.count("\n")
     assert redacted.split("\n")[18] == "print('done')"
     assert redact(redacted) == (redacted, [])
 
 
 FRAGMENTS = [
-    "-----BEGIN RSA " + "PRIVATE KEY-----", "-----END RSA " + "PRIVATE KEY-----", "\n", "\r\n", " ", "'", '"', "=", ": ",
-    "gh" + "p_", "sk" + "-", "sk" + "-ant-", "AK" + "IA", "AI" + "za", "ey" + "J", ".", "xo" + "xb-", "hf" + "_", "np" + "m_",
-    "://", "u:", "@", "API_KEY", "password", "TOKEN", "secret", "\x00", "\udc80", "\udcff", "[REDACTED:jwt]",
-    rand(40), rand(16), rand(64, UPPER + LOWER + DIGITS + "+/"), rand(12, DIGITS), pem("EC PRIVATE KEY", lines=2),
-    "API_KEY=" + VALUE, 'password: "' + VALUE + '"', "postgres://app:" + VALUE + "@db/app",
+    "-----BEGIN RSA " + "PRIVATE KEY-----",
+    "-----END RSA " + "PRIVATE KEY-----",
+    "\n",
+    "\r\n",
+    " ",
+    "'",
+    '"',
+    "=",
+    ": ",
+    "gh" + "p_",
+    "sk" + "-",
+    "sk" + "-ant-",
+    "AK" + "IA",
+    "AI" + "za",
+    "ey" + "J",
+    ".",
+    "xo" + "xb-",
+    "hf" + "_",
+    "np" + "m_",
+    "://",
+    "u:",
+    "@",
+    "API_KEY",
+    "password",
+    "TOKEN",
+    "secret",
+    "\x00",
+    "\udc80",
+    "\udcff",
+    "[REDACTED:jwt]",
+    rand(40),
+    rand(16),
+    rand(64, UPPER + LOWER + DIGITS + "+/"),
+    rand(12, DIGITS),
+    pem("EC PRIVATE KEY", lines=2),
+    "API_KEY=" + VALUE,
+    'password: "' + VALUE + '"',
+    "postgres://app:" + VALUE + "@db/app",
     *(token for _, token in TOKENS),
 ]
 
@@ -257,8 +321,17 @@ def test_never_raises_keeps_newlines_and_is_idempotent(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["a" * 300_000, "_" * 300_000, "-" * 300_000, "key=" * 60_000, "sk-" + "a1" * 150_000, "ey" + "J" * 300_000,
-     ("-----BEGIN " + "PRIVATE KEY-----" + "A" * 100) * 2_000, "x://" + "u:" * 100_000, "\x00\udc80" * 100_000],
+    [
+        "a" * 300_000,
+        "_" * 300_000,
+        "-" * 300_000,
+        "key=" * 60_000,
+        "sk-" + "a1" * 150_000,
+        "ey" + "J" * 300_000,
+        ("-----BEGIN " + "PRIVATE KEY-----" + "A" * 100) * 2_000,
+        "x://" + "u:" * 100_000,
+        "\x00\udc80" * 100_000,
+    ],
     ids=["letters", "underscores", "hyphens", "assignments", "long-sk", "jays", "begins", "colons", "nul-surrogates"],
 )
 def test_pathological_inputs_finish(text):

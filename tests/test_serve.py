@@ -111,7 +111,10 @@ def test_two_asks_at_once(served: Served) -> None:
     procs = [
         subprocess.Popen(
             [EXE, "ask", str(EXAMPLE), question, "--layout", "stable", "--max-tokens", "16", "--json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=served.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=served.env,
         )
         for question in QUESTIONS
     ]
@@ -143,7 +146,9 @@ def test_a_port_held_by_another_program_is_refused() -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
-        proc = subprocess.run([EXE, "serve", "start", "--port", str(holder.getsockname()[1])], capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [EXE, "serve", "start", "--port", str(holder.getsockname()[1])], capture_output=True, text=True, timeout=120
+        )
     assert proc.returncode == 2
     assert "cannot listen on 127.0.0.1" in one_line_error(proc)
     assert not list((paths.cache_root() / "serve").glob("*.json"))  # nothing recorded
@@ -151,7 +156,9 @@ def test_a_port_held_by_another_program_is_refused() -> None:
 
 def test_listening_beyond_this_machine_needs_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
     env = {key: value for key, value in os.environ.items() if key != "SCOUT_API_KEY"}
-    proc = subprocess.run([EXE, "serve", "start", "--host", "0.0.0.0"], capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [EXE, "serve", "start", "--host", "0.0.0.0"], capture_output=True, text=True, env=env, timeout=120
+    )
     assert proc.returncode == 2
     assert "--api-key" in one_line_error(proc)
 
@@ -160,7 +167,9 @@ def test_a_stale_state_is_cleared() -> None:
     dead = subprocess.Popen(["true"])
     dead.wait()
     for port, pid in ((free_port(), dead.pid), (free_port(), os.getpid())):  # gone, and alive but not a server
-        write_state(ServerState(pid, port, "127.0.0.1", "smollm2", "smollm2", "2026-01-01T00:00:00+00:00", "x.log", False))
+        write_state(
+            ServerState(pid, port, "127.0.0.1", "smollm2", "smollm2", "2026-01-01T00:00:00+00:00", "x.log", False)
+        )
         proc = subprocess.run([EXE, "serve", "status"], capture_output=True, text=True, timeout=120)
         assert proc.returncode == 3
         assert f"cleared the stale state of port {port} (pid {pid}" in proc.stderr

@@ -44,10 +44,18 @@ def test_the_server_runs_with_the_embedded_engines_settings(model_folder: Path) 
     assert launch.settings == {**embedded, "enable_prefix_caching": True}  # caching is what a server is for
     for key, value in launch.settings.items():
         assert " ".join(server_flag(key, value)) in " ".join(launch.argv)
-    for flag in ("--enable-prompt-tokens-details", "--enable-tokenizer-info-endpoint", "--served-model-name tiny-model",
-                 "--port 8765", "--host 127.0.0.1", "--model " + str(model_folder)):
+    for flag in (
+        "--enable-prompt-tokens-details",
+        "--enable-tokenizer-info-endpoint",
+        "--served-model-name tiny-model",
+        "--port 8765",
+        "--host 127.0.0.1",
+        "--model " + str(model_folder),
+    ):
         assert flag in " ".join(launch.argv)
-    assert "k3y" not in " ".join(launch.argv) and launch.env["VLLM_API_KEY"] == "k3y"  # not on a command line `ps` shows
+    assert (
+        "k3y" not in " ".join(launch.argv) and launch.env["VLLM_API_KEY"] == "k3y"
+    )  # not on a command line `ps` shows
     assert launch.env["VLLM_ENABLE_V1_MULTIPROCESSING"] == "1" and launch.env["HF_HUB_OFFLINE"] == "1"
 
 
@@ -61,7 +69,9 @@ def test_listening_beyond_loopback_needs_a_key() -> None:
 def test_auto_is_the_embedded_engine_without_a_server_that_answers() -> None:
     assert choose(EngineConfig(backend=AUTO)).backend == "vllm"
     # a recorded server whose pid is this test (alive, but no vLLM server): stale, not used
-    write_state(ServerState(os.getpid(), 8000, "127.0.0.1", "smollm2", "smollm2", "2026-01-01T00:00:00+00:00", "x.log", False))
+    write_state(
+        ServerState(os.getpid(), 8000, "127.0.0.1", "smollm2", "smollm2", "2026-01-01T00:00:00+00:00", "x.log", False)
+    )
     assert find_server("smollm2", None) is None
     assert choose(EngineConfig(backend=AUTO)).backend == "vllm"
     assert option_help().startswith("auto: a running `scout-context serve` for the model, else vllm; vllm: ")
@@ -72,6 +82,8 @@ def test_the_commands_default_to_auto_and_job_files_accept_it(tmp_path: Path) ->
 
     (tmp_path / "src").mkdir()
     jobs = tmp_path / "jobs.yaml"
-    jobs.write_text("corpora:\n  c:\n    sources: [src]\njobs:\n  - name: j\n    corpus: c\n    questions:\n      - Why\n    output: out.md\n")
+    jobs.write_text(
+        "corpora:\n  c:\n    sources: [src]\njobs:\n  - name: j\n    corpus: c\n    questions:\n      - Why\n    output: out.md\n"
+    )
     assert load_job_file(jobs).engine.backend == AUTO
     assert "backend: auto" in EXAMPLE

@@ -582,7 +582,9 @@ def test_definitions_carry_the_first_line_of_their_docs() -> None:
         '''
     )
     assert [(d.name, d.doc) for d in outline(python, "python")] == [
-        ("area", "Area of a circle."), ("Shape", "A shape."), ("name", ""),
+        ("area", "Area of a circle."),
+        ("Shape", "A shape."),
+        ("name", ""),
     ]
     javascript = "/**\n * Adds two numbers.\n * @param a\n */\nfunction add(a, b) { return a + b; }\n\n// unrelated\n\nfunction sub(a, b) { return a - b; }\n"
     assert [(d.name, d.doc) for d in outline(javascript, "javascript")] == [("add", "Adds two numbers."), ("sub", "")]

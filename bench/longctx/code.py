@@ -98,7 +98,9 @@ def pack_repo(name: str, repo: dict[str, Any], repo_root: Path, store: Store) ->
     return packed, time.perf_counter() - started
 
 
-def recall(questions: Sequence[Question], packs: dict[str, PackResult], ks: Sequence[int] = (5, 10)) -> list[dict[str, Any]]:
+def recall(
+    questions: Sequence[Question], packs: dict[str, PackResult], ks: Sequence[int] = (5, 10)
+) -> list[dict[str, Any]]:
     rows = []
     for q in questions:
         packed = packs[q.repo]
@@ -110,10 +112,17 @@ def recall(questions: Sequence[Question], packs: dict[str, PackResult], ks: Sequ
         chunk_rank = next((i + 1 for i, p in enumerate(paths) if p in q.gold), None)
         file_rank = next((i + 1 for i, p in enumerate(files) if p in q.gold), None)
         row: dict[str, Any] = {
-            "id": q.id, "repo": q.repo, "set": q.set, "question": q.question, "gold": list(q.gold),
-            "gold_chunk_rank": chunk_rank, "gold_file_rank": file_rank,
-            "top_files": list(dict.fromkeys(paths[:10])), "rank_s": round(seconds, 3),
-            "chunks_in_repo": len(paths), "missing_gold": [g for g in q.gold if g not in packed.file_tokens],
+            "id": q.id,
+            "repo": q.repo,
+            "set": q.set,
+            "question": q.question,
+            "gold": list(q.gold),
+            "gold_chunk_rank": chunk_rank,
+            "gold_file_rank": file_rank,
+            "top_files": list(dict.fromkeys(paths[:10])),
+            "rank_s": round(seconds, 3),
+            "chunks_in_repo": len(paths),
+            "missing_gold": [g for g in q.gold if g not in packed.file_tokens],
         }
         for k in ks:
             row[f"hit@{k}"] = chunk_rank is not None and chunk_rank <= k
@@ -141,8 +150,13 @@ def summarize_recall(rows: Sequence[dict[str, Any]], ks: Sequence[int] = (5, 10)
 
 
 def answer_questions(
-    questions: Sequence[Question], packs: dict[str, PackResult], engine: Any, layout: str, max_tokens: int,
-    limit: int | None, log: Any,
+    questions: Sequence[Question],
+    packs: dict[str, PackResult],
+    engine: Any,
+    layout: str,
+    max_tokens: int,
+    limit: int | None,
+    log: Any,
 ) -> list[dict[str, Any]]:
     """Answer the questions that carry `expect` (interleaved across repositories, at most
     `limit`) through `_fitted_prompt`, as `ask` does, and score the answers."""
@@ -162,21 +176,44 @@ def answer_questions(
         try:
             arranged, prompt, tokens = fitted_prompt(packs[q.repo], q.question, engine, sampling, layout)
         except ContextTooLarge as error:  # `ask` would stop here too (exit code 4)
-            rows.append({"id": q.id, "repo": q.repo, "question": q.question, "expect": q.expect, "correct": False,
-                         "gold_in_prompt": False, "error": str(error), "answer": ""})
+            rows.append(
+                {
+                    "id": q.id,
+                    "repo": q.repo,
+                    "question": q.question,
+                    "expect": q.expect,
+                    "correct": False,
+                    "gold_in_prompt": False,
+                    "error": str(error),
+                    "answer": "",
+                }
+            )
             log(f"code {n}/{len(chosen)} {q.id}: does not fit: {str(error)[:160]}")
             continue
         generation = engine.generate([prompt], sampling)[0]
         in_prompt = [g for g in q.gold if any(c.path == g for c in arranged.chunks)]
         full = [g for g in q.gold if any(c.path == g and c.id not in set(arranged.shrunk) for c in arranged.chunks)]
         correct = q.expect.lower() in generation.text.lower()  # type: ignore[union-attr]
-        rows.append({
-            "id": q.id, "repo": q.repo, "question": q.question, "expect": q.expect, "correct": correct,
-            "gold_in_prompt": bool(in_prompt), "gold_in_full": bool(full), "prompt_tokens": tokens,
-            "chunks_in_prompt": len(arranged.chunks), "shrunk": len(arranged.shrunk), "dropped": len(arranged.dropped),
-            "first_token_s": round(generation.first_token_s, 2), "total_s": round(generation.total_s, 2),
-            "answer": generation.text,
-        })
-        log(f"code {n}/{len(chosen)} {q.id}: {'right' if correct else 'wrong'} (gold in prompt: {bool(in_prompt)}, "
-            f"{tokens:,} tokens, {generation.total_s:.0f} s)")
+        rows.append(
+            {
+                "id": q.id,
+                "repo": q.repo,
+                "question": q.question,
+                "expect": q.expect,
+                "correct": correct,
+                "gold_in_prompt": bool(in_prompt),
+                "gold_in_full": bool(full),
+                "prompt_tokens": tokens,
+                "chunks_in_prompt": len(arranged.chunks),
+                "shrunk": len(arranged.shrunk),
+                "dropped": len(arranged.dropped),
+                "first_token_s": round(generation.first_token_s, 2),
+                "total_s": round(generation.total_s, 2),
+                "answer": generation.text,
+            }
+        )
+        log(
+            f"code {n}/{len(chosen)} {q.id}: {'right' if correct else 'wrong'} (gold in prompt: {bool(in_prompt)}, "
+            f"{tokens:,} tokens, {generation.total_s:.0f} s)"
+        )
     return rows

@@ -36,18 +36,41 @@ KINDS = ("single", "multi", "twohop")
 # (fact, question): the fact holds the number, the question asks for it, sometimes in other words.
 SINGLE = (
     ("The access code for the east gate is {v}.", "What is the access code for the east gate?"),
-    ("The spare key to the archive room is kept in locker number {v}.", "In which locker is the spare key to the archive room?"),
+    (
+        "The spare key to the archive room is kept in locker number {v}.",
+        "In which locker is the spare key to the archive room?",
+    ),
     ("Mira Okafor's badge number at the observatory is {v}.", "What is Mira Okafor's badge number at the observatory?"),
-    ("The council approved {v} euros for repairing the river pumps.", "How much money was approved to fix the river pumps?"),
-    ("The night ferry to Varenna sails under hull number {v}.", "Which hull number does the night ferry to Varenna have?"),
+    (
+        "The council approved {v} euros for repairing the river pumps.",
+        "How much money was approved to fix the river pumps?",
+    ),
+    (
+        "The night ferry to Varenna sails under hull number {v}.",
+        "Which hull number does the night ferry to Varenna have?",
+    ),
 )
 MULTI_GATES = ("east", "north", "west")
 MULTI_DEPTHS = (0.1, 0.5, 0.9)
 TWOHOP_DEPTHS = (0.25, 0.75)  # the rule first, the fact it needs later
 ANSWER_WITH_NUMBER = " Answer with the number."
 
-_COMMENT = {".py": "# ", ".pyi": "# ", ".sh": "# ", ".toml": "# ", ".yaml": "# ", ".yml": "# ", ".cfg": "# ",
-            ".js": "// ", ".ts": "// ", ".go": "// ", ".rs": "// ", ".c": "// ", ".h": "// ", ".java": "// "}
+_COMMENT = {
+    ".py": "# ",
+    ".pyi": "# ",
+    ".sh": "# ",
+    ".toml": "# ",
+    ".yaml": "# ",
+    ".yml": "# ",
+    ".cfg": "# ",
+    ".js": "// ",
+    ".ts": "// ",
+    ".go": "// ",
+    ".rs": "// ",
+    ".c": "// ",
+    ".h": "// ",
+    ".java": "// ",
+}
 
 
 @dataclass(frozen=True)
@@ -145,7 +168,9 @@ class Haystack:
             for line, text in sorted(inserts[chunk.id], key=lambda item: -item[0]):
                 lines.insert(line, text)
             body = "".join(lines)
-            edited.append(replace(chunk, text=body, tokens=document_tokens(chunk.id, chunk.path, body, body_tokens(body))))
+            edited.append(
+                replace(chunk, text=body, tokens=document_tokens(chunk.id, chunk.path, body, body_tokens(body)))
+            )
         return edited
 
     def sub_pack(self, chunks: Sequence[Chunk]) -> PackResult:
@@ -157,7 +182,11 @@ class Haystack:
             file_tokens[c.path] = file_tokens.get(c.path, 0) + c.tokens
         source = full.sources[0]
         result = PackResult(
-            header="", chunks=list(chunks), tokens=0, files=paths, file_tokens=file_tokens,
+            header="",
+            chunks=list(chunks),
+            tokens=0,
+            files=paths,
+            file_tokens=file_tokens,
             outlines={p: full.outlines.get(p, ()) for p in paths},
             file_labels={p: full.file_labels[p] for p in paths},
             sources=[SourceSummary(source.label, source.root, len(paths), sum(file_tokens.values()))],
@@ -168,7 +197,7 @@ class Haystack:
 
 
 def _needle_line(path: str, fact: str) -> str:
-    suffix = path[path.rfind("."):].lower() if "." in path.rsplit("/", 1)[-1] else ""
+    suffix = path[path.rfind(".") :].lower() if "." in path.rsplit("/", 1)[-1] else ""
     return f"{_COMMENT.get(suffix, '')}{fact}\n"
 
 
@@ -227,8 +256,18 @@ def single_cases(
             value = haystack.fresh_number(rng, taken)
             needle = Needle(fact.format(v=value), value, depth)
             for layout in layouts:
-                cases.append(Case("single", length, depth, layout, question + ANSWER_WITH_NUMBER, [needle], [value],
-                                  extra={"variant": index}))
+                cases.append(
+                    Case(
+                        "single",
+                        length,
+                        depth,
+                        layout,
+                        question + ANSWER_WITH_NUMBER,
+                        [needle],
+                        [value],
+                        extra={"variant": index},
+                    )
+                )
     return cases
 
 
@@ -241,7 +280,10 @@ def multi_cases(haystack: Haystack, length: int, layouts: Sequence[str], seed: i
     ]
     needles = [replace(n, answer=re.findall(r"\d{4}", n.fact)[0]) for n in needles]
     question = "What are the access codes for the east gate, the north gate and the west gate? Give all three numbers."
-    return [Case("multi", length, MULTI_DEPTHS, layout, question, needles, [n.answer for n in needles]) for layout in layouts]
+    return [
+        Case("multi", length, MULTI_DEPTHS, layout, question, needles, [n.answer for n in needles])
+        for layout in layouts
+    ]
 
 
 def twohop_cases(haystack: Haystack, length: int, layouts: Sequence[str], seed: int) -> list[Case]:

@@ -33,13 +33,19 @@ def merge(runs: list[dict[str, Any]], note: str = "") -> dict[str, Any]:
     layouts = list(dict.fromkeys(layout for run in runs for layout in run["layouts"]))
     cases = [
         {**{key: row[key] for key in _KEPT if key in row}, "answer": row["answer"][:_ANSWER_CHARS]}
-        for run in runs for row in run["cases"] if "score" in row
+        for run in runs
+        for row in run["cases"]
+        if "score" in row
     ]
     check_once(cases)
     record: dict[str, Any] = {
-        "model": models.pop(), "max_model_len": runs[0]["max_model_len"], "corpus": Path(runs[0]["corpus"]).name,
-        "layouts": layouts, "runs": [{"started": run["started"], "commit": run.get("commit", "")} for run in runs],
-        "note": note, "cases": cases,
+        "model": models.pop(),
+        "max_model_len": runs[0]["max_model_len"],
+        "corpus": Path(runs[0]["corpus"]).name,
+        "layouts": layouts,
+        "runs": [{"started": run["started"], "commit": run.get("commit", "")} for run in runs],
+        "note": note,
+        "cases": cases,
     }
     record["summary"] = needle_tables(record)
     return record

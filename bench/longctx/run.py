@@ -58,7 +58,9 @@ def tokens_arg(text: str) -> int:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.longctx", description=__doc__.split("\n\n")[0])
     parser.add_argument("--engine", choices=("vllm", "openai"), default="vllm")
-    parser.add_argument("--model", default=None, help="smollm2 (default), tiny-llama4, scout, a folder, or the served id")
+    parser.add_argument(
+        "--model", default=None, help="smollm2 (default), tiny-llama4, scout, a folder, or the served id"
+    )
     parser.add_argument("--base-url", default=None, help="the vLLM server for --engine openai (or SCOUT_BASE_URL)")
     parser.add_argument("--max-model-len", type=int, default=None)
     parser.add_argument("--tasks", default="needle,recall", help="needle, recall, code (comma-separated)")
@@ -67,17 +69,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--depths", default="0,0.25,0.5,0.75,1", help="single-needle depths in the naive prompt")
     parser.add_argument("--layouts", default="naive,stable,edges")
     parser.add_argument("--corpus", default="flask", help=f"needle haystack: {', '.join(HAYSTACKS)} or a folder")
-    parser.add_argument("--variants", type=int, default=1, help=f"single-needle facts per depth (1 to {len(nd.SINGLE)})")
-    parser.add_argument("--limit", type=int, default=None, help="at most N engine cases per needle kind, N code answers")
+    parser.add_argument(
+        "--variants", type=int, default=1, help=f"single-needle facts per depth (1 to {len(nd.SINGLE)})"
+    )
+    parser.add_argument(
+        "--limit", type=int, default=None, help="at most N engine cases per needle kind, N code answers"
+    )
     parser.add_argument("--max-tokens", type=int, default=40, help="answer tokens for needle cases (multi: twice)")
     parser.add_argument("--code-max-tokens", type=int, default=128)
     parser.add_argument("--code-layout", default="edges", choices=("stable", "edges"))
     parser.add_argument("--questions", type=Path, default=code_task.QUESTIONS)
-    parser.add_argument("--seeds", default="0", help="haystack samples (comma-separated): each adds a full set of cases")
+    parser.add_argument(
+        "--seeds", default="0", help="haystack samples (comma-separated): each adds a full set of cases"
+    )
     parser.add_argument("--out", type=Path, default=WORK)
     parser.add_argument("--dry-run", action="store_true", help="build and place everything, run no model")
-    parser.add_argument("--resume", type=Path, default=None,
-                        help="an earlier needle JSON: its scored cases with the same prompt are kept, not rerun")
+    parser.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        help="an earlier needle JSON: its scored cases with the same prompt are kept, not rerun",
+    )
     parser.add_argument("--verbose", action="store_true")
     return parser.parse_args(argv)
 
@@ -99,7 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         from scout_context.engine.registry import open_engine
 
         config = EngineConfig.from_env(
-            backend=args.engine, model=args.model, base_url=args.base_url, max_model_len=args.max_model_len,
+            backend=args.engine,
+            model=args.model,
+            base_url=args.base_url,
+            max_model_len=args.max_model_len,
             verbose=args.verbose,
         )
         engine = open_engine(config)
@@ -142,14 +157,18 @@ def run_needles(args: argparse.Namespace, engine: Any, store: Any, out: Path) ->
     if not any(c.text.strip() for c in packed.chunks):
         raise SystemExit(f"no text to make haystacks of in {root}")
     limit = engine.max_model_len - 2 * args.max_tokens  # room for the longest answer (multi)
-    log(f"needles: {engine.model_name}, context {engine.max_model_len:,}; haystack from {root} "
-        f"({len(packed.chunks)} chunks, {packed.tokens:,} Scout tokens)")
+    log(
+        f"needles: {engine.model_name}, context {engine.max_model_len:,}; haystack from {root} "
+        f"({len(packed.chunks)} chunks, {packed.tokens:,} Scout tokens)"
+    )
 
     seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
     cases: list[nd.Case] = []
     for length in lengths:
         for seed in seeds:
-            haystack, cases_here = _fitted_cases(packed, engine, length, depths, layouts, kinds, seed, limit, args.variants)
+            haystack, cases_here = _fitted_cases(
+                packed, engine, length, depths, layouts, kinds, seed, limit, args.variants
+            )
             if haystack is None:
                 continue
             for case in cases_here:
@@ -161,12 +180,24 @@ def run_needles(args: argparse.Namespace, engine: Any, store: Any, out: Path) ->
     # prefix cache of the previous one (they differ only from the needle on).
     cases.sort(key=lambda c: (c.length, nd.KINDS.index(c.kind), layouts.index(c.layout), -_first_depth(c)))
     result: dict[str, Any] = {
-        "engine": args.engine, "model": engine.model_name, "max_model_len": engine.max_model_len, "commit": _commit(),
-        "corpus": str(root), "chunk_chars": HAYSTACK_CHUNK_CHARS, "lengths": lengths, "depths": depths,
-        "layouts": layouts, "kinds": kinds, "seeds": seeds, "variants": args.variants, "started": datetime.now().isoformat(timespec="seconds"),
+        "engine": args.engine,
+        "model": engine.model_name,
+        "max_model_len": engine.max_model_len,
+        "commit": _commit(),
+        "corpus": str(root),
+        "chunk_chars": HAYSTACK_CHUNK_CHARS,
+        "lengths": lengths,
+        "depths": depths,
+        "layouts": layouts,
+        "kinds": kinds,
+        "seeds": seeds,
+        "variants": args.variants,
+        "started": datetime.now().isoformat(timespec="seconds"),
         "cases": [],
     }
-    log(f"{len(cases)} cases; prompt sizes {min(c.prompt_tokens for c in cases):,} to {max(c.prompt_tokens for c in cases):,} tokens")
+    log(
+        f"{len(cases)} cases; prompt sizes {min(c.prompt_tokens for c in cases):,} to {max(c.prompt_tokens for c in cases):,} tokens"
+    )
     done: dict[str, dict[str, Any]] = {}
     if args.resume is not None:
         earlier = json.loads(args.resume.read_text())
@@ -181,16 +212,23 @@ def run_needles(args: argparse.Namespace, engine: Any, store: Any, out: Path) ->
         elif not args.dry_run:
             sampling = SamplingConfig(max_tokens=args.max_tokens * (2 if case.kind == "multi" else 1))
             g = engine.generate([case.prompt], sampling)[0]
-            row.update({
-                "answer": g.text, "score": nd.score(case, g.text), "cached_tokens": g.cached_tokens,
-                "first_token_s": round(g.first_token_s, 2), "total_s": round(g.total_s, 2),
-                "completion_tokens": g.completion_tokens,
-            })
+            row.update(
+                {
+                    "answer": g.text,
+                    "score": nd.score(case, g.text),
+                    "cached_tokens": g.cached_tokens,
+                    "first_token_s": round(g.first_token_s, 2),
+                    "total_s": round(g.total_s, 2),
+                    "completion_tokens": g.completion_tokens,
+                }
+            )
             if case.kind == "twohop":
                 row["first_hop_found"] = nd.contains_number(g.text, case.extra["first_hop"])
-            log(f"[{n}/{len(cases)}] {case.kind} {case.length} d={_fmt_depth(case.depth)} {case.layout}: "
+            log(
+                f"[{n}/{len(cases)}] {case.kind} {case.length} d={_fmt_depth(case.depth)} {case.layout}: "
                 f"score {row['score']:.2f}, needle at {_fmt_actual(row)}, {case.prompt_tokens:,} tok "
-                f"({g.cached_tokens:,} cached), {g.total_s:.1f} s | {' '.join(g.text.split())[:70]!r}")
+                f"({g.cached_tokens:,} cached), {g.total_s:.1f} s | {' '.join(g.text.split())[:70]!r}"
+            )
         result["cases"].append(row)
         result["engine_s"] = round(time.perf_counter() - started, 1)
         out.write_text(json.dumps(result, indent=1))
@@ -223,8 +261,10 @@ def _fitted_cases(packed, engine, length, depths, layouts, kinds, seed, limit, v
     for _ in range(5):
         haystack = nd.Haystack(packed, engine, target, seed)
         if haystack.total < 0.9 * target:  # the corpus ran out: a "128K" haystack of 81K would mislabel every cell
-            raise SystemExit(f"length {length:,}: the haystack corpus holds {haystack.total:,} of the {target:,} tokens "
-                             f"wanted; pick a bigger --corpus (sympy: about 8M Scout tokens) or a folder")
+            raise SystemExit(
+                f"length {length:,}: the haystack corpus holds {haystack.total:,} of the {target:,} tokens "
+                f"wanted; pick a bigger --corpus (sympy: about 8M Scout tokens) or a folder"
+            )
         cases: list[nd.Case] = []
         if "single" in kinds:
             cases += nd.single_cases(haystack, length, depths, layouts, seed, variants)
@@ -236,8 +276,10 @@ def _fitted_cases(packed, engine, length, depths, layouts, kinds, seed, limit, v
             nd.build_prompt(case, haystack, engine)
         biggest = max(c.prompt_tokens for c in cases)
         if biggest <= limit:
-            log(f"length {length:,}: haystack {haystack.total:,} tokens in {len(haystack.chunks)} chunks; "
-                f"prompts {min(c.prompt_tokens for c in cases):,} to {biggest:,} tokens")
+            log(
+                f"length {length:,}: haystack {haystack.total:,} tokens in {len(haystack.chunks)} chunks; "
+                f"prompts {min(c.prompt_tokens for c in cases):,} to {biggest:,} tokens"
+            )
             return haystack, cases
         target -= biggest - limit + 32
         if target < 0.75 * length:  # a "128K" cell of 3K haystack would be mislabelled
@@ -263,10 +305,18 @@ def _fmt_actual(row: dict[str, Any]) -> str:
 
 def _case_row(case: nd.Case) -> dict[str, Any]:
     return {
-        "kind": case.kind, "length": case.length, "depth": case.depth, "layout": case.layout,
-        "question": case.question, "needles": [asdict(n) for n in case.needles], "expected": case.expected,
-        "prompt_tokens": case.prompt_tokens, "haystack_tokens": case.haystack_tokens,
-        "haystack_chunks": case.haystack_chunks, "placement": case.placement, **case.extra,
+        "kind": case.kind,
+        "length": case.length,
+        "depth": case.depth,
+        "layout": case.layout,
+        "question": case.question,
+        "needles": [asdict(n) for n in case.needles],
+        "expected": case.expected,
+        "prompt_tokens": case.prompt_tokens,
+        "haystack_tokens": case.haystack_tokens,
+        "haystack_chunks": case.haystack_chunks,
+        "placement": case.placement,
+        **case.extra,
         "prompt_sha1": hashlib.sha1(case.prompt.encode()).hexdigest(),
     }
 
@@ -295,8 +345,10 @@ def needle_tables(result: dict[str, Any], print_them: bool = False) -> dict[str,
         n = max(len(v) for v in cell.values())
         summary["single"] = {}
         for layout in layouts:
-            out.append(f"\nsingle needle, layout {layout}: {'score' if n == 1 else f'mean score of {n} needle facts'} "
-                       "(needle's actual depth in the documents, mean; +t: also in the stable tail)")
+            out.append(
+                f"\nsingle needle, layout {layout}: {'score' if n == 1 else f'mean score of {n} needle facts'} "
+                "(needle's actual depth in the documents, mean; +t: also in the stable tail)"
+            )
             out.append(f"{'length':>8} | " + " | ".join(f"d={d:<11g}" for d in depths) + " | mean")
             scores = []
             for length in lengths:
@@ -318,22 +370,34 @@ def needle_tables(result: dict[str, Any], print_them: bool = False) -> dict[str,
             summary["single"][layout] = round(mean(scores), 3)
         if "edges" in layouts and "naive" in layouts:
             worse = [
-                (length, d) for length in lengths for d in depths
-                if (("edges", length, d) in cell and ("naive", length, d) in cell
-                    and cell_score(("edges", length, d)) < cell_score(("naive", length, d)))
+                (length, d)
+                for length in lengths
+                for d in depths
+                if (
+                    ("edges", length, d) in cell
+                    and ("naive", length, d) in cell
+                    and cell_score(("edges", length, d)) < cell_score(("naive", length, d))
+                )
             ]
             summary["edges_at_least_naive"] = not worse
             summary["edges_worse_cells"] = worse
             out.append(f"\nedges >= naive at every depth and length: {'PASS' if not worse else 'FAIL ' + str(worse)}")
             summary["paired"] = _paired(cell, lengths, depths)
             if summary["paired"]:
-                out.append("paired by haystack and fact (answers only edges got / only naive got, exact two-sided "
-                           "sign test p):")
+                out.append(
+                    "paired by haystack and fact (answers only edges got / only naive got, exact two-sided "
+                    "sign test p):"
+                )
                 for length in sorted({p["length"] for p in summary["paired"]}):
-                    out.append(f"{length:>8,} | " + " | ".join(
-                        f"d={p['depth']:g} {p['edges_only']}/{p['naive_only']} " + (f"p={p['p']:.2g}" if p["p"] >= 0.001 else "p<0.001")
-                        for p in summary["paired"] if p["length"] == length
-                    ))
+                    out.append(
+                        f"{length:>8,} | "
+                        + " | ".join(
+                            f"d={p['depth']:g} {p['edges_only']}/{p['naive_only']} "
+                            + (f"p={p['p']:.2g}" if p["p"] >= 0.001 else "p<0.001")
+                            for p in summary["paired"]
+                            if p["length"] == length
+                        )
+                    )
     for kind, title in (("multi", "three needles (fraction found)"), ("twohop", "two-hop (exact)")):
         subset = [r for r in rows if r["kind"] == kind]
         if not subset:
@@ -343,8 +407,10 @@ def needle_tables(result: dict[str, Any], print_them: bool = False) -> dict[str,
         runs: dict[tuple, list[dict[str, Any]]] = {}
         for r in subset:
             runs.setdefault((r["layout"], r["length"]), []).append(r)
-        out.append(f"\n{title}, depths {_fmt_depth(tuple(subset[0]['depth']))}: score (actual depths; with several "
-                   "seeds: the mean score, and how many found the first hop)")
+        out.append(
+            f"\n{title}, depths {_fmt_depth(tuple(subset[0]['depth']))}: score (actual depths; with several "
+            "seeds: the mean score, and how many found the first hop)"
+        )
         out.append(f"{'length':>8} | " + " | ".join(f"{x:<22}" for x in layouts))
         for length in lengths:
             cells = []
@@ -361,7 +427,12 @@ def needle_tables(result: dict[str, Any], print_them: bool = False) -> dict[str,
                     text = f"{mean:.2f} (of {len(found)}{f', hop1 {hops}' if kind == 'twohop' else ''})"
                 cells.append(text.ljust(22))
             out.append(f"{length:>8,} | " + " | ".join(cells))
-        summary[kind] = {x: round(sum(r["score"] for r in subset if r["layout"] == x) / max(1, sum(r["layout"] == x for r in subset)), 3) for x in layouts}
+        summary[kind] = {
+            x: round(
+                sum(r["score"] for r in subset if r["layout"] == x) / max(1, sum(r["layout"] == x for r in subset)), 3
+            )
+            for x in layouts
+        }
     if print_them:
         print("\n".join(out))
     summary["text"] = "\n".join(out)
@@ -377,7 +448,9 @@ def _paired(cell: dict[tuple, list[dict[str, Any]]], lengths: list[int], depths:
     for length in lengths:
         for depth in depths:
             right = {
-                layout: {(r.get("seed"), r.get("variant")): r["score"] >= 1 for r in cell.get((layout, length, depth), [])}
+                layout: {
+                    (r.get("seed"), r.get("variant")): r["score"] >= 1 for r in cell.get((layout, length, depth), [])
+                }
                 for layout in ("edges", "naive")
             }
             both = right["edges"].keys() & right["naive"].keys()
@@ -385,8 +458,16 @@ def _paired(cell: dict[tuple, list[dict[str, Any]]], lengths: list[int], depths:
                 continue
             edges_only = sum(right["edges"][k] and not right["naive"][k] for k in both)
             naive_only = sum(right["naive"][k] and not right["edges"][k] for k in both)
-            paired.append({"length": length, "depth": depth, "pairs": len(both), "edges_only": edges_only,
-                           "naive_only": naive_only, "p": sign_test(edges_only, naive_only)})
+            paired.append(
+                {
+                    "length": length,
+                    "depth": depth,
+                    "pairs": len(both),
+                    "edges_only": edges_only,
+                    "naive_only": naive_only,
+                    "p": sign_test(edges_only, naive_only),
+                }
+            )
     return paired
 
 
@@ -406,19 +487,28 @@ def run_code(args: argparse.Namespace, engine: Any, store: Any, out: Path) -> in
     packs, pack_s = {}, {}
     for name in dict.fromkeys(q.repo for q in questions):
         packs[name], pack_s[name] = code_task.pack_repo(name, repos[name], REPO_ROOT, store)
-        log(f"packed {name}: {len(packs[name].files):,} files, {len(packs[name].chunks):,} chunks, "
-            f"{packs[name].tokens:,} tokens in {pack_s[name]:.1f} s")
+        log(
+            f"packed {name}: {len(packs[name].files):,} files, {len(packs[name].chunks):,} chunks, "
+            f"{packs[name].tokens:,} tokens in {pack_s[name]:.1f} s"
+        )
     rows = code_task.recall(questions, packs)
     summary = code_task.summarize_recall(rows)
     result: dict[str, Any] = {
-        "questions_file": str(args.questions), "recall": summary, "questions": rows,
-        "packs": {n: {"files": len(p.files), "chunks": len(p.chunks), "tokens": p.tokens, "pack_s": round(pack_s[n], 1)} for n, p in packs.items()},
+        "questions_file": str(args.questions),
+        "recall": summary,
+        "questions": rows,
+        "packs": {
+            n: {"files": len(p.files), "chunks": len(p.chunks), "tokens": p.tokens, "pack_s": round(pack_s[n], 1)}
+            for n, p in packs.items()
+        },
     }
     print("\ngold-file recall of rank() (a gold file's chunk in the top k chunks; file-level: top k distinct files)")
     print(f"{'repo or set':<16} {'questions':>9} {'recall@5':>9} {'recall@10':>10} {'file@5':>7} {'file@10':>8}")
     for name, s in summary.items():
-        print(f"{name:<16} {s['questions']:>9} {s['recall@5']:>9.2f} {s['recall@10']:>10.2f} "
-              f"{s['file_recall@5']:>7.2f} {s['file_recall@10']:>8.2f}")
+        print(
+            f"{name:<16} {s['questions']:>9} {s['recall@5']:>9.2f} {s['recall@10']:>10.2f} "
+            f"{s['file_recall@5']:>7.2f} {s['file_recall@10']:>8.2f}"
+        )
     misses = [r for r in rows if not r["hit@5"]]
     status = 0
     target = summary["overall"]["recall@5"] >= 0.9
@@ -426,8 +516,10 @@ def run_code(args: argparse.Namespace, engine: Any, store: Any, out: Path) -> in
     if misses:
         print("misses at 5 (gold chunk rank, gold file rank, top files):")
         for r in misses:
-            print(f"  {r['id']}: {r['question']}\n     gold {', '.join(r['gold'])}: chunk rank {r['gold_chunk_rank']}, "
-                  f"file rank {r['gold_file_rank']}; top: {', '.join(r['top_files'][:5])}")
+            print(
+                f"  {r['id']}: {r['question']}\n     gold {', '.join(r['gold'])}: chunk rank {r['gold_chunk_rank']}, "
+                f"file rank {r['gold_file_rank']}; top: {', '.join(r['top_files'][:5])}"
+            )
     if engine is not None:
         answers = code_task.answer_questions(
             questions, packs, engine, args.code_layout, args.code_max_tokens, args.limit, log
@@ -439,13 +531,17 @@ def run_code(args: argparse.Namespace, engine: Any, store: Any, out: Path) -> in
             right = sum(a["correct"] for a in answers)
             gold = sum(a["gold_in_prompt"] for a in answers)
             unfit = sum("error" in a for a in answers)
-            print(f"\ncode answers ({engine.model_name}, {args.code_layout}): {right}/{len(answers)} contain the expected "
-                  f"substring; the gold file was in the fitted prompt for {gold}/{len(answers)}; "
-                  f"{unfit} did not fit the context at all")
+            print(
+                f"\ncode answers ({engine.model_name}, {args.code_layout}): {right}/{len(answers)} contain the expected "
+                f"substring; the gold file was in the fitted prompt for {gold}/{len(answers)}; "
+                f"{unfit} did not fit the context at all"
+            )
             for a in answers:
                 shown = a["answer"] if "error" not in a else "[did not fit: " + a["error"][:70] + "]"
-                print(f"  {a['id']:<9} {'right' if a['correct'] else 'wrong':<5} gold in prompt {a['gold_in_prompt']!s:<5} "
-                      f"expect {a['expect']!r:<26} | {' '.join(shown.split())[:90]!r}")
+                print(
+                    f"  {a['id']:<9} {'right' if a['correct'] else 'wrong':<5} gold in prompt {a['gold_in_prompt']!s:<5} "
+                    f"expect {a['expect']!r:<26} | {' '.join(shown.split())[:90]!r}"
+                )
     out.write_text(json.dumps(result, indent=1))
     print(f"\ncode results: {out}")
     return status

@@ -49,7 +49,9 @@ def llama4_turns(prompt: str) -> tuple[str, str, str]:
 def template_chat(tokenizer: Any, system: str, user: str, assistant: str = "") -> str:
     """The format of a transformers tokenizer's own chat template (ChatML for SmolLM2); the
     spellings of its special and added tokens in the messages are escaped first."""
-    escape = special_token_escaper((*BUILTIN_SPECIAL_TOKENS, *tokenizer.all_special_tokens, *tokenizer.get_added_vocab())).escape
+    escape = special_token_escaper(
+        (*BUILTIN_SPECIAL_TOKENS, *tokenizer.all_special_tokens, *tokenizer.get_added_vocab())
+    ).escape
     messages = [{"role": "system", "content": escape(system)}] if system else []
     messages.append({"role": "user", "content": escape(user)})
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) + assistant

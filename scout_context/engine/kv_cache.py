@@ -106,7 +106,9 @@ class KvShape:
 
     def _layout(self, name: str, per_token: int, fixed: int, tokens: int) -> Layout:
         # As `vllm serve` spells `disable_hybrid_kv_cache_manager` (see `profile.Plan.serve_command`).
-        selected_by = "--disable-hybrid-kv-cache-manager" if name == "full" else (
-            f"{HYBRID_ENV}=1 --no-disable-hybrid-kv-cache-manager"
+        selected_by = (
+            "--disable-hybrid-kv-cache-manager"
+            if name == "full"
+            else (f"{HYBRID_ENV}=1 --no-disable-hybrid-kv-cache-manager")
         )
         return Layout(name, selected_by, per_token, fixed, tokens, min(tokens, self.arch.max_positions))

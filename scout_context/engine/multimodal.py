@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 IMAGE = "<|image|>"
 
+
 def attach(images: Sequence[ImageInput], engine: Engine) -> tuple[list[ImageInput], list[tuple[str, str]]]:
     """The images to send with one prompt (in order, up to the engine's limit) and
     (id, reason) for the rest."""
@@ -74,9 +75,7 @@ def openai_chat_request(
     """A streamed `/v1/chat/completions` body: the images as data-URL `image_url` parts,
     then the text. An `assistant` prefill is continued, not answered (vLLM's
     `continue_final_message`)."""
-    parts: list[dict[str, Any]] = [
-        {"type": "image_url", "image_url": {"url": data_url(image)}} for image in images
-    ]
+    parts: list[dict[str, Any]] = [{"type": "image_url", "image_url": {"url": data_url(image)}} for image in images]
     parts.append({"type": "text", "text": user_text})
     messages: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
     messages.append({"role": "user", "content": parts})

@@ -224,7 +224,9 @@ class OpenAIEngine:
                         first_token_s = first_token_s or time.perf_counter() - started
                         parts.append(text)
                         if len(parts) > most_pieces:
-                            raise self._unexpected(path, f"more pieces of text than the {body['max_tokens']} tokens asked for")
+                            raise self._unexpected(
+                                path, f"more pieces of text than the {body['max_tokens']} tokens asked for"
+                            )
                         if on_text is not None:
                             on_text(index, text)
                     finish_reason = finish or finish_reason
@@ -298,7 +300,9 @@ class OpenAIEngine:
         try:
             yield
         except httpx.ConnectTimeout:
-            raise EngineUnreachable(f"cannot reach the engine at {url}: no connection in {_connect_s(self.config):g} s") from None
+            raise EngineUnreachable(
+                f"cannot reach the engine at {url}: no connection in {_connect_s(self.config):g} s"
+            ) from None
         except httpx.TimeoutException:
             raise EngineUnreachable(
                 f"the engine at {url} did not answer in time: nothing came for {self.config.timeout_s:g} s "
@@ -340,7 +344,11 @@ def _spellings(info: Any, top: bool = False) -> list[str]:
     if not isinstance(info, dict):
         return []
     if not top:
-        return [info["content"]] if isinstance(info.get("content"), str) else [s for v in info.values() for s in _spellings(v)]
+        return (
+            [info["content"]]
+            if isinstance(info.get("content"), str)
+            else [s for v in info.values() for s in _spellings(v)]
+        )
     wanted = ("additional_special_tokens", "extra_special_tokens", "added_tokens_decoder")
     return [s for key, value in info.items() if key.endswith("_token") or key in wanted for s in _spellings(value)]
 

@@ -100,7 +100,9 @@ class Hardware:
             raise UsageError("GPU and node counts must be positive (0 GPUs for a CPU plan)")
         if self.gpus == 0:
             if self.cpu_kv_space_gib is None or self.cpu_kv_space_gib < 1 or self.gpu_memory_gib or self.nodes > 1:
-                raise UsageError("0 GPUs is a CPU plan: give its KV cache space in whole GiB (--cpu-kv-space), no GPU memory, one node")
+                raise UsageError(
+                    "0 GPUs is a CPU plan: give its KV cache space in whole GiB (--cpu-kv-space), no GPU memory, one node"
+                )
             return
         if self.cpu_kv_space_gib is not None:
             raise UsageError("a CPU KV cache space only applies to a CPU plan (0 GPUs)")
@@ -169,16 +171,20 @@ class Plan:
         if self.nodes == 1:
             return self.serve_command()
         gpus = self.tensor_parallel_size * self.pipeline_parallel_size
-        return "\n".join([
-            (f"# {self.nodes} nodes x {gpus // self.nodes} GPUs over Ray (vLLM docs: serving/parallelism_scaling);"
-            " the same vLLM version and model path on every node."),
-            "# 1. On the head node:",
-            "VLLM_HOST_IP=<HEAD_NODE_IP> ray start --block --head --node-ip-address=<HEAD_NODE_IP> --port=6379",
-            f"# 2. On each of the other {self.nodes - 1} node(s), with its own IP:",
-            "VLLM_HOST_IP=<WORKER_NODE_IP> ray start --block --address=<HEAD_NODE_IP>:6379",
-            f"# 3. On the head node, once `ray status` lists {gpus} GPUs:",
-            self.serve_command(),
-        ])
+        return "\n".join(
+            [
+                (
+                    f"# {self.nodes} nodes x {gpus // self.nodes} GPUs over Ray (vLLM docs: serving/parallelism_scaling);"
+                    " the same vLLM version and model path on every node."
+                ),
+                "# 1. On the head node:",
+                "VLLM_HOST_IP=<HEAD_NODE_IP> ray start --block --head --node-ip-address=<HEAD_NODE_IP> --port=6379",
+                f"# 2. On each of the other {self.nodes - 1} node(s), with its own IP:",
+                "VLLM_HOST_IP=<WORKER_NODE_IP> ray start --block --address=<HEAD_NODE_IP>:6379",
+                f"# 3. On the head node, once `ray status` lists {gpus} GPUs:",
+                self.serve_command(),
+            ]
+        )
 
 
 def plan(
@@ -215,14 +221,29 @@ def plan(
     usable, weights_per_gpu, overhead_per_gpu, kv_per_gpu = _memory_per_gpu(
         hardware, weights, weights_gib, gpu_memory_utilization, overhead
     )
-    shape = KvShape(arch, tp, pp, 1 if fp8_kv else (4 if weights == "fp32" else 2), int(kv_per_gpu * _GIB),
-                    CPU_BLOCK_SIZE if hardware.is_cpu else GPU_BLOCK_SIZE)
+    shape = KvShape(
+        arch,
+        tp,
+        pp,
+        1 if fp8_kv else (4 if weights == "fp32" else 2),
+        int(kv_per_gpu * _GIB),
+        CPU_BLOCK_SIZE if hardware.is_cpu else GPU_BLOCK_SIZE,
+    )
     chosen = "hybrid" if hybrid_kv_cache and arch.chunked_layers else "full"
     layouts, batched = _layouts(shape, chosen, context, max_num_batched_tokens, long_context_batched_tokens)
     max_model_len = _max_model_len(shape, layouts[chosen], context, kv_per_gpu)
     args, env = _vllm_settings(
-        model_config, model, max_model_len, shape, hardware, weights=weights, fp8_kv=fp8_kv, layout=chosen,
-        batched=batched, max_images=max_images, gpu_memory_utilization=gpu_memory_utilization,
+        model_config,
+        model,
+        max_model_len,
+        shape,
+        hardware,
+        weights=weights,
+        fp8_kv=fp8_kv,
+        layout=chosen,
+        batched=batched,
+        max_images=max_images,
+        gpu_memory_utilization=gpu_memory_utilization,
     )
     notes = []
     if kv_dtype == "auto" and not hardware.is_cpu:
@@ -301,8 +322,18 @@ def _max_model_len(shape: KvShape, chosen: Layout, context: int | None, kv_per_g
 
 
 def _vllm_settings(
-    model_config: dict[str, Any], model: str, max_model_len: int, shape: KvShape, hardware: Hardware, *,
-    weights: str, fp8_kv: bool, layout: str, batched: int, max_images: int, gpu_memory_utilization: float,
+    model_config: dict[str, Any],
+    model: str,
+    max_model_len: int,
+    shape: KvShape,
+    hardware: Hardware,
+    *,
+    weights: str,
+    fp8_kv: bool,
+    layout: str,
+    batched: int,
+    max_images: int,
+    gpu_memory_utilization: float,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """`vllm.LLM` keyword arguments, in `vllm serve`'s order, and the environment they need."""
     args: dict[str, Any] = {
@@ -382,7 +413,8 @@ def _parallelism(arch: Architecture, hardware: Hardware) -> tuple[int, int]:
     """Tensor parallel over as many GPUs of a node as the heads allow; pipeline stages for the rest."""
     per_node = hardware.gpus // hardware.nodes
     tp = next(
-        n for n in range(per_node, 0, -1)
+        n
+        for n in range(per_node, 0, -1)
         if per_node % n == 0 and arch.attention_heads % n == 0 and (arch.kv_heads % n == 0 or n % arch.kv_heads == 0)
     )
     pp = hardware.gpus // tp

@@ -51,7 +51,9 @@ START_TIMEOUT_S = 900.0
 """The longest wait for a new server to answer (a CPU start takes about a minute, a
 compiled one several; Scout on GPUs loads 200 GB of weights)."""
 STOP_GRACE_S = 30.0
-_MODEL_FAILED = re.compile(r"No such file or directory|does not appear to have a file|not a valid model|Repo id must", re.I)
+_MODEL_FAILED = re.compile(
+    r"No such file or directory|does not appear to have a file|not a valid model|Repo id must", re.I
+)
 _METRICS = {
     "vllm:prefix_cache_queries": "prefix_cache_queries",
     "vllm:prefix_cache_hits": "prefix_cache_hits",
@@ -73,10 +75,14 @@ class Started:
 def check_host(host: str, api_key: str | None) -> None:
     """`serve` listens beyond this machine only when told to, and then only with a key."""
     if host not in LOOPBACK and not api_key:
-        raise UsageError(f"--host {host} makes the server reachable from other machines: it needs --api-key (or SCOUT_API_KEY)")
+        raise UsageError(
+            f"--host {host} makes the server reachable from other machines: it needs --api-key (or SCOUT_API_KEY)"
+        )
 
 
-def start(config: EngineConfig, host: str, port: int, api_key: str | None = None, note: Note = lambda _: None) -> Started:
+def start(
+    config: EngineConfig, host: str, port: int, api_key: str | None = None, note: Note = lambda _: None
+) -> Started:
     """Launch a server for `config` on `host:port` and wait until it answers."""
     check_host(host, api_key)
     with _port_lock(port):
@@ -212,11 +218,15 @@ def _refuse_taken(host: str, port: int, note: Note) -> None:
         clear_state(port)
         note(f"cleared the stale state of port {port} (pid {state.pid} is no longer its server)")
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: a port left in TIME_WAIT is free
+        probe.setsockopt(
+            socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
+        )  # as the server will: a port left in TIME_WAIT is free
         try:
             probe.bind((host, port))
         except OSError as error:
-            raise UsageError(f"cannot listen on {host}:{port}: {error.strerror or error} (another program? choose --port)") from None
+            raise UsageError(
+                f"cannot listen on {host}:{port}: {error.strerror or error} (another program? choose --port)"
+            ) from None
 
 
 def _wait_until_answering(state: ServerState, process: subprocess.Popen[bytes], api_key: str | None) -> None:

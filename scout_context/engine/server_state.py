@@ -108,8 +108,10 @@ def is_running(state: ServerState) -> bool:
     except OSError:
         return False
     port = str(state.port).encode()
-    return status != "Z" and SERVER_MODULE.encode() in argv and any(
-        flag == b"--port" and value == port for flag, value in pairwise(argv)
+    return (
+        status != "Z"
+        and SERVER_MODULE.encode() in argv
+        and any(flag == b"--port" and value == port for flag, value in pairwise(argv))
     )
 
 
@@ -118,7 +120,9 @@ def live_servers(stale: list[ServerState] | None = None) -> list[ServerState]:
     cleared (and appended to `stale` when given, so the caller can say so)."""
     found = []
     folder = paths.cache_root() / "serve"
-    ports = sorted((int(p.stem) for p in folder.glob("*.json") if p.stem.isdigit()), key=lambda p: (p != DEFAULT_PORT, p))
+    ports = sorted(
+        (int(p.stem) for p in folder.glob("*.json") if p.stem.isdigit()), key=lambda p: (p != DEFAULT_PORT, p)
+    )
     for port in ports:
         state = read_state(port)
         if state is not None and is_running(state):

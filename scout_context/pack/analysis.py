@@ -17,11 +17,11 @@ from ..definition import Definition
 class Analysis:
     """What a file's content produced under one set of options."""
 
-    reason: str = ""                                   # non-empty: skipped, e.g. "binary (NUL bytes)"
-    note: str = ""                                     # e.g. a lossy decode
+    reason: str = ""  # non-empty: skipped, e.g. "binary (NUL bytes)"
+    note: str = ""  # e.g. a lossy decode
     language: str = ""
     parsed_ok: bool = True
     outline: tuple[Definition, ...] = ()
-    redactions: tuple[tuple[str, str], ...] = ()       # (where: ":12" for a line, "#p4" for a page, kind)
+    redactions: tuple[tuple[str, str], ...] = ()  # (where: ":12" for a line, "#p4" for a page, kind)
     chunks: tuple[tuple[int, int, str, int, str], ...] = ()  # (start, end, body hash, render.body_tokens, label)
-    skipped_parts: tuple[tuple[str, str], ...] = ()    # (where, reason): pages without text, broken pages
+    skipped_parts: tuple[tuple[str, str], ...] = ()  # (where, reason): pages without text, broken pages

@@ -89,7 +89,9 @@ def _analyze_pdf(data: bytes, options: PackOptions) -> tuple[Analysis, dict[str,
     return (
         Analysis(
             language="pdf",
-            outline=tuple(Definition("page", p.heading or p.label, p.number, p.number, p.heading) for p in document.pages),
+            outline=tuple(
+                Definition("page", p.heading or p.label, p.number, p.number, p.heading) for p in document.pages
+            ),
             redactions=tuple(redactions),
             chunks=tuple(chunks),
             skipped_parts=tuple((f"#p{label}", reason) for label, reason in document.skipped),
@@ -98,7 +100,9 @@ def _analyze_pdf(data: bytes, options: PackOptions) -> tuple[Analysis, dict[str,
     )
 
 
-def analyze_chat(parse: Callable[[], tuple[list[chat.Message], list[str]]], options: PackOptions) -> tuple[Analysis, dict[str, str]]:
+def analyze_chat(
+    parse: Callable[[], tuple[list[chat.Message], list[str]]], options: PackOptions
+) -> tuple[Analysis, dict[str, str]]:
     """A chat export: messages normalized to UTC and threads, rendered compactly; each
     chunk keeps the export's own id (`slack:#general@2024-03-14T10:22Z`)."""
     try:

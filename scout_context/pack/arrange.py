@@ -88,7 +88,9 @@ def arrange(
             allowance = (fits + fails) // 2 if fits >= 0 else min(allowance, fails - 1)
     if best is not None:
         _, fitted, tree = best
-        return _lay_out(result, fitted.chunks, ranking, question, layout, fitted.shrunk, fitted.dropped, tail_limit, tree)
+        return _lay_out(
+            result, fitted.chunks, ranking, question, layout, fitted.shrunk, fitted.dropped, tail_limit, tree
+        )
     raise ContextTooLarge(f"{over_budget_message(result, budget)}; it holds none of the documents")
 
 
@@ -153,8 +155,15 @@ def _tree_depth(result: PackResult, budget: int | None) -> tuple[int | None, int
 
 
 def _lay_out(
-    result: PackResult, kept: list[Chunk], ranking: list[Ranked], question: str, layout: str,
-    shrunk: list[str], dropped: list[str], tail_limit: int, tree: str,
+    result: PackResult,
+    kept: list[Chunk],
+    ranking: list[Ranked],
+    question: str,
+    layout: str,
+    shrunk: list[str],
+    dropped: list[str],
+    tail_limit: int,
+    tree: str,
 ) -> Arranged:
     present = {chunk.id: chunk for chunk in kept}
     ranked_kept = [replace(r, chunk=present[r.chunk.id]) for r in ranking if r.chunk.id in present]

@@ -56,18 +56,31 @@ def open_source(path: Path, options: PackOptions) -> Source:
     named it)."""
     if path.is_dir() and not chat.detect_folder(path):
         files, skipped = collect(
-            path, include=options.include, exclude=options.exclude,
-            default_excludes=options.default_excludes, max_file_bytes=options.max_file_bytes,
+            path,
+            include=options.include,
+            exclude=options.exclude,
+            default_excludes=options.default_excludes,
+            max_file_bytes=options.max_file_bytes,
         )
         return Source(path, files, skipped, options.max_file_bytes)
     parent = path.resolve().parent
     try:
         info = path.stat()
     except OSError as error:
-        return Source(parent, [], [Skipped(display_path(path.name), f"unreadable: {error.strerror or error}")], NAMED_FILE_LIMIT, named=True)
+        return Source(
+            parent,
+            [],
+            [Skipped(display_path(path.name), f"unreadable: {error.strerror or error}")],
+            NAMED_FILE_LIMIT,
+            named=True,
+        )
     folder = stat.S_ISDIR(info.st_mode)
     if not folder and not stat.S_ISREG(info.st_mode):  # a FIFO would block the read, a device never end
-        return Source(parent, [], [Skipped(display_path(path.name), "not a regular file")], NAMED_FILE_LIMIT, named=True)
-    size = -1 if folder else info.st_size  # -1: never trusted by the stat index (a folder's content can change under it)
+        return Source(
+            parent, [], [Skipped(display_path(path.name), "not a regular file")], NAMED_FILE_LIMIT, named=True
+        )
+    size = (
+        -1 if folder else info.st_size
+    )  # -1: never trusted by the stat index (a folder's content can change under it)
     entry = FileEntry(path.name, display_path(path.name), str(path.resolve()), size, info.st_mtime_ns, info.st_ino)
     return Source(parent, [entry], [], NAMED_FILE_LIMIT, read_export_folder if folder else read_file, named=True)

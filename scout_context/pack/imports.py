@@ -111,7 +111,10 @@ class _PythonModules:
             module = self._absolute(source, path)
             submodules = _listed(head, source) & self.packages[module] if module in self.packages else set()
             wanted.update([f"{module}.{name}" for name in submodules] or [module])
-        return {self.files[m][0] if len(self.files[m]) == 1 else _closest(self.files[m], path) for m in wanted & self.files.keys()}
+        return {
+            self.files[m][0] if len(self.files[m]) == 1 else _closest(self.files[m], path)
+            for m in wanted & self.files.keys()
+        }
 
     def _absolute(self, source: str, importer: str) -> str:
         """`source` of a `from` import with its leading dots resolved against the importer."""

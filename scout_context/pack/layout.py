@@ -66,7 +66,8 @@ def _content_lines(chunk: Chunk) -> list[str]:
     """The chunk's lines that are neither blank, imports nor the outline note, trimmed.
     (Quoted in a tail, each goes through `_ESCAPE`: a source line cannot close it.)"""
     return [
-        line.rstrip()[:EXCERPT_WIDTH] for line in chunk.text.splitlines()
+        line.rstrip()[:EXCERPT_WIDTH]
+        for line in chunk.text.splitlines()
         if line.strip() and not _IMPORT.match(line) and not line.startswith(OUTLINE_NOTE)
     ]
 
@@ -92,9 +93,7 @@ def question_block(question: str) -> str:
     return f"<question>\n{_ESCAPE(neutralize(question.strip()))}\n</question>\n"
 
 
-def edges(
-    ranked: Sequence[Ranked], question: str, *, limit: int = EDGES_END_LIMIT
-) -> tuple[str, list[Chunk], str]:
+def edges(ranked: Sequence[Ranked], question: str, *, limit: int = EDGES_END_LIMIT) -> tuple[str, list[Chunk], str]:
     """(head, chunks, tail): the best chunk first, the second best last, the third second,
     the fourth second to last and so on, so relevance falls towards the middle. The head
     and the tail are the same block, within `limit` tokens: the best chunks' lines that
@@ -114,10 +113,13 @@ def _lines_block(best: Sequence[Chunk], question: str, limit: int) -> str:
     a comment quoted with its `# ` was read worse than the sentence alone (bench/README.md)."""
     wanted = _line_terms_of(question)
     count = scout_tokenizer().count
-    lines = list(dict.fromkeys(
-        f"{_ESCAPE(_LINE_MARK.sub('', line.strip()))}\n"
-        for chunk in best for line in _matching_lines(chunk, wanted, EDGES_LINES, best_first=True)
-    ))
+    lines = list(
+        dict.fromkeys(
+            f"{_ESCAPE(_LINE_MARK.sub('', line.strip()))}\n"
+            for chunk in best
+            for line in _matching_lines(chunk, wanted, EDGES_LINES, best_first=True)
+        )
+    )
     while lines and count(_LINES_OPEN + "".join(lines) + _LINES_CLOSE) > limit:
         lines.pop()
     return _LINES_OPEN + "".join(lines) + _LINES_CLOSE if lines else ""

@@ -50,15 +50,55 @@ def tag_escaper(*tags: str) -> Callable[[str], str]:
 # Spellings of other families' special tokens (Llama 4's, and ChatML, Phi, Command-R and
 # Granite ones, all `<|...`, are `neutralize`'s). `<｜` covers every DeepSeek token.
 BUILTIN_SPECIAL_TOKENS = (
-    "<s>", "</s>", "<unk>", "<pad>", "<mask>", "<bos>", "<eos>", "<eot>", "<sep>", "<cls>",
-    "<start_of_turn>", "<end_of_turn>", "<start_of_image>", "<end_of_image>",  # Gemma
-    "[INST]", "[/INST]", "[SYSTEM_PROMPT]", "[/SYSTEM_PROMPT]", "[TOOL_CALLS]", "[AVAILABLE_TOOLS]",  # Mistral
-    "[/AVAILABLE_TOOLS]", "[TOOL_RESULTS]", "[/TOOL_RESULTS]", "[TOOL_CONTENT]", "[THINK]", "[/THINK]",
-    "[IMG]", "[IMG_BREAK]", "[IMG_END]", "[CLS]", "[SEP]", "[MASK]", "[PAD]", "[UNK]",
-    "<<SYS>>", "<</SYS>>",  # Llama 2
+    "<s>",
+    "</s>",
+    "<unk>",
+    "<pad>",
+    "<mask>",
+    "<bos>",
+    "<eos>",
+    "<eot>",
+    "<sep>",
+    "<cls>",
+    "<start_of_turn>",
+    "<end_of_turn>",
+    "<start_of_image>",
+    "<end_of_image>",  # Gemma
+    "[INST]",
+    "[/INST]",
+    "[SYSTEM_PROMPT]",
+    "[/SYSTEM_PROMPT]",
+    "[TOOL_CALLS]",
+    "[AVAILABLE_TOOLS]",  # Mistral
+    "[/AVAILABLE_TOOLS]",
+    "[TOOL_RESULTS]",
+    "[/TOOL_RESULTS]",
+    "[TOOL_CONTENT]",
+    "[THINK]",
+    "[/THINK]",
+    "[IMG]",
+    "[IMG_BREAK]",
+    "[IMG_END]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    "[PAD]",
+    "[UNK]",
+    "<<SYS>>",
+    "<</SYS>>",  # Llama 2
     "<｜",  # DeepSeek: <｜User｜>, <｜Assistant｜>, <｜begin▁of▁sentence｜>, <｜tool▁calls▁begin｜>, ...
-    "<think>", "</think>", "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>",  # Qwen, Hermes
-    "<start_of_role>", "<end_of_role>", "<sop>", "<eop>", "[gMASK]", "[sMASK]",  # Granite, GLM
+    "<think>",
+    "</think>",
+    "<tool_call>",
+    "</tool_call>",
+    "<tool_response>",
+    "</tool_response>",  # Qwen, Hermes
+    "<start_of_role>",
+    "<end_of_role>",
+    "<sop>",
+    "<eop>",
+    "[gMASK]",
+    "[sMASK]",  # Granite, GLM
 )
 _OPENERS = "<["
 

@@ -84,7 +84,9 @@ def pack(
             files_packed += 1
             source_tokens += tokens
             result.redactions.extend((located(shown, prefix, where), kind) for where, kind in analysis.redactions)
-            result.skipped.extend(Skipped(located(shown, prefix, where), reason) for where, reason in analysis.skipped_parts)
+            result.skipped.extend(
+                Skipped(located(shown, prefix, where), reason) for where, reason in analysis.skipped_parts
+            )
             if analysis.note:
                 result.notes.append((shown, analysis.note))
             if not analysis.parsed_ok and analysis.language:
@@ -127,7 +129,9 @@ def _analyse_source(
     jobs: dict[str, tuple[FileEntry, bytes]] = {}
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         loaded = list(pool.map(lambda entry: (entry, source.read(entry)), to_read))
-        hashed = [(entry, data, content_hash(data, entry.rel) if isinstance(data, bytes) else "") for entry, data in loaded]
+        hashed = [
+            (entry, data, content_hash(data, entry.rel) if isinstance(data, bytes) else "") for entry, data in loaded
+        ]
         analyses.update(store.analyses({digest for *_, digest in hashed if digest} - analyses.keys(), options_key))
         for entry, data, digest in hashed:
             if isinstance(data, str) or len(data) > limit:
@@ -144,7 +148,9 @@ def _analyse_source(
                 jobs[digest] = (entry, data)
 
     new_analyses, new_bodies = analyse_new(
-        {digest: (data, entry.rel) for digest, (entry, data) in jobs.items()}, options, lambda digest: tick(jobs[digest][0].shown)
+        {digest: (data, entry.rel) for digest, (entry, data) in jobs.items()},
+        options,
+        lambda digest: tick(jobs[digest][0].shown),
     )
     analyses.update(new_analyses)
     per_file = {rel: analyses[digest] for rel, digest in digests.items()}

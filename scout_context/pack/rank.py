@@ -86,8 +86,12 @@ class Ranked:
 
 
 def rank(
-    chunks: Sequence[Chunk], question: str, outlines: Outlines, *,
-    store: Store | None = None, digest: str = "",
+    chunks: Sequence[Chunk],
+    question: str,
+    outlines: Outlines,
+    *,
+    store: Store | None = None,
+    digest: str = "",
 ) -> list[Ranked]:
     """Every chunk, best first; ties broken by chunk id. With a `store` and the pack's
     `digest`, the question-independent index is kept there for the next process."""
@@ -204,8 +208,11 @@ def is_side_file(path: str) -> bool:
         return True
     stem = name.split(".", 1)[0]
     return (
-        stem.startswith("test_") or stem.endswith(("_test", "_tests")) or name == "conftest.py"
-        or ".test." in name or ".spec." in name
+        stem.startswith("test_")
+        or stem.endswith(("_test", "_tests"))
+        or name == "conftest.py"
+        or ".test." in name
+        or ".spec." in name
         or (stem in CHANGELOGS and (name == stem or name.endswith(DOC_SUFFIXES)))
     )
 
@@ -242,15 +249,17 @@ _last_index: list[_Index] = []  # the last corpus ranked: batch questions reuse 
 _STORED = ("names", "text", "starts", "norm", "priors", "side")  # the _Index fields a store keeps
 
 
-def _index(
-    chunks: Sequence[Chunk], outlines: Outlines, store: Store | None, digest: str
-) -> _Index:
+def _index(chunks: Sequence[Chunk], outlines: Outlines, store: Store | None, digest: str) -> _Index:
     """The index of `chunks`: reused while the same (immutable) chunk objects come back,
     read from `store` when a pack with the same `digest` was ranked before by the same
     ranking code, built (and stored) otherwise."""
     if _last_index:
         last = _last_index[0]
-        if last.outlines is outlines and len(last.chunks) == len(chunks) and all(map(operator.is_, last.chunks, chunks)):
+        if (
+            last.outlines is outlines
+            and len(last.chunks) == len(chunks)
+            and all(map(operator.is_, last.chunks, chunks))
+        ):
             return last
     key = _store_key(digest) if store is not None and digest else ""
     fields = _stored_fields(store.rank_index(key)) if store is not None and key else None
@@ -304,7 +313,11 @@ def _build_index(chunks: Sequence[Chunk], outlines: Outlines) -> _Index:
     average = sum(lengths) / len(lengths) if lengths else 1.0
     path_priors = _priors(chunks)
     return _Index(
-        tuple(chunks), outlines, names, " " + "  ".join(stemmed) + " ", starts,
+        tuple(chunks),
+        outlines,
+        names,
+        " " + "  ".join(stemmed) + " ",
+        starts,
         [K1 * (1 - B + B * length / average) for length in lengths],
         [path_priors[c.path] for c in chunks],
         [is_side_file(c.path) for c in chunks],

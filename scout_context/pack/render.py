@@ -83,7 +83,9 @@ def directory_tree(label: str, files: Sequence[tuple[str, int, str]], depth: int
             if folder not in shown:
                 shown.add(folder)
                 inside = f", {folder_files[folder]:,} files" if depth is not None and level == depth and folded else ""
-                lines.append(f"{'  ' * level}{neutralize(parts[level - 1])}/ ({folder_totals[folder]:,} tokens{inside})\n")
+                lines.append(
+                    f"{'  ' * level}{neutralize(parts[level - 1])}/ ({folder_totals[folder]:,} tokens{inside})\n"
+                )
         if folded:
             continue
         note = f", {status}" if status else ""

@@ -92,7 +92,8 @@ def header(result: PackResult, status: Mapping[str, str] | None = None, depth: i
         prefix = f"{source.label}/" if len(result.sources) > 1 else ""
         entries = [
             (path.removeprefix(prefix), tokens, (status or {}).get(path, ""))
-            for path, tokens in per_file.items() if result.file_labels[path] == source.label
+            for path, tokens in per_file.items()
+            if result.file_labels[path] == source.label
         ]
         trees.append(directory_tree(source.label, entries, depth))
     return "".join(trees)

@@ -81,7 +81,11 @@ def collect(
 ) -> tuple[list[FileEntry], list[Skipped]]:
     """The files of `root` to pack, sorted by path, and the skipped ones with reasons."""
     root_real = os.path.realpath(root)
-    ignore_lines = [*(DEFAULT_EXCLUDES if default_excludes else ()), *_read_lines(os.path.join(root_real, SCOUTIGNORE)), *exclude]
+    ignore_lines = [
+        *(DEFAULT_EXCLUDES if default_excludes else ()),
+        *_read_lines(os.path.join(root_real, SCOUTIGNORE)),
+        *exclude,
+    ]
     ignore = _Spec(ignore_lines)
     wanted = _Spec(include) if include else None
 
@@ -126,7 +130,11 @@ class _Spec:
 
     def __init__(self, lines: Sequence[str]) -> None:
         self.spec = GitIgnoreSpec.from_lines(lines)
-        parts = [re.sub(r"\(\?P<\w+>", "(?:", p.regex.pattern) for p in self.spec.patterns if p.include is not None and p.regex is not None]
+        parts = [
+            re.sub(r"\(\?P<\w+>", "(?:", p.regex.pattern)
+            for p in self.spec.patterns
+            if p.include is not None and p.regex is not None
+        ]
         self.prefilter = re.compile("|".join(parts)) if parts else None
 
     def match(self, rel: str) -> bool:

@@ -127,7 +127,9 @@ def _configured(repo: str) -> dict[str, str]:
         section, _, rest = name.partition(".")
         middle, _, key = rest.rpartition(".")
         section, key = section.lower(), key.lower()
-        value = _INERT_ANY.get((section, "*")) if section == "alias" else _INERT_ANY.get((section, key)) if middle else None
+        value = (
+            _INERT_ANY.get((section, "*")) if section == "alias" else _INERT_ANY.get((section, key)) if middle else None
+        )
         if value is not None:
             found[name] = value
     return found

@@ -60,7 +60,7 @@ class FileChange:
 
     @property
     def kind(self) -> str:
-        """"symlink", "submodule" or "file" (by the head's mode, the base's when deleted)."""
+        """ "symlink", "submodule" or "file" (by the head's mode, the base's when deleted)."""
         mode = self.new_mode if self.status != "D" else self.old_mode
         return {"120000": "symlink", "160000": "submodule"}.get(mode, "file")
 

@@ -49,18 +49,18 @@ class PdfError(UsageError):
 
 @dataclass(frozen=True, slots=True)
 class PdfPage:
-    number: int   # 1-based physical page number
-    label: str    # printed page label, unique in the file (see the module docstring)
+    number: int  # 1-based physical page number
+    label: str  # printed page label, unique in the file (see the module docstring)
     heading: str  # outline titles in effect on this page, joined with " > "; "" if none
-    text: str     # "\n" line ends, no NUL, no trailing spaces, ends with "\n"
+    text: str  # "\n" line ends, no NUL, no trailing spaces, ends with "\n"
 
 
 @dataclass(frozen=True, slots=True)
 class PdfText:
-    pages: list[PdfPage]            # pages with text, in order
+    pages: list[PdfPage]  # pages with text, in order
     skipped: list[tuple[str, str]]  # (page label, reason)
-    images: int                     # distinct image XObjects (inline images not counted)
-    title: str                      # from the document information, "" if none
+    images: int  # distinct image XObjects (inline images not counted)
+    title: str  # from the document information, "" if none
 
 
 def is_pdf(data: bytes) -> bool:
@@ -212,9 +212,12 @@ def _with_pymupdf(data: bytes, password: str | None) -> PdfText:
                 # MuPDF does not raise on a broken content stream: it warns and returns less.
                 problem = pymupdf.TOOLS.mupdf_warnings()
                 reason = (
-                    "" if text
-                    else f"broken content stream: {error_line(problem)}" if problem
-                    else SCANNED if found or page.get_image_info()
+                    ""
+                    if text
+                    else f"broken content stream: {error_line(problem)}"
+                    if problem
+                    else SCANNED
+                    if found or page.get_image_info()
                     else EMPTY
                 )
             except Exception as error:  # noqa: BLE001 - one broken page must not lose the others
@@ -247,8 +250,13 @@ def _page_count(count: int) -> int:
 
 
 def _keep(
-    pages: list[PdfPage], skipped: list[tuple[str, str]], index: int,
-    labels: list[str], headings: list[str], text: str, reason: str,
+    pages: list[PdfPage],
+    skipped: list[tuple[str, str]],
+    index: int,
+    labels: list[str],
+    headings: list[str],
+    text: str,
+    reason: str,
 ) -> None:
     if reason:
         skipped.append((labels[index], reason))
@@ -276,7 +284,7 @@ def _headings(toc: list[tuple[int, str, int | None]], count: int) -> list[str]:
     path: list[str] = []
     marks: list[tuple[int, int, str]] = []
     for order, (level, title, page) in enumerate(toc):
-        del path[max(level - 1, 0):]
+        del path[max(level - 1, 0) :]
         path.append(_clean(title))
         if page is not None and 0 <= page < count:
             marks.append((page, order, " > ".join(path)))

@@ -73,7 +73,7 @@ def decode(data: bytes) -> Decoded:
 
 
 def binary_head(data: bytes) -> str:
-    """"binary (NUL bytes)" when the start of `data` alone shows that `decode` finds no text
+    """ "binary (NUL bytes)" when the start of `data` alone shows that `decode` finds no text
     in it (a NUL in the probe, no byte-order mark), else ""."""
     if data.startswith(tuple(bom for bom, _ in _BOMS)) or b"\0" not in data[:_PROBE]:
         return ""

@@ -102,22 +102,37 @@ _VALUE_SCANS = tuple(
     (kind, re.compile(pattern, re.VERBOSE))
     for kind, pattern in (
         # Azure storage and Service Bus / Event Hubs connection strings
-        ("azure-connection-key", r"""Key=(?:(?<=AccountKey=)|(?<=SharedAccessKey=))
-            (?P<value>[A-Za-z0-9+/]{40,128}={0,2})(?![A-Za-z0-9+/=])"""),
+        (
+            "azure-connection-key",
+            r"""Key=(?:(?<=AccountKey=)|(?<=SharedAccessKey=))
+            (?P<value>[A-Za-z0-9+/]{40,128}={0,2})(?![A-Za-z0-9+/=])""",
+        ),
         # `Authorization: Bearer <token>` or `Basic <base64 of user:password>`, in any quoting
         # and any case (HTTP's names are case-insensitive: actions/checkout writes `AUTHORIZATION: basic`)
-        ("authorization-header", rf"""(?i:uthorization)(?<=(?i:authorization))["']?[ \t]*[:=][ \t]*["']?
-            (?P<scheme>(?i:bearer|basic|token))[ \t]+(?P<value>{_TOKEN68})"""),
+        (
+            "authorization-header",
+            rf"""(?i:uthorization)(?<=(?i:authorization))["']?[ \t]*[:=][ \t]*["']?
+            (?P<scheme>(?i:bearer|basic|token))[ \t]+(?P<value>{_TOKEN68})""",
+        ),
         # `X-Api-Key: <key>` and its kin (X-Auth-Token, Private-Token, X-Access-Token, ...)
-        ("api-key-header", rf"""-(?i:(?<=api-)key|(?<=auth-)token|(?<=access-)token|(?<=private-)token|(?<=api-)token)
-            [ \t]*:[ \t]*(?P<value>{_TOKEN68})"""),
+        (
+            "api-key-header",
+            rf"""-(?i:(?<=api-)key|(?<=auth-)token|(?<=access-)token|(?<=private-)token|(?<=api-)token)
+            [ \t]*:[ \t]*(?P<value>{_TOKEN68})""",
+        ),
         # .netrc: `machine <host> [login <user>] [account <a>] password <secret>`, one line or several
-        ("netrc-password", r"""machine(?<![\w-]machine)[ \t]+[^\s]{1,253}(?:\s+(?:login|account|port)[ \t]+(?P<user>[^\s]{1,256})){0,3}
-            \s+password[ \t]+(?P<value>[^\s]{1,256})"""),
+        (
+            "netrc-password",
+            r"""machine(?<![\w-]machine)[ \t]+[^\s]{1,253}(?:\s+(?:login|account|port)[ \t]+(?P<user>[^\s]{1,256})){0,3}
+            \s+password[ \t]+(?P<value>[^\s]{1,256})""",
+        ),
         # Docker's config.json: `"auth": "<base64 of user:password>"`
         ("docker-auth", r'''"auth"[ \t]*:[ \t]*"(?P<value>[A-Za-z0-9+/]{8,4096}={0,2})"'''),
         # `curl -u user:password` (or `--user`): found at the option, the command checked after
-        ("curl-password", r"""-(?<=[ \t]-)(?:u|-user)(?:[ \t]+|=)["']?(?P<user>[^\s:"'$]{1,128}):(?P<value>[^\s"']{1,256})"""),
+        (
+            "curl-password",
+            r"""-(?<=[ \t]-)(?:u|-user)(?:[ \t]+|=)["']?(?P<user>[^\s:"'$]{1,128}):(?P<value>[^\s"']{1,256})""",
+        ),
     )
 )
 # .pgpass: `host:port:database:user:password`, one entry a line (the first line has no `\n`

@@ -88,8 +88,15 @@ def ask(
     }
     result = AskResult(question, generation.text, citations, generation, arranged, prompt_tokens, timings)
     result.run_id = RunRecord.answered(
-        command, engine, generation.finish_reason, sources=[str(path) for path in sources], question=question,
-        answer=generation.text, citations=citations, usage=usage(result), timings=timings,
+        command,
+        engine,
+        generation.finish_reason,
+        sources=[str(path) for path in sources],
+        question=question,
+        answer=generation.text,
+        citations=citations,
+        usage=usage(result),
+        timings=timings,
     ).log(store)
     return result
 
@@ -111,8 +118,15 @@ def prime(sources: Sequence[Path], *, engine: Engine, store: Store, options: Pac
 
 
 def _fitted_prompt(
-    packed: PackResult, question: str, engine: Engine, sampling: SamplingConfig, layout: Layout,
-    fit_to_budget: bool, answer_language: str | None, image_tokens: int, store: Store | None = None,
+    packed: PackResult,
+    question: str,
+    engine: Engine,
+    sampling: SamplingConfig,
+    layout: Layout,
+    fit_to_budget: bool,
+    answer_language: str | None,
+    image_tokens: int,
+    store: Store | None = None,
 ) -> tuple[Arranged, str, int]:
     """The arranged pack, its rendered prompt and the prompt's exact tokens for this engine
     (see `prompting`). Attached images take `image_tokens` of the context besides the text."""
@@ -124,7 +138,12 @@ def _fitted_prompt(
         return arranged, arranged.text, arranged.tokens
 
     fitted = fit_prompt(
-        engine, system_prompt(answer_language), corpus, sampling.max_tokens, images=image_tokens, refit=fit_to_budget,
+        engine,
+        system_prompt(answer_language),
+        corpus,
+        sampling.max_tokens,
+        images=image_tokens,
+        refit=fit_to_budget,
         explain=lambda overflow: f"{overflow.over()}; {biggest_consumers(packed)}",
     )
     return fitted.built, fitted.text, fitted.tokens

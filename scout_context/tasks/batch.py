@@ -162,12 +162,19 @@ def run_batch(
             _generated(prepared, pending, engine, job_file, tracker, counts, deliver)
         for job in jobs:
             answered = [replace(answers[q.text], title=q.title) for q in job.questions]
-            reports[job.name] = JobReport(job, engine.model_name, prepared.corpus_tokens, prepared.prefix_tokens, answered)
+            reports[job.name] = JobReport(
+                job, engine.model_name, prepared.corpus_tokens, prepared.prefix_tokens, answered
+            )
     return BatchResult([reports[job.name] for job in job_file.jobs], round(time.perf_counter() - started, 3))
 
 
 def prepare(
-    corpus: Corpus, questions: Sequence[str], engine: Engine, store: Store, job_file: JobFile, ignore: Sequence[Path] = ()
+    corpus: Corpus,
+    questions: Sequence[str],
+    engine: Engine,
+    store: Store,
+    job_file: JobFile,
+    ignore: Sequence[Path] = (),
 ) -> Prepared:
     """Pack `corpus` and lay it out for `questions` with one budget, so that every prompt
     (corpus text, then the question's tail) fits the engine's context less the answer's
@@ -187,8 +194,14 @@ def prepare(
         return arranged, user, max(a.tokens for a in arranged)
 
     arranged = fit_prompt(
-        engine, system, longest, job_file.sampling.max_tokens, budget=corpus.budget,
-        explain=lambda overflow: f"{overflow.over(f'corpus {corpus.name}: the longest prompt')}; {biggest_consumers(packed)}",
+        engine,
+        system,
+        longest,
+        job_file.sampling.max_tokens,
+        budget=corpus.budget,
+        explain=lambda overflow: (
+            f"{overflow.over(f'corpus {corpus.name}: the longest prompt')}; {biggest_consumers(packed)}"
+        ),
     ).built
     first = arranged[0]
     corpus_text = replace(first, tail="").text
@@ -223,8 +236,13 @@ def request_id(prepared: Prepared, question: str, model: str, settings: str) -> 
 
 
 def _generated(
-    prepared: Prepared, pending: list[str], engine: Engine, job_file: JobFile, tracker: _Tracker,
-    counts: dict[str, int], deliver: Deliver,
+    prepared: Prepared,
+    pending: list[str],
+    engine: Engine,
+    job_file: JobFile,
+    tracker: _Tracker,
+    counts: dict[str, int],
+    deliver: Deliver,
 ) -> None:
     """Each answer to `deliver` as it finishes: prime the prefix, then the embedded engine
     gets every question in one call and a remote server `concurrency` requests at a time.
@@ -255,8 +273,14 @@ def _generated(
 
 
 def _concurrent(
-    pending: list[str], prompts: list[str], engine: Engine, sampling: SamplingConfig, width: int,
-    tracker: _Tracker, counts: dict[str, int], deliver: Deliver,
+    pending: list[str],
+    prompts: list[str],
+    engine: Engine,
+    sampling: SamplingConfig,
+    width: int,
+    tracker: _Tracker,
+    counts: dict[str, int],
+    deliver: Deliver,
 ) -> None:
     """Each prompt as its own request, `width` in flight; each outcome to `deliver` as it
     finishes (in the calling thread, which alone writes to the store)."""
@@ -277,7 +301,11 @@ def _concurrent(
 
 
 def _imported(
-    prepared: Prepared, pending: list[str], model: str, settings: str, imported: dict[str, Generation | str],
+    prepared: Prepared,
+    pending: list[str],
+    model: str,
+    settings: str,
+    imported: dict[str, Generation | str],
     deliver: Deliver,
 ) -> None:
     for question in pending:
@@ -286,7 +314,9 @@ def _imported(
         deliver(question, outcome if isinstance(outcome, Generation) else _failed(UsageError(outcome)))
 
 
-def _keep(store: Store, prepared: Prepared, question: str, generation: Generation, engine: Engine, settings: str) -> None:
+def _keep(
+    store: Store, prepared: Prepared, question: str, generation: Generation, engine: Engine, settings: str
+) -> None:
     """Store the answer (its own transaction) and log the run."""
     stored = _stored(generation)
     store.save_batch_answer(prepared.hash, engine.model_name, settings, question, stored)
@@ -296,25 +326,41 @@ def _keep(store: Store, prepared: Prepared, question: str, generation: Generatio
         "completion_tokens": stored.completion_tokens,
     }
     RunRecord.answered(
-        "batch", engine, generation.finish_reason, sources=prepared.sources, question=question,
-        answer=generation.text, citations=check_citations(generation.text, prepared.chunks), usage=used,
+        "batch",
+        engine,
+        generation.finish_reason,
+        sources=prepared.sources,
+        question=question,
+        answer=generation.text,
+        citations=check_citations(generation.text, prepared.chunks),
+        usage=used,
         timings={"generate_s": stored.seconds},
     ).log(store)
 
 
 def _stored(generation: Generation) -> StoredAnswer:
     return StoredAnswer(
-        generation.text, generation.prompt_tokens, generation.cached_tokens, generation.completion_tokens,
-        generation.finish_reason, round(generation.total_s, 3),
+        generation.text,
+        generation.prompt_tokens,
+        generation.cached_tokens,
+        generation.completion_tokens,
+        generation.finish_reason,
+        round(generation.total_s, 3),
     )
 
 
 def _answered(question: str, stored: StoredAnswer, status: Status, chunks: list[Chunk]) -> Answered:
     return Answered(
-        title=question, question=question, status=status, answer=stored.answer,
-        citations=check_citations(stored.answer, chunks), prompt_tokens=stored.prompt_tokens,
-        cached_tokens=stored.cached_tokens, completion_tokens=stored.completion_tokens,
-        finish_reason=stored.finish_reason, seconds=stored.seconds,
+        title=question,
+        question=question,
+        status=status,
+        answer=stored.answer,
+        citations=check_citations(stored.answer, chunks),
+        prompt_tokens=stored.prompt_tokens,
+        cached_tokens=stored.cached_tokens,
+        completion_tokens=stored.completion_tokens,
+        finish_reason=stored.finish_reason,
+        seconds=stored.seconds,
     )
 
 

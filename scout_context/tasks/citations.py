@@ -27,11 +27,11 @@ _SPACE = re.compile(r"\s+")
 
 @dataclass(frozen=True, slots=True)
 class Citation:
-    id: str                 # as the model wrote it
-    source: str             # the chunk it resolved to ("" when none)
+    id: str  # as the model wrote it
+    source: str  # the chunk it resolved to ("" when none)
     valid: bool
     quote: str = ""
-    reason: str = ""        # why it is invalid
+    reason: str = ""  # why it is invalid
 
     def as_json(self, quoted: bool = True) -> dict[str, Any]:
         """The citation in JSON output; `quoted=False` leaves the quote out (run logs, PR reports)."""

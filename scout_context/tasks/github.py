@@ -118,7 +118,9 @@ class GitHub:
             if not following:
                 break
             if not self._on_api(following):  # the token goes to GitHub's API only
-                raise PublishError(f"GitHub API GET {self._path(url)}: its next page is not on {self.api_url}: not followed")
+                raise PublishError(
+                    f"GitHub API GET {self._path(url)}: its next page is not on {self.api_url}: not followed"
+                )
             url = following
         return found
 
@@ -170,7 +172,9 @@ class GitHub:
         """The JSON object a call answers; anything else is a `PublishError`."""
         found = self._json(method, url, self._request(method, url, body))
         if not isinstance(found, dict):
-            raise PublishError(f"GitHub API {method} {self._path(url)} answered a JSON {type(found).__name__}, not an object")
+            raise PublishError(
+                f"GitHub API {method} {self._path(url)} answered a JSON {type(found).__name__}, not an object"
+            )
         return found
 
     def _json(self, method: str, url: str, response: httpx.Response) -> Any:
@@ -197,9 +201,15 @@ class GitHub:
         except httpx.HTTPError as error:
             raise PublishError(self.scrub(f"GitHub API {method} {path} failed: {error}")) from None
         if response.status_code >= 400 and not (refused_ok and response.status_code < 500):
-            hint = " (the workflow needs `permissions: pull-requests: write`)" if response.status_code in (401, 403) else ""
+            hint = (
+                " (the workflow needs `permissions: pull-requests: write`)"
+                if response.status_code in (401, 403)
+                else ""
+            )
             message = _message(response)
-            raise PublishError(self.scrub(f"GitHub API {method} {path} answered {response.status_code}: {message}{hint}"))
+            raise PublishError(
+                self.scrub(f"GitHub API {method} {path} answered {response.status_code}: {message}{hint}")
+            )
         return response
 
     def _path(self, url: str) -> str:

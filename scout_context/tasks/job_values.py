@@ -32,7 +32,12 @@ class ValueReader:
         return JobFileError(f"{self.path}:{line}: {message}")
 
     def read_settings(
-        self, spec: Map, where: str, cls: type, names: tuple[str, ...], choices: dict[str, tuple[str, ...]] | None = None,
+        self,
+        spec: Map,
+        where: str,
+        cls: type,
+        names: tuple[str, ...],
+        choices: dict[str, tuple[str, ...]] | None = None,
     ) -> dict[str, Any]:
         """The fields `names` of the settings dataclass `cls`, by field name, from the keys of
         `spec` (the field's default where a key is missing); `choices` limits a text's values."""

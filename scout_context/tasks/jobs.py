@@ -112,7 +112,9 @@ def template_questions(text: str, variables: dict[str, str], where: str) -> tupl
     if missing := sorted(used - variables.keys()):
         raise ValueError(f"{where} needs the variable(s) {', '.join(missing)}")
     if unused := sorted(variables.keys() - used):
-        raise ValueError(f"{where} has no variable(s) {', '.join(unused)} (it uses: {', '.join(sorted(used)) or 'none'})")
+        raise ValueError(
+            f"{where} has no variable(s) {', '.join(unused)} (it uses: {', '.join(sorted(used)) or 'none'})"
+        )
     body = _VARIABLE.sub(lambda m: variables[m.group(1)], text).strip()
     title = ""
     if body.startswith("# "):
@@ -146,7 +148,9 @@ _CORPUS = keys(*CORPUS_SETTINGS, (Corpus, ("sources",)))
 def _example() -> str:
     """The commented example job file (`batch --init`): defaults and comments come from the fields."""
     engine = [
-        example_line(EngineConfig, "backend", indent=2, more=f": {registry.AUTO} ({registry.AUTO_HELP}), {registry.either()}"),
+        example_line(
+            EngineConfig, "backend", indent=2, more=f": {registry.AUTO} ({registry.AUTO_HELP}), {registry.either()}"
+        ),
         example_line(EngineConfig, "model", "scout", indent=2, off=True),
         example_line(EngineConfig, "base_url", "http://gpu-box:8000/v1", indent=2, off=True),
         example_line(EngineConfig, "max_model_len", "131072", indent=2, off=True),
@@ -215,7 +219,9 @@ class _Reader(ValueReader):
 
     def job_file(self, data: Any) -> JobFile:
         if isinstance(data, Map) and "allow_outside" in data:
-            raise self.fail(data.lines["allow_outside"], f"allow_outside is the caller's choice, not the job file's: {OUTSIDE_HINT}")
+            raise self.fail(
+                data.lines["allow_outside"], f"allow_outside is the caller's choice, not the job file's: {OUTSIDE_HINT}"
+            )
         top = self.mapping(data, 1, "the job file", _TOP, required=("corpora", "jobs"))
         engine = self.mapping(top.get("engine", Map()), top.lines.get("engine", 1), "engine", _ENGINE)
         backends = {"backend": (registry.AUTO, *registry.names())}
@@ -236,7 +242,10 @@ class _Reader(ValueReader):
         jobs_list = top["jobs"]
         if not isinstance(jobs_list, Seq) or not jobs_list:
             raise self.fail(top.lines["jobs"], "jobs: expected a list of jobs")
-        jobs = tuple(self.job(i, spec, line, corpora) for i, (spec, line) in enumerate(zip(jobs_list, jobs_list.lines, strict=False)))
+        jobs = tuple(
+            self.job(i, spec, line, corpora)
+            for i, (spec, line) in enumerate(zip(jobs_list, jobs_list.lines, strict=False))
+        )
         names = [job.name for job in jobs]
         for i, name in enumerate(names):
             if name in names[:i]:
@@ -304,13 +313,17 @@ class _Reader(ValueReader):
             try:
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as error:
-                raise self.fail(line, f"{where}.template: cannot read {name}: {getattr(error, 'strerror', None) or error}") from None
+                raise self.fail(
+                    line, f"{where}.template: cannot read {name}: {getattr(error, 'strerror', None) or error}"
+                ) from None
         else:
             shipped = resources.files("scout_context.prompts") / f"{name}.md"
             if not shipped.is_file():
                 shipped_names = (p.name for p in resources.files("scout_context.prompts").iterdir())
                 known = sorted(name[:-3] for name in shipped_names if name.endswith(".md"))
-                raise self.fail(line, f"{where}.template: no template {name!r} (shipped: {', '.join(known)}; or a .md path)")
+                raise self.fail(
+                    line, f"{where}.template: no template {name!r} (shipped: {', '.join(known)}; or a .md path)"
+                )
             text = shipped.read_text(encoding="utf-8")
         variables_line = spec.lines.get("variables", line)
         variables = self.mapping(spec.get("variables", Map()), variables_line, f"{where}.variables", None)

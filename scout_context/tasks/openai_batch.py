@@ -19,9 +19,7 @@ from .jobs import JobFile
 OPENAI_BATCH_URL = "/v1/chat/completions"  # the endpoint `vllm run-batch` serves
 
 
-def export_openai_batch(
-    job_file: JobFile, *, engine: Engine, store: Store, output: Path, force: bool = False
-) -> int:
+def export_openai_batch(job_file: JobFile, *, engine: Engine, store: Store, output: Path, force: bool = False) -> int:
     """Write the pending questions (all with `force`) as OpenAI batch requests for
     `vllm run-batch`, one JSON line each; returns how many were written. The custom ids
     depend on the corpus as packed: keep the batch files out of the corpora."""
@@ -40,7 +38,10 @@ def export_openai_batch(
         for question in questions:
             if question in stored:
                 continue
-            messages = [{"role": "system", "content": prepared.system}, {"role": "user", "content": prepared.user(question)}]
+            messages = [
+                {"role": "system", "content": prepared.system},
+                {"role": "user", "content": prepared.user(question)},
+            ]
             body = {"model": engine.model_name, "messages": messages, **options}
             custom_id = request_id(prepared, question, engine.model_name, settings)
             line = {"custom_id": custom_id, "method": "POST", "url": OPENAI_BATCH_URL, "body": body}

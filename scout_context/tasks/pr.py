@@ -150,7 +150,9 @@ def summarize_pr(
 
     system = _system(config.instructions)
     context, prompt, prompt_tokens = _fitted(material, engine, system, sampling, budget)
-    log(f"prompt: {prompt_tokens:,} tokens ({', '.join(f'{k} {v:,}' for k, v in context.layers.items() if v)}; Scout counts)")
+    log(
+        f"prompt: {prompt_tokens:,} tokens ({', '.join(f'{k} {v:,}' for k, v in context.layers.items() if v)}; Scout counts)"
+    )
     generation = engine.generate([prompt], sampling)[0]
     answer = PREFILL + generation.text
     prose = parse_answer(answer, [c.change.path for c in changed])
@@ -166,12 +168,20 @@ def summarize_pr(
     report.cached_tokens, report.completion_tokens = generation.cached_tokens, generation.completion_tokens
     result = PrResult(report, answer, prompt_tokens, generation, context, _timings(started, prepared, generation))
     used = {
-        "prompt_tokens": report.prompt_tokens, "cached_tokens": report.cached_tokens,
+        "prompt_tokens": report.prompt_tokens,
+        "cached_tokens": report.cached_tokens,
         "completion_tokens": report.completion_tokens,
     }
     result.run_id = RunRecord.answered(
-        "pr", engine, generation.finish_reason, sources=[str(repo)], question=f"{base_commit}...{head_commit}",
-        answer=answer, citations=report.citations, usage=used, timings=result.timings,
+        "pr",
+        engine,
+        generation.finish_reason,
+        sources=[str(repo)],
+        question=f"{base_commit}...{head_commit}",
+        answer=answer,
+        citations=report.citations,
+        usage=used,
+        timings=result.timings,
     ).log(store)
     return result
 
@@ -187,7 +197,11 @@ def _system(instructions: str) -> str:
 
 
 def _fitted(
-    material: Material, engine: Engine, system: str, sampling: SamplingConfig, budget: int | None,
+    material: Material,
+    engine: Engine,
+    system: str,
+    sampling: SamplingConfig,
+    budget: int | None,
 ) -> tuple[Context, str, int]:
     """The context, its rendered prompt and the prompt's exact tokens for this engine (see
     `prompting`); `budget` caps the prompt's tokens."""
@@ -212,7 +226,9 @@ def _fitted(
 
 
 def _metadata(
-    pull: PullRequest, commits: Sequence[gitdiff.Commit], github: GitHub | None,
+    pull: PullRequest,
+    commits: Sequence[gitdiff.Commit],
+    github: GitHub | None,
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """The pull request's own text, most important first, and what could not be read.
     Linked issues and the discussion come from GitHub; bots' comments are left out."""
@@ -223,7 +239,9 @@ def _metadata(
     if pull.description.strip():
         parts.append(("description", f"Description:\n{pull.description.strip()}"))
     if commits:
-        lines = [f"- {c.sha[:7]} {c.subject}" + "".join(f"\n  {line}" for line in c.body.splitlines()[:12]) for c in commits]
+        lines = [
+            f"- {c.sha[:7]} {c.subject}" + "".join(f"\n  {line}" for line in c.body.splitlines()[:12]) for c in commits
+        ]
         parts.append(("commit messages", "Commits:\n" + "\n".join(lines)))
     mentioned = "\n".join([pull.description, *(f"{c.subject}\n{c.body}" for c in commits)])
     linked = [int(n) for n in dict.fromkeys(_LINKED.findall(mentioned)) if int(n) != pull.number][:MAX_LINKED_ISSUES]
@@ -237,7 +255,9 @@ def _metadata(
         except PublishError as error:
             unread.append((f"#{number}", f"linked issue not read: {error}"))
             continue
-        parts.append((f"issue #{number}", f"Linked issue #{number}: {issue.get('title', '')}\n{issue.get('body') or ''}"))
+        parts.append(
+            (f"issue #{number}", f"Linked issue #{number}: {issue.get('title', '')}\n{issue.get('body') or ''}")
+        )
     if pull.number:
         try:
             comments = github.comments(pull.number)
@@ -246,7 +266,10 @@ def _metadata(
             comments = []
         people = [c for c in comments if not is_bot(c) and not str(c.get("body") or "").lstrip().startswith(MARKER)]
         if people:
-            lines = [f"- {(c.get('user') or {}).get('login', '?')}: {(c.get('body') or '').strip()}" for c in people[-MAX_DISCUSSION:]]
+            lines = [
+                f"- {(c.get('user') or {}).get('login', '?')}: {(c.get('body') or '').strip()}"
+                for c in people[-MAX_DISCUSSION:]
+            ]
             parts.append(("discussion", "Discussion:\n" + "\n".join(lines)))
     return parts, unread
 

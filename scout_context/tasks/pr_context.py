@@ -129,7 +129,11 @@ class Material:
 
 
 def classify(
-    change: FileChange, head: Snapshot, generated: Sequence[str], wanted: Callable[[str], bool], marked: Collection[str],
+    change: FileChange,
+    head: Snapshot,
+    generated: Sequence[str],
+    wanted: Callable[[str], bool],
+    marked: Collection[str],
 ) -> str:
     """Why a changed file is summarized instead of inlined ("" when it is inlined).
     `marked`: the paths that carry a generated mark at the base and still at the head
@@ -166,7 +170,9 @@ def marked_generated(repo: Path, changes: Sequence[FileChange], head: Snapshot) 
     """The changed paths whose text starts with a generated mark at the head and already
     did at the base: the pull request's own mark decides nothing (a file it adds has no
     base, so it is always reviewed), and removing the mark brings a file back to review."""
-    candidates = [c for c in changes if c.status in "MRC" and _GENERATED_MARK.search(_start(head.chunks.get(c.path, [])))]
+    candidates = [
+        c for c in changes if c.status in "MRC" and _GENERATED_MARK.search(_start(head.chunks.get(c.path, [])))
+    ]
     base = gitdiff.blobs(repo, [c.old_blob for c in candidates])
     return {c.path for c in candidates if _GENERATED_MARK.search((decode(base.get(c.old_blob, b"")).text or "")[:1000])}
 
@@ -176,7 +182,11 @@ def _start(chunks: Sequence[Chunk]) -> str:
 
 
 def prepare(
-    repo: Path, changes: Sequence[FileChange], head: Snapshot, generated: Sequence[str], wanted: Callable[[str], bool],
+    repo: Path,
+    changes: Sequence[FileChange],
+    head: Snapshot,
+    generated: Sequence[str],
+    wanted: Callable[[str], bool],
 ) -> tuple[list[Changed], Material]:
     """Each changed file classified and described, and the material of every layer."""
     material = Material(outlines=head.outlines)
@@ -236,13 +246,20 @@ def related_files(changed: set[str], head: Snapshot) -> list[str]:
     """Files that import a changed file (they may break), then files a changed file imports."""
     texts = first_texts(chunk for chunks in head.chunks.values() for chunk in chunks)
     graph = imports({**dict.fromkeys(head.chunks, ""), **texts})  # empty files (`__init__.py`) have no chunks
-    importers = sorted((p for p, found in graph.items() if found & changed and p not in changed), key=lambda p: p.split("/"))
-    imported = sorted({q for p in changed for q in graph.get(p, ())} - changed - set(importers), key=lambda p: p.split("/"))
+    importers = sorted(
+        (p for p, found in graph.items() if found & changed and p not in changed), key=lambda p: p.split("/")
+    )
+    imported = sorted(
+        {q for p in changed for q in graph.get(p, ())} - changed - set(importers), key=lambda p: p.split("/")
+    )
     return importers + imported
 
 
 def diff_documents(
-    change: FileChange, text: str, hunks: Sequence[Hunk], defs: Sequence[Definition],
+    change: FileChange,
+    text: str,
+    hunks: Sequence[Hunk],
+    defs: Sequence[Definition],
 ) -> tuple[list[tuple[Chunk, list[Chunk]]], list[str]]:
     """The diff of one file as documents: per group of overlapping widened hunks, the
     widened document and its narrow fallbacks; and a line per deletion-only hunk. Ids
@@ -262,8 +279,10 @@ def diff_documents(
         documents.append((_document(change, rows, anchors, a, b, defs), [] if (a, b) in narrow else pieces))
     notes = [
         f"{h.old_count} line{'s' * (h.old_count != 1)} removed after line {h.new_start}"
-        + (f" (in {_name(d)})" if (d := _innermost(defs, max(h.new_start, 1))) else "") + ": summarized"
-        for h in hunks if h.deletion_only
+        + (f" (in {_name(d)})" if (d := _innermost(defs, max(h.new_start, 1))) else "")
+        + ": summarized"
+        for h in hunks
+        if h.deletion_only
     ]
     return documents, notes
 
@@ -282,7 +301,9 @@ def _rows(lines: list[str], hunks: Sequence[Hunk]) -> list[tuple[int, str, int, 
     for h in sorted(hunks, key=lambda h: (h.new_start, h.new_count)):
         if h.deletion_only:
             context(h.new_start)
-            rows.append((max(h.new_start, 1), "~", 0, f"({h.old_count} removed line{'s' * (h.old_count != 1)}: summarized)"))
+            rows.append(
+                (max(h.new_start, 1), "~", 0, f"({h.old_count} removed line{'s' * (h.old_count != 1)}: summarized)")
+            )
             continue
         context(h.new_start - 1)
         removed = redact("\n".join(h.removed))[0].split("\n") if h.removed else []
@@ -295,17 +316,27 @@ def _rows(lines: list[str], hunks: Sequence[Hunk]) -> list[tuple[int, str, int, 
 
 
 def _document(
-    change: FileChange, rows: list[tuple[int, str, int, str]], anchors: list[int], a: int, b: int,
+    change: FileChange,
+    rows: list[tuple[int, str, int, str]],
+    anchors: list[int],
+    a: int,
+    b: int,
     defs: Sequence[Definition],
 ) -> Chunk:
     picked = rows[bisect_left(anchors, a) : bisect_right(anchors, b)]
     where = _innermost(defs, a, b)
-    head = f"@@ {_STATUS[change.status]} {change.path}, new lines {a}-{b}" + (f", in {_name(where)}" if where else "") + " @@\n"
+    head = (
+        f"@@ {_STATUS[change.status]} {change.path}, new lines {a}-{b}"
+        + (f", in {_name(where)}" if where else "")
+        + " @@\n"
+    )
     body = data(head + "".join(
         f"{mark}{number:>5} {text}\n" if number else f"{mark}      {text}\n" for _, mark, number, text in picked
     ))  # fmt: skip
     chunk_id = f"{change.path}:{a}-{b}"
-    return Chunk(chunk_id, "diff", change.path, a, b, body, document_tokens(chunk_id, change.path, body, body_tokens(body)))
+    return Chunk(
+        chunk_id, "diff", change.path, a, b, body, document_tokens(chunk_id, change.path, body, body_tokens(body))
+    )
 
 
 def _widen(h: Hunk, defs: Sequence[Definition], count: int) -> tuple[int, int]:
@@ -359,7 +390,11 @@ def _touched(hunks: Sequence[Hunk], defs: Sequence[Definition]) -> tuple[str, ..
             inner = _innermost(defs, line)
             if inner is not None:  # a heading (a document's section) goes unqualified
                 outer = sorted(
-                    (d for d in defs if d.start_line <= inner.start_line and inner.end_line <= d.end_line and d != inner),
+                    (
+                        d
+                        for d in defs
+                        if d.start_line <= inner.start_line and inner.end_line <= d.end_line and d != inner
+                    ),
                     key=lambda d: d.start_line,
                 )
                 names[".".join([*(d.name for d in outer if d.kind != "heading"), inner.name])] = None

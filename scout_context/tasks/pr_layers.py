@@ -50,7 +50,9 @@ def assemble(material: Material, budget: int) -> Context:
     skipped = list(material.not_analysed)
     task_tokens = count(material.task)
     changes, dropped_changes = _capped_lines(material.changes, max(budget // CHANGES_SHARE, 64))
-    changes_block = f'<changes files="{len(material.changes)}">\n' + "".join(f"{data(line)}\n" for line in changes) + "</changes>\n"
+    changes_block = (
+        f'<changes files="{len(material.changes)}">\n' + "".join(f"{data(line)}\n" for line in changes) + "</changes>\n"
+    )
     if dropped_changes:
         skipped.append(("list of changes", f"{_files(dropped_changes, 'changed file')} not listed to fit"))
     left = budget - task_tokens - count(changes_block)
@@ -69,7 +71,9 @@ def assemble(material: Material, budget: int) -> Context:
     related, left, status = _fit_chunks(material.related, left, material.outlines)
     if status:
         names = ", ".join(sorted(status)[:10]) + (", …" if len(status) > 10 else "")
-        skipped.append((_files(len(status), "related file"), f"importers and imports partly or wholly left out: {names}"))
+        skipped.append(
+            (_files(len(status), "related file"), f"importers and imports partly or wholly left out: {names}")
+        )
     layers["changed_files"] = sum(c.tokens for c in changed)
     layers["related_files"] = sum(c.tokens for c in related)
     inlined = {c.path for c in related if c.path not in status}
@@ -107,7 +111,9 @@ def _fit_diff(items: Sequence[tuple[Chunk, list[Chunk]]], left: int) -> tuple[li
         if not taken:
             skipped.append((where, "diff did not fit"))
         elif taken != [wide] and len(taken) == len(narrow):
-            skipped.append((where, "shown with less context to fit" if wide.source == "diff" else "new file: outline only"))
+            skipped.append(
+                (where, "shown with less context to fit" if wide.source == "diff" else "new file: outline only")
+            )
         elif taken != [wide]:
             skipped.append((where, "diff partly left out"))
     return [c for taken in chosen for c in taken], left, skipped

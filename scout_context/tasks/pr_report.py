@@ -27,7 +27,9 @@ _SECTIONS = {
     "effort": "effort",
 }  # fmt: skip
 _HEADING = re.compile(
-    r"^[ \t]*(?:#{1,6}[ \t]*)?[*_]{0,2}[ \t]*(" + "|".join(_SECTIONS) + r")[ \t]*[*_]{0,2}[ \t]*(?::|-|–|—|$)[*_]{0,2}[ \t]*(.*)$",
+    r"^[ \t]*(?:#{1,6}[ \t]*)?[*_]{0,2}[ \t]*("
+    + "|".join(_SECTIONS)
+    + r")[ \t]*[*_]{0,2}[ \t]*(?::|-|–|—|$)[*_]{0,2}[ \t]*(.*)$",
     re.IGNORECASE | re.MULTILINE,
 )
 _SPECIAL = re.compile(r"<\|[^|>\s]{1,40}\|>|<\\?\|im_(?:start|end)\|>")
@@ -37,7 +39,9 @@ _MENTION = re.compile(r"(?<![\w`])@(?=[A-Za-z0-9])")
 # spoofed badge): Markdown images (inline, reference, shortcut) and embedding HTML tags.
 # Written as character references, which end image syntax and tags in text and HTML
 # blocks alike (a backslash would not, inside an HTML block).
-_EMBED = re.compile(r"!(?=\[)|<(?=/?(?:img|image|picture|source|video|audio|svg|iframe|object|embed|input)\b)", re.IGNORECASE)
+_EMBED = re.compile(
+    r"!(?=\[)|<(?=/?(?:img|image|picture|source|video|audio|svg|iframe|object|embed|input)\b)", re.IGNORECASE
+)
 _REFERENCE = {"!": "&#33;", "<": "&lt;"}
 _FILE_LINE = re.compile(r"^[ \t]*(?:[-*•]|\d+[.)])?[ \t]*`?([^`:\s][^`:]*?)`?[ \t]*(?::|—|–| - )[ \t]*(.+)$")
 _MD_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}(?:[ \t]+(.*?))?[ \t#]*$")
@@ -100,7 +104,12 @@ def parse_answer(text: str, paths: Sequence[str]) -> Prose:
         end = following.start() if following else len(text)
         parts.setdefault(_SECTIONS[match.group(1).lower()], []).append(match.group(2) + "\n" + text[match.end() : end])
     section = {key: _tidy("\n".join(values)) for key, values in parts.items()}
-    prose = Prose(section.get("summary", ""), _file_lines(section.get("files", ""), paths), section.get("risk", ""), section.get("tests", ""))
+    prose = Prose(
+        section.get("summary", ""),
+        _file_lines(section.get("files", ""), paths),
+        section.get("risk", ""),
+        section.get("tests", ""),
+    )
     effort = re.search(r"\b([1-5])\b(?:\s*(?:/|out of)\s*5)?", section.get("effort", ""))
     if effort:
         prose.effort = int(effort.group(1))
@@ -167,7 +176,13 @@ def walkthrough(changed: Sequence[Changed], descriptions: dict[str, str]) -> lis
     reason: lock files, generated, renamed without changes) share a row."""
     groups: dict[str, list[Changed]] = {}
     for c in changed:
-        key = f"category:{c.category}" if c.category and c.category != "deleted" else f"edit:{c.digest}" if c.digest else c.change.path
+        key = (
+            f"category:{c.category}"
+            if c.category and c.category != "deleted"
+            else f"edit:{c.digest}"
+            if c.digest
+            else c.change.path
+        )
         groups.setdefault(key, []).append(c)
     rows = []
     for key, members in groups.items():
@@ -175,7 +190,9 @@ def walkthrough(changed: Sequence[Changed], descriptions: dict[str, str]) -> lis
             first = members[0]
             change = f"{_STATUS[first.change.status]} {_counts(first)} each"
             text = next((descriptions[m.change.path] for m in members if m.change.path in descriptions), "")
-            text = text or "the same edit in each file" + (f" ({', '.join(first.touched[:3])})" if first.touched else "")
+            text = text or "the same edit in each file" + (
+                f" ({', '.join(first.touched[:3])})" if first.touched else ""
+            )
         elif len(members) > 1:
             added, deleted = sum(m.change.added for m in members), sum(m.change.deleted for m in members)
             change = f"{key.split(':', 1)[1]}, +{added} −{deleted} in total"
@@ -202,7 +219,9 @@ def _change(c: Changed) -> str:
 
 def _mechanical(c: Changed) -> str:
     if c.touched:
-        return "changes " + ", ".join(f"`{name}`" for name in c.touched[:4]) + (" and more" if len(c.touched) > 4 else "")
+        return (
+            "changes " + ", ".join(f"`{name}`" for name in c.touched[:4]) + (" and more" if len(c.touched) > 4 else "")
+        )
     return {"A": "new file", "D": "file removed"}.get(c.change.status, "")
 
 
@@ -253,13 +272,17 @@ def _markdown(report: Report, rows: list[Row], not_analysed: list[tuple[str, str
         if hidden:
             files = sum(len(r.files) for r in hidden)
             lines = sum(r.lines for r in hidden)
-            table.append(f"| … {files:,} more file{'s' * (files != 1)} | {lines:,} lines changed, left out of this table to fit |")
+            table.append(
+                f"| … {files:,} more file{'s' * (files != 1)} | {lines:,} lines changed, left out of this table to fit |"
+            )
         parts.append("\n".join(table))
     else:
         parts.append("_No files changed._")
     parts += ["## Risk", prose["risk"] or UNUSABLE.format(what="risk assessment")]
     parts += ["## Tests", prose["tests"] or UNUSABLE.format(what="test assessment")]
-    source = "" if report.effort_source == "model" else f" (estimated from the {report.effort_source}: the model gave none)"
+    source = (
+        "" if report.effort_source == "model" else f" (estimated from the {report.effort_source}: the model gave none)"
+    )
     reason = f": {_cell(report.effort_reason)}" if report.effort_reason else ""
     parts += ["## Effort", f"**{report.effort} / 5**{reason}{source}", "## Not analysed"]
     if not_analysed:
@@ -330,7 +353,10 @@ def as_json(report: Report, markdown: str) -> dict:
         "head": report.head,
         "merge_base": report.merge_base,
         "summary": report.summary,
-        "walkthrough": [{"files": r.files, "change": r.change, "description": r.description, "lines": r.lines} for r in report.walkthrough],
+        "walkthrough": [
+            {"files": r.files, "change": r.change, "description": r.description, "lines": r.lines}
+            for r in report.walkthrough
+        ],
         "risk": report.risk,
         "tests": report.tests,
         "effort": {"score": report.effort, "reason": report.effort_reason, "source": report.effort_source},
@@ -339,8 +365,10 @@ def as_json(report: Report, markdown: str) -> dict:
         "redactions": len(report.redactions),
         "redacted": [{"where": where, "kind": kind} for where, kind in report.redactions],
         "footer": {
-            "model": report.model, "prompt_tokens": report.prompt_tokens,
-            "cached_tokens": report.cached_tokens, "completion_tokens": report.completion_tokens,
+            "model": report.model,
+            "prompt_tokens": report.prompt_tokens,
+            "cached_tokens": report.cached_tokens,
+            "completion_tokens": report.completion_tokens,
         },
         "markdown": markdown,
     }

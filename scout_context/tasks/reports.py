@@ -145,7 +145,7 @@ def html(report: JobReport) -> str:
     title = escape(report.job.title)
     toc = "".join(
         f'<li><a href="#q{i}">{escape(_one_line(q.title))}</a>'
-        f'{" <span class=failed>(failed)</span>" if q.status == "failed" else ""}</li>'
+        f"{' <span class=failed>(failed)</span>' if q.status == 'failed' else ''}</li>"
         for i, q in enumerate(report.questions, 1)
     )
     sections = "".join(_html_section(i, q) for i, q in enumerate(report.questions, 1))
@@ -198,7 +198,9 @@ def chart(questions: list[Answered]) -> str:
         bars.append(f'<g><title>{tip}</title><text x="0" y="{y + 14}">{i + 1}</text>')
         x = float(left)
         for kind, tokens in (
-            ("cached", q.cached_tokens), ("computed", q.prompt_tokens - q.cached_tokens), ("answer", q.completion_tokens)
+            ("cached", q.cached_tokens),
+            ("computed", q.prompt_tokens - q.cached_tokens),
+            ("answer", q.completion_tokens),
         ):
             if tokens > 0:
                 size = f'width="{tokens * scale:.1f}" height="{row - 6}"'

@@ -36,13 +36,30 @@ class RunRecord:
 
     @classmethod
     def answered(
-        cls, command: str, engine: Engine, finish_reason: str | None, *, sources: Sequence[str], question: str,
-        answer: str, citations: list[Citation], usage: dict[str, int], timings: dict[str, float],
+        cls,
+        command: str,
+        engine: Engine,
+        finish_reason: str | None,
+        *,
+        sources: Sequence[str],
+        question: str,
+        answer: str,
+        citations: list[Citation],
+        usage: dict[str, int],
+        timings: dict[str, float],
     ) -> RunRecord:
         """The record of a run that `engine` answered."""
         return cls(
-            command, type(engine).__name__, engine.model_name, list(sources), question, answer, citations, usage,
-            timings, finish_reason or "done",
+            command,
+            type(engine).__name__,
+            engine.model_name,
+            list(sources),
+            question,
+            answer,
+            citations,
+            usage,
+            timings,
+            finish_reason or "done",
         )
 
     def log(self, store: Store) -> int:

@@ -8,6 +8,17 @@ from .model import NOT_RECOGNIZED, SUPPORTED, ZIP_MAGIC, ChatFormatError, Messag
 from .render import ChatChunk, render
 
 __all__ = [
-    "NOT_RECOGNIZED", "PARSERS", "SUPPORTED", "ZIP_MAGIC", "ChatChunk", "ChatFormatError", "Message",
-    "detect", "detect_folder", "folder_archive", "parse", "parse_folder", "render",
+    "NOT_RECOGNIZED",
+    "PARSERS",
+    "SUPPORTED",
+    "ZIP_MAGIC",
+    "ChatChunk",
+    "ChatFormatError",
+    "Message",
+    "detect",
+    "detect_folder",
+    "folder_archive",
+    "parse",
+    "parse_folder",
+    "render",
 ]

@@ -24,8 +24,12 @@ def parse(name: str, data: bytes) -> tuple[list[Message], list[str]]:
 def _conversation(record: dict[str, Any], seen: dict[str, int], warnings: list[str]) -> list[Message]:
     title = unique_title(str(record.get("title") or ""), seen)
     mapping = expect(record["mapping"], dict, f"{title}: mapping")
-    return salvage(_branch(mapping, record.get("current_node")), lambda n: _message(n, title),
-                   lambda i: f"{title} message {i + 1}", warnings)
+    return salvage(
+        _branch(mapping, record.get("current_node")),
+        lambda n: _message(n, title),
+        lambda i: f"{title} message {i + 1}",
+        warnings,
+    )
 
 
 def _branch(mapping: dict[str, Any], current: Any) -> list[dict[str, Any]]:

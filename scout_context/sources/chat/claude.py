@@ -25,8 +25,12 @@ def parse(name: str, data: bytes) -> tuple[list[Message], list[str]]:
 def _conversation(record: dict[str, Any], seen: dict[str, int], warnings: list[str]) -> list[Message]:
     title = unique_title(str(record.get("name") or ""), seen)
     chat = [m for m in expect(record["chat_messages"], list, f"{title}: chat_messages") if isinstance(m, dict)]
-    return salvage(_branch(chat, record.get("current_leaf_message_uuid")), lambda m: _message(m, title),
-                   lambda i: f"{title} message {i + 1}", warnings)
+    return salvage(
+        _branch(chat, record.get("current_leaf_message_uuid")),
+        lambda m: _message(m, title),
+        lambda i: f"{title} message {i + 1}",
+        warnings,
+    )
 
 
 def _branch(chat: list[dict[str, Any]], leaf: Any) -> list[dict[str, Any]]:
@@ -84,7 +88,10 @@ def _block(block: Any) -> str:
         return f"[tool use: {block.get('name', '')}] {json.dumps(block.get('input'), ensure_ascii=False)}"
     if kind == "tool_result":
         inner = block.get("content")
-        body = inner if isinstance(inner, str) else "\n".join(
-            str(c.get("text", "")) for c in inner or () if isinstance(c, dict))
+        body = (
+            inner
+            if isinstance(inner, str)
+            else "\n".join(str(c.get("text", "")) for c in inner or () if isinstance(c, dict))
+        )
         return f"[tool result: {block.get('name', '')}] {body}"
     return ""

@@ -19,7 +19,9 @@ _TEXT_SAMPLE = 40
 _DISCORD = re.compile(r'^\{\s*"guild"\s*:\s*\{.*?"channel"\s*:\s*\{', re.DOTALL)
 _TELEGRAM_CHAT = re.compile(
     r'^\{\s*"name"\s*:.*?"type"\s*:\s*"(?:personal_chat|bot_chat|private_group|private_supergroup|public_supergroup'
-    r'|private_channel|public_channel|saved_messages)"\s*,\s*"id"\s*:', re.DOTALL)
+    r'|private_channel|public_channel|saved_messages)"\s*,\s*"id"\s*:',
+    re.DOTALL,
+)
 _TELEGRAM_FULL = re.compile(r'^\{\s*"about"\s*:\s*"(?:[^"\\]|\\.)*"\s*,\s*"personal_information"\s*:\s*\{')
 _CHATGPT = re.compile(r'^\[\s*\{.*?"mapping"\s*:\s*\{\s*"[^"]+"\s*:\s*\{\s*"id"\s*:', re.DOTALL)
 _CLAUDE = re.compile(r'^\[\s*\{\s*"uuid"\s*:.*?"chat_messages"\s*:\s*\[', re.DOTALL)
@@ -29,7 +31,8 @@ _JSONL_START = re.compile(r'\{\s*(?:"messages"\s*:\s*\[\s*\{\s*)?"role"\s*:\s*"(
 _HEADER_LINE = re.compile(rb"[A-Za-z][\w-]*: ")
 _NOT_TRANSCRIPTS = frozenset(
     ".py .pyi .js .ts .c .h .cc .cpp .java .go .rs .rb .php .sh .sql .json .jsonl .yaml .yml .toml .cfg .ini .conf "
-    ".csv .tsv .xml .html .htm .css .properties .env .lock .log".split())
+    ".csv .tsv .xml .html .htm .css .properties .env .lock .log".split()
+)
 
 
 def detect(name: str, data: bytes) -> str | None:
@@ -76,8 +79,13 @@ def _is_mbox(head: bytes) -> bool:
 
 
 def _detect_json(text: str) -> str | None:
-    for fmt, pattern in (("discord", _DISCORD), ("telegram", _TELEGRAM_CHAT), ("telegram", _TELEGRAM_FULL),
-                         ("chatgpt", _CHATGPT), ("claude", _CLAUDE)):
+    for fmt, pattern in (
+        ("discord", _DISCORD),
+        ("telegram", _TELEGRAM_CHAT),
+        ("telegram", _TELEGRAM_FULL),
+        ("chatgpt", _CHATGPT),
+        ("claude", _CLAUDE),
+    ):
         if pattern.match(text):
             return fmt
     return "jsonl" if _is_jsonl_chat(text.split("\n", 1)[0]) else None
@@ -103,7 +111,8 @@ def _detect_zip(data: bytes) -> str | None:
             for member in sorted(names, key=lambda n: (n.count("/"), n)):
                 base = PurePosixPath(member).name
                 if base in ("conversations.json", "result.json", "_chat.txt") or (
-                        base.endswith(".txt") and "whatsapp" in base.lower()):
+                    base.endswith(".txt") and "whatsapp" in base.lower()
+                ):
                     with archive.open(member) as handle:
                         found = detect(member, handle.read(HEAD))
                     if found in ("chatgpt", "claude", "telegram", "whatsapp"):

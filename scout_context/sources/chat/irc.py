@@ -23,7 +23,9 @@ IRSSI_DATE = re.compile(r"--- (?:Log opened|Day changed) (?:\w+ )?(\w+) (\d{1,2}
 WEECHAT = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})\t([^\t]*)\t(.*)$")
 _NAME_DATE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 _NAME_DATE_SUFFIX = re.compile(r"[_.-]?\d{4}-?\d{2}-?\d{2}$")
-_MONTHS = {m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+_MONTHS = {
+    m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)
+}
 _WEECHAT_EVENTS = ("-->", "<--", "--", "=!=", "")
 _JOINED = re.compile(r"has joined (#\S+)")
 
@@ -41,8 +43,13 @@ def lines_of(data: bytes) -> list[str]:
 
 
 def is_log_line(line: str) -> bool:
-    return bool(WEECHAT.match(line) or IRSSI_MESSAGE.match(line) or IRSSI_ACTION.match(line)
-                or IRSSI_EVENT.match(line) or IRSSI_DATE.match(line))
+    return bool(
+        WEECHAT.match(line)
+        or IRSSI_MESSAGE.match(line)
+        or IRSSI_ACTION.match(line)
+        or IRSSI_EVENT.match(line)
+        or IRSSI_DATE.match(line)
+    )
 
 
 def parse(name: str, data: bytes) -> tuple[list[Message], list[str]]:
@@ -99,7 +106,18 @@ def _message(record: tuple[int, str, date | None], conversation: str) -> Message
     raise ValueError("not an IRC log line")
 
 
-def _line(number: int, conversation: str, ts: datetime | None, author: str, text: str, *,
-          is_system: bool = False) -> Message:
-    return Message(platform=PLATFORM, conversation=conversation, thread="", message_id=str(number), reply_to="",
-                   author=author, ts=ts, tz_known=False, text=text.strip(), is_system=is_system)
+def _line(
+    number: int, conversation: str, ts: datetime | None, author: str, text: str, *, is_system: bool = False
+) -> Message:
+    return Message(
+        platform=PLATFORM,
+        conversation=conversation,
+        thread="",
+        message_id=str(number),
+        reply_to="",
+        author=author,
+        ts=ts,
+        tz_known=False,
+        text=text.strip(),
+        is_system=is_system,
+    )

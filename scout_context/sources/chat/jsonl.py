@@ -30,8 +30,12 @@ def parse(name: str, data: bytes) -> tuple[list[Message], list[str]]:
             return _message(record, stem, str(number))
         conversation = f"{stem} #{number}"
         numbered = list(enumerate(record["messages"], 1))
-        return salvage(numbered, lambda m: _message(m[1], conversation, f"{number}.{m[0]}"),
-                       lambda i: f"line {number} message {i + 1}", warnings)
+        return salvage(
+            numbered,
+            lambda m: _message(m[1], conversation, f"{number}.{m[0]}"),
+            lambda i: f"line {number} message {i + 1}",
+            warnings,
+        )
 
     messages = salvage(lines, convert, lambda i: f"line {lines[i][0]}", warnings)
     return finish(messages, warnings, name)
@@ -52,8 +56,15 @@ def _message(record: dict[str, Any], conversation: str, message_id: str) -> Mess
     role = record["role"]
     text = _content(record.get("content"))
     calls = [c.get("function") or c for c in record.get("tool_calls") or () if isinstance(c, dict)]
-    text = "\n".join(filter(None, [text, *(f"[tool call: {c.get('name', '')}({c.get('arguments', '')})]"
-                                           for c in calls if isinstance(c, dict))]))
+    text = "\n".join(
+        filter(
+            None,
+            [
+                text,
+                *(f"[tool call: {c.get('name', '')}({c.get('arguments', '')})]" for c in calls if isinstance(c, dict)),
+            ],
+        )
+    )
     attachments = _images(record.get("content"))
     if not text.strip() and not attachments:
         return None

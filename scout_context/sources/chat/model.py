@@ -64,8 +64,12 @@ class ZipTooLarge(ChatFormatError):
     member by member (each member would take the rest of the bound again)."""
 
 
-def salvage(records: Iterable[T], convert: Callable[[T], Message | list[Message] | None],
-            where: Callable[[int], str], warnings: list[str]) -> list[Message]:
+def salvage(
+    records: Iterable[T],
+    convert: Callable[[T], Message | list[Message] | None],
+    where: Callable[[int], str],
+    warnings: list[str],
+) -> list[Message]:
     """`convert` applied to each record (giving a message, several, or none); a record it
     fails on, malformed in any way, is skipped with a warning naming `where(index)`, so one
     bad record never loses the rest."""
@@ -171,7 +175,8 @@ def read_member(archive: _BoundedZip, member: str) -> bytes:
         if archive.left < 0:
             raise ZipTooLarge(
                 f"{member} expands past {archive.bound:,} bytes, the most this zip may unpack to "
-                f"({ZIP_EXPANSION_RATIO} times its size): not read")
+                f"({ZIP_EXPANSION_RATIO} times its size): not read"
+            )
         out = io.BytesIO()
         _expand(archive, member, out)
         return out.getvalue()

@@ -32,8 +32,19 @@ PLATFORM = "slack"
 DAY_FILE = re.compile(r"(?:^|/)([^/]+)/(\d{4}-\d{2}-\d{2})\.json$")
 METADATA = ("channels.json", "users.json", "org_users.json", "groups.json", "dms.json", "mpims.json")
 # Subtypes that carry a person's or a bot's message; every other subtype is a system line.
-_CONTENT_SUBTYPES = frozenset({"", "bot_message", "thread_broadcast", "file_share", "me_message", "tombstone",
-                               "slackbot_response", "reply_broadcast", "file_comment"})
+_CONTENT_SUBTYPES = frozenset(
+    {
+        "",
+        "bot_message",
+        "thread_broadcast",
+        "file_share",
+        "me_message",
+        "tombstone",
+        "slackbot_response",
+        "reply_broadcast",
+        "file_comment",
+    }
+)
 _MARKUP = re.compile(r"<([^<>]*)>")
 
 # A reader of one file of the export by its path relative to the export root.
@@ -45,7 +56,7 @@ def parse(name: str, data: bytes) -> tuple[list[Message], list[str]]:
     members = [m for m in archive.namelist() if not m.endswith("/")]
     roots = sorted((m.rpartition("/")[0] for m in members if m.rsplit("/", 1)[-1] in METADATA[:2]), key=len)
     prefix = f"{roots[0]}/" if roots and roots[0] else ""
-    rels = [m[len(prefix):] for m in members if m.startswith(prefix)]
+    rels = [m[len(prefix) :] for m in members if m.startswith(prefix)]
     return _parse(name, rels, lambda rel: read_member(archive, prefix + rel))
 
 
@@ -135,8 +146,9 @@ def _users(rels: list[str], read: Reader, warnings: list[str]) -> dict[str, str]
     return users
 
 
-def _conversations(rels: list[str], read: Reader, users: dict[str, str],
-                   warnings: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+def _conversations(
+    rels: list[str], read: Reader, users: dict[str, str], warnings: list[str]
+) -> tuple[dict[str, str], dict[str, str]]:
     """Folder name -> conversation name ('#general', 'DM: Ana, Ben'), and channel id -> name."""
     names: dict[str, str] = {}
     channel_ids: dict[str, str] = {}

@@ -17,14 +17,16 @@ from .model import ChatFormatError, Message, finish
 PLATFORM = "transcript"
 _TURN = re.compile(r"([A-Z\u00c0-\u00de][\w.'\u2019-]+(?: [\w.'\u2019-]+){0,3}|Speaker \d+): (\S.*)$")
 # Keys of headers, metadata and docs ('Note: …') that are never speakers.
-_KEYS = frozenset("""
+_KEYS = frozenset(
+    """
 note notes warning warnings example examples usage returns return args arguments raises yields todo fixme
 error errors info debug tip hint important see also subject from to date cc bcc reply-to sender name
 version summary author author-email maintainer license classifier home-page keywords platform description
 requires requires-dist requires-python provides-extra metadata-version content-type project-url status
 type title source url link file path default options output input result answer question step fix
 attendees participants present absent agenda location time minutes meeting topic
-""".split())
+""".split()
+)
 _DETECT_LINES = 60
 
 
@@ -51,9 +53,15 @@ def looks_like(lines: list[str]) -> bool:
         best = max(best, run)
     prose = sum(" " in text.strip() for _, text in spoken)
     changes = sum(a != b for a, b in pairwise(names))
-    returns = any(name in names[:i - 1] and name != names[i - 1] for i, name in enumerate(names) if i > 1)
-    return (best >= 4 and 2 * len(names) >= len(sample) and 5 * prose >= 3 * len(names)
-            and 2 <= len(set(names)) <= 8 and changes >= 3 and returns)
+    returns = any(name in names[: i - 1] and name != names[i - 1] for i, name in enumerate(names) if i > 1)
+    return (
+        best >= 4
+        and 2 * len(names) >= len(sample)
+        and 5 * prose >= 3 * len(names)
+        and 2 <= len(set(names)) <= 8
+        and changes >= 3
+        and returns
+    )
 
 
 def parse(name: str, data: bytes) -> tuple[list[Message], list[str]]:
@@ -77,5 +85,15 @@ def parse(name: str, data: bytes) -> tuple[list[Message], list[str]]:
 
 
 def _turn(conversation: str, number: int, author: str, text: str) -> Message:
-    return Message(platform=PLATFORM, conversation=conversation, thread="", message_id=str(number), reply_to="",
-                   author=author, ts=None, tz_known=False, text=text, is_system=author == "system")
+    return Message(
+        platform=PLATFORM,
+        conversation=conversation,
+        thread="",
+        message_id=str(number),
+        reply_to="",
+        author=author,
+        ts=None,
+        tz_known=False,
+        text=text,
+        is_system=author == "system",
+    )

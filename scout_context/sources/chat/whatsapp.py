@@ -24,26 +24,56 @@ _HEADER = re.compile(
 )
 _MARK_CHARS = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
 _MARKS = re.compile(f"[{_MARK_CHARS}]")
-_ATTACHED = re.compile(r"<(?:attached|Anhang|adjunto|anexo|pièce jointe|allegato|bijlage|bifogad fil): ?([^>]+)>",
-                       re.IGNORECASE)
+_ATTACHED = re.compile(
+    r"<(?:attached|Anhang|adjunto|anexo|pièce jointe|allegato|bijlage|bifogad fil): ?([^>]+)>", re.IGNORECASE
+)
 _FILE_ATTACHED = re.compile(
     r"^(.+?\.\w{1,5}) \((?:file attached|Datei angehängt|archivo adjunto|arquivo anexado|fichier joint"
-    r"|file allegato|bestand bijgevoegd)\)", re.IGNORECASE)
+    r"|file allegato|bestand bijgevoegd)\)",
+    re.IGNORECASE,
+)
 _OMITTED = re.compile(
     r"^(?:<(.+?)>|(image|video|audio|sticker|GIF|document|Contact card|Bild|Dokument|Kontaktkarte|imagen|vídeo"
-    r"|documento|imagem|figurinha) (?:omitted|weggelassen|omitido|omitida|ocultado))$", re.IGNORECASE)
-_MEDIA_PLACEHOLDERS = frozenset(s.lower() for s in (
-    "Media omitted", "Medien ausgeschlossen", "Multimedia omitido", "Mídia oculta", "Médias omis",
-    "Media omessi", "Media weggelaten"))
-_EDITED = re.compile(r"\s*<(?:This message was edited|Diese Nachricht wurde bearbeitet|Se editó este mensaje"
-                     r"|Mensagem editada|Ce message a été modifié|Messaggio modificato)\.?>$", re.IGNORECASE)
-_DELETED = frozenset(s.lower() for s in (
-    "This message was deleted", "You deleted this message", "Diese Nachricht wurde gelöscht",
-    "Du hast diese Nachricht gelöscht", "Se eliminó este mensaje", "Eliminaste este mensaje",
-    "Mensagem apagada", "Você apagou esta mensagem", "Ce message a été supprimé",
-    "Vous avez supprimé ce message", "Questo messaggio è stato eliminato", "Dit bericht is verwijderd"))
-_CHAT_NAME = re.compile(r"WhatsApp[ _-]?Chat(?: (?:with|mit|con|avec|met|com|med|z)\b)?[ _-]*(.+?)(?:\.txt|\.zip)?$",
-                        re.IGNORECASE)
+    r"|documento|imagem|figurinha) (?:omitted|weggelassen|omitido|omitida|ocultado))$",
+    re.IGNORECASE,
+)
+_MEDIA_PLACEHOLDERS = frozenset(
+    s.lower()
+    for s in (
+        "Media omitted",
+        "Medien ausgeschlossen",
+        "Multimedia omitido",
+        "Mídia oculta",
+        "Médias omis",
+        "Media omessi",
+        "Media weggelaten",
+    )
+)
+_EDITED = re.compile(
+    r"\s*<(?:This message was edited|Diese Nachricht wurde bearbeitet|Se editó este mensaje"
+    r"|Mensagem editada|Ce message a été modifié|Messaggio modificato)\.?>$",
+    re.IGNORECASE,
+)
+_DELETED = frozenset(
+    s.lower()
+    for s in (
+        "This message was deleted",
+        "You deleted this message",
+        "Diese Nachricht wurde gelöscht",
+        "Du hast diese Nachricht gelöscht",
+        "Se eliminó este mensaje",
+        "Eliminaste este mensaje",
+        "Mensagem apagada",
+        "Você apagou esta mensagem",
+        "Ce message a été supprimé",
+        "Vous avez supprimé ce message",
+        "Questo messaggio è stato eliminato",
+        "Dit bericht is verwijderd",
+    )
+)
+_CHAT_NAME = re.compile(
+    r"WhatsApp[ _-]?Chat(?: (?:with|mit|con|avec|met|com|med|z)\b)?[ _-]*(.+?)(?:\.txt|\.zip)?$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +102,12 @@ def parse(name: str, data: bytes) -> tuple[list[Message], list[str]]:
     day_first, year_first = _date_order(entries)
     titled = (m.group(1).strip() for n in names if (m := _CHAT_NAME.search(PurePosixPath(n).name)))
     conversation = next(titled, "") or _ios_group_name(entries) or PurePosixPath(name).stem.lstrip("_") or "chat"
-    messages = salvage(entries, lambda e: _message(e, conversation, day_first, year_first),
-                       lambda i: f"line {entries[i].line}", warnings)
+    messages = salvage(
+        entries,
+        lambda e: _message(e, conversation, day_first, year_first),
+        lambda i: f"line {entries[i].line}",
+        warnings,
+    )
     return finish(messages, warnings, name)
 
 
@@ -90,7 +124,7 @@ def looks_like(lines: list[str]) -> bool:
     """Whether the start of a text is a WhatsApp export: it starts with a header, and most
     header lines carry a sender (log lines with the same time stamps do not)."""
     headers = [m for line in lines if (m := header(line))]
-    senders = sum(_sender(m.string[m.end():]) is not None for m in headers)
+    senders = sum(_sender(m.string[m.end() :]) is not None for m in headers)
     return bool(header(lines[0])) and len(headers) >= min(2, len(lines)) and 2 * senders >= len(headers)
 
 
@@ -111,11 +145,11 @@ def _entries(lines: list[str], warnings: list[str]) -> list[_Entry]:
         if match is None:
             continue
         if start:
-            entries.append(_Entry(start, fields, rest, tuple(lines[start:number - 1])))
-        elif any(earlier.strip() for earlier in lines[:number - 1]):
+            entries.append(_Entry(start, fields, rest, tuple(lines[start : number - 1])))
+        elif any(earlier.strip() for earlier in lines[: number - 1]):
             warnings.append(f"ignored line(s) 1-{number - 1} before the first message")
         # The text keeps its marks: an U+200E at its start tells an iOS system line.
-        start, fields, rest = number, match.groups(), match.string[match.end():]
+        start, fields, rest = number, match.groups(), match.string[match.end() :]
     if start:
         entries.append(_Entry(start, fields, rest, tuple(lines[start:])))
     return entries
@@ -140,7 +174,7 @@ def _ios_group_name(entries: list[_Entry]) -> str:
     """iOS writes system lines as 'Group: \u200etext'; the first one names the chat."""
     for entry in entries[:50]:
         name = _sender(entry.rest)
-        text = entry.rest[len(name or "") + 2:]
+        text = entry.rest[len(name or "") + 2 :]
         if name and text.startswith("\u200e") and not _media(_MARKS.sub("", text))[1]:
             return _MARKS.sub("", name).strip()
     return ""
@@ -158,7 +192,7 @@ def _message(entry: _Entry, conversation: str, day_first: bool, year_first: bool
         h = h % 12 + (12 if ampm[0] in "Pp" else 0)
     ts = datetime(year, month, day, h, int(minute or 0), int(second or 0), tzinfo=UTC)
     author = _sender(entry.rest)
-    text = entry.rest if author is None else entry.rest[len(author) + 2:]
+    text = entry.rest if author is None else entry.rest[len(author) + 2 :]
     body = _plain_spaces("\n".join([text, *entry.more]))
     plain = _MARKS.sub("", body).strip()
     edited = bool(_EDITED.search(plain))

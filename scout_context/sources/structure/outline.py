@@ -142,7 +142,11 @@ class Structure:
     def definition(self, definition: DefinitionNode, kind: str) -> Definition:
         node = definition.node
         return Definition(
-            kind, self.name(definition.core), node.start_point.row + 1, end_row(node) + 1, self.signature(definition),
+            kind,
+            self.name(definition.core),
+            node.start_point.row + 1,
+            end_row(node) + 1,
+            self.signature(definition),
             self.doc(definition),
         )
 
