@@ -25,7 +25,7 @@ MEMBERS = [name for name in vars(Engine) if not name.startswith("_")]
 
 def engines() -> list[Engine]:
     """One of each, opened without starting anything (no model, no server is touched); typed
-    as engines, so mypy checks each against the protocol too (scripts/check)."""
+    as engines, so mypy checks each against the protocol too (scripts/lint)."""
     return [
         VllmEngine(EngineConfig()),
         OpenAIEngine(EngineConfig(backend="openai", base_url="http://127.0.0.1:9/v1")),
