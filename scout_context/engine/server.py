@@ -54,6 +54,11 @@ STOP_GRACE_S = 30.0
 _MODEL_FAILED = re.compile(
     r"No such file or directory|does not appear to have a file|not a valid model|Repo id must", re.I
 )
+_AN_ERROR = re.compile(r"error", re.I)
+_NOT_A_REASON = re.compile(r"errors\.pydantic\.dev|^\s*For further information", re.I)
+"""pydantic ends a validation error with a pointer to its docs: the reason is the line before."""
+_LOG_PREFIX = re.compile(r"^\s*(\(\w+ pid=\d+\)\s*)?((ERROR|WARNING|INFO) [\d-]+ [\d:]+ \[[^\]]*\]\s*)?")
+"""vLLM's `(APIServer pid=N) ERROR 12-06 15:25:56 [file.py:12] ` before the message."""
 _METRICS = {
     "vllm:prefix_cache_queries": "prefix_cache_queries",
     "vllm:prefix_cache_hits": "prefix_cache_hits",
@@ -246,8 +251,8 @@ def exited(state: ServerState, code: int, when: str = "") -> ScoutError:
         lines = [line for line in log_tail(state.log) if line.strip()]
     except OSError:
         lines = []
-    errors = [line for line in lines if "Error" in line or "error" in line] or lines
-    last = " ".join(errors[-1].split())[-300:] if errors else "no output"
+    errors = [line for line in lines if _AN_ERROR.search(line) and not _NOT_A_REASON.search(line)] or lines
+    last = " ".join(_LOG_PREFIX.sub("", errors[-1]).split())[:300] if errors else "no output"
     text = " ".join(lines)
     message = f"the server for {state.served_model} exited {when + ' ' if when else ''}(code {code}): {last} (log: {state.log})"
     if OUT_OF_MEMORY.search(text):
