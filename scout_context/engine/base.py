@@ -1,4 +1,5 @@
-"""What every engine offers (`Engine`) and the result of one request (`Generation`).
+"""What every engine offers (`Engine`), what `generate` is asked (`Request`s, `Events` to
+tell as answers grow and finish), and the result of one request (`Generation`).
 
 Tasks ask the engine what depends on the model (its chat format, token counts, whether it
 is Llama 4, what an image costs, how many calls it serves at once) rather than guess from

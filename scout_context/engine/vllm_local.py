@@ -6,7 +6,7 @@ rendered `<|begin_of_text|>` is the only BOS. Images go with a prompt as vLLM's
 `multi_modal_data` beside one `<|image|>` id each (`multimodal.vllm_inputs`); the limit per
 prompt, `limit_mm_per_prompt`, is `EngineConfig.limit_images` for a model with a vision
 tower and 0 otherwise. Answers stream: requests go to the `LLMEngine` step loop with
-delta outputs and `on_text` gets each new piece.
+delta outputs and `Events.on_text` gets each new piece.
 
 On a CPU the engine core runs in this process (`VLLM_ENABLE_V1_MULTIPROCESSING=0`), so no
 process is spawned; with multiprocessing on, the caller's main module must be import-safe.
