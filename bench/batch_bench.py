@@ -96,6 +96,7 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=BENCH_DIR / ".work")
     args = parser.parse_args()
 
+    from scout_context.engine.base import Request
     from scout_context.engine.config import EngineConfig, SamplingConfig
     from scout_context.engine.registry import open_engine
     from scout_context.pack.options import PackOptions
@@ -120,7 +121,7 @@ def main() -> int:
     load_before = os.getloadavg()
     log("starting the engine")
     started = time.perf_counter()
-    engine.generate(["Hello"], SamplingConfig(max_tokens=1))
+    engine.generate([Request("Hello")], SamplingConfig(max_tokens=1))
     start_s = time.perf_counter() - started
 
     rows = []

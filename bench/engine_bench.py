@@ -164,6 +164,7 @@ def main() -> int:
     log(f"import vllm: {import_s:.1f} s")
 
     # 2. prompts, the way `ask` builds them
+    from scout_context.engine.base import Request
     from scout_context.engine.registry import open_engine
     from scout_context.pack.options import PackOptions
     from scout_context.pack.pipeline import pack
@@ -208,7 +209,7 @@ def main() -> int:
     # 4. vLLM
     threads_before = torch.get_num_threads()
     started = time.perf_counter()
-    warm = engine.generate([render_prompt(engine, "Hello", None)], SamplingConfig(max_tokens=1))[0]
+    warm = engine.generate([Request(render_prompt(engine, "Hello", None))], SamplingConfig(max_tokens=1))[0]
     first_wall = time.perf_counter() - started
     results["vllm_start"] = {
         "first_generate_s": round(first_wall, 2),
@@ -224,7 +225,7 @@ def main() -> int:
         # embedded engine's vllm.LLM; a bench may reach for it, the product never does).
         engine._llm.reset_prefix_cache()
         for row, prompt in prompts:
-            g = engine.generate([prompt], sampling)[0]
+            g = engine.generate([Request(prompt)], sampling)[0]
             samples[row.name].append(g)
             log(
                 f"vLLM {row.name} #{repeat + 1}: prefill {g.prefill_tokens_per_s:.0f} tok/s "
@@ -265,7 +266,7 @@ def main() -> int:
         first_row, first_prompt = prompts[-1]
         row, prompt = second
         shared = common_prefix(ids[first_row.name], engine.tokenizer.encode(prompt, add_special_tokens=False))
-        g = engine.generate([prompt], sampling)[0]
+        g = engine.generate([Request(prompt)], sampling)[0]
         at = common_prefix(first_prompt, prompt)  # type: ignore[arg-type]
         results["second_question"] = {
             "question_1": first_row.question,

@@ -13,35 +13,13 @@ from scout_context.store import Store
 from scout_context.tasks.ask import ASK_MAX_TOKENS, AskResult, ask, usage
 
 from .console import InertStream, err_console, markup, note, print_json
-from .engine_options import (
-    BaseUrl,
-    EngineName,
-    Images,
-    MaxModelLen,
-    MaxTokens,
-    Model,
-    Temperature,
-    Timeout,
-    Verbose,
-    engine_config,
-    sampling_config,
-)
-from .options import (
-    Compress,
-    Exclude,
-    Include,
-    JsonOutput,
-    LayoutOption,
-    NoDefaultExcludes,
-    NoFit,
-    NoRedact,
-    Password,
-    layout_option,
-    pack_options,
-)
+from .engine_options import Images, MaxTokens, Temperature, Timeout, Verbose, sampling_config
+from .option_sets import EngineChoice, SourceFilters, with_option_sets
+from .options import JsonOutput, LayoutOption, NoFit, Password, layout_option
 from .summary import pack_progress
 
 
+@with_option_sets
 def ask_command(
     sources: Annotated[list[Path], typer.Argument(help="Folders (git-aware) or files to read.", show_default=False)],
     question: Annotated[str, typer.Argument(help="The question, in any language.", show_default=False)],
@@ -51,17 +29,10 @@ def ask_command(
     ] = None,
     layout: LayoutOption = None,
     no_fit: NoFit = False,
-    engine: EngineName = "auto",
-    model: Model = None,
-    base_url: BaseUrl = None,
-    max_model_len: MaxModelLen = None,
+    engine: EngineChoice = EngineChoice(),
     max_tokens: MaxTokens = ASK_MAX_TOKENS,
     temperature: Temperature = 0.0,
-    include: Include = None,
-    exclude: Exclude = None,
-    compress: Compress = False,
-    no_redact: NoRedact = False,
-    no_default_excludes: NoDefaultExcludes = False,
+    filters: SourceFilters = SourceFilters(),
     images: Images = 10,
     timeout: Timeout = None,
     verbose: Verbose = False,
@@ -72,7 +43,7 @@ def ask_command(
     The answer goes to stdout as it is written; the citation check and usage go to stderr.
     Every run is logged (`scout-context logs`).
     """
-    config = engine_config(engine, model, base_url, max_model_len, verbose, images, timeout)
+    config = engine.config(verbose, images, timeout)
     streaming = not json_output
     answer = InertStream(sys.stdout.write)
 
@@ -89,7 +60,7 @@ def ask_command(
                 question,
                 engine=llm,
                 store=store,
-                options=pack_options(include, exclude, compress, no_redact, no_default_excludes, password=password),
+                options=filters.options(password),
                 sampling=sampling_config(max_tokens, temperature),
                 answer_language=answer_language,
                 layout=layout_option(layout, "edges"),

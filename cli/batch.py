@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from scout_context.engine.registry import open_engine
@@ -24,6 +24,7 @@ from scout_context.tasks.reports import summary_json, write_reports
 from .console import err_console, markup, note, print_json
 from .engine_options import Timeout, Verbose
 from .options import JsonOutput
+from .summary import transient_bar
 
 DEFAULT_JOB_FILE = Path("jobs.yaml")
 
@@ -140,18 +141,8 @@ def _init(path: Path) -> None:
 @contextmanager
 def _progress(total: int) -> Iterator[ProgressCallback]:
     """A transient bar over questions, with the time left, on stderr."""
-    with Progress(
-        TextColumn("[bold]batch"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-        TextColumn("left"),
-        TimeRemainingColumn(),
-        TextColumn("[dim]{task.description}"),
-        console=err_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("", total=total)
+    columns = (TaskProgressColumn(), TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
+    with transient_bar(err_console, "batch", *columns, total=total) as (bar, task):
 
         def update(done: float, status: str) -> None:
             bar.update(task, completed=done, description=markup(status[-70:]))

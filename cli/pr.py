@@ -23,23 +23,14 @@ from scout_context.tasks.pr import PullRequest, summarize_pr
 from scout_context.tasks.pr_report import MARKER, Report, as_json, render_markdown
 
 from .console import err_console, inert, json_text, markup
-from .engine_options import (
-    BaseUrl,
-    EngineName,
-    MaxModelLen,
-    MaxTokens,
-    Model,
-    Temperature,
-    Timeout,
-    Verbose,
-    engine_config,
-    sampling_config,
-)
+from .engine_options import MaxTokens, Temperature, Timeout, Verbose, sampling_config
+from .option_sets import EngineChoice, with_option_sets
 from .options import Exclude, Include, pack_options
 
 FORMATS = ("markdown", "json")
 
 
+@with_option_sets
 def pr_command(
     repository: Annotated[Path, typer.Argument(help="The git repository (default: the current folder).")] = Path("."),
     base: Annotated[
@@ -92,10 +83,7 @@ def pr_command(
     ] = None,
     include: Include = None,
     exclude: Exclude = None,
-    engine: EngineName = "auto",
-    model: Model = None,
-    base_url: BaseUrl = None,
-    max_model_len: MaxModelLen = None,
+    engine: EngineChoice = EngineChoice(),
     max_tokens: MaxTokens = 768,
     temperature: Temperature = 0.0,
     timeout: Timeout = None,
@@ -112,7 +100,7 @@ def pr_command(
     if output_format not in FORMATS:
         raise typer.BadParameter(f"unknown format {output_format!r}: use markdown or json", param_hint="--format")
     actions = Actions.from_env()
-    config = engine_config(engine, model, base_url, max_model_len, verbose, timeout=timeout)
+    config = engine.config(verbose, timeout=timeout)
     pull = actions.pull_request
     base = base or (pull.get("base") or {}).get("sha")
     if not base:

@@ -1,4 +1,5 @@
-"""The rich progress bar and the summary `pack` prints on stderr."""
+"""Progress bars on stderr (`transient_bar`, and `pack`'s over files read), and the summary
+`pack` prints there."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from scout_context.pack.pipeline import Progress as ProgressCallback
@@ -20,18 +21,27 @@ TOP = 10
 
 
 @contextmanager
-def pack_progress(console: Console) -> Iterator[ProgressCallback]:
-    """A transient progress bar over files read; yields the callback the packer calls."""
+def transient_bar(
+    console: Console, label: str, *columns: ProgressColumn, total: float | None
+) -> Iterator[tuple[Progress, TaskID]]:
+    """A progress bar that is gone when done: `label` in bold, the bar, `columns`, then the
+    task's description dimmed; yields the bar and its one task (of `total` steps, None while
+    unknown)."""
     with Progress(
-        TextColumn("[bold]reading"),
+        TextColumn(f"[bold]{label}"),
         BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
+        *columns,
         TextColumn("[dim]{task.description}"),
         console=console,
         transient=True,
     ) as bar:
-        task = bar.add_task("", total=None)
+        yield bar, bar.add_task("", total=total)
+
+
+@contextmanager
+def pack_progress(console: Console) -> Iterator[ProgressCallback]:
+    """A transient progress bar over files read; yields the callback the packer calls."""
+    with transient_bar(console, "reading", MofNCompleteColumn(), TimeElapsedColumn(), total=None) as (bar, task):
 
         def update(done: int, total: int, path: str) -> None:
             bar.update(task, completed=done, total=total, description=markup(path[-60:]))

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from fake_vllm import KEY, SCOUT
 from helpers import write
-from scout_context.engine.base import Generation
+from scout_context.engine.base import Events, Generation, Request
 from scout_context.engine.chat_format import llama4_chat
 from scout_context.engine.config import SamplingConfig
 from scout_context.errors import EngineUnreachable, StoreError, UsageError
@@ -60,8 +60,10 @@ class FakeEngine:
         return scout_tokenizer().count(text)
 
     def generate(
-        self, prompts: Sequence[str], sampling: SamplingConfig, on_text=None, images=None, on_done=None
+        self, requests: Sequence[Request], sampling: SamplingConfig, events: Events | None = None
     ) -> list[Generation]:
+        events = events or Events()
+        prompts = [request.prompt for request in requests]
         with self.lock:
             self.calls.append((list(prompts), sampling))
             self.in_flight += 1
@@ -70,9 +72,8 @@ class FakeEngine:
             time.sleep(self.delay)
             generations = []
             for i, prompt in enumerate(prompts):  # in order, as one engine call: a failure ends it
-                generations.append(self._one(i, prompt, on_text))
-                if on_done:
-                    on_done(i, generations[-1])
+                generations.append(self._one(i, prompt, events.on_text))
+                events.done(i, generations[-1])
             return generations
         finally:
             with self.lock:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from fake_vllm import KEY, PIECES, SCOUT
+from scout_context.engine.base import Events, Request
 from scout_context.engine.chat_format import llama4_chat
 from scout_context.engine.config import EngineConfig, SamplingConfig
 from scout_context.engine.openai_remote import OpenAIEngine
@@ -35,10 +36,12 @@ def test_streams_the_answer_with_usage_and_sends_the_prompt_as_is(vllm_server: T
     prompt = llama4_chat("Answer briefly.", "What is the value?")
     done: list[tuple[int, object]] = []
     [answer] = engine.generate(
-        [prompt],
+        [Request(prompt)],
         SamplingConfig(max_tokens=20, stop=("###",)),
-        lambda i, text: pieces.append((i, text)),
-        on_done=lambda i, generation: done.append((i, generation)),
+        Events(
+            on_text=lambda i, text: pieces.append((i, text)),
+            on_done=lambda i, generation: done.append((i, generation)),
+        ),
     )
     assert done == [(0, answer)]
     assert (answer.text, answer.finish_reason) == ("The value is 42.", "stop")
@@ -86,20 +89,20 @@ def test_server_down_is_engine_unreachable() -> None:
         port = probe.getsockname()[1]
     engine = OpenAIEngine(EngineConfig(backend="openai", base_url=f"http://127.0.0.1:{port}"))
     with pytest.raises(EngineUnreachable, match="cannot reach") as caught:
-        engine.generate(["hi"], SamplingConfig())
+        engine.generate([Request("hi")], SamplingConfig())
     assert caught.value.exit_code == 3
 
 
 def test_timeout_is_engine_unreachable(vllm_server: ThreadingHTTPServer) -> None:
     engine = connect(vllm_server, model=SCOUT, timeout_s=0.5)
     with pytest.raises(EngineUnreachable, match="did not answer in time"):
-        engine.generate(["SLOW"], SamplingConfig())
+        engine.generate([Request("SLOW")], SamplingConfig())
 
 
 def test_wrong_key_is_auth_error_without_the_key(vllm_server: ThreadingHTTPServer) -> None:
     engine = connect(vllm_server, api_key="sk-wrong-key")
     with pytest.raises(AuthError) as caught:
-        engine.generate(["hi"], SamplingConfig())
+        engine.generate([Request("hi")], SamplingConfig())
     assert caught.value.exit_code == 6
     assert "sk-wrong-key" not in str(caught.value) and "\n" not in str(caught.value)
 
@@ -109,10 +112,10 @@ def test_missing_model_is_model_missing(vllm_server: ThreadingHTTPServer) -> Non
         _ = connect(vllm_server, model="nope").model_name
     assert caught.value.exit_code == 7
     with pytest.raises(ModelMissing, match="does not exist"):
-        connect(vllm_server, model="retired").generate(["hi"], SamplingConfig())
+        connect(vllm_server, model="retired").generate([Request("hi")], SamplingConfig())
 
 
 def test_context_overflow_is_context_too_large(vllm_server: ThreadingHTTPServer) -> None:
     with pytest.raises(ContextTooLarge, match="maximum context length") as caught:
-        connect(vllm_server).generate(["TOO_LONG"], SamplingConfig())
+        connect(vllm_server).generate([Request("TOO_LONG")], SamplingConfig())
     assert caught.value.exit_code == 4

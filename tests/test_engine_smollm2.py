@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from scout_context.engine.base import Generation
+from scout_context.engine.base import Events, Generation, Request
 from scout_context.engine.config import EngineConfig, SamplingConfig
 from scout_context.engine.models import ensure_model
 from scout_context.engine.vllm_local import VllmEngine
@@ -45,7 +45,9 @@ def test_out_of_memory_at_start_is_one_line_and_frees_the_engine(model_path: Pat
     errors, sizes = [], []
     for _ in range(3):
         with pytest.raises(EngineOutOfMemory, match="not enough memory") as caught:
-            VllmEngine(EngineConfig(model=str(model_path), kv_cache_space_gib=4096)).generate(["hi"], SamplingConfig())
+            VllmEngine(EngineConfig(model=str(model_path), kv_cache_space_gib=4096)).generate(
+                [Request("hi")], SamplingConfig()
+            )
         errors.append(caught.value)  # kept, as a caller that reports it later would
         sizes.append(rss_gib())
     assert errors[0].exit_code == 8 and "\n" not in str(errors[0])
@@ -65,10 +67,12 @@ def test_answers_a_question_about_a_tiny_repo(engine: VllmEngine) -> None:
     done: list[tuple[int, Generation]] = []
     short = engine.render_chat("Answer in one word.", "Say hi.")
     answer, other = engine.generate(
-        [prompt, short],
+        [Request(prompt), Request(short)],
         SamplingConfig(max_tokens=40),
-        lambda i, text: pieces.append(text) if i == 0 else None,
-        on_done=lambda i, generation: done.append((i, generation)),
+        Events(
+            on_text=lambda i, text: pieces.append(text) if i == 0 else None,
+            on_done=lambda i, generation: done.append((i, generation)),
+        ),
     )
     assert "42" in answer.text
     assert "".join(pieces) == answer.text and len(pieces) > 1  # streamed
@@ -81,7 +85,7 @@ def test_answers_a_question_about_a_tiny_repo(engine: VllmEngine) -> None:
 
 def test_a_prompt_over_the_context_is_context_too_large(engine: VllmEngine) -> None:
     with pytest.raises(ContextTooLarge, match="8,192") as caught:
-        engine.generate(["word " * 9000], SamplingConfig())
+        engine.generate([Request("word " * 9000)], SamplingConfig())
     assert caught.value.exit_code == 4
 
 

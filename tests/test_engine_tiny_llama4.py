@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from scout_context.engine.base import Request
 from scout_context.engine.config import EngineConfig, SamplingConfig
 from scout_context.engine.models import ensure_model
 from scout_context.engine.vllm_local import VllmEngine
@@ -40,7 +41,7 @@ def test_a_prompt_of_eight_chunks_runs_and_matches_transformers(engine: VllmEngi
     from transformers import Llama4ForCausalLM
 
     prompt = engine.render_chat("", SOURCE + "\nSummarise the module.")
-    [answer] = engine.generate([prompt], SamplingConfig(max_tokens=24))
+    [answer] = engine.generate([Request(prompt)], SamplingConfig(max_tokens=24))
     assert answer.prompt_tokens == scout_tokenizer().count(prompt) >= 8 * CHUNK  # one BOS: the rendered one
     assert answer.completion_tokens == len(answer.token_ids) > 0
 
@@ -63,7 +64,7 @@ def test_a_second_question_reuses_the_cached_corpus(engine: VllmEngine) -> None:
     first_ids, second_ids = (scout_tokenizer().encode(prompt) for prompt in (first, second))
     shared = next(i for i, (a, b) in enumerate(zip(first_ids, second_ids, strict=False)) if a != b)
     assert shared >= 10 * BLOCK
-    engine.generate([first], SamplingConfig(max_tokens=4))
-    [again] = engine.generate([second], SamplingConfig(max_tokens=4))
+    engine.generate([Request(first)], SamplingConfig(max_tokens=4))
+    [again] = engine.generate([Request(second)], SamplingConfig(max_tokens=4))
     assert again.cached_tokens == shared // BLOCK * BLOCK
     assert again.cached_tokens >= 0.9 * shared

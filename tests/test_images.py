@@ -20,6 +20,7 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
 from helpers import git, serving, write
+from scout_context.engine.base import Events, Request
 from scout_context.engine.chat_format import llama4_chat, llama4_turns
 from scout_context.engine.config import EngineConfig, SamplingConfig
 from scout_context.engine.models import llama4_hf_tokenizer
@@ -328,7 +329,9 @@ def test_a_llama4_model_gets_its_images_as_chat_parts_up_to_the_limit(server: Th
     pieces: list[tuple[int, str]] = []
     prompt = engine.render_chat("Be brief.", "What is drawn?")
     [answer] = engine.generate(
-        [prompt], SamplingConfig(max_tokens=30, seed=7, stop=("###",)), lambda i, t: pieces.append((i, t)), [sent]
+        [Request(prompt, tuple(sent))],
+        SamplingConfig(max_tokens=30, seed=7, stop=("###",)),
+        Events(on_text=lambda i, t: pieces.append((i, t))),
     )
     assert (answer.text, answer.finish_reason, answer.prompt_tokens, answer.completion_tokens) == (
         "Two boxes.",
@@ -350,9 +353,9 @@ def test_a_llama4_model_gets_its_images_as_chat_parts_up_to_the_limit(server: Th
     )
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
     with pytest.raises(UsageError, match="at most 2"):
-        engine.generate([prompt], SamplingConfig(), images=[images])
+        engine.generate([Request(prompt, tuple(images))], SamplingConfig())
 
-    engine.generate([prompt], SamplingConfig())  # no images: the raw prompt, as before
+    engine.generate([Request(prompt)], SamplingConfig())  # no images: the raw prompt, as before
     path, body = server.requests[-1]  # type: ignore[attr-defined]
     assert path == "/v1/completions" and body["prompt"] == prompt and body["add_special_tokens"] is False
 
@@ -366,12 +369,12 @@ def test_a_text_only_model_is_sent_no_image(server: ThreadingHTTPServer, model: 
     assert sent == [] and skipped == [(image.id, "the model reads text only") for image in images]
     before = len(server.requests)  # type: ignore[attr-defined]
     prompt = llama4_chat("", "What is drawn?")
-    [answer] = engine.generate([prompt], SamplingConfig(), images=[sent])
+    [answer] = engine.generate([Request(prompt, tuple(sent))], SamplingConfig())
     assert answer.text == "Two boxes."
     assert [path for path, _ in server.requests[before:]] == ["/v1/completions"]  # type: ignore[attr-defined]
     assert "image" not in json.dumps(server.requests[-1][1])  # type: ignore[attr-defined]
     with pytest.raises(UsageError, match="reads text only"):
-        engine.generate([prompt], SamplingConfig(), images=[images[:1]])
+        engine.generate([Request(prompt, tuple(images[:1]))], SamplingConfig())
 
 
 def test_chat_request_continues_a_prefill_and_turns_round_trip() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from helpers import git, write
-from scout_context.engine.base import Generation
+from scout_context.engine.base import Events, Generation
 from scout_context.engine.chat_format import llama4_chat
 from scout_context.engine.config import SamplingConfig
 from scout_context.errors import ContextTooLarge, UsageError
@@ -75,11 +75,10 @@ class StubEngine:
     def count_tokens(self, text: str) -> int:
         return scout_tokenizer().count(text)
 
-    def generate(self, prompts, sampling, on_text=None, images=None, on_done=None):
-        self.prompts += prompts
-        generation = Generation(self.answer, self.count_tokens(prompts[0]), 64, 50, "stop", 0.1, 0.3)
-        if on_done is not None:
-            on_done(0, generation)
+    def generate(self, requests, sampling, events=None):
+        self.prompts += [request.prompt for request in requests]
+        generation = Generation(self.answer, self.count_tokens(requests[0].prompt), 64, 50, "stop", 0.1, 0.3)
+        (events or Events()).done(0, generation)
         return [generation]
 
     def close(self) -> None:

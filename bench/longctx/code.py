@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import corpora
+from scout_context.engine.base import Request
 from scout_context.engine.config import SamplingConfig
 from scout_context.errors import ContextTooLarge
 from scout_context.pack.options import PackOptions
@@ -190,7 +191,7 @@ def answer_questions(
             )
             log(f"code {n}/{len(chosen)} {q.id}: does not fit: {str(error)[:160]}")
             continue
-        generation = engine.generate([prompt], sampling)[0]
+        generation = engine.generate([Request(prompt)], sampling)[0]
         in_prompt = [g for g in q.gold if any(c.path == g for c in arranged.chunks)]
         full = [g for g in q.gold if any(c.path == g and c.id not in set(arranged.shrunk) for c in arranged.chunks)]
         correct = q.expect.lower() in generation.text.lower()  # type: ignore[union-attr]

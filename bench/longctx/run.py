@@ -141,6 +141,7 @@ def _slug(name: str) -> str:
 
 
 def run_needles(args: argparse.Namespace, engine: Any, store: Any, out: Path) -> None:
+    from scout_context.engine.base import Request
     from scout_context.engine.config import SamplingConfig
     from scout_context.pack.options import PackOptions
     from scout_context.pack.pipeline import pack
@@ -211,7 +212,7 @@ def run_needles(args: argparse.Namespace, engine: Any, store: Any, out: Path) ->
             row = done[row["prompt_sha1"]]
         elif not args.dry_run:
             sampling = SamplingConfig(max_tokens=args.max_tokens * (2 if case.kind == "multi" else 1))
-            g = engine.generate([case.prompt], sampling)[0]
+            g = engine.generate([Request(case.prompt)], sampling)[0]
             row.update(
                 {
                     "answer": g.text,

@@ -1,4 +1,5 @@
-"""What every engine offers (`Engine`) and the result of one request (`Generation`).
+"""What every engine offers (`Engine`), what `generate` is asked (`Request`s, `Events` to
+tell as answers grow and finish), and the result of one request (`Generation`).
 
 Tasks ask the engine what depends on the model (its chat format, token counts, whether it
 is Llama 4, what an image costs, how many calls it serves at once) rather than guess from
@@ -17,10 +18,35 @@ if TYPE_CHECKING:
     from scout_context.sources.images import ImageInput
 
 OnText = Callable[[int, str], None]
-"""Called with (prompt index, new text) as an answer grows."""
+"""Called with (request index, new text) as an answer grows."""
 OnDone = Callable[[int, "Generation"], None]
-"""Called with (prompt index, its whole answer) as each answer finishes, before `generate`
+"""Called with (request index, its whole answer) as each answer finishes, before `generate`
 returns: a caller can keep what is done even if a later answer fails."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """One rendered prompt for `generate`, and the images that go with it (at most the
+    engine's `max_images`)."""
+
+    prompt: str
+    images: tuple[ImageInput, ...] = ()
+
+
+@dataclass(frozen=True)
+class Events:
+    """What a caller of `generate` is told as answers grow (`on_text`) and finish (`on_done`)."""
+
+    on_text: OnText | None = None
+    on_done: OnDone | None = None
+
+    def text(self, index: int, piece: str) -> None:
+        if self.on_text is not None:
+            self.on_text(index, piece)
+
+    def done(self, index: int, generation: Generation) -> None:
+        if self.on_done is not None:
+            self.on_done(index, generation)
 
 
 @dataclass(frozen=True)
@@ -98,14 +124,9 @@ class Engine(Protocol):
         ...
 
     def generate(
-        self,
-        prompts: Sequence[str],
-        sampling: SamplingConfig,
-        on_text: OnText | None = None,
-        images: Sequence[Sequence[ImageInput]] | None = None,
-        on_done: OnDone | None = None,
+        self, requests: Sequence[Request], sampling: SamplingConfig, events: Events | None = None
     ) -> list[Generation]:
-        """Answer each prompt; `images[i]` (at most `max_images`) go with prompt i."""
+        """Answer each request, in order; `events` hears of each as it grows and finishes."""
         ...
 
     def close(self) -> None: ...

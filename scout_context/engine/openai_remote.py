@@ -38,7 +38,7 @@ from typing import Any
 
 import httpx
 
-from scout_context.engine.base import Generation, OnDone, OnText
+from scout_context.engine.base import Events, Generation, Request
 from scout_context.engine.chat_format import LLAMA4_IMAGE_TOKENS, llama4_chat, llama4_turns
 from scout_context.engine.config import EngineConfig, SamplingConfig
 from scout_context.engine.multimodal import openai_chat_request, request_options, within_limit
@@ -169,39 +169,33 @@ class OpenAIEngine:
         return count
 
     def generate(
-        self,
-        prompts: Sequence[str],
-        sampling: SamplingConfig,
-        on_text: OnText | None = None,
-        images: Sequence[Sequence[ImageInput]] | None = None,
-        on_done: OnDone | None = None,
+        self, requests: Sequence[Request], sampling: SamplingConfig, events: Events | None = None
     ) -> list[Generation]:
-        per_prompt = images if images is not None else [()] * len(prompts)
+        events = events or Events()
         generations = []
-        for i, (prompt, shown) in enumerate(zip(prompts, per_prompt, strict=True)):
-            generations.append(self._complete(i, *self._request(prompt, shown, sampling), on_text))
-            if on_done is not None:
-                on_done(i, generations[-1])
+        for i, request in enumerate(requests):  # one at a time: the server batches across callers
+            generations.append(self._complete(i, *self._request(request, sampling), events))
+            events.done(i, generations[-1])
         return generations
 
     def close(self) -> None:
         self._client.close()
 
-    def _request(
-        self, prompt: str, images: Sequence[ImageInput], sampling: SamplingConfig
-    ) -> tuple[str, dict[str, Any]]:
-        """The endpoint and body for one prompt: a raw completion, or a chat with images."""
-        if not images:
-            body = {"model": self.model_name, "prompt": prompt, "add_special_tokens": False}
+    def _request(self, request: Request, sampling: SamplingConfig) -> tuple[str, dict[str, Any]]:
+        """The endpoint and body for one request: a raw completion, or a chat with images."""
+        if not request.images:
+            body = {"model": self.model_name, "prompt": request.prompt, "add_special_tokens": False}
             return "/v1/completions", {**body, **request_options(sampling)}
-        within_limit(images, self)
+        within_limit(request.images, self)
         try:
-            system, user, assistant = llama4_turns(prompt)
+            system, user, assistant = llama4_turns(request.prompt)
         except ValueError as error:
             raise UsageError(str(error)) from None
-        return "/v1/chat/completions", openai_chat_request(self.model_name, system, user, images, sampling, assistant)
+        return "/v1/chat/completions", openai_chat_request(
+            self.model_name, system, user, request.images, sampling, assistant
+        )
 
-    def _complete(self, index: int, path: str, body: dict[str, Any], on_text: OnText | None) -> Generation:
+    def _complete(self, index: int, path: str, body: dict[str, Any], events: Events) -> Generation:
         parts: list[str] = []
         usage: dict[str, Any] = {}
         finish_reason, first_token_s, completions = "", 0.0, 0
@@ -227,8 +221,7 @@ class OpenAIEngine:
                             raise self._unexpected(
                                 path, f"more pieces of text than the {body['max_tokens']} tokens asked for"
                             )
-                        if on_text is not None:
-                            on_text(index, text)
+                        events.text(index, text)
                     finish_reason = finish or finish_reason
             if not completions:
                 raise self._unexpected(path, f"no completion (no event with `choices`; {media_type(response)})")

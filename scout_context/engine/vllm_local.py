@@ -6,7 +6,7 @@ rendered `<|begin_of_text|>` is the only BOS. Images go with a prompt as vLLM's
 `multi_modal_data` beside one `<|image|>` id each (`multimodal.vllm_inputs`); the limit per
 prompt, `limit_mm_per_prompt`, is `EngineConfig.limit_images` for a model with a vision
 tower and 0 otherwise. Answers stream: requests go to the `LLMEngine` step loop with
-delta outputs and `on_text` gets each new piece.
+delta outputs and `Events.on_text` gets each new piece.
 
 On a CPU the engine core runs in this process (`VLLM_ENABLE_V1_MULTIPROCESSING=0`), so no
 process is spawned; with multiprocessing on, the caller's main module must be import-safe.
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from scout_context.engine import models, multimodal
-from scout_context.engine.base import Generation, OnDone, OnText
+from scout_context.engine.base import Events, Generation, Request
 from scout_context.engine.chat_format import LLAMA4_IMAGE_TOKENS, llama4_chat, template_chat
 from scout_context.engine.config import DEFAULT_MODEL, EngineConfig, SamplingConfig
 from scout_context.errors import ContextTooLarge, EngineOutOfMemory, ScoutError, UsageError
@@ -139,17 +139,12 @@ class VllmEngine:
         return inputs
 
     def generate(
-        self,
-        prompts: Sequence[str],
-        sampling: SamplingConfig,
-        on_text: OnText | None = None,
-        images: Sequence[Sequence[ImageInput]] | None = None,
-        on_done: OnDone | None = None,
+        self, requests: Sequence[Request], sampling: SamplingConfig, events: Events | None = None
     ) -> list[Generation]:
-        per_prompt = images if images is not None else [()] * len(prompts)
-        requests = [self.request_input(prompt, shown) for prompt, shown in zip(prompts, per_prompt, strict=True)]
-        for request in requests:
-            tokens = len(request["prompt_token_ids"])
+        events = events or Events()
+        inputs = [self.request_input(request.prompt, request.images) for request in requests]
+        for each in inputs:
+            tokens = len(each["prompt_token_ids"])
             if tokens >= self.max_model_len:
                 raise ContextTooLarge(
                     f"the prompt is {tokens:,} tokens; {self.model_name} runs with a context of "
@@ -168,23 +163,23 @@ class VllmEngine:
             output_kind=RequestOutputKind.DELTA,
         )
         engine = llm.llm_engine
-        answers = [_Answer() for _ in requests]
+        answers = [_Answer() for _ in inputs]
         index: dict[str, int] = {}
         started = time.perf_counter()
         with _translated(self.model_name):
             try:
-                for i, request in enumerate(requests):
+                for i, each in enumerate(inputs):
                     request_id = f"scout-{next(self._request_ids)}"
-                    engine.add_request(request_id, TokensPrompt(**request), params)
+                    engine.add_request(request_id, TokensPrompt(**each), params)
                     index[request_id] = i
                 while engine.has_unfinished_requests():
                     for output in engine.step():
                         i = index[output.request_id]
                         self._collect(output, answers[i], started)
-                        if on_text is not None and output.outputs[0].text:
-                            on_text(i, output.outputs[0].text)
-                        if on_done is not None and output.finished:
-                            on_done(i, answers[i].generation())
+                        if output.outputs[0].text:
+                            events.text(i, output.outputs[0].text)
+                        if output.finished:
+                            events.done(i, answers[i].generation())
             finally:  # an error or Ctrl-C leaves nothing running in the engine
                 engine.abort_request([request_id for request_id, i in index.items() if not answers[i].finish_reason])
         return [answer.generation() for answer in answers]

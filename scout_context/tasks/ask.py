@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from ..engine.base import Engine, Generation
+from ..engine.base import Engine, Events, Generation, Request
 from ..engine.config import SamplingConfig
 from ..engine.multimodal import attach
 from ..pack.arrange import Layout, arrange
@@ -78,7 +78,7 @@ def ask(
     arranged, prompt, prompt_tokens = _fitted_prompt(
         packed, question, engine, sampling, layout, fit_to_budget, answer_language, engine.image_tokens(images), store
     )
-    generation = engine.generate([prompt], sampling, on_text, images=[images] if images else None)[0]
+    generation = engine.generate([Request(prompt, tuple(images))], sampling, Events(on_text=on_text))[0]
     citations = check_citations(generation.text, arranged.chunks)
     timings = {
         "pack_s": round(packed_at - started, 3),
@@ -114,7 +114,7 @@ def prime(sources: Sequence[Path], *, engine: Engine, store: Store, options: Pac
     packed = pack(sources, options, store=store)
     reserve = SamplingConfig(max_tokens=ASK_MAX_TOKENS)
     _, prompt, _ = _fitted_prompt(packed, PRIME_QUESTION, engine, reserve, "stable", True, None, 0, store)
-    return engine.generate([prompt], SamplingConfig(max_tokens=1))[0]
+    return engine.generate([Request(prompt)], SamplingConfig(max_tokens=1))[0]
 
 
 def _fitted_prompt(

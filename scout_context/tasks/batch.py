@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..chunk import Chunk
-from ..engine.base import Engine, Generation
+from ..engine.base import Engine, Events, Generation, Request
 from ..engine.config import SamplingConfig
 from ..errors import ScoutError, UsageError
 from ..pack.arrange import arrange
@@ -250,7 +250,7 @@ def _generated(
     if not pending:
         return
     sampling = job_file.sampling
-    prompts = [engine.render_chat(prepared.system, prepared.user(q)) for q in pending]
+    requests = [Request(engine.render_chat(prepared.system, prepared.user(q))) for q in pending]
     delivered: set[str] = set()
 
     def keep(question: str, outcome: Generation | Answered) -> None:
@@ -259,12 +259,13 @@ def _generated(
 
     try:
         if len(pending) > 1:
-            engine.generate([prepared.prefix], replace(sampling, max_tokens=1))
+            engine.generate([Request(prepared.prefix)], replace(sampling, max_tokens=1))
         if engine.concurrent_calls is None:
-            _concurrent(pending, prompts, engine, sampling, job_file.concurrency, tracker, counts, keep)
+            _concurrent(pending, requests, engine, sampling, job_file.concurrency, tracker, counts, keep)
         else:
             writing = tracker.writing(sampling, pending, counts)
-            engine.generate(prompts, sampling, writing, on_done=lambda i, generation: keep(pending[i], generation))
+            events = Events(on_text=writing, on_done=lambda i, generation: keep(pending[i], generation))
+            engine.generate(requests, sampling, events)
     except Exception as error:  # noqa: BLE001 - the engine failed: what it had not answered fails with it
         failed = _failed(error)
         for question in pending:
@@ -274,7 +275,7 @@ def _generated(
 
 def _concurrent(
     pending: list[str],
-    prompts: list[str],
+    requests: list[Request],
     engine: Engine,
     sampling: SamplingConfig,
     width: int,
@@ -282,13 +283,15 @@ def _concurrent(
     counts: dict[str, int],
     deliver: Deliver,
 ) -> None:
-    """Each prompt as its own request, `width` in flight; each outcome to `deliver` as it
+    """Each request on its own, `width` in flight; each outcome to `deliver` as it
     finishes (in the calling thread, which alone writes to the store)."""
     pool = ThreadPoolExecutor(max_workers=width, thread_name_prefix="scout-batch")
     try:
         futures: dict[Future, str] = {
-            pool.submit(engine.generate, [prompt], sampling, tracker.writing(sampling, [question], counts)): question
-            for question, prompt in zip(pending, prompts, strict=False)
+            pool.submit(
+                engine.generate, [request], sampling, Events(on_text=tracker.writing(sampling, [question], counts))
+            ): question
+            for question, request in zip(pending, requests, strict=False)
         }
         for future in as_completed(futures):
             try:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pathspec import GitIgnoreSpec
 
-from ..engine.base import Engine, Generation
+from ..engine.base import Engine, Generation, Request
 from ..engine.config import SamplingConfig
 from ..errors import PublishError
 from ..pack.options import PackOptions
@@ -153,7 +153,7 @@ def summarize_pr(
     log(
         f"prompt: {prompt_tokens:,} tokens ({', '.join(f'{k} {v:,}' for k, v in context.layers.items() if v)}; Scout counts)"
     )
-    generation = engine.generate([prompt], sampling)[0]
+    generation = engine.generate([Request(prompt)], sampling)[0]
     answer = PREFILL + generation.text
     prose = parse_answer(answer, [c.change.path for c in changed])
     report.summary, report.risk, report.tests = prose.summary, prose.risk, prose.tests

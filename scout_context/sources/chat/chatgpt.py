@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import Message, conversations, epoch, expect, salvage, unique_title
+from .model import Message, conversations, epoch, expect, salvage, unique_title, unthreaded
 
 PLATFORM = "chatgpt"
 _HIDDEN_TYPES = frozenset({"user_editable_context", "model_editable_context", "thoughts", "reasoning_recap"})
@@ -60,16 +60,14 @@ def _message(node: dict[str, Any], conversation: str) -> Message | None:
     attachments = tuple(str(n) for n in named.values() if n) + tuple(p for p in pointers if p not in named)
     if not text.strip() and not attachments:
         return None
-    return Message(
-        platform=PLATFORM,
-        conversation=conversation,
-        thread="",
-        message_id=str(node.get("id") or message.get("id")),
-        reply_to="",
+    return unthreaded(
+        PLATFORM,
+        conversation,
+        node.get("id") or message.get("id"),
         author=str((message.get("author") or {}).get("role") or "unknown"),
+        text=text,
         ts=epoch(message.get("create_time")),
         tz_known=True,
-        text=text.strip(),
         attachments=attachments,
     )
 

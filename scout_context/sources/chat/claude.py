@@ -12,7 +12,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from .model import Message, conversations, expect, iso, salvage, unique_title
+from .model import Message, conversations, expect, iso, salvage, unique_title, unthreaded
 
 PLATFORM = "claude"
 _ROLES = {"human": "user", "assistant": "assistant"}
@@ -63,17 +63,15 @@ def _message(record: dict[str, Any], conversation: str) -> Message | None:
         return None
     ts, tz_known = iso(record.get("created_at"))
     sender: Any = record.get("sender")  # a JSON value
-    return Message(
-        platform=PLATFORM,
-        conversation=conversation,
-        thread="",
-        message_id=str(record.get("uuid") or ""),
-        reply_to="",
+    return unthreaded(
+        PLATFORM,
+        conversation,
+        record.get("uuid") or "",
         author=_ROLES.get(sender, str(sender or "unknown")),
+        text=text,
         ts=ts,
         tz_known=tz_known,
-        text=text.strip(),
-        attachments=tuple(dict.fromkeys(names)),
+        attachments=dict.fromkeys(names),
     )
 
 

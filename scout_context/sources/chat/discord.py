@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from .model import ChatFormatError, Message, expect, finish, iso, load_json, salvage
+from .model import ChatFormatError, Message, expect, finish, iso, load_json, salvage, unthreaded
 
 PLATFORM = "discord"
 _DIRECT = ("DirectTextChat", "DirectGroupTextChat")
@@ -54,17 +54,16 @@ def _message(record: dict[str, Any], conversation: str) -> Message:
     reference = value if isinstance(value := record.get("reference"), dict) else {}
     if ts is None:
         raise ChatFormatError("no timestamp")
-    return Message(
-        platform=PLATFORM,
-        conversation=conversation,
-        thread="",
-        message_id=str(record["id"]),
-        reply_to=str(reference.get("messageId") or ""),
-        author="system" if is_system else name,
+    return unthreaded(
+        PLATFORM,
+        conversation,
+        record["id"],
+        author=name,
+        text=text,
         ts=ts,
         tz_known=True,
-        text=text.strip(),
-        attachments=tuple(_attachments(record)),
+        reply_to=reference.get("messageId") or "",
+        attachments=_attachments(record),
         edited=bool(record.get("timestampEdited")),
         is_system=is_system,
         is_bot=bool(author.get("isBot")),

@@ -12,7 +12,7 @@ import re
 from datetime import UTC, date, datetime
 from pathlib import PurePosixPath
 
-from .model import ChatFormatError, Message, finish, salvage
+from .model import ChatFormatError, Message, finish, salvage, unthreaded
 
 PLATFORM = "irc"
 _TIME = r"\[?(\d{1,2}):(\d{2})(?::(\d{2}))?\]?"
@@ -109,15 +109,6 @@ def _message(record: tuple[int, str, date | None], conversation: str) -> Message
 def _line(
     number: int, conversation: str, ts: datetime | None, author: str, text: str, *, is_system: bool = False
 ) -> Message:
-    return Message(
-        platform=PLATFORM,
-        conversation=conversation,
-        thread="",
-        message_id=str(number),
-        reply_to="",
-        author=author,
-        ts=ts,
-        tz_known=False,
-        text=text.strip(),
-        is_system=is_system,
+    return unthreaded(
+        PLATFORM, conversation, number, author=author, text=text, ts=ts, tz_known=False, is_system=is_system
     )

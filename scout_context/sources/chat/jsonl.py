@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 
-from .model import ChatFormatError, Message, epoch, finish, iso, salvage
+from .model import ChatFormatError, Message, epoch, finish, iso, salvage, unthreaded
 
 PLATFORM = "jsonl"
 
@@ -69,16 +69,14 @@ def _message(record: dict[str, Any], conversation: str, message_id: str) -> Mess
     if not text.strip() and not attachments:
         return None
     ts, tz_known = _time(record.get("timestamp", record.get("created_at")))
-    return Message(
-        platform=PLATFORM,
-        conversation=conversation,
-        thread="",
-        message_id=message_id,
-        reply_to="",
+    return unthreaded(
+        PLATFORM,
+        conversation,
+        message_id,
         author=str(role),
+        text=text,
         ts=ts,
         tz_known=tz_known,
-        text=text.strip(),
         attachments=attachments,
     )
 

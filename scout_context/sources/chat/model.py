@@ -64,6 +64,43 @@ class ZipTooLarge(ChatFormatError):
     member by member (each member would take the rest of the bound again)."""
 
 
+def unthreaded(
+    platform: str,
+    conversation: str,
+    message_id: object,
+    *,
+    author: str,
+    text: str,
+    ts: datetime | None,
+    tz_known: bool,
+    reply_to: object = "",
+    attachments: Iterable[str] = (),
+    edited: bool = False,
+    deleted: bool = False,
+    is_system: bool = False,
+    is_bot: bool = False,
+) -> Message:
+    """A message of a format without threads (all but Slack's and mail's): its id and the id
+    it replies to as strings ('' for none), its text without surrounding white space, and
+    "system" as the author of a system line."""
+    return Message(
+        platform=platform,
+        conversation=conversation,
+        thread="",
+        message_id=str(message_id),
+        reply_to=str(reply_to),
+        author="system" if is_system else author,
+        ts=ts,
+        tz_known=tz_known,
+        text=text.strip(),
+        attachments=tuple(attachments),
+        edited=edited,
+        deleted=deleted,
+        is_system=is_system,
+        is_bot=is_bot,
+    )
+
+
 def salvage(
     records: Iterable[T],
     convert: Callable[[T], Message | list[Message] | None],

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any
 
-from .model import Message, epoch, expect, finish, iso, load_json, salvage, zip_member
+from .model import Message, epoch, expect, finish, iso, load_json, salvage, unthreaded, zip_member
 
 PLATFORM = "telegram"
 _NOT_INCLUDED = "(File not included"
@@ -55,17 +55,16 @@ def _message(record: dict[str, Any], conversation: str) -> Message | None:
     elif record.get("forwarded_from"):
         text = f"[forwarded from {record['forwarded_from']}] {text}"
     author = record.get("from")
-    return Message(
-        platform=PLATFORM,
-        conversation=conversation,
-        thread="",
-        message_id=str(record["id"]),
-        reply_to=str(record.get("reply_to_message_id") or ""),
-        author="system" if is_system else str(author) if author else "Deleted Account",
+    return unthreaded(
+        PLATFORM,
+        conversation,
+        record["id"],
+        author=str(author) if author else "Deleted Account",
+        text=text,
         ts=ts,
         tz_known=tz_known,
-        text=text.strip(),
-        attachments=tuple(_attachments(record)),
+        reply_to=record.get("reply_to_message_id") or "",
+        attachments=_attachments(record),
         edited=bool(record.get("edited")),
         is_system=is_system,
         is_bot=bool(record.get("via_bot")),

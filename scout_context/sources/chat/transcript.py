@@ -12,7 +12,7 @@ import re
 from itertools import pairwise
 from pathlib import PurePosixPath
 
-from .model import ChatFormatError, Message, finish
+from .model import ChatFormatError, Message, finish, unthreaded
 
 PLATFORM = "transcript"
 _TURN = re.compile(r"([A-Z\u00c0-\u00de][\w.'\u2019-]+(?: [\w.'\u2019-]+){0,3}|Speaker \d+): (\S.*)$")
@@ -85,15 +85,6 @@ def parse(name: str, data: bytes) -> tuple[list[Message], list[str]]:
 
 
 def _turn(conversation: str, number: int, author: str, text: str) -> Message:
-    return Message(
-        platform=PLATFORM,
-        conversation=conversation,
-        thread="",
-        message_id=str(number),
-        reply_to="",
-        author=author,
-        ts=None,
-        tz_known=False,
-        text=text,
-        is_system=author == "system",
+    return unthreaded(
+        PLATFORM, conversation, number, author=author, text=text, ts=None, tz_known=False, is_system=author == "system"
     )

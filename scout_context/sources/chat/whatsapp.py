@@ -15,9 +15,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
-from .model import ChatFormatError, Message, finish, open_zip, read_member, salvage
+from .model import ChatFormatError, Message, finish, open_zip, read_member, salvage, unthreaded
 
 PLATFORM = "whatsapp"
+
+
+def _lowered(*wordings: str) -> frozenset[str]:
+    """`wordings` in lower case: WhatsApp's placeholder texts are matched whatever their case."""
+    return frozenset(wording.lower() for wording in wordings)
+
+
 _HEADER = re.compile(
     r"\[?(\d{1,4})([./-])(\d{1,2})\2(\d{1,4}),? (\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?"
     r" ?([AaPp]\.? ?[Mm]\.?)?(?:\] | [-\u2013] )"
@@ -37,39 +44,33 @@ _OMITTED = re.compile(
     r"|documento|imagem|figurinha) (?:omitted|weggelassen|omitido|omitida|ocultado))$",
     re.IGNORECASE,
 )
-_MEDIA_PLACEHOLDERS = frozenset(
-    s.lower()
-    for s in (
-        "Media omitted",
-        "Medien ausgeschlossen",
-        "Multimedia omitido",
-        "Mídia oculta",
-        "Médias omis",
-        "Media omessi",
-        "Media weggelaten",
-    )
+_MEDIA_PLACEHOLDERS = _lowered(
+    "Media omitted",
+    "Medien ausgeschlossen",
+    "Multimedia omitido",
+    "Mídia oculta",
+    "Médias omis",
+    "Media omessi",
+    "Media weggelaten",
 )
 _EDITED = re.compile(
     r"\s*<(?:This message was edited|Diese Nachricht wurde bearbeitet|Se editó este mensaje"
     r"|Mensagem editada|Ce message a été modifié|Messaggio modificato)\.?>$",
     re.IGNORECASE,
 )
-_DELETED = frozenset(
-    s.lower()
-    for s in (
-        "This message was deleted",
-        "You deleted this message",
-        "Diese Nachricht wurde gelöscht",
-        "Du hast diese Nachricht gelöscht",
-        "Se eliminó este mensaje",
-        "Eliminaste este mensaje",
-        "Mensagem apagada",
-        "Você apagou esta mensagem",
-        "Ce message a été supprimé",
-        "Vous avez supprimé ce message",
-        "Questo messaggio è stato eliminato",
-        "Dit bericht is verwijderd",
-    )
+_DELETED = _lowered(
+    "This message was deleted",
+    "You deleted this message",
+    "Diese Nachricht wurde gelöscht",
+    "Du hast diese Nachricht gelöscht",
+    "Se eliminó este mensaje",
+    "Eliminaste este mensaje",
+    "Mensagem apagada",
+    "Você apagou esta mensagem",
+    "Ce message a été supprimé",
+    "Vous avez supprimé ce message",
+    "Questo messaggio è stato eliminato",
+    "Dit bericht is verwijderd",
 )
 _CHAT_NAME = re.compile(
     r"WhatsApp[ _-]?Chat(?: (?:with|mit|con|avec|met|com|med|z)\b)?[ _-]*(.+?)(?:\.txt|\.zip)?$", re.IGNORECASE
@@ -202,16 +203,14 @@ def _message(entry: _Entry, conversation: str, day_first: bool, year_first: bool
     # that starts with U+200E, as media and placeholders also do.
     if author is not None and body.startswith("\u200e") and not (attachments or edited or deleted):
         author = None
-    return Message(
-        platform=PLATFORM,
-        conversation=conversation,
-        thread="",
-        message_id=str(entry.line),
-        reply_to="",
-        author="system" if author is None else _MARKS.sub("", author).strip() or "unknown",
+    return unthreaded(
+        PLATFORM,
+        conversation,
+        entry.line,
+        author=_MARKS.sub("", author or "").strip() or "unknown",
+        text="" if deleted else plain,
         ts=ts,
         tz_known=False,
-        text="" if deleted else plain,
         attachments=attachments,
         edited=edited,
         deleted=deleted,

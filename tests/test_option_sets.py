@@ -1,0 +1,47 @@
+"""An option set is declared once and spread into each command that takes it: its options
+stand in the command's --help where the set's parameter stands, and the command is called
+with the set built from the flags given."""
+
+from __future__ import annotations
+
+import re
+
+import typer
+from typer.testing import CliRunner
+
+from scout_context.pack.options import PackOptions
+from scout_context_cli.option_sets import EngineChoice, SourceFilters, with_option_sets
+
+
+def _app(seen: list[tuple[str, EngineChoice, bool, SourceFilters]]) -> typer.Typer:
+    app = typer.Typer()
+
+    @app.command()
+    @with_option_sets
+    def command(name: str, engine: EngineChoice, filters: SourceFilters, verbose: bool = False) -> None:
+        seen.append((name, engine, verbose, filters))
+
+    return app
+
+
+def test_a_command_is_called_with_its_option_sets_built_from_the_flags() -> None:
+    seen: list[tuple[str, EngineChoice, bool, SourceFilters]] = []
+    flags = ["x", "--model", "smol", "--exclude", "docs/", "--exclude", "*.lock", "--no-redact", "--verbose"]
+    result = CliRunner().invoke(_app(seen), flags)
+    assert result.exit_code == 0, result.output
+    filters = SourceFilters(exclude=["docs/", "*.lock"], no_redact=True)
+    assert seen == [("x", EngineChoice(model="smol"), True, filters)]
+    assert filters.options() == PackOptions(exclude=("docs/", "*.lock"), redact=False)
+    assert CliRunner().invoke(_app(seen), ["x"]).exit_code == 0
+    assert seen[-1] == ("x", EngineChoice(), False, SourceFilters())  # the fields' defaults
+
+
+def test_the_sets_options_stand_in_the_help_where_the_set_stands() -> None:
+    result = CliRunner().invoke(_app([]), ["--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    listed = re.findall(r"^\S (--[\w-]+)", result.output, re.MULTILINE)  # a row of the options table
+    assert listed[:10] == [
+        *("--engine", "--model", "--base-url", "--max-model-len"),
+        *("--include", "--exclude", "--compress", "--no-redact", "--no-default-excludes"),
+        "--verbose",
+    ]
