@@ -1,4 +1,5 @@
-"""`ask`: pack the sources, fit them in the engine's context, answer, check the citations."""
+"""`ask`: pack the sources, fit them in the engine's context, answer, check the citations.
+Each `ask` starts a conversation that follow-up questions continue (`conversation`)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,9 @@ from ..pack.result import Arranged, PackResult, biggest_consumers
 from ..sources.files import Skipped
 from ..sources.images import collect_images
 from ..store import Store
-from .citations import Citation, check_citations
+from .citations import Citation
+from .conversation import Conversation, TurnLog
 from .prompting import fit_prompt
-from .run_record import RunRecord
 
 
 @dataclass
@@ -33,6 +34,8 @@ class AskResult:
     prompt_tokens: int
     timings: dict[str, float] = field(default_factory=dict)
     run_id: int = 0
+    conversation_id: int = 0
+    turn: int = 1
 
 
 def prompt_template(name: str) -> str:
@@ -75,29 +78,23 @@ def ask(
     images, not_sent = attach(candidates, engine)
     packed.skipped.extend(Skipped(where, reason) for where, reason in [*unusable, *not_sent])
     packed_at = time.perf_counter()
-    arranged, prompt, prompt_tokens = _fitted_prompt(
+    arranged, budget, prompt, prompt_tokens = _fitted_prompt(
         packed, question, engine, sampling, layout, fit_to_budget, answer_language, engine.image_tokens(images), store
     )
-    generation = engine.generate([prompt], sampling, on_text, images=[images] if images else None)[0]
-    citations = check_citations(generation.text, arranged.chunks)
+    system, kept = system_prompt(answer_language), [str(path) for path in sources]
+    conversation = Conversation(kept, engine.model_name, layout, system, arranged.text, question, budget).start(store)
+
+    log = TurnLog(store, engine, command, conversation, 1, question, arranged, prompt_tokens)
+    generation = log.answer(prompt, sampling, on_text, images)
     timings = {
         "pack_s": round(packed_at - started, 3),
         "first_token_s": round(generation.first_token_s, 3),
         "generate_s": round(generation.total_s, 3),
         "total_s": round(time.perf_counter() - started, 3),
     }
-    result = AskResult(question, generation.text, citations, generation, arranged, prompt_tokens, timings)
-    result.run_id = RunRecord.answered(
-        command,
-        engine,
-        generation.finish_reason,
-        sources=[str(path) for path in sources],
-        question=question,
-        answer=generation.text,
-        citations=citations,
-        usage=usage(result),
-        timings=timings,
-    ).log(store)
+    logged = log.log(generation.text, generation.finish_reason, generation, **timings)
+    result = AskResult(question, generation.text, logged.citations, generation, arranged, prompt_tokens, timings)
+    result.run_id, result.conversation_id = logged.id or 0, conversation.id
     return result
 
 
@@ -113,7 +110,7 @@ def prime(sources: Sequence[Path], *, engine: Engine, store: Store, options: Pac
     question's prompt, so the corpus before it is computed once, here."""
     packed = pack(sources, options, store=store)
     reserve = SamplingConfig(max_tokens=ASK_MAX_TOKENS)
-    _, prompt, _ = _fitted_prompt(packed, PRIME_QUESTION, engine, reserve, "stable", True, None, 0, store)
+    _, _, prompt, _ = _fitted_prompt(packed, PRIME_QUESTION, engine, reserve, "stable", True, None, 0, store)
     return engine.generate([prompt], SamplingConfig(max_tokens=1))[0]
 
 
@@ -127,15 +124,17 @@ def _fitted_prompt(
     answer_language: str | None,
     image_tokens: int,
     store: Store | None = None,
-) -> tuple[Arranged, str, int]:
-    """The arranged pack, its rendered prompt and the prompt's exact tokens for this engine
-    (see `prompting`). Attached images take `image_tokens` of the context besides the text."""
+) -> tuple[Arranged, int, str, int]:
+    """The arranged pack, the Scout budget it was arranged for, its rendered prompt and the
+    prompt's exact tokens for this engine (see `prompting`). Attached images take
+    `image_tokens` of the context besides the text."""
 
-    def corpus(budget: int) -> tuple[Arranged, str, int]:
+    def corpus(budget: int) -> tuple[tuple[Arranged, int], str, int]:
+        budget = max(budget, 1)
         arranged = arrange(
-            packed, question=question, layout=layout, budget=max(budget, 1), fit_to_budget=fit_to_budget, store=store
+            packed, question=question, layout=layout, budget=budget, fit_to_budget=fit_to_budget, store=store
         )
-        return arranged, arranged.text, arranged.tokens
+        return (arranged, budget), arranged.text, arranged.tokens
 
     fitted = fit_prompt(
         engine,
@@ -146,7 +145,8 @@ def _fitted_prompt(
         refit=fit_to_budget,
         explain=lambda overflow: f"{overflow.over()}; {biggest_consumers(packed)}",
     )
-    return fitted.built, fitted.text, fitted.tokens
+    (arranged, budget) = fitted.built
+    return arranged, budget, fitted.text, fitted.tokens
 
 
 def usage(result: AskResult) -> dict[str, int]:

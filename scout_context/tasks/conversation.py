@@ -1,0 +1,207 @@
+"""Conversations: follow-up questions over a corpus that stays in the engine's prefix cache.
+
+The first turn is an `ask`: it keeps (`Conversation.start`) its user turn, the arranged
+corpus with the first question, with the system turn, the layout and the Scout budget the
+corpus was fitted to. Every later turn (`follow_up`) renders the system turn, the first
+exchange (that user turn, byte for byte, and its answer), the follow-ups since, and the new
+question: everything before the new question is the previous prompt and its answer, so the
+engine's prefix cache serves it. When the turns no longer fit the context less the answer's
+reserve, the oldest follow-ups are left out (never the first exchange, which holds the
+corpus), and the result says how many.
+
+Each turn is logged as a run with its conversation's id and number as soon as it ends; one
+that fails on the way (`streamed_turn`) is logged with what was streamed, status "failed",
+and the error goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ..engine.base import Engine, Generation, OnText
+from ..engine.chat_format import Turn
+from ..engine.config import SamplingConfig
+from ..errors import ContextTooLarge, UsageError
+from ..pack.arrange import Layout, arrange
+from ..pack.options import PackOptions
+from ..pack.pipeline import Progress, pack
+from ..pack.result import Arranged
+from ..sources.images import ImageInput
+from ..store import Store
+from .citations import check_citations
+from .run_record import RunRecord
+
+FAILED = "failed"
+
+
+@dataclass
+class Conversation:
+    """A conversation's start, as the store keeps it."""
+
+    sources: list[str]
+    model: str
+    layout: Layout
+    system: str
+    corpus: str  # the first turn's user turn: the arranged corpus and the first question
+    question: str
+    budget: int  # the Scout tokens the corpus was fitted to
+    id: int = 0
+
+    def start(self, store: Store) -> Conversation:
+        """Record it as a new conversation; itself, with its id."""
+        columns = {key: value for key, value in asdict(self).items() if key != "id"}
+        self.id = store.save_conversation({**columns, "sources_key": sources_key(map(Path, self.sources))})
+        return self
+
+    @classmethod
+    def find(cls, store: Store, sources: Sequence[Path], cid: int | None = None) -> Conversation:
+        """The conversation `cid`, or the latest over `sources`; UsageError (one line) when
+        there is none, or when `cid` is over other sources."""
+        key = sources_key(sources)
+        row = store.conversation(cid, sources_key=key)
+        if row is None:
+            missing = f"no conversation {cid}" if cid is not None else "no conversation over these sources"
+            raise UsageError(f"{missing} to continue: ask without -c to start one (scout-context logs lists them)")
+        if row["sources_key"] != key:
+            raise UsageError(
+                f"conversation {cid} is over other sources ({' '.join(row['sources'])}): name those, or ask without -c"
+            )
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+    def turns(self, store: Store) -> list[RunRecord]:
+        """Its turns so far, in order (failed ones too: their answer is what was streamed)."""
+        return sorted(RunRecord.latest(store, 1_000_000, conversation=self.id), key=lambda run: run.turn or 0)
+
+
+def sources_key(sources: Iterable[Path]) -> str:
+    """What tells the same sources apart from others: their resolved paths, in any order."""
+    return hashlib.sha256(json.dumps(sorted(str(Path(s).resolve()) for s in sources)).encode()).hexdigest()[:32]
+
+
+@dataclass
+class TurnLog:
+    """How one turn of a conversation is answered and logged (see the module's docstring)."""
+
+    store: Store
+    engine: Engine
+    command: str
+    conversation: Conversation
+    turn: int
+    question: str
+    arranged: Arranged  # the corpus the citations are checked against
+    prompt_tokens: int
+
+    def answer(
+        self, prompt: str, sampling: SamplingConfig, on_text: OnText | None, images: Sequence[ImageInput] = ()
+    ) -> Generation:
+        """The engine's answer to `prompt`, streamed to `on_text`. If it fails on the way (the
+        server died, the engine broke, an interrupt), what was streamed so far is logged as
+        a failed turn before the error goes on, so that what the user saw is kept."""
+        parts: list[str] = []
+
+        def collect(index: int, text: str) -> None:
+            parts.append(text)
+            if on_text is not None:
+                on_text(index, text)
+
+        try:
+            return self.engine.generate([prompt], sampling, collect, images=[images] if images else None)[0]
+        except BaseException:
+            self.log("".join(parts), FAILED)
+            raise
+
+    def log(self, answer: str, status: str, generation: Generation | None = None, **timings: float) -> RunRecord:
+        """Log the turn (its citations checked); the record, with its id."""
+        usage = {"prompt_tokens": self.prompt_tokens}
+        if generation is not None:
+            usage |= {"cached_tokens": generation.cached_tokens, "completion_tokens": generation.completion_tokens}
+        usage["corpus_tokens_scout"] = self.arranged.tokens
+        record = RunRecord.answered(
+            self.command,
+            self.engine,
+            status,
+            sources=self.conversation.sources,
+            question=self.question,
+            answer=answer,
+            citations=check_citations(answer, self.arranged.chunks),
+            usage=usage,
+            timings=timings,
+            conversation_id=self.conversation.id,
+            turn=self.turn,
+        )
+        record.log(self.store)
+        return record
+
+
+@dataclass
+class FollowUp:
+    """What a follow-up turn produced."""
+
+    generation: Generation
+    record: RunRecord  # as logged: citations, usage, its id
+    turn: int
+    left_out: int  # earlier follow-ups left out for room
+    corpus_changed: bool  # the sources no longer pack to the first turn's corpus
+
+
+def follow_up(
+    conversation: Conversation,
+    question: str,
+    *,
+    engine: Engine,
+    store: Store,
+    sources: Sequence[Path],
+    options: PackOptions,
+    sampling: SamplingConfig,
+    arranged: Arranged | None = None,
+    progress: Progress | None = None,
+    on_text: OnText | None = None,
+    command: str = "ask",
+) -> FollowUp:
+    """Answer `question` as the next turn of `conversation`. `arranged` is the first turn's
+    corpus where the caller still has it; else the sources are packed again for it (the
+    cache makes that cheap), to check the citations against."""
+    started = time.perf_counter()
+    if arranged is None:
+        packed = pack(sources, options, store=store, progress=progress)
+        arranged = arrange(
+            packed, question=conversation.question, layout=conversation.layout, budget=conversation.budget, store=store
+        )
+    earlier = conversation.turns(store)
+    history = [Turn(conversation.corpus if run.turn == 1 else run.question, run.answer) for run in earlier]
+    if not earlier or earlier[0].turn != 1:  # the first turn never got as far as the log
+        history.insert(0, Turn(conversation.corpus, ""))
+    prompt, tokens, left_out = _fitted(engine, conversation.system, question, history, sampling.max_tokens)
+    turn = max((run.turn or 0 for run in earlier), default=0) + 1
+    log = TurnLog(store, engine, command, conversation, turn, question, arranged, tokens)
+    generation = log.answer(prompt, sampling, on_text)
+    record = log.log(
+        generation.text,
+        generation.finish_reason,
+        generation,
+        first_token_s=round(generation.first_token_s, 3),
+        total_s=round(time.perf_counter() - started, 3),
+    )
+    return FollowUp(generation, record, turn, left_out, arranged.text != conversation.corpus)
+
+
+def _fitted(engine: Engine, system: str, question: str, history: list[Turn], reserve: int) -> tuple[str, int, int]:
+    """The prompt, its tokens and how many follow-ups were left out for it to fit the context
+    less `reserve`: the oldest first, never the first exchange. ContextTooLarge when even
+    the first exchange and the question alone do not fit."""
+    limit = engine.max_model_len - reserve
+    for left_out in range(len(history)):
+        kept = history[:1] + history[1 + left_out :]
+        prompt = engine.render_chat(system, question, history=kept)
+        tokens = engine.count_tokens(prompt)
+        if tokens <= limit:
+            return prompt, tokens, left_out
+    raise ContextTooLarge(
+        f"the corpus, its first exchange and the question take {tokens:,} {engine.model_name} tokens, over the "
+        f"{limit:,} available ({engine.max_model_len:,} of context, {reserve:,} kept for the answer): ask without -c"
+    )
