@@ -15,6 +15,7 @@ from scout_context.errors import ScoutError
 
 from .ask import ask_command
 from .batch import batch_command
+from .chat import chat_command
 from .console import err_console, markup
 from .engine import engine_app
 from .logs import logs_command
@@ -34,6 +35,7 @@ app = typer.Typer(
 )
 app.command("pack")(pack_command)
 app.command("ask")(ask_command)
+app.command("chat")(chat_command)
 app.command("batch")(batch_command)
 app.command("logs")(logs_command)
 app.command("models")(models_command)

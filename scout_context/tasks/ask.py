@@ -20,7 +20,7 @@ from ..sources.files import Skipped
 from ..sources.images import collect_images
 from ..store import Store
 from .citations import Citation
-from .conversation import Conversation, TurnLog
+from .conversation import Conversation, TurnLog, fit_history
 from .prompting import fit_prompt
 
 
@@ -36,6 +36,8 @@ class AskResult:
     run_id: int = 0
     conversation_id: int = 0
     turn: int = 1
+    left_out: int = 0  # earlier follow-ups left out for room (see `follow_up`)
+    corpus_changed: bool = False  # the sources no longer pack to the conversation's corpus
 
 
 def prompt_template(name: str) -> str:
@@ -69,9 +71,16 @@ def ask(
     progress: Progress | None = None,
     on_text: Callable[[int, str], None] | None = None,
     command: str = "ask",
+    conversation: Conversation | None = None,
+    corpus: Arranged | None = None,
 ) -> AskResult:
     """Answer `question` from `sources`, fitted into the engine's context less the answer's
-    reserve. Raises ContextTooLarge when it cannot fit (or `fit_to_budget` is off)."""
+    reserve, as the first turn of a new conversation. Raises ContextTooLarge when it cannot
+    fit (or `fit_to_budget` is off). With `conversation`, the question is its next turn
+    instead: its corpus, layout and language are the first turn's (`corpus` is that corpus
+    arranged, where the caller still has it; see `_follow_up`)."""
+    if conversation is not None:
+        return _follow_up(sources, question, conversation, engine, store, options, sampling, corpus, progress, on_text, command)
     started = time.perf_counter()
     packed = pack(sources, options, store=store, progress=progress)
     candidates, unusable = collect_images(sources)
@@ -95,6 +104,46 @@ def ask(
     logged = log.log(generation.text, generation.finish_reason, generation, **timings)
     result = AskResult(question, generation.text, logged.citations, generation, arranged, prompt_tokens, timings)
     result.run_id, result.conversation_id = logged.id or 0, conversation.id
+    return result
+
+
+def _follow_up(
+    sources: Sequence[Path],
+    question: str,
+    conversation: Conversation,
+    engine: Engine,
+    store: Store,
+    options: PackOptions,
+    sampling: SamplingConfig,
+    arranged: Arranged | None,
+    progress: Progress | None,
+    on_text: Callable[[int, str], None] | None,
+    command: str,
+) -> AskResult:
+    """`question` as the next turn of `conversation` over `sources` (see `conversation`).
+    Without the conversation's corpus `arranged`, the sources are packed again (the cache
+    makes that cheap) and arranged as the first turn was, to check the citations against."""
+    started = time.perf_counter()
+    if arranged is None:
+        packed = pack(sources, options, store=store, progress=progress)
+        arranged = arrange(
+            packed, question=conversation.question, layout=conversation.layout, budget=conversation.budget, store=store
+        )
+    history, turn = conversation.history(store)
+    prompt, tokens, left_out = fit_history(engine, conversation.system, question, history, sampling.max_tokens)
+    log = TurnLog(store, engine, command, conversation, turn, question, arranged, tokens)
+    generation = log.answer(prompt, sampling, on_text)
+    timings = {"first_token_s": round(generation.first_token_s, 3), "generate_s": round(generation.total_s, 3)}
+    timings["total_s"] = round(time.perf_counter() - started, 3)
+    logged = log.log(generation.text, generation.finish_reason, generation, **timings)
+    result = AskResult(question, generation.text, logged.citations, generation, arranged, tokens, timings)
+    result.run_id, result.conversation_id, result.turn, result.left_out = (
+        logged.id or 0,
+        conversation.id,
+        turn,
+        left_out,
+    )
+    result.corpus_changed = arranged.text != conversation.corpus
     return result
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,9 +26,7 @@ from ..engine.base import Engine, Generation, OnText
 from ..engine.chat_format import Turn
 from ..engine.config import SamplingConfig
 from ..errors import ContextTooLarge, UsageError
-from ..pack.arrange import Layout, arrange
-from ..pack.options import PackOptions
-from ..pack.pipeline import Progress, pack
+from ..pack.arrange import Layout
 from ..pack.result import Arranged
 from ..sources.images import ImageInput
 from ..store import Store
@@ -73,9 +70,14 @@ class Conversation:
             )
         return cls(**{name: row[name] for name in cls.__dataclass_fields__})
 
-    def turns(self, store: Store) -> list[RunRecord]:
-        """Its turns so far, in order (failed ones too: their answer is what was streamed)."""
-        return sorted(RunRecord.latest(store, 1_000_000, conversation=self.id), key=lambda run: run.turn or 0)
+    def history(self, store: Store) -> tuple[list[Turn], int]:
+        """Its exchanges so far, oldest first, the first with the corpus (failed ones too:
+        their answer is what was streamed), and the next turn's number."""
+        earlier = sorted(RunRecord.latest(store, 1_000_000, conversation=self.id), key=lambda run: run.turn or 0)
+        history = [Turn(self.corpus if run.turn == 1 else run.question, run.answer) for run in earlier]
+        if not earlier or earlier[0].turn != 1:  # the first turn never got as far as the log
+            history.insert(0, Turn(self.corpus, ""))
+        return history, max((run.turn or 0 for run in earlier), default=0) + 1
 
 
 def sources_key(sources: Iterable[Path]) -> str:
@@ -138,59 +140,7 @@ class TurnLog:
         return record
 
 
-@dataclass
-class FollowUp:
-    """What a follow-up turn produced."""
-
-    generation: Generation
-    record: RunRecord  # as logged: citations, usage, its id
-    turn: int
-    left_out: int  # earlier follow-ups left out for room
-    corpus_changed: bool  # the sources no longer pack to the first turn's corpus
-
-
-def follow_up(
-    conversation: Conversation,
-    question: str,
-    *,
-    engine: Engine,
-    store: Store,
-    sources: Sequence[Path],
-    options: PackOptions,
-    sampling: SamplingConfig,
-    arranged: Arranged | None = None,
-    progress: Progress | None = None,
-    on_text: OnText | None = None,
-    command: str = "ask",
-) -> FollowUp:
-    """Answer `question` as the next turn of `conversation`. `arranged` is the first turn's
-    corpus where the caller still has it; else the sources are packed again for it (the
-    cache makes that cheap), to check the citations against."""
-    started = time.perf_counter()
-    if arranged is None:
-        packed = pack(sources, options, store=store, progress=progress)
-        arranged = arrange(
-            packed, question=conversation.question, layout=conversation.layout, budget=conversation.budget, store=store
-        )
-    earlier = conversation.turns(store)
-    history = [Turn(conversation.corpus if run.turn == 1 else run.question, run.answer) for run in earlier]
-    if not earlier or earlier[0].turn != 1:  # the first turn never got as far as the log
-        history.insert(0, Turn(conversation.corpus, ""))
-    prompt, tokens, left_out = _fitted(engine, conversation.system, question, history, sampling.max_tokens)
-    turn = max((run.turn or 0 for run in earlier), default=0) + 1
-    log = TurnLog(store, engine, command, conversation, turn, question, arranged, tokens)
-    generation = log.answer(prompt, sampling, on_text)
-    record = log.log(
-        generation.text,
-        generation.finish_reason,
-        generation,
-        first_token_s=round(generation.first_token_s, 3),
-        total_s=round(time.perf_counter() - started, 3),
-    )
-    return FollowUp(generation, record, turn, left_out, arranged.text != conversation.corpus)
-
-
-def _fitted(engine: Engine, system: str, question: str, history: list[Turn], reserve: int) -> tuple[str, int, int]:
+def fit_history(engine: Engine, system: str, question: str, history: list[Turn], reserve: int) -> tuple[str, int, int]:
     """The prompt, its tokens and how many follow-ups were left out for it to fit the context
     less `reserve`: the oldest first, never the first exchange. ContextTooLarge when even
     the first exchange and the question alone do not fit."""
