@@ -99,7 +99,8 @@ class Session:
     question continues (with `-c`/`--cid`, one found in the store; else none until the first
     question starts one)."""
 
-    def __init__(self, given: dict[str, Any]) -> None:
+    def __init__(self, given: dict[str, Any], command: str = "ask") -> None:
+        self.command = command  # as the run log names it
         self.sources: list[Path] = given["sources"]
         self.config = engine_config(**{name: given[name] for name in ENGINE_OPTIONS})
         self.options = pack_options(**{name: given[name] for name in PACK_OPTIONS})
@@ -145,6 +146,7 @@ class Session:
                 fit_to_budget=self.fit_to_budget,
                 progress=progress,
                 on_text=on_text,
+                command=self.command,
                 conversation=self.conversation,
                 corpus=self.corpus,
             )

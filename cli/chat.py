@@ -31,7 +31,7 @@ def chat_command(**given: Any) -> None:
 
     Example: printf 'Where is the total computed?\\nAnd the fee?\\n' | scout-context chat examples/tiny-shop
     """
-    with Session(given) as session:
+    with Session(given, command="chat") as session:
         while (line := _read_line()) is not None:
             if not line:
                 continue

@@ -80,7 +80,9 @@ def ask(
     instead: its corpus, layout and language are the first turn's (`corpus` is that corpus
     arranged, where the caller still has it; see `_follow_up`)."""
     if conversation is not None:
-        return _follow_up(sources, question, conversation, engine, store, options, sampling, corpus, progress, on_text, command)
+        return _follow_up(
+            sources, question, conversation, engine, store, options, sampling, corpus, progress, on_text, command
+        )
     started = time.perf_counter()
     packed = pack(sources, options, store=store, progress=progress)
     candidates, unusable = collect_images(sources)

@@ -10,8 +10,8 @@ reserve, the oldest follow-ups are left out (never the first exchange, which hol
 corpus), and the result says how many.
 
 Each turn is logged as a run with its conversation's id and number as soon as it ends; one
-that fails on the way (`streamed_turn`) is logged with what was streamed, status "failed",
-and the error goes on.
+that fails on the way (`TurnLog.answer`) is logged with what was streamed, status "failed",
+and the error goes on. A failed follow-up is not part of the next turn's history.
 """
 
 from __future__ import annotations
@@ -71,13 +71,13 @@ class Conversation:
         return cls(**{name: row[name] for name in cls.__dataclass_fields__})
 
     def history(self, store: Store) -> tuple[list[Turn], int]:
-        """Its exchanges so far, oldest first, the first with the corpus (failed ones too:
-        their answer is what was streamed), and the next turn's number."""
+        """Its exchanges so far, oldest first, and the next turn's number. The first exchange
+        (the corpus) is always there, with what was streamed of its answer if it failed; a
+        later turn that failed is left out (its question is asked again, or another one)."""
         earlier = sorted(RunRecord.latest(store, 1_000_000, conversation=self.id), key=lambda run: run.turn or 0)
-        history = [Turn(self.corpus if run.turn == 1 else run.question, run.answer) for run in earlier]
-        if not earlier or earlier[0].turn != 1:  # the first turn never got as far as the log
-            history.insert(0, Turn(self.corpus, ""))
-        return history, max((run.turn or 0 for run in earlier), default=0) + 1
+        follow_ups = [Turn(run.question, run.answer) for run in earlier if run.turn != 1 and run.status != FAILED]
+        first = next((run.answer for run in earlier if run.turn == 1), "")
+        return [Turn(self.corpus, first), *follow_ups], max((run.turn or 0 for run in earlier), default=0) + 1
 
 
 def sources_key(sources: Iterable[Path]) -> str:
