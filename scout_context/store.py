@@ -8,6 +8,8 @@ index per source, and numbered migrations (`migrations.py`).
   metadata only and re-analyses just the files whose metadata changed.
 - `rank_indexes`: a pack's question-independent ranking index (see `rank.py`), by a key
   of the pack's content and the ranking code; only the few most recently used are kept.
+- `runs` (the run log, see `tasks/run_record.py`) and `conversations` (a conversation's
+  first turn, which its later turns repeat; see `tasks/conversation.py`).
 """
 
 from __future__ import annotations

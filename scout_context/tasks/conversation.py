@@ -153,5 +153,5 @@ def fit_history(engine: Engine, system: str, question: str, history: list[Turn],
             return prompt, tokens, left_out
     raise ContextTooLarge(
         f"the corpus, its first exchange and the question take {tokens:,} {engine.model_name} tokens, over the "
-        f"{limit:,} available ({engine.max_model_len:,} of context, {reserve:,} kept for the answer): ask without -c"
+        f"{limit:,} available ({engine.max_model_len:,} of context, {reserve:,} kept for the answer): start a new conversation"
     )
