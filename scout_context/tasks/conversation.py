@@ -27,6 +27,7 @@ from ..engine.chat_format import Turn
 from ..engine.config import SamplingConfig
 from ..errors import ContextTooLarge, UsageError
 from ..pack.arrange import Layout
+from ..pack.neutralize import neutralize
 from ..pack.result import Arranged
 from ..sources.images import ImageInput
 from ..store import Store
@@ -71,12 +72,18 @@ class Conversation:
         return cls(**{name: row[name] for name in cls.__dataclass_fields__})
 
     def history(self, store: Store) -> tuple[list[Turn], int]:
-        """Its exchanges so far, oldest first, and the next turn's number. The first exchange
+        """Its exchanges so far, oldest first, and the next turn's number, each text but the
+        corpus (which the packer escaped) with its special-token spellings escaped as the
+        corpus's are, so no question or answer can act as chat structure. The first exchange
         (the corpus) is always there, with what was streamed of its answer if it failed; a
         later turn that failed is left out (its question is asked again, or another one)."""
         earlier = sorted(RunRecord.latest(store, 1_000_000, conversation=self.id), key=lambda run: run.turn or 0)
-        follow_ups = [Turn(run.question, run.answer) for run in earlier if run.turn != 1 and run.status != FAILED]
-        first = next((run.answer for run in earlier if run.turn == 1), "")
+        follow_ups = [
+            Turn(neutralize(run.question), neutralize(run.answer))
+            for run in earlier
+            if run.turn != 1 and run.status != FAILED
+        ]
+        first = neutralize(next((run.answer for run in earlier if run.turn == 1), ""))
         return [Turn(self.corpus, first), *follow_ups], max((run.turn or 0 for run in earlier), default=0) + 1
 
 
@@ -141,10 +148,10 @@ class TurnLog:
 
 
 def fit_history(engine: Engine, system: str, question: str, history: list[Turn], reserve: int) -> tuple[str, int, int]:
-    """The prompt, its tokens and how many follow-ups were left out for it to fit the context
+    """The prompt (`question` escaped as `history` is), its tokens and how many follow-ups were left out for it to fit the context
     less `reserve`: the oldest first, never the first exchange. ContextTooLarge when even
     the first exchange and the question alone do not fit."""
-    limit = engine.max_model_len - reserve
+    limit, question = engine.max_model_len - reserve, neutralize(question)
     for left_out in range(len(history)):
         kept = history[:1] + history[1 + left_out :]
         prompt = engine.render_chat(system, question, history=kept)
