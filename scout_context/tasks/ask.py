@@ -36,7 +36,7 @@ class AskResult:
     run_id: int = 0
     conversation_id: int = 0
     turn: int = 1
-    left_out: int = 0  # earlier follow-ups left out for room (see `follow_up`)
+    left_out: int = 0  # earlier follow-ups left out for room (see `_follow_up`)
     corpus_changed: bool = False  # the sources no longer pack to the conversation's corpus
 
 
@@ -138,15 +138,20 @@ def _follow_up(
     timings = {"first_token_s": round(generation.first_token_s, 3), "generate_s": round(generation.total_s, 3)}
     timings["total_s"] = round(time.perf_counter() - started, 3)
     logged = log.log(generation.text, generation.finish_reason, generation, **timings)
-    result = AskResult(question, generation.text, logged.citations, generation, arranged, tokens, timings)
-    result.run_id, result.conversation_id, result.turn, result.left_out = (
-        logged.id or 0,
-        conversation.id,
-        turn,
-        left_out,
+    return AskResult(
+        question,
+        generation.text,
+        logged.citations,
+        generation,
+        arranged,
+        tokens,
+        timings,
+        run_id=logged.id or 0,
+        conversation_id=conversation.id,
+        turn=turn,
+        left_out=left_out,
+        corpus_changed=arranged.text != conversation.corpus,
     )
-    result.corpus_changed = arranged.text != conversation.corpus
-    return result
 
 
 PRIME_QUESTION = "What do these sources contain?"
