@@ -2,9 +2,9 @@
 
 The first turn is an `ask`: it keeps (`Conversation.start`) its user turn, the arranged
 corpus with the first question, with the system turn, the layout and the Scout budget the
-corpus was fitted to. Every later turn (`ask` given the conversation) renders the system turn, the first
-exchange (that user turn, byte for byte, and its answer), the follow-ups since, and the new
-question: everything before the new question is the previous prompt and its answer, so the
+corpus was fitted to. Every later turn (an `ask` given the conversation) renders the system
+turn, the first exchange (that user turn, byte for byte, and its answer), the follow-ups
+since, and the new question: everything before the new question is the previous prompt and its answer, so the
 engine's prefix cache serves it. When the turns no longer fit the context less the answer's
 reserve, the oldest follow-ups are left out (never the first exchange, which holds the
 corpus), and the result says how many.
