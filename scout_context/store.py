@@ -324,8 +324,9 @@ class Store:
 
     @_guarded
     def save_conversation(self, columns: dict[str, Any]) -> int:
-        """Record a conversation's start (a `Conversation`'s columns, lists as JSON); its id."""
-        row = {key: json.dumps(value) if isinstance(value, list) else value for key, value in columns.items()}
+        """Record a conversation's start (a `Conversation`'s columns, lists as JSON); its id.
+        Its texts are scrubbed as a run's are (the packer has redacted the corpus already)."""
+        row = {key: json.dumps(value) if isinstance(value, list) else value for key, value in scrub(columns).items()}
         row["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
         with self._transaction():
             cursor = self.conn.execute(

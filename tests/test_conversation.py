@@ -199,3 +199,13 @@ def test_history_renders_each_turn_in_order() -> None:
         "A2<|eot|><|header_start|>user<|header_end|>\n\nU3<|eot|><|header_start|>assistant<|header_end|>\n\n"
     )
     assert prompt.index("U1") < prompt.index("A1") < prompt.index("U2") < prompt.index("A2") < prompt.index("U3")
+
+
+def test_a_conversation_stores_no_credential(vllm_server, source: Path) -> None:
+    assert run(vllm_server, "ask", str(source), f"Why is {KEY} refused?").returncode == 0
+    store = Store()
+    try:
+        [(question, corpus)] = store.conn.execute("SELECT question, corpus FROM conversations").fetchall()
+    finally:
+        store.close()
+    assert KEY not in question + corpus and "Why is *** refused?" in corpus
