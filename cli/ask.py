@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from scout_context.engine.base import OnText
 from scout_context.engine.registry import open_engine
+from scout_context.pack.result import Arranged
 from scout_context.store import Store
 from scout_context.tasks.ask import ASK_MAX_TOKENS, AskResult, ask, usage
+from scout_context.tasks.conversation import Conversation
 
 from .console import InertStream, err_console, markup, note, print_json
 from .engine_options import Images, MaxTokens, Temperature, Timeout, Verbose, sampling_config
@@ -24,6 +27,17 @@ def ask_command(
     sources: Annotated[list[Path], typer.Argument(help="Folders (git-aware) or files to read.", show_default=False)],
     question: Annotated[str, typer.Argument(help="The question, in any language.", show_default=False)],
     json_output: JsonOutput = False,
+    continue_: Annotated[
+        bool,
+        typer.Option(
+            "-c",
+            "--continue",
+            help="Ask a follow-up in the latest conversation over these SOURCES (its corpus stays cached).",
+        ),
+    ] = False,
+    cid: Annotated[
+        int | None, typer.Option("--cid", help="Ask a follow-up in this conversation (see `scout-context logs`).")
+    ] = None,
     answer_language: Annotated[
         str | None, typer.Option("--answer-language", help="Answer in this language (default: the question's).")
     ] = None,
@@ -41,57 +55,131 @@ def ask_command(
     """Answer QUESTION from SOURCES: pack them, run the model, stream the answer, check its citations.
 
     The answer goes to stdout as it is written; the citation check and usage go to stderr.
-    Every run is logged (`scout-context logs`).
+    Every run is logged (`scout-context logs`) as a turn of a conversation: `-c` continues the latest.
+
+    Example: scout-context ask . "Where is the cart total computed?" then scout-context ask . -c "And the fee?"
     """
-    config = engine.config(verbose, images, timeout)
-    streaming = not json_output
-    answer = InertStream(sys.stdout.write)
+    with Session(locals()) as session, Answering(json_output) as show:
+        result = session.ask(question, show.text)
+    show.done(result)
 
-    def show(_: int, text: str) -> None:
-        answer.write(text)
-        sys.stdout.flush()
 
-    llm = open_engine(config, announce=note)
-    store = Store()
-    try:
+class Session:
+    """What `ask` and `chat` share: one command line's options (the parameters of
+    `ask_command`, by name, its option sets built), the store, the engine, and the conversation that the next
+    question continues (with `-c`/`--cid`, one found in the store; else none until the first
+    question starts one)."""
+
+    def __init__(self, given: dict[str, Any], command: str = "ask") -> None:
+        self.command = command  # as the run log names it
+        self.sources: list[Path] = given["sources"]
+        engine: EngineChoice = given["engine"]
+        self.config = engine.config(given["verbose"], given["images"], given["timeout"])
+        self.options = given["filters"].options(given["password"])
+        self.sampling = sampling_config(given["max_tokens"], given["temperature"])
+        self.layout = layout_option(given["layout"], "edges")
+        self.fit_to_budget = not given["no_fit"]
+        self.answer_language: str | None = given["answer_language"]
+        self._continue: bool = given["continue_"] or given["cid"] is not None
+        self._cid: int | None = given["cid"]
+        self.conversation: Conversation | None = None
+        self.corpus: Arranged | None = None  # the conversation's, once a question here arranged it
+        self.last: AskResult | None = None
+
+    def __enter__(self) -> Session:
+        self.store = Store()
+        try:
+            # Before the engine starts: a conversation that is not there is one line, at once.
+            self.conversation = Conversation.find(self.store, self.sources, self._cid) if self._continue else None
+            self.engine = open_engine(self.config, announce=note)
+        except BaseException:
+            self.store.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.engine.close()
+        finally:
+            self.store.close()
+
+    def ask(self, question: str, on_text: OnText | None) -> AskResult:
+        """Answer `question` as the next turn of the conversation, or as the first of a new one."""
         with pack_progress(err_console) as progress:
             result = ask(
-                sources,
+                self.sources,
                 question,
-                engine=llm,
-                store=store,
-                options=filters.options(password),
-                sampling=sampling_config(max_tokens, temperature),
-                answer_language=answer_language,
-                layout=layout_option(layout, "edges"),
-                fit_to_budget=not no_fit,
+                engine=self.engine,
+                store=self.store,
+                options=self.options,
+                sampling=self.sampling,
+                answer_language=self.answer_language,
+                layout=self.layout,
+                fit_to_budget=self.fit_to_budget,
                 progress=progress,
-                on_text=show if streaming else None,
+                on_text=on_text,
+                command=self.command,
+                conversation=self.conversation,
+                corpus=self.corpus,
             )
-    finally:
-        store.close()
-        llm.close()
-    if streaming:
-        answer.close()
+        if self.conversation is None:
+            self.conversation = Conversation.find(self.store, self.sources, result.conversation_id)
+        self.corpus, self.last = result.pack, result
+        return result
+
+    def reset(self) -> None:
+        """Let the next question start a new conversation over the same sources."""
+        self.conversation = self.corpus = self.last = None
+
+
+class Answering:
+    """An answer on stdout: streamed as it is written, then its citations and usage on stderr;
+    or, with `--json`, the whole result as JSON at the end."""
+
+    def __init__(self, json_output: bool) -> None:
+        self.json_output = json_output
+        self._stream = InertStream(sys.stdout.write)
+        self.text = None if json_output else self._write
+        self._streamed = False
+
+    def __enter__(self) -> Answering:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        self._stream.close()  # what was streamed of an answer that failed stays on screen
+        if kind is not None and self._streamed:
+            sys.stdout.write("\n")
+
+    def _write(self, _: int, text: str) -> None:
+        self._streamed = True
+        self._stream.write(text)
+        sys.stdout.flush()
+
+    def done(self, result: AskResult) -> None:
+        if self.json_output:
+            print_json(as_json(result))
+            return
         sys.stdout.write("\n")
-        _print_citations(result)
-    else:
-        print_json(as_json(result))
-
-
-def _print_citations(result: AskResult) -> None:
-    valid = sum(c.valid for c in result.citations)
-    err_console.print(f"[bold]citations[/] {valid} of {len(result.citations)} check out")
-    for c in result.citations:
-        mark = "[green]✓[/]" if c.valid else f"[red]✗[/] {markup(c.reason)}"
-        quote = f' "{markup(c.quote)}"' if c.quote else ""
-        err_console.print(f"  {mark} {markup(c.id)}{quote}", soft_wrap=True)
-    u = usage(result)
-    err_console.print(
-        f"[dim]{result.generation.prompt_tokens:,} prompt tokens ({u['cached_tokens']:,} cached), "
-        f"{u['completion_tokens']:,} answer tokens, first token in {result.timings['first_token_s']:.1f} s, "
-        f"{result.timings['total_s']:.1f} s in all, run {result.run_id}[/]"
-    )
+        sys.stdout.flush()
+        valid = sum(c.valid for c in result.citations)
+        err_console.print(f"[bold]citations[/] {valid} of {len(result.citations)} check out")
+        for c in result.citations:
+            mark = "[green]✓[/]" if c.valid else f"[red]✗[/] {markup(c.reason)}"
+            quote = f' "{markup(c.quote)}"' if c.quote else ""
+            err_console.print(f"  {mark} {markup(c.id)}{quote}", soft_wrap=True)
+        if result.left_out:
+            note(f"left out the {result.left_out} oldest follow-up turn(s) to fit the context (the corpus stays)")
+        if result.corpus_changed:
+            note(
+                "the sources changed since the conversation began: it keeps its corpus; citations are checked against the files now"
+            )
+        u = usage(result)
+        err_console.print(
+            f"[dim]{result.generation.prompt_tokens:,} prompt tokens ({u['cached_tokens']:,} cached), "
+            f"{u['completion_tokens']:,} answer tokens, first token in {result.timings['first_token_s']:.1f} s, "
+            f"{result.timings['total_s']:.1f} s in all, run {result.run_id}, "
+            f"conversation {result.conversation_id} turn {result.turn}[/]"
+        )
 
 
 def as_json(result: AskResult) -> dict:
@@ -106,4 +194,7 @@ def as_json(result: AskResult) -> dict:
         "shrunk": result.pack.shrunk,
         "dropped": result.pack.dropped,
         "run_id": result.run_id,
+        "conversation_id": result.conversation_id,
+        "turn": result.turn,
+        "left_out_turns": result.left_out,
     }

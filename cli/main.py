@@ -15,9 +15,10 @@ from scout_context.errors import ScoutError
 
 from .ask import ask_command
 from .batch import batch_command
+from .chat import chat_command
 from .console import err_console, markup
 from .engine import engine_app
-from .logs import logs_command
+from .logs import logs_app
 from .models import models_command
 from .pack import pack_command
 from .pr import pr_command
@@ -34,12 +35,14 @@ app = typer.Typer(
 )
 app.command("pack")(pack_command)
 app.command("ask")(ask_command)
+app.command("chat")(chat_command)
 app.command("batch")(batch_command)
-app.command("logs")(logs_command)
+
 app.command("models")(models_command)
 app.command("pr")(pr_command)
 app.add_typer(engine_app, name="engine")
 app.add_typer(serve_app, name="serve")
+app.add_typer(logs_app, name="logs")
 
 
 @app.callback()

@@ -94,3 +94,29 @@ def _m004_batch_answers(db: sqlite_utils.Database) -> None:
 @migration
 def _m005_rank_indexes(db: sqlite_utils.Database) -> None:
     db.table("rank_indexes").create({"key": str, "data": bytes, "used_at": str}, pk="key")
+
+
+@migration
+def _m006_conversations(db: sqlite_utils.Database) -> None:
+    """A conversation keeps its first turn's user text (the arranged corpus and the first
+    question) so that every later turn's prompt starts with it, byte for byte; each run is
+    one turn of at most one conversation."""
+    db.table("conversations").create(
+        {
+            "id": int,
+            "created_at": str,
+            "sources_key": str,
+            "sources": str,
+            "model": str,
+            "layout": str,
+            "system": str,
+            "corpus": str,
+            "question": str,
+            "budget": int,
+        },
+        pk="id",
+    )
+    db.table("conversations").create_index(["sources_key", "model"])
+    db.table("runs").add_column("conversation_id", int)
+    db.table("runs").add_column("turn", int)
+    db.table("runs").create_index(["conversation_id", "turn"])

@@ -8,6 +8,8 @@ index per source, and numbered migrations (`migrations.py`).
   metadata only and re-analyses just the files whose metadata changed.
 - `rank_indexes`: a pack's question-independent ranking index (see `rank.py`), by a key
   of the pack's content and the ranking code; only the few most recently used are kept.
+- `runs` (the run log, see `tasks/run_record.py`) and `conversations` (a conversation's
+  first turn, which its later turns repeat; see `tasks/conversation.py`).
 """
 
 from __future__ import annotations
@@ -301,9 +303,16 @@ class Store:
         return cursor.lastrowid
 
     @_guarded
-    def runs(self, limit: int) -> list[dict[str, Any]]:
-        """The latest runs, newest first, JSON columns decoded."""
-        cursor = self.conn.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit])
+    def runs(self, limit: int, **where: Any) -> list[dict[str, Any]]:
+        """The latest runs, newest first, JSON columns decoded; `where` narrows them (see
+        `_RUN_FILTERS`: model, text in the question or answer, since a UTC time, conversation)."""
+        given = {name: value for name, value in where.items() if value is not None}
+        filters = f"WHERE {' AND '.join(_RUN_FILTERS[name] for name in given)} " if given else ""
+        if "text" in given:
+            given["text"] = f"%{given['text']}%"
+        cursor = self.conn.execute(
+            f"SELECT * FROM runs {filters}ORDER BY id DESC LIMIT :limit", {**given, "limit": limit}
+        )
         names = [column[0] for column in cursor.description]
         decoded = []
         for values in cursor.fetchall():
@@ -312,6 +321,30 @@ class Store:
                 row[key] = json.loads(row[key]) if row[key] else None
             decoded.append(row)
         return decoded
+
+    @_guarded
+    def save_conversation(self, columns: dict[str, Any]) -> int:
+        """Record a conversation's start (a `Conversation`'s columns, lists as JSON); its id.
+        Its texts are scrubbed as a run's are (the packer has redacted the corpus already)."""
+        row = {key: json.dumps(value) if isinstance(value, list) else value for key, value in scrub(columns).items()}
+        row["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._transaction():
+            cursor = self.conn.execute(
+                f"INSERT INTO conversations ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values())
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    @_guarded
+    def conversation(self, id: int | None = None, *, sources_key: str | None = None) -> dict[str, Any] | None:
+        """The conversation `id`, or the latest over the sources of `sources_key`; None if there is none."""
+        where, value = ("id = ?", id) if id is not None else ("sources_key = ?", sources_key)
+        cursor = self.conn.execute(f"SELECT * FROM conversations WHERE {where} ORDER BY id DESC LIMIT 1", [value])
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        found = dict(zip([column[0] for column in cursor.description], row, strict=True))
+        return found | {"sources": json.loads(found["sources"])}
 
     def close(self) -> None:
         self.conn.close()
@@ -336,6 +369,14 @@ class _Transaction:
         elif self.conn.in_transaction:
             self.conn.execute("ROLLBACK")
 
+
+# The conditions `Store.runs` may narrow the runs by, each named by its parameter.
+_RUN_FILTERS = {
+    "model": "model = :model",
+    "text": "(question LIKE :text OR answer LIKE :text)",
+    "since": "created_at >= :since",
+    "conversation": "conversation_id = :conversation",
+}
 
 # How long a locked store is waited for before StoreError says so.
 _BUSY_SECONDS = 30

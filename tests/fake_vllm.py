@@ -15,6 +15,7 @@ USAGE = {"prompt_tokens": 1234, "completion_tokens": 4, "prompt_tokens_details":
 
 class FakeVllm(BaseHTTPRequestHandler):
     """/v1/models, /v1/completions (SSE), /tokenize and /detokenize; one char is one token.
+    A prompt with DIES_MIDWAY gets two pieces, then the connection closes mid-body.
     A server's `served_model` is served too, and its `tokenizer_info` (else 404) at /tokenizer_info.
     Every completion streams the server's `pieces` (default PIECES), then its `usage`."""
 
@@ -55,6 +56,8 @@ class FakeVllm(BaseHTTPRequestHandler):
             self._error(
                 400, "This model's maximum context length is 65536 tokens. However, you requested 70000 tokens."
             )
+        elif "DIES_MIDWAY" in body["prompt"]:
+            self._die_midway()
         elif "SLOW" in body["prompt"]:
             time.sleep(1.5)  # the client gives up first; answer nothing
         else:
@@ -80,6 +83,18 @@ class FakeVllm(BaseHTTPRequestHandler):
             self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
             self.wfile.flush()
         self.wfile.write(b"data: [DONE]\n\n")
+
+    def _die_midway(self) -> None:
+        """Stream the first pieces, then go away as a killed server does: the connection
+        closes before the body it announced is complete."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        for piece in PIECES[:2]:
+            self.wfile.write(f"data: {json.dumps({'choices': [{'index': 0, 'text': piece}]})}\n\n".encode())
+        self.wfile.flush()
+        self.close_connection = True
 
     def _error(self, status: int, message: str) -> None:
         self._json(status, {"error": {"message": message, "type": "Error", "code": status}})

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from fake_vllm import KEY, SCOUT
 from helpers import write
 from scout_context.engine.base import Events, Generation, Request
-from scout_context.engine.chat_format import llama4_chat
+from scout_context.engine.chat_format import Turn, llama4_chat
 from scout_context.engine.config import SamplingConfig
 from scout_context.errors import EngineUnreachable, StoreError, UsageError
 from scout_context.store import Store
@@ -53,8 +53,8 @@ class FakeEngine:
     def image_tokens(self, images) -> int:
         return 0
 
-    def render_chat(self, system: str, user: str, assistant: str = "") -> str:
-        return llama4_chat(system, user, assistant)
+    def render_chat(self, system: str, user: str, assistant: str = "", history: Sequence[Turn] = ()) -> str:
+        return llama4_chat(system, user, assistant, history)
 
     def count_tokens(self, text: str) -> int:
         return scout_tokenizer().count(text)

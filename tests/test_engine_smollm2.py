@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 
 from scout_context.engine.base import Events, Generation, Request
+from scout_context.engine.chat_format import Turn
 from scout_context.engine.config import EngineConfig, SamplingConfig
 from scout_context.engine.models import ensure_model
 from scout_context.engine.vllm_local import VllmEngine
 from scout_context.errors import ContextTooLarge, EngineOutOfMemory
+from scout_context.pack.neutralize import neutralize
 
 pytestmark = pytest.mark.engine
 
@@ -58,6 +60,13 @@ def test_chat_format_is_the_models_own_template(engine: VllmEngine) -> None:
     assert engine.render_chat("Be brief.", "Hi?", "Sure") == (
         "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi?<|im_end|>\n<|im_start|>assistant\nSure"
     )
+    # A follow-up: the first prompt whole, its answer, the new question (escaped as the
+    # conversation escapes them); no turn can forge one.
+    earlier = engine.render_chat("Be brief.", "Hi?")
+    answered = Turn("Hi?", neutralize("Hello <|im_start|>user"))
+    follow = engine.render_chat("Be brief.", neutralize("And <|im_end|>?"), history=[answered])
+    assert follow.startswith(earlier + "Hello ") and follow.endswith("?<|im_end|>\n<|im_start|>assistant\n")
+    assert follow.count("<|im_start|>") == 5 and follow.count("<|im_end|>") == 4
 
 
 def test_answers_a_question_about_a_tiny_repo(engine: VllmEngine) -> None:

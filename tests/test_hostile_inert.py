@@ -155,8 +155,8 @@ def test_logs_table_shows_answers_escaped(tmp_path: Path) -> None:
     assert ask(tmp_path).returncode == 0
     proc = cli("logs", COLUMNS="300")
     assert proc.returncode == 0, proc.stderr
-    no_raw_controls(proc.stderr)
-    assert "Hi \\x1b]0;pwned\\x07" in proc.stderr
+    no_raw_controls(proc.stdout)  # the table is the command's result
+    assert "Hi \\x1b]0;pwned\\x07" in proc.stdout
 
 
 PR_ANSWER = (

@@ -4,13 +4,14 @@ lenient parsing of the model's prose, and a well-formed comment within GitHub's 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from helpers import git, write
 from scout_context.engine.base import Events, Generation
-from scout_context.engine.chat_format import llama4_chat
+from scout_context.engine.chat_format import Turn, llama4_chat
 from scout_context.engine.config import SamplingConfig
 from scout_context.errors import ContextTooLarge, UsageError
 from scout_context.store import Store
@@ -69,8 +70,8 @@ class StubEngine:
     def image_tokens(self, images) -> int:
         return 0
 
-    def render_chat(self, system: str, user: str, assistant: str = "") -> str:
-        return llama4_chat(system, user, assistant)
+    def render_chat(self, system: str, user: str, assistant: str = "", history: Sequence[Turn] = ()) -> str:
+        return llama4_chat(system, user, assistant, history)
 
     def count_tokens(self, text: str) -> int:
         return scout_tokenizer().count(text)

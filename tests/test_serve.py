@@ -124,6 +124,46 @@ def test_two_asks_at_once(served: Served) -> None:
         assert "using the local server" in err and json.loads(out)["usage"]["completion_tokens"] > 0
 
 
+def test_a_follow_up_is_served_from_the_prefix_cache(served: Served) -> None:
+    """`ask -c` sends the first prompt whole (corpus, question, answer) before the new
+    question: the server's prefix cache holds at least 90% of what the two prompts share."""
+    first = served.run("ask", str(EXAMPLE), QUESTIONS[0], "--max-tokens", "24", "--json")
+    assert first.returncode == 0, first.stderr
+    follow = served.run("ask", str(EXAMPLE), "-c", QUESTIONS[1], "--max-tokens", "24", "--json")
+    assert follow.returncode == 0, follow.stderr
+    assert "using the local server" in follow.stderr
+    before, after = json.loads(first.stdout), json.loads(follow.stdout)
+    assert after["conversation_id"] == before["conversation_id"] and after["turn"] == 2
+    shared = before["usage"]["prompt_tokens"]  # the whole first prompt starts the second
+    assert after["usage"]["prompt_tokens"] > shared
+    assert after["usage"]["cached_tokens"] >= 0.9 * shared, (after["usage"], shared)
+
+
+def test_a_chat_session_through_stdin(served: Served) -> None:
+    lines = f"{QUESTIONS[0]}\n/tokens\n{QUESTIONS[1]}\n/tokens\n/reset\n/tokens\n"
+    proc = subprocess.run(
+        [EXE, "chat", str(EXAMPLE), "--max-tokens", "24"],
+        input=lines,
+        capture_output=True,
+        text=True,
+        env=served.env,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr  # the end of input leaves
+    assert "using the local server" in proc.stderr
+    answers = [line for line in proc.stdout.splitlines() if line.strip()]
+    assert len(answers) >= 2, proc.stdout
+    reports = [line for line in proc.stderr.splitlines() if line.startswith("last prompt:")]
+    assert len(reports) == 2 and "turn 2 of conversation" in reports[1]
+    cached = int(reports[1].split(" tokens, ")[1].split(" of them")[0].replace(",", ""))
+    prompt = int(reports[0].split("last prompt: ")[1].split(" tokens")[0].replace(",", ""))
+    assert cached >= 0.9 * prompt  # the second turn reuses the whole first prompt
+    assert "the next question starts a new conversation" in proc.stderr
+    assert "no question yet" in proc.stderr  # /tokens after /reset
+    turns = json.loads(served.run("logs", "--json", "-n", "2").stdout)
+    assert [(t["command"], t["turn"]) for t in turns] == [("chat", 1), ("chat", 2)]
+
+
 def test_explicit_engines_are_not_redirected(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SCOUT_CACHE_DIR", str(served.cache))
     announced: list[str] = []

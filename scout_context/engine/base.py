@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from scout_context.engine.config import SamplingConfig
 
 if TYPE_CHECKING:
+    from scout_context.engine.chat_format import Turn
     from scout_context.sources.images import ImageInput
 
 OnText = Callable[[int, str], None]
@@ -115,8 +116,11 @@ class Engine(Protocol):
         """Context that `images`, attached to one prompt, may take besides its text."""
         ...
 
-    def render_chat(self, system: str, user: str, assistant: str = "") -> str:
-        """The model's chat format for one turn, ready for the answer (`assistant` prefills it)."""
+    def render_chat(self, system: str, user: str, assistant: str = "", history: Sequence[Turn] = ()) -> str:
+        """The model's chat format for `system`, the earlier exchanges of a conversation
+        (`history`, oldest first: none for a single question) and `user`, ready for the
+        answer (`assistant` prefills it). A prompt with history starts with the whole prompt
+        of its first exchange, byte for byte, so the engine's prefix cache serves it."""
         ...
 
     def count_tokens(self, text: str) -> int:

@@ -39,7 +39,7 @@ from typing import Any
 import httpx
 
 from scout_context.engine.base import Events, Generation, Request
-from scout_context.engine.chat_format import LLAMA4_IMAGE_TOKENS, llama4_chat, llama4_turns
+from scout_context.engine.chat_format import LLAMA4_IMAGE_TOKENS, Turn, llama4_chat, llama4_turns, messages
 from scout_context.engine.config import EngineConfig, SamplingConfig
 from scout_context.engine.multimodal import openai_chat_request, request_options, within_limit
 from scout_context.errors import AuthError, ContextTooLarge, EngineUnreachable, ModelMissing, ScoutError, UsageError
@@ -132,14 +132,13 @@ class OpenAIEngine:
     def image_tokens(self, images: Sequence[ImageInput]) -> int:
         return len(images) * LLAMA4_IMAGE_TOKENS  # only a Llama 4 model takes images here
 
-    def render_chat(self, system: str, user: str, assistant: str = "") -> str:
+    def render_chat(self, system: str, user: str, assistant: str = "", history: Sequence[Turn] = ()) -> str:
         if self.is_llama4:
-            return llama4_chat(system, user, assistant)
+            return llama4_chat(system, user, assistant, history)
         escape = self._special_tokens.escape
-        messages = [{"role": "system", "content": escape(system)}] if system else []
-        messages.append({"role": "user", "content": escape(user)})
+        chat = [{**m, "content": escape(m["content"])} for m in messages(system, user, history)]
         tokens = self._call(
-            "POST", "/tokenize", {"model": self.model_name, "messages": messages, "add_generation_prompt": True}
+            "POST", "/tokenize", {"model": self.model_name, "messages": chat, "add_generation_prompt": True}
         ).get("tokens")
         if not isinstance(tokens, list) or not all(_count(token) is not None for token in tokens):
             raise self._unexpected("/tokenize", "no list of token ids (`tokens`)")

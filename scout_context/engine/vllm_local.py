@@ -32,7 +32,7 @@ from typing import Any
 
 from scout_context.engine import models, multimodal
 from scout_context.engine.base import Events, Generation, Request
-from scout_context.engine.chat_format import LLAMA4_IMAGE_TOKENS, llama4_chat, template_chat
+from scout_context.engine.chat_format import LLAMA4_IMAGE_TOKENS, Turn, llama4_chat, template_chat
 from scout_context.engine.config import DEFAULT_MODEL, EngineConfig, SamplingConfig
 from scout_context.errors import ContextTooLarge, EngineOutOfMemory, ScoutError, UsageError
 from scout_context.sources.images import ImageInput
@@ -108,10 +108,10 @@ class VllmEngine:
     def image_tokens(self, images: Sequence[ImageInput]) -> int:
         return len(images) * LLAMA4_IMAGE_TOKENS  # images go only to Llama 4 prompts (`vllm_inputs`)
 
-    def render_chat(self, system: str, user: str, assistant: str = "") -> str:
+    def render_chat(self, system: str, user: str, assistant: str = "", history: Sequence[Turn] = ()) -> str:
         if self.is_llama4:
-            return llama4_chat(system, user, assistant)
-        return template_chat(self.tokenizer, system, user, assistant)
+            return llama4_chat(system, user, assistant, history)
+        return template_chat(self.tokenizer, system, user, assistant, history)
 
     def count_tokens(self, text: str) -> int:
         return len(self._encode(text))

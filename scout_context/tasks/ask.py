@@ -1,4 +1,5 @@
-"""`ask`: pack the sources, fit them in the engine's context, answer, check the citations."""
+"""`ask`: pack the sources, fit them in the engine's context, answer, check the citations.
+Each `ask` starts a conversation that follow-up questions continue (`conversation`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from ..engine.base import Engine, Events, Generation, Request
+from ..engine.base import Engine, Generation, Request
 from ..engine.config import SamplingConfig
 from ..engine.multimodal import attach
 from ..pack.arrange import Layout, arrange
@@ -18,9 +19,9 @@ from ..pack.result import Arranged, PackResult, biggest_consumers
 from ..sources.files import Skipped
 from ..sources.images import collect_images
 from ..store import Store
-from .citations import Citation, check_citations
+from .citations import Citation
+from .conversation import Conversation, TurnLog, fit_history
 from .prompting import fit_prompt
-from .run_record import RunRecord
 
 
 @dataclass
@@ -33,6 +34,10 @@ class AskResult:
     prompt_tokens: int
     timings: dict[str, float] = field(default_factory=dict)
     run_id: int = 0
+    conversation_id: int = 0
+    turn: int = 1
+    left_out: int = 0  # earlier follow-ups left out for room (see `_follow_up`)
+    corpus_changed: bool = False  # the sources no longer pack to the conversation's corpus
 
 
 def prompt_template(name: str) -> str:
@@ -66,39 +71,87 @@ def ask(
     progress: Progress | None = None,
     on_text: Callable[[int, str], None] | None = None,
     command: str = "ask",
+    conversation: Conversation | None = None,
+    corpus: Arranged | None = None,
 ) -> AskResult:
     """Answer `question` from `sources`, fitted into the engine's context less the answer's
-    reserve. Raises ContextTooLarge when it cannot fit (or `fit_to_budget` is off)."""
+    reserve, as the first turn of a new conversation. Raises ContextTooLarge when it cannot
+    fit (or `fit_to_budget` is off). With `conversation`, the question is its next turn
+    instead: its corpus, layout and language are the first turn's (`corpus` is that corpus
+    arranged, where the caller still has it; see `_follow_up`)."""
+    if conversation is not None:
+        return _follow_up(
+            sources, question, conversation, engine, store, options, sampling, corpus, progress, on_text, command
+        )
     started = time.perf_counter()
     packed = pack(sources, options, store=store, progress=progress)
     candidates, unusable = collect_images(sources)
     images, not_sent = attach(candidates, engine)
     packed.skipped.extend(Skipped(where, reason) for where, reason in [*unusable, *not_sent])
     packed_at = time.perf_counter()
-    arranged, prompt, prompt_tokens = _fitted_prompt(
+    arranged, budget, prompt, prompt_tokens = _fitted_prompt(
         packed, question, engine, sampling, layout, fit_to_budget, answer_language, engine.image_tokens(images), store
     )
-    generation = engine.generate([Request(prompt, tuple(images))], sampling, Events(on_text=on_text))[0]
-    citations = check_citations(generation.text, arranged.chunks)
+    system, kept = system_prompt(answer_language), [str(path) for path in sources]
+    conversation = Conversation(kept, engine.model_name, layout, system, arranged.text, question, budget).start(store)
+
+    log = TurnLog(store, engine, command, conversation, 1, question, arranged, prompt_tokens)
+    generation = log.answer(prompt, sampling, on_text, images)
     timings = {
         "pack_s": round(packed_at - started, 3),
         "first_token_s": round(generation.first_token_s, 3),
         "generate_s": round(generation.total_s, 3),
         "total_s": round(time.perf_counter() - started, 3),
     }
-    result = AskResult(question, generation.text, citations, generation, arranged, prompt_tokens, timings)
-    result.run_id = RunRecord.answered(
-        command,
-        engine,
-        generation.finish_reason,
-        sources=[str(path) for path in sources],
-        question=question,
-        answer=generation.text,
-        citations=citations,
-        usage=usage(result),
-        timings=timings,
-    ).log(store)
+    logged = log.log(generation.text, generation.finish_reason, generation, **timings)
+    result = AskResult(question, generation.text, logged.citations, generation, arranged, prompt_tokens, timings)
+    result.run_id, result.conversation_id = logged.id or 0, conversation.id
     return result
+
+
+def _follow_up(
+    sources: Sequence[Path],
+    question: str,
+    conversation: Conversation,
+    engine: Engine,
+    store: Store,
+    options: PackOptions,
+    sampling: SamplingConfig,
+    arranged: Arranged | None,
+    progress: Progress | None,
+    on_text: Callable[[int, str], None] | None,
+    command: str,
+) -> AskResult:
+    """`question` as the next turn of `conversation` over `sources` (see `conversation`).
+    Without the conversation's corpus `arranged`, the sources are packed again (the cache
+    makes that cheap) and arranged as the first turn was, to check the citations against."""
+    started = time.perf_counter()
+    if arranged is None:
+        packed = pack(sources, options, store=store, progress=progress)
+        arranged = arrange(
+            packed, question=conversation.question, layout=conversation.layout, budget=conversation.budget, store=store
+        )
+    history, turn = conversation.history(store)
+    prompt, tokens, left_out = fit_history(engine, conversation.system, question, history, sampling.max_tokens)
+    log = TurnLog(store, engine, command, conversation, turn, question, arranged, tokens)
+    generation = log.answer(prompt, sampling, on_text)
+    timings = {"first_token_s": round(generation.first_token_s, 3), "generate_s": round(generation.total_s, 3)}
+    timings["total_s"] = round(time.perf_counter() - started, 3)
+    logged = log.log(generation.text, generation.finish_reason, generation, **timings)
+    return AskResult(
+        question,
+        generation.text,
+        logged.citations,
+        generation,
+        arranged,
+        tokens,
+        timings,
+        run_id=logged.id or 0,
+        conversation_id=conversation.id,
+        turn=turn,
+        left_out=left_out,
+        corpus_changed=arranged.text != conversation.corpus,
+    )
 
 
 PRIME_QUESTION = "What do these sources contain?"
@@ -113,7 +166,7 @@ def prime(sources: Sequence[Path], *, engine: Engine, store: Store, options: Pac
     question's prompt, so the corpus before it is computed once, here."""
     packed = pack(sources, options, store=store)
     reserve = SamplingConfig(max_tokens=ASK_MAX_TOKENS)
-    _, prompt, _ = _fitted_prompt(packed, PRIME_QUESTION, engine, reserve, "stable", True, None, 0, store)
+    _, _, prompt, _ = _fitted_prompt(packed, PRIME_QUESTION, engine, reserve, "stable", True, None, 0, store)
     return engine.generate([Request(prompt)], SamplingConfig(max_tokens=1))[0]
 
 
@@ -127,15 +180,17 @@ def _fitted_prompt(
     answer_language: str | None,
     image_tokens: int,
     store: Store | None = None,
-) -> tuple[Arranged, str, int]:
-    """The arranged pack, its rendered prompt and the prompt's exact tokens for this engine
-    (see `prompting`). Attached images take `image_tokens` of the context besides the text."""
+) -> tuple[Arranged, int, str, int]:
+    """The arranged pack, the Scout budget it was arranged for, its rendered prompt and the
+    prompt's exact tokens for this engine (see `prompting`). Attached images take
+    `image_tokens` of the context besides the text."""
 
-    def corpus(budget: int) -> tuple[Arranged, str, int]:
+    def corpus(budget: int) -> tuple[tuple[Arranged, int], str, int]:
+        budget = max(budget, 1)
         arranged = arrange(
-            packed, question=question, layout=layout, budget=max(budget, 1), fit_to_budget=fit_to_budget, store=store
+            packed, question=question, layout=layout, budget=budget, fit_to_budget=fit_to_budget, store=store
         )
-        return arranged, arranged.text, arranged.tokens
+        return (arranged, budget), arranged.text, arranged.tokens
 
     fitted = fit_prompt(
         engine,
@@ -146,7 +201,8 @@ def _fitted_prompt(
         refit=fit_to_budget,
         explain=lambda overflow: f"{overflow.over()}; {biggest_consumers(packed)}",
     )
-    return fitted.built, fitted.text, fitted.tokens
+    (arranged, budget) = fitted.built
+    return arranged, budget, fitted.text, fitted.tokens
 
 
 def usage(result: AskResult) -> dict[str, int]:

@@ -1,5 +1,6 @@
 """One run of a task (ask, pr, batch) as the run log keeps it: the task builds a `RunRecord`,
 which logs itself to the store (`log`); `scout-context logs` reads the latest back (`latest`).
+A turn of a conversation (`conversation`) is a run with its conversation's id and number.
 
 The store's `runs` table has one column per field; lists and dicts are stored as JSON, and the
 store scrubs every credential and redaction shape before writing (`Store.log_run`). Citations
@@ -30,7 +31,9 @@ class RunRecord:
     citations: list[Citation]
     usage: dict[str, int]  # prompt_tokens, cached_tokens, completion_tokens
     timings: dict[str, float]  # seconds by step
-    status: str  # the engine's finish reason, or "done"
+    status: str  # the engine's finish reason, "done", or "failed" (the answer is what was streamed)
+    conversation_id: int | None = None
+    turn: int | None = None  # 1 for the question that started the conversation
     id: int | None = None  # the store's, once logged
     created_at: str | None = None  # UTC, set by the store
 
@@ -47,6 +50,8 @@ class RunRecord:
         citations: list[Citation],
         usage: dict[str, int],
         timings: dict[str, float],
+        conversation_id: int | None = None,
+        turn: int | None = None,
     ) -> RunRecord:
         """The record of a run that `engine` answered."""
         return cls(
@@ -60,6 +65,8 @@ class RunRecord:
             usage,
             timings,
             finish_reason or "done",
+            conversation_id,
+            turn,
         )
 
     def log(self, store: Store) -> int:
@@ -68,9 +75,9 @@ class RunRecord:
         return self.id
 
     @classmethod
-    def latest(cls, store: Store, count: int) -> list[RunRecord]:
-        """The latest `count` runs, newest first."""
-        return [cls._read(row) for row in store.runs(count)]
+    def latest(cls, store: Store, count: int, **where: Any) -> list[RunRecord]:
+        """The latest `count` runs, newest first; `where` narrows them (see `Store.runs`)."""
+        return [cls._read(row) for row in store.runs(count, **where)]
 
     def as_json(self) -> dict[str, Any]:
         """The record as `logs --json` shows it: the table's columns, in its order."""
@@ -88,6 +95,8 @@ class RunRecord:
             "usage": self.usage,
             "timings": self.timings,
             "status": self.status,
+            "conversation_id": self.conversation_id,
+            "turn": self.turn,
         }
 
     @classmethod
