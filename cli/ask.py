@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,6 +15,7 @@ from scout_context.tasks.ask import ASK_MAX_TOKENS, AskResult, ask, usage
 from .console import InertStream, err_console, markup, note, print_json
 from .engine_options import (
     BaseUrl,
+    DryRun,
     EngineName,
     Images,
     MaxModelLen,
@@ -24,7 +25,9 @@ from .engine_options import (
     Timeout,
     Verbose,
     engine_config,
+    print_dry_run,
     sampling_config,
+    with_hardware_options,
 )
 from .options import (
     Compress,
@@ -42,6 +45,7 @@ from .options import (
 from .summary import pack_progress
 
 
+@with_hardware_options
 def ask_command(
     sources: Annotated[list[Path], typer.Argument(help="Folders (git-aware) or files to read.", show_default=False)],
     question: Annotated[str, typer.Argument(help="The question, in any language.", show_default=False)],
@@ -62,17 +66,23 @@ def ask_command(
     compress: Compress = False,
     no_redact: NoRedact = False,
     no_default_excludes: NoDefaultExcludes = False,
-    images: Images = 10,
+    images: Images = 5,
     timeout: Timeout = None,
     verbose: Verbose = False,
     password: Password = None,
+    dry_run: DryRun = False,
+    *,
+    hardware: dict[str, Any],
 ) -> None:
     """Answer QUESTION from SOURCES: pack them, run the model, stream the answer, check its citations.
 
     The answer goes to stdout as it is written; the citation check and usage go to stderr.
     Every run is logged (`scout-context logs`).
     """
-    config = engine_config(engine, model, base_url, max_model_len, verbose, images, timeout)
+    config = engine_config(engine, model, base_url, max_model_len, verbose, images, timeout, hardware)
+    if dry_run:
+        print_dry_run(config)
+        return
     streaming = not json_output
     answer = InertStream(sys.stdout.write)
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -22,12 +22,13 @@ from scout_context.tasks.openai_batch import export_openai_batch, read_openai_ba
 from scout_context.tasks.reports import summary_json, write_reports
 
 from .console import err_console, markup, note, print_json
-from .engine_options import Timeout, Verbose
+from .engine_options import Timeout, Verbose, with_hardware_options
 from .options import JsonOutput
 
 DEFAULT_JOB_FILE = Path("jobs.yaml")
 
 
+@with_hardware_options
 def batch_command(
     jobs: Annotated[
         Path | None,
@@ -78,6 +79,8 @@ def batch_command(
     ] = None,
     timeout: Timeout = None,
     verbose: Verbose = False,
+    *,
+    hardware: dict[str, Any],
 ) -> None:
     """Answer the questions of a job file's jobs and write a report per job.
 
@@ -102,7 +105,7 @@ def batch_command(
     if export_openai_batch_file and (reason := job_file.overwrites_input(export_openai_batch_file)):
         raise UsageError(f"--export-openai-batch: {export_openai_batch_file} {reason}")
     imported = read_openai_batch(import_openai_batch_file) if import_openai_batch_file else None
-    config = replace(job_file.engine, verbose=verbose)
+    config = replace(job_file.engine, verbose=verbose, **hardware)  # the command line's hardware over the job file's
     engine = open_engine(config if timeout is None else replace(config, timeout_s=timeout), announce=note)
     store = Store()
     try:

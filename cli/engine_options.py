@@ -1,15 +1,26 @@
-"""Options of every command that generates (`ask`, `pr`, `batch`): their flags, bounds and help
-are `EngineConfig`'s and `SamplingConfig`'s fields (see `setting_options`)."""
+"""Options of every command that generates (`ask`, `pr`, `batch`, `serve`): their flags, bounds
+and help are `EngineConfig`'s and `SamplingConfig`'s fields (see `setting_options`).
+
+The hardware options (`HARDWARE`: GPUs, GPU memory, tensor parallel size, KV cache dtype, GPU
+memory use) are one set: `with_hardware_options` adds them to a command and hands the command
+what the user gave as one mapping, `hardware`, for `engine_config`."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from scout_context.engine import registry
 from scout_context.engine.config import EngineConfig, SamplingConfig
+from scout_context.settings import settings
+from scout_context.tasks.jobs import HARDWARE_SETTINGS
 
+from .console import note, print_json
 from .setting_options import option
 
 EngineName = Annotated[str, option(EngineConfig, "backend", more=registry.option_help())]
@@ -21,6 +32,47 @@ Temperature = Annotated[float, option(SamplingConfig, "temperature")]
 Images = Annotated[int, option(EngineConfig, "limit_images")]
 Verbose = Annotated[bool, option(EngineConfig, "verbose")]
 Timeout = Annotated[float | None, option(EngineConfig, "timeout_s", show_default=False)]
+DryRun = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run", help="Print the engine's settings (vLLM arguments, environment, plan) and start nothing."
+    ),
+]
+
+HARDWARE = HARDWARE_SETTINGS
+"""`EngineConfig` fields that say what the engine runs on (the job file's keys too); an option not
+given leaves the field's default."""
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def with_hardware_options(command: Command) -> Command:
+    """`command` with the `HARDWARE` options added to its signature; it receives them as one
+    keyword argument, `hardware` (the options given, by field name)."""
+    hints = typing.get_type_hints(command, include_extras=True)  # resolved here: typer reads the wrapper's
+    signature = inspect.signature(command)
+    added = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[kind | None, option(EngineConfig, name, show_default=False)],
+        )
+        for name in HARDWARE
+        for kind in [settings(EngineConfig)[name].kind]
+    ]
+    kept = [p.replace(annotation=hints[p.name]) for p in signature.parameters.values() if p.name != "hardware"]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        hardware = {name: kwargs.pop(name) for name in HARDWARE if kwargs.get(name) is not None}
+        for name in HARDWARE:
+            kwargs.pop(name, None)
+        return command(*args, hardware=hardware, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=[*kept, *added])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in [*kept, *added]} | {"return": hints.get("return")}
+    return wrapper  # type: ignore[return-value]
 
 
 def engine_config(
@@ -29,20 +81,27 @@ def engine_config(
     base_url: str | None,
     max_model_len: int | None,
     verbose: bool,
-    images: int = 10,
+    images: int = 5,
     timeout: float | None = None,
+    hardware: dict[str, Any] | None = None,
 ) -> EngineConfig:
     if engine not in registry.BACKENDS and engine != registry.AUTO:
         raise typer.BadParameter(f"unknown engine {engine!r}: use {registry.either()}", param_hint="--engine")
-    return EngineConfig.from_env(
-        backend=engine,
-        model=model,
-        base_url=base_url,
-        max_model_len=max_model_len,
-        verbose=verbose,
-        limit_images=images,
-        timeout_s=timeout,
-    )
+    given: dict[str, Any] = {"backend": engine, "model": model, "base_url": base_url, "max_model_len": max_model_len}
+    given |= {"verbose": verbose, "limit_images": images, "timeout_s": timeout}
+    return EngineConfig.from_env(**given, **(hardware or {}))
+
+
+def print_dry_run(config: EngineConfig) -> None:
+    """`--dry-run`: the embedded engine's settings for `config` as JSON on stdout (`engine_args`,
+    exactly what `vllm.LLM` would get; `env`; `plan`, with its derivation; `notes`), the notes
+    on stderr too. Nothing starts; a registry model's checkpoint need not be here."""
+    from scout_context.engine.engine_settings import engine_settings
+
+    settings = engine_settings(config)
+    for line in settings.notes:
+        note(line)
+    print_json(settings.as_json())
 
 
 def sampling_config(max_tokens: int, temperature: float) -> SamplingConfig:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -100,6 +100,8 @@ def pr_command(
     temperature: Temperature = 0.0,
     timeout: Timeout = None,
     verbose: Verbose = False,
+    *,
+    hardware: dict[str, Any],
 ) -> None:
     """Summarize a pull request: the diff against the merge base, with the code around it.
 
@@ -112,7 +114,7 @@ def pr_command(
     if output_format not in FORMATS:
         raise typer.BadParameter(f"unknown format {output_format!r}: use markdown or json", param_hint="--format")
     actions = Actions.from_env()
-    config = engine_config(engine, model, base_url, max_model_len, verbose, timeout=timeout)
+    config = engine_config(engine, model, base_url, max_model_len, verbose, timeout=timeout, hardware=hardware)
     pull = actions.pull_request
     base = base or (pull.get("base") or {}).get("sha")
     if not base:

@@ -15,6 +15,7 @@ Every failure is one line, ModelMissing (exit 7).
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +66,10 @@ def resolve(name: str) -> ModelSource:
     info = models.KNOWN.get(name)
     if info is not None and info.checkpoint is not None and not info.present:
         return ModelSource(name, info.checkpoint.repo, info.checkpoint.config, False)
-    if info is not None or Path(name).expanduser().exists():
+    folder = Path(name).expanduser()
+    if info is None and folder.exists() and not (folder / "config.json").is_file():
+        raise ModelMissing(f"{name} has no config.json: not a model folder")
+    if info is not None or folder.exists():
         folder = models.ensure_model(name)
         config = _read(folder / "config.json")
         return ModelSource(name, str(folder.resolve()), config, builtin=info is not None and info.build is not None)
@@ -94,6 +98,7 @@ def _hub_config(repo: str) -> dict[str, Any]:
         )
     except ImportError:
         raise ModelMissing(f"{repo}: reading a Hugging Face id needs huggingface_hub (the engine extras)") from None
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)  # its retries are not the user's business
     try:
         return _read(Path(hf_hub_download(repo, "config.json")))
     except GatedRepoError:

@@ -89,6 +89,8 @@ def start(
         _refuse_taken(host, port, note)
         launch = server_launch(config, host, port, api_key)
         launch.source.check_access()
+        for line in launch.notes:
+            note(line)
         log = log_path(port)
         with open(log, "wb") as output:
             process = subprocess.Popen(

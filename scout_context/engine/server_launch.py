@@ -40,6 +40,8 @@ class Launch:
     settings: dict[str, Any]
     """The `vllm.LLM` arguments it runs with, less those the server has no flag for (recorded in its state file)."""
     source: ModelSource = field(repr=False)
+    notes: tuple[str, ...] = ()
+    """What the plan changed of what was asked (a lowered --max-model-len)."""
 
 
 def served_name(model: str | None) -> str:
@@ -65,7 +67,7 @@ def server_launch(config: EngineConfig, host: str, port: int, api_key: str | Non
     env = dict(server.env)
     if api_key:
         env["VLLM_API_KEY"] = api_key
-    return Launch(argv, env, name, settings, server.source)
+    return Launch(argv, env, name, settings, server.source, server.notes)
 
 
 def server_flag(key: str, value: Any) -> list[str]:

@@ -132,8 +132,10 @@ def template_questions(text: str, variables: dict[str, str], where: str) -> tupl
 _TOP = {"engine", "corpora", "jobs"}
 _JOB = {"name", "title", "corpus", "questions", "template", "variables", "output", "format"}
 # The keys of `engine:` and of each corpus: (settings dataclass, its fields), in reading order.
+HARDWARE_SETTINGS = ("gpus", "gpu_memory_gib", "tensor_parallel_size", "kv_cache_dtype", "gpu_memory_utilization")
+"""The `EngineConfig` fields that say what the embedded engine runs on (the commands' hardware options)."""
 ENGINE_SETTINGS = (
-    (EngineConfig, ("backend", "model", "base_url", "max_model_len")),
+    (EngineConfig, ("backend", "model", "base_url", "max_model_len", *HARDWARE_SETTINGS)),
     (SamplingConfig, ("temperature", "max_tokens")),
     (JobFile, ("concurrency", "answer_language")),
 )
