@@ -31,14 +31,14 @@ class EngineConfig:
     backend: str = setting(AUTO, flag="--engine")  # AUTO or a name in `registry.BACKENDS`, which says what each is
     """The engine that runs the model."""
     model: str | None = None
-    """A known model or a model folder; with the openai engine, the served model id. `scout-context models`
+    """A known model, a Hugging Face id or a model folder; with the openai engine, the served model id. `scout-context models`
     lists the known ones (SCOUT_MODEL when none is given; without either: smollm2 locally, the server's
     only model remotely)."""
     max_model_len: int | None = setting(None, minimum=256)
     """Context length to run the embedded engine with (default: on GPUs the most the plan holds, lowered
     to it with a note when asked for more; on a CPU the model's own)."""
     gpus: int | None = setting(None, minimum=0)
-    """GPUs to run on, in all (default: the CUDA devices torch sees, else the CPU); with --gpu-memory, a
+    """The number of GPUs to run on, in all (default: the CUDA devices torch sees, else the CPU); with --gpu-memory, a
     machine that is not this one, to plan for it (0: the CPU)."""
     gpu_memory_gib: float | None = setting(None, flag="--gpu-memory", key="gpu_memory", minimum=1.0)
     """Each GPU's memory in GiB as CUDA reports it (79.18 on an H100 80GB, 139.8 on an H200), with --gpus."""
@@ -51,14 +51,14 @@ class EngineConfig:
     gpu_memory_utilization: float = setting(0.9, minimum=0.05)
     """Share of each GPU's memory vLLM may take (weights, overhead and KV cache)."""
     tensor_parallel_size: int | None = setting(None, minimum=1)
-    """GPUs one copy of the model is split over (default: as many of a node's as Scout's heads allow)."""
+    """The number of GPUs one copy of the model is split over (default: as many of a node's as Scout's heads allow)."""
     enable_prefix_caching: bool = True
     enable_chunked_prefill: bool = True
     max_num_batched_tokens: int | None = None
     max_num_seqs: int = 16
     """Requests run at once. vLLM keeps host buffers of max_num_seqs x max_model_len x 5
     bytes (its default of 256 to 1024 sequences needs 13 to 53 GB of RAM at 10M tokens)."""
-    limit_images: int = setting(0, flag="--images", minimum=0)
+    limit_images: int = setting(5, flag="--images", minimum=0)
     """Most images to attach when the model reads images (Llama 4 Scout does; the rest are listed as skipped)."""
     attn_temperature_tuning: bool | None = None
     """None: vLLM's rule (on when max_model_len > 32768); True/False forces it."""

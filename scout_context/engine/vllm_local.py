@@ -36,7 +36,7 @@ from scout_context.engine.base import Generation, OnDone, OnText
 from scout_context.engine.chat_format import LLAMA4_IMAGE_TOKENS, llama4_chat, template_chat
 from scout_context.engine.config import DEFAULT_MODEL, EngineConfig, SamplingConfig
 from scout_context.engine.engine_settings import EngineSettings, engine_settings
-from scout_context.errors import ContextTooLarge, EngineOutOfMemory, ScoutError, UsageError
+from scout_context.errors import ContextTooLarge, EngineOutOfMemory, ModelMissing, ScoutError, UsageError
 from scout_context.sources.images import ImageInput
 
 OUT_OF_MEMORY = re.compile(
@@ -104,7 +104,11 @@ class VllmEngine:
 
         if not self.config.verbose:
             transformers.logging.set_verbosity_error()
-        return transformers.AutoTokenizer.from_pretrained(self.settings.source.load)
+        self.settings.source.check_access()
+        try:
+            return transformers.AutoTokenizer.from_pretrained(self.settings.source.load)
+        except OSError as error:  # not in the cache and not reachable, or not a tokenizer
+            raise ModelMissing(f"cannot load {self.model_name}'s tokenizer: {str(error).splitlines()[0]}") from None
 
     @cached_property
     def is_llama4(self) -> bool:

@@ -156,6 +156,10 @@ def _example() -> str:
         example_line(EngineConfig, "model", "scout", indent=2, off=True),
         example_line(EngineConfig, "base_url", "http://gpu-box:8000/v1", indent=2, off=True),
         example_line(EngineConfig, "max_model_len", "131072", indent=2, off=True),
+        *(
+            example_line(EngineConfig, name, value, indent=2, off=True)
+            for name, value in zip(HARDWARE_SETTINGS, ("8", "79.18", "8", "auto", "0.9"), strict=True)
+        ),
         example_line(SamplingConfig, "max_tokens", indent=2),
         example_line(SamplingConfig, "temperature", indent=2),
         example_line(JobFile, "concurrency", indent=2, off=True),
