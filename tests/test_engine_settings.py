@@ -200,7 +200,7 @@ def test_models_that_cannot_be_had_are_one_line(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelMissing, match="not in the Hugging Face cache and HF_HUB_OFFLINE is set"):
         resolve("nobody-here/no-such-model")
-    with pytest.raises(ModelMissing, match="has no config.json"):
+    with pytest.raises(ModelMissing, match=r"has no config\.json"):
         resolve(str(tmp_path))
     with pytest.raises(ModelMissing, match="no model 'nonsense'"):
         resolve("nonsense")
