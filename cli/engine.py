@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, cast
 
 import typer
 from rich.table import Table
 
-from scout_context.engine.checkpoints import SCOUT_CONFIG
+from scout_context.engine.checkpoints import SCOUT_CHECKPOINTS, SCOUT_CONFIG
+from scout_context.engine.config import EngineConfig
+from scout_context.engine.engine_settings import engine_settings
 from scout_context.engine.hardware import Hardware
+from scout_context.engine.model_source import ModelSource, read_config
 from scout_context.engine.profile import Plan, PlanRequest, plan
 from scout_context.errors import UsageError
 
@@ -140,13 +142,29 @@ def plan_command(
     """
     if model_config is not None and model is None:
         raise UsageError("--model-config needs --model: the checkpoint to serve")
-    config = _read_config(model_config) if model_config else SCOUT_CONFIG
+    config = SCOUT_CONFIG
+    if model_config is not None:
+        config = read_config(model_config / "config.json" if model_config.is_dir() else model_config)
     hardware = Hardware(gpus, gpu_memory or 0.0, nodes=nodes, gpu_name=gpu_name, cpu_kv_space_gib=cpu_kv_space)
     request = PlanRequest(weights, kv_dtype, model, weights_gib, context, hybrid_kv, max_images, gpu_memory_utilization)
-    result = plan(config, hardware, request)
+    if hardware.is_cpu:  # vLLM's CPU backend, planned: what `ask` runs on a CPU is `EngineConfig.llm_kwargs`
+        result, settings = plan(config, hardware, request), {}
+    else:  # the function the engines use, with the plan's own choices (weights, layout, context) over it
+        chosen = engine_settings(
+            EngineConfig(kv_cache_dtype=kv_dtype, gpu_memory_utilization=gpu_memory_utilization),
+            hardware,
+            source=ModelSource(model or SCOUT_CHECKPOINTS["bf16"].repo, model or "", config, builtin=False),
+            plan_overrides=dataclasses.asdict(request) | {"overhead": request.overhead},
+        )
+        result, settings = cast(Plan, chosen.planned), {"engine_args": chosen.engine_args, "env": chosen.env}
     if json_output:
         print_json(
-            {**dataclasses.asdict(result), "serve_command": result.serve_command(), "launch": result.launch_script()}
+            {
+                **dataclasses.asdict(result),
+                "serve_command": result.serve_command(),
+                "launch": result.launch_script(),
+                **settings,
+            }
         )
         return
     err_console.print(_table(result, hardware, request))
@@ -154,17 +172,6 @@ def plan_command(
         err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
     sys.stdout.write(result.launch_script() + "\n")
     sys.stdout.flush()
-
-
-def _read_config(path: Path) -> dict[str, Any]:
-    file = path / "config.json" if path.is_dir() else path
-    try:
-        config = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise UsageError(f"cannot read the model config {file}: {error}") from None
-    if not isinstance(config, dict):
-        raise UsageError(f"{file} is not a config object")
-    return config
 
 
 def _table(result: Plan, hardware: Hardware, request: PlanRequest) -> Table:

@@ -11,6 +11,8 @@ import typer
 from typer.testing import CliRunner
 
 from scout_context.engine.checkpoints import SCOUT_CHECKPOINTS, SCOUT_CONFIG, SCOUT_TEXT_CONFIG, estimate_weights_gib
+from scout_context.engine.config import EngineConfig
+from scout_context.engine.engine_settings import engine_settings
 from scout_context.engine.hardware import Hardware
 from scout_context.engine.profile import Overhead, PlanRequest, plan
 from scout_context.errors import ContextTooLarge, EngineOutOfMemory, UsageError
@@ -274,6 +276,10 @@ def test_cli_json() -> None:
     assert payload["max_model_len"] == scout(8, H100, kv_dtype="model").max_model_len
     assert payload["vllm_args"]["tensor_parallel_size"] == 8
     assert payload["layouts"]["full"]["tokens"] >= 1_000_000
+    # the same function as the engines': `ask --model scout` on that hardware runs with these arguments
+    config = EngineConfig(model="scout", kv_cache_dtype="model")
+    assert payload["engine_args"] == engine_settings(config, Hardware(8, H100)).engine_args
+    assert payload["engine_args"]["enforce_eager"] is False and payload["engine_args"]["dtype"] == "bfloat16"
 
 
 def test_cli_prints_the_serve_line_on_stdout() -> None:

@@ -40,18 +40,29 @@ class EngineSettings:
     notes: tuple[str, ...]
     source: ModelSource
     hardware: Hardware
+    planned: Plan | None = None  # on GPUs
 
     def as_json(self) -> dict[str, Any]:
         return {"engine_args": self.engine_args, "env": self.env, "plan": self.plan, "notes": list(self.notes)}
 
 
-def engine_settings(config: EngineConfig, hardware: Hardware | None = None) -> EngineSettings:
-    """The engine settings for `config` on `hardware` (default: as `config` gives it, else detected)."""
-    source = resolve(config.model or DEFAULT_MODEL)
+def engine_settings(
+    config: EngineConfig,
+    hardware: Hardware | None = None,
+    *,
+    source: ModelSource | None = None,
+    plan_overrides: dict[str, Any] | None = None,
+) -> EngineSettings:
+    """The engine settings for `config` on `hardware` (default: as `config` gives it, else detected).
+
+    `source` (default: `config.model` resolved) and `plan_overrides` (`PlanRequest` fields, such as
+    an exact context or the full KV layout) are for `engine plan`, which plans a model's config for
+    hardware elsewhere."""
+    source = source or resolve(config.model or DEFAULT_MODEL)
     hardware = hardware or detect(config.gpus, config.gpu_memory_gib, config.kv_cache_space_gib)
     if hardware.is_cpu:
         return _cpu(config, source, hardware)
-    return _gpus(config, source, hardware)
+    return _gpus(config, source, hardware, plan_overrides or {})
 
 
 def _cpu(config: EngineConfig, source: ModelSource, hardware: Hardware) -> EngineSettings:
@@ -71,17 +82,18 @@ def _cpu(config: EngineConfig, source: ModelSource, hardware: Hardware) -> Engin
     )
 
 
-def _gpus(config: EngineConfig, source: ModelSource, hardware: Hardware) -> EngineSettings:
+def _gpus(config: EngineConfig, source: ModelSource, hardware: Hardware, overrides: dict[str, Any]) -> EngineSettings:
     request = PlanRequest(
         source.weights,
         config.kv_cache_dtype,
         source.load,
-        source.weights_gib(),
+        overrides["weights_gib"] if "weights_gib" in overrides else source.weights_gib(),
         max_images=config.limit_images,
         gpu_memory_utilization=config.gpu_memory_utilization,
         tensor_parallel_size=config.tensor_parallel_size,
         max_num_seqs=config.max_num_seqs,
     )
+    request = replace(request, **overrides)
     planned = _fitting_plan(source, hardware, request)
     notes = list(planned.notes)
     wanted = config.max_model_len
@@ -93,7 +105,7 @@ def _gpus(config: EngineConfig, source: ModelSource, hardware: Hardware) -> Engi
         )
     args = dict(planned.vllm_args)
     args |= {
-        "dtype": "float32" if source.weights == "fp32" else "bfloat16",
+        "dtype": "float32" if request.weights == "fp32" else "bfloat16",
         "enforce_eager": False,  # CUDA graphs (piecewise: chunked attention runs outside them)
         "enable_prefix_caching": config.enable_prefix_caching,
         "seed": config.seed,
@@ -106,7 +118,7 @@ def _gpus(config: EngineConfig, source: ModelSource, hardware: Hardware) -> Engi
         **dataclasses.asdict(planned),
         "serve_command": planned.launch_script(),
     }
-    return EngineSettings(args, env, derivation, tuple(notes), source, hardware)
+    return EngineSettings(args, env, derivation, tuple(notes), source, hardware, planned)
 
 
 def _fitting_plan(source: ModelSource, hardware: Hardware, request: PlanRequest) -> Plan:

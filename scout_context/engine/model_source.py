@@ -71,7 +71,7 @@ def resolve(name: str) -> ModelSource:
         raise ModelMissing(f"{name} has no config.json: not a model folder")
     if info is not None or folder.exists():
         folder = models.ensure_model(name)
-        config = _read(folder / "config.json")
+        config = read_config(folder / "config.json")
         return ModelSource(name, str(folder.resolve()), config, builtin=info is not None and info.build is not None)
     if name.count("/") == 1 and all(name.split("/")):
         return _from_hub(name)
@@ -100,7 +100,7 @@ def _hub_config(repo: str) -> dict[str, Any]:
         raise ModelMissing(f"{repo}: reading a Hugging Face id needs huggingface_hub (the engine extras)") from None
     logging.getLogger("huggingface_hub").setLevel(logging.ERROR)  # its retries are not the user's business
     try:
-        return _read(Path(hf_hub_download(repo, "config.json")))
+        return read_config(Path(hf_hub_download(repo, "config.json")))
     except GatedRepoError:
         raise ModelMissing(
             f"{repo} is gated: accept its licence at https://huggingface.co/{repo} and set HF_TOKEN"
@@ -114,7 +114,7 @@ def _hub_config(repo: str) -> dict[str, Any]:
         raise ModelMissing(f"cannot read {repo}'s config.json from the hub: {str(error).splitlines()[0]}") from None
 
 
-def _read(file: Path) -> dict[str, Any]:
+def read_config(file: Path) -> dict[str, Any]:
     try:
         config = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
