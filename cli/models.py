@@ -31,7 +31,7 @@ def models_command(json_output: bool = typer.Option(False, "--json", help="Print
     for column in ("name", "model", "present", "needs", "context", "where"):
         table.add_column(column, justify="right" if column == "context" else "left", overflow="fold")
     for row in rows:
-        present = "yes" if row["present"] else "built on first use" if row["buildable"] else "no"
+        present = "yes" if row["present"] else "built on first use" if row["buildable"] else "from the hub"
         where = row["where"].replace(str(Path.home()), "~", 1)
         table.add_row(row["name"], row["title"], present, row["needs"], f"{row['context_length']:,}", markup(where))
     err_console.print(table)
