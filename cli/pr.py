@@ -34,12 +34,14 @@ from .engine_options import (
     Verbose,
     engine_config,
     sampling_config,
+    with_hardware_options,
 )
 from .options import Exclude, Include, pack_options
 
 FORMATS = ("markdown", "json")
 
 
+@with_hardware_options
 def pr_command(
     repository: Annotated[Path, typer.Argument(help="The git repository (default: the current folder).")] = Path("."),
     base: Annotated[
