@@ -234,3 +234,13 @@ def test_job_files_take_the_same_keys(tmp_path: Path) -> None:
     assert (engine.gpus, engine.gpu_memory_gib, engine.tensor_parallel_size) == (8, 79.18, 8)
     assert (engine.kv_cache_dtype, engine.gpu_memory_utilization) == ("fp8", 0.85)
     assert engine_settings(engine).engine_args["gpu_memory_utilization"] == 0.85
+
+
+@pytest.mark.parametrize("command", [["ask"], ["pr"], ["batch"], ["serve", "start"]])
+def test_every_generating_command_takes_the_hardware_options(command: list[str]) -> None:
+    shown = subprocess.run(
+        [EXE, *command, "--help"], capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}
+    )
+    assert shown.returncode == 0, shown.stderr
+    for flag in ("--gpus", "--gpu-memory", "--tensor-parallel-size", "--kv-cache-dtype", "--gpu-memory-utilization"):
+        assert flag in shown.stdout
