@@ -1,7 +1,7 @@
 """Options of every command that generates (`ask`, `pr`, `batch`, `serve`): their flags, bounds
 and help are `EngineConfig`'s and `SamplingConfig`'s fields (see `setting_options`).
 
-The hardware options (`HARDWARE`: GPUs, GPU memory, tensor parallel size, KV cache dtype, GPU
+The hardware options (`HARDWARE_SETTINGS`: GPUs, GPU memory, tensor parallel size, KV cache dtype, GPU
 memory use) are one set: `with_hardware_options` adds them to a command and hands the command
 what the user gave as one mapping, `hardware`, for `engine_config`."""
 
@@ -39,15 +39,11 @@ DryRun = Annotated[
     ),
 ]
 
-HARDWARE = HARDWARE_SETTINGS
-"""`EngineConfig` fields that say what the engine runs on (the job file's keys too); an option not
-given leaves the field's default."""
-
 Command = TypeVar("Command", bound=Callable[..., Any])
 
 
 def with_hardware_options(command: Command) -> Command:
-    """`command` with the `HARDWARE` options added to its signature; it receives them as one
+    """`command` with the `HARDWARE_SETTINGS` options added to its signature; it receives them as one
     keyword argument, `hardware` (the options given, by field name)."""
     hints = typing.get_type_hints(command, include_extras=True)  # resolved here: typer reads the wrapper's
     signature = inspect.signature(command)
@@ -58,17 +54,15 @@ def with_hardware_options(command: Command) -> Command:
             default=None,
             annotation=Annotated[kind | None, option(EngineConfig, name, show_default=False)],
         )
-        for name in HARDWARE
+        for name in HARDWARE_SETTINGS
         for kind in [settings(EngineConfig)[name].kind]
     ]
     kept = [p.replace(annotation=hints[p.name]) for p in signature.parameters.values() if p.name != "hardware"]
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        hardware = {name: kwargs.pop(name) for name in HARDWARE if kwargs.get(name) is not None}
-        for name in HARDWARE:
-            kwargs.pop(name, None)
-        return command(*args, hardware=hardware, **kwargs)
+        given = {name: kwargs.pop(name, None) for name in HARDWARE_SETTINGS}
+        return command(*args, hardware={name: value for name, value in given.items() if value is not None}, **kwargs)
 
     wrapper.__signature__ = signature.replace(parameters=[*kept, *added])  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in [*kept, *added]} | {"return": hints.get("return")}

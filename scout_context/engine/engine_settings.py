@@ -27,7 +27,7 @@ from . import models
 from .config import DEFAULT_MODEL, EngineConfig
 from .hardware import Hardware, detect
 from .model_source import ModelSource, resolve
-from .profile import Plan, PlanRequest, plan, smallest_fit
+from .profile import KV_DTYPES, Plan, PlanRequest, plan, smallest_fit
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,8 @@ def engine_settings(
 
 
 def _cpu(config: EngineConfig, source: ModelSource, hardware: Hardware) -> EngineSettings:
+    if config.kv_cache_dtype not in KV_DTYPES:
+        raise UsageError(f"unknown KV cache dtype {config.kv_cache_dtype!r}: use {', '.join(KV_DTYPES)}")
     if config.kv_cache_dtype == "fp8":
         raise UsageError("fp8 KV cache does not run on vLLM's CPU backend: use --kv-cache-dtype auto")
     max_model_len = config.max_model_len or models.default_max_model_len(source.name, Path(source.load))
