@@ -16,8 +16,8 @@ from scout_context.tasks.ask import ASK_MAX_TOKENS, AskResult, ask, usage
 from scout_context.tasks.conversation import Conversation
 
 from .console import InertStream, err_console, markup, note, print_json
-from .engine_options import Images, MaxTokens, Temperature, Timeout, Verbose, sampling_config
-from .option_sets import EngineChoice, SourceFilters, with_option_sets
+from .engine_options import DryRun, Images, MaxTokens, Temperature, Timeout, Verbose, print_dry_run, sampling_config
+from .option_sets import EngineChoice, HardwareChoice, SourceFilters, with_option_sets
 from .options import JsonOutput, LayoutOption, NoFit, Password, layout_option
 from .summary import pack_progress
 
@@ -47,10 +47,12 @@ def ask_command(
     max_tokens: MaxTokens = ASK_MAX_TOKENS,
     temperature: Temperature = 0.0,
     filters: SourceFilters = SourceFilters(),
-    images: Images = 10,
+    images: Images = 5,
     timeout: Timeout = None,
     verbose: Verbose = False,
     password: Password = None,
+    hardware: HardwareChoice = HardwareChoice(),
+    dry_run: DryRun = False,
 ) -> None:
     """Answer QUESTION from SOURCES: pack them, run the model, stream the answer, check its citations.
 
@@ -59,6 +61,9 @@ def ask_command(
 
     Example: scout-context ask . "Where is the cart total computed?" then scout-context ask . -c "And the fee?"
     """
+    if dry_run:
+        print_dry_run(engine.config(verbose, images, timeout, hardware))
+        return
     with Session(locals()) as session, Answering(json_output) as show:
         result = session.ask(question, show.text)
     show.done(result)
@@ -74,7 +79,7 @@ class Session:
         self.command = command  # as the run log names it
         self.sources: list[Path] = given["sources"]
         engine: EngineChoice = given["engine"]
-        self.config = engine.config(given["verbose"], given["images"], given["timeout"])
+        self.config = engine.config(given["verbose"], given["images"], given["timeout"], given["hardware"])
         self.options = given["filters"].options(given["password"])
         self.sampling = sampling_config(given["max_tokens"], given["temperature"])
         self.layout = layout_option(given["layout"], "edges")

@@ -23,12 +23,14 @@ from scout_context.tasks.reports import summary_json, write_reports
 
 from .console import err_console, markup, note, print_json
 from .engine_options import Timeout, Verbose
+from .option_sets import HardwareChoice, with_option_sets
 from .options import JsonOutput
 from .summary import transient_bar
 
 DEFAULT_JOB_FILE = Path("jobs.yaml")
 
 
+@with_option_sets
 def batch_command(
     jobs: Annotated[
         Path | None,
@@ -79,6 +81,7 @@ def batch_command(
     ] = None,
     timeout: Timeout = None,
     verbose: Verbose = False,
+    hardware: HardwareChoice = HardwareChoice(),
 ) -> None:
     """Answer the questions of a job file's jobs and write a report per job.
 
@@ -103,7 +106,9 @@ def batch_command(
     if export_openai_batch_file and (reason := job_file.overwrites_input(export_openai_batch_file)):
         raise UsageError(f"--export-openai-batch: {export_openai_batch_file} {reason}")
     imported = read_openai_batch(import_openai_batch_file) if import_openai_batch_file else None
-    config = replace(job_file.engine, verbose=verbose)
+    config = replace(
+        job_file.engine, verbose=verbose, **hardware.given()
+    )  # the command line's hardware over the job file's
     engine = open_engine(config if timeout is None else replace(config, timeout_s=timeout), announce=note)
     store = Store()
     try:

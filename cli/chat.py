@@ -45,11 +45,13 @@ def _chat(**given: Any) -> None:
 
 
 def _ask_options() -> tuple[inspect.Signature, dict[str, Any]]:
-    """`ask_command`'s own parameters (its option sets unspread), less the question and
-    --json, and their types: what `chat` takes."""
+    """`ask_command`'s own parameters (its option sets unspread), less the question,
+    --json and --dry-run, and their types: what `chat` takes."""
     ask = inspect.unwrap(ask_command)
     hints = get_type_hints(ask, include_extras=True)
-    kept = [p for p in inspect.signature(ask).parameters.values() if p.name not in ("question", "json_output")]
+    kept = [
+        p for p in inspect.signature(ask).parameters.values() if p.name not in ("question", "json_output", "dry_run")
+    ]
     return inspect.Signature(kept), {p.name: hints[p.name] for p in kept}
 
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, cast
 
 import typer
 from rich.table import Table
 
-from scout_context.engine.profile import SCOUT_CONFIG, Hardware, Overhead, Plan, plan
+from scout_context.engine.checkpoints import SCOUT_CHECKPOINTS, SCOUT_CONFIG
+from scout_context.engine.config import EngineConfig
+from scout_context.engine.engine_settings import engine_settings
+from scout_context.engine.hardware import Hardware
+from scout_context.engine.model_source import ModelSource, read_config
+from scout_context.engine.profile import Plan, PlanRequest, plan
 from scout_context.errors import UsageError
 
 from .console import err_console, print_json
@@ -93,7 +97,7 @@ def plan_command(
         typer.Option(
             "--max-images", min=0, help="Images per prompt for multimodal models (0: text only, no vision profiling)."
         ),
-    ] = 10,
+    ] = 5,
     gpu_memory_utilization: Annotated[
         float,
         typer.Option("--gpu-memory-utilization", min=0.05, max=1.0, help="Share of each GPU's memory vLLM may take."),
@@ -133,49 +137,44 @@ def plan_command(
 
     KV bytes per token come from the model's config (layers, KV heads, head dim, chunked and global
     layers); free memory per GPU is memory x utilisation, less the weights' share and a fixed
-    overhead (8 GiB on one GPU, 11 GiB on several). Prints the derivation on stderr and the
+    overhead (9.5 GiB on one GPU, 17.8 GiB on several: see `profile.Overhead`). Prints the derivation on stderr and the
     `vllm serve` command (with the Ray set-up across nodes) on stdout.
     """
     if model_config is not None and model is None:
         raise UsageError("--model-config needs --model: the checkpoint to serve")
-    config = _read_config(model_config) if model_config else SCOUT_CONFIG
+    config = SCOUT_CONFIG
+    if model_config is not None:
+        config = read_config(model_config / "config.json" if model_config.is_dir() else model_config)
     hardware = Hardware(gpus, gpu_memory or 0.0, nodes=nodes, gpu_name=gpu_name, cpu_kv_space_gib=cpu_kv_space)
-    result = plan(
-        config,
-        hardware,
-        weights=weights,
-        kv_dtype=kv_dtype,
-        model=model,
-        weights_gib=weights_gib,
-        context=context,
-        hybrid_kv_cache=hybrid_kv,
-        max_images=max_images,
-        gpu_memory_utilization=gpu_memory_utilization,
-    )
+    request = PlanRequest(weights, kv_dtype, model, weights_gib, context, hybrid_kv, max_images, gpu_memory_utilization)
+    if hardware.is_cpu:  # vLLM's CPU backend, planned: what `ask` runs on a CPU is `EngineConfig.llm_kwargs`
+        result, settings = plan(config, hardware, request), {}
+    else:  # the function the engines use, with the plan's own choices (weights, layout, context) over it
+        chosen = engine_settings(
+            EngineConfig(kv_cache_dtype=kv_dtype, gpu_memory_utilization=gpu_memory_utilization),
+            hardware,
+            source=ModelSource(model or SCOUT_CHECKPOINTS["bf16"].repo, model or "", config, builtin=False),
+            plan_overrides=dataclasses.asdict(request) | {"overhead": request.overhead},
+        )
+        result, settings = cast(Plan, chosen.planned), {"engine_args": chosen.engine_args, "env": chosen.env}
     if json_output:
         print_json(
-            {**dataclasses.asdict(result), "serve_command": result.serve_command(), "launch": result.launch_script()}
+            {
+                **dataclasses.asdict(result),
+                "serve_command": result.serve_command(),
+                "launch": result.launch_script(),
+                **settings,
+            }
         )
         return
-    err_console.print(_table(result, hardware, Overhead()))
+    err_console.print(_table(result, hardware, request))
     for note in result.notes:
         err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
     sys.stdout.write(result.launch_script() + "\n")
     sys.stdout.flush()
 
 
-def _read_config(path: Path) -> dict[str, Any]:
-    file = path / "config.json" if path.is_dir() else path
-    try:
-        config = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise UsageError(f"cannot read the model config {file}: {error}") from None
-    if not isinstance(config, dict):
-        raise UsageError(f"{file} is not a config object")
-    return config
-
-
-def _table(result: Plan, hardware: Hardware, overhead: Overhead) -> Table:
+def _table(result: Plan, hardware: Hardware, request: PlanRequest) -> Table:
     where = "CPU" if hardware.is_cpu else f"{hardware.gpus} x {hardware.gpu_name} ({hardware.gpu_memory_gib:g} GiB)"
     table = Table(title=f"{result.vllm_args['model']} on {where}", show_header=False, title_justify="left")
     table.add_column(style="bold")
@@ -196,12 +195,9 @@ def _table(result: Plan, hardware: Hardware, overhead: Overhead) -> Table:
             f" = {gib(result.usable_gib_per_gpu)}",
         )
         table.add_row("weights", f"{gib(result.weights_gib)}, {gib(result.weights_gib_per_gpu)} per GPU")
-        parts = [
-            f"activations {overhead.activations_gib:g}",
-            f"CUDA graphs {overhead.cuda_graphs_gib:g}",
-            f"non-torch {overhead.non_torch_gib:g}",
-        ] + ([f"parallel {overhead.parallel_gib:g}"] if hardware.gpus > 1 else [])
-        table.add_row("overhead per GPU", f"{gib(result.overhead_gib_per_gpu)} ({', '.join(parts)})")
+        table.add_row(
+            "overhead per GPU", f"{gib(result.overhead_gib_per_gpu)} ({request.overhead.parts(hardware.gpus)})"
+        )
         table.add_row(
             "KV cache", f"{gib(result.kv_gib_per_gpu)} per GPU, {gib(result.kv_gib_per_gpu * hardware.gpus)} in all"
         )

@@ -1,15 +1,17 @@
-"""Options of every command that generates (`ask`, `pr`, `batch`): their flags, bounds and help
-are `EngineConfig`'s and `SamplingConfig`'s fields (see `setting_options`)."""
+"""Options of every command that generates (`ask`, `pr`, `batch`, `serve`): their flags, bounds
+and help are `EngineConfig`'s and `SamplingConfig`'s fields (see `setting_options`). The sets of
+them that several commands share (which engine; the hardware) are in `option_sets`."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from scout_context.engine import registry
 from scout_context.engine.config import EngineConfig, SamplingConfig
 
+from .console import note, print_json
 from .setting_options import option
 
 EngineName = Annotated[str, option(EngineConfig, "backend", more=registry.option_help())]
@@ -21,6 +23,12 @@ Temperature = Annotated[float, option(SamplingConfig, "temperature")]
 Images = Annotated[int, option(EngineConfig, "limit_images")]
 Verbose = Annotated[bool, option(EngineConfig, "verbose")]
 Timeout = Annotated[float | None, option(EngineConfig, "timeout_s", show_default=False)]
+DryRun = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run", help="Print the engine's settings (vLLM arguments, environment, plan) and start nothing."
+    ),
+]
 
 
 def engine_config(
@@ -29,20 +37,27 @@ def engine_config(
     base_url: str | None,
     max_model_len: int | None,
     verbose: bool,
-    images: int = 10,
+    images: int = 5,
     timeout: float | None = None,
+    hardware: dict[str, Any] | None = None,
 ) -> EngineConfig:
     if engine not in registry.BACKENDS and engine != registry.AUTO:
         raise typer.BadParameter(f"unknown engine {engine!r}: use {registry.either()}", param_hint="--engine")
-    return EngineConfig.from_env(
-        backend=engine,
-        model=model,
-        base_url=base_url,
-        max_model_len=max_model_len,
-        verbose=verbose,
-        limit_images=images,
-        timeout_s=timeout,
-    )
+    given: dict[str, Any] = {"backend": engine, "model": model, "base_url": base_url, "max_model_len": max_model_len}
+    given |= {"verbose": verbose, "limit_images": images, "timeout_s": timeout}
+    return EngineConfig.from_env(**given, **(hardware or {}))
+
+
+def print_dry_run(config: EngineConfig) -> None:
+    """`--dry-run`: the embedded engine's settings for `config` as JSON on stdout (`engine_args`,
+    exactly what `vllm.LLM` would get; `env`; `plan`, with its derivation; `notes`), the notes
+    on stderr too. Nothing starts; a registry model's checkpoint need not be here."""
+    from scout_context.engine.engine_settings import engine_settings
+
+    settings = engine_settings(config)
+    for line in settings.notes:
+        note(line)
+    print_json(settings.as_json())
 
 
 def sampling_config(max_tokens: int, temperature: float) -> SamplingConfig:

@@ -1,5 +1,6 @@
 """Sets of options that several commands share, each declared once as a dataclass whose
-fields are typer options (`ask` and `pr` take `EngineChoice`; `ask` takes `SourceFilters`).
+fields are typer options (`ask` and `pr` take `EngineChoice`; `ask` takes `SourceFilters`;
+every command that starts an engine takes `HardwareChoice`).
 
 A command names a set as one parameter (`engine: EngineChoice`); `@with_option_sets` spreads
 the set's fields into the command's options in that place (so `--help` lists them where the
@@ -13,15 +14,36 @@ import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, get_type_hints
+from typing import Annotated, Any, TypeVar, get_type_hints
 
 from scout_context.engine.config import EngineConfig
 from scout_context.pack.options import PackOptions
 
 from .engine_options import BaseUrl, EngineName, MaxModelLen, Model, engine_config
 from .options import Compress, Exclude, Include, NoDefaultExcludes, NoRedact, pack_options
+from .setting_options import option
 
 R = TypeVar("R")
+
+
+def _hardware(name: str) -> Any:
+    return option(EngineConfig, name, show_default=False)  # unset: detected, or the job file's
+
+
+@dataclass(frozen=True)
+class HardwareChoice:
+    """The GPUs to plan and run for (detected when not given) and how to use them: the
+    `EngineConfig` fields that job files take as the same keys (`HARDWARE_SETTINGS`)."""
+
+    gpus: Annotated[int | None, _hardware("gpus")] = None
+    gpu_memory_gib: Annotated[float | None, _hardware("gpu_memory_gib")] = None
+    tensor_parallel_size: Annotated[int | None, _hardware("tensor_parallel_size")] = None
+    kv_cache_dtype: Annotated[str | None, _hardware("kv_cache_dtype")] = None
+    gpu_memory_utilization: Annotated[float | None, _hardware("gpu_memory_utilization")] = None
+
+    def given(self) -> dict[str, Any]:
+        """The settings given, by `EngineConfig` field name."""
+        return {f.name: value for f in dataclasses.fields(self) if (value := getattr(self, f.name)) is not None}
 
 
 @dataclass(frozen=True)
@@ -33,8 +55,13 @@ class EngineChoice:
     base_url: BaseUrl = None
     max_model_len: MaxModelLen = None
 
-    def config(self, verbose: bool, images: int = 10, timeout: float | None = None) -> EngineConfig:
-        return engine_config(self.engine, self.model, self.base_url, self.max_model_len, verbose, images, timeout)
+    def config(
+        self, verbose: bool, images: int = 5, timeout: float | None = None, hardware: HardwareChoice | None = None
+    ) -> EngineConfig:
+        given = hardware.given() if hardware is not None else None
+        return engine_config(
+            self.engine, self.model, self.base_url, self.max_model_len, verbose, images, timeout, given
+        )
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from scout_context.tasks.pr_report import MARKER, Report, as_json, render_markdo
 
 from .console import err_console, inert, json_text, markup
 from .engine_options import MaxTokens, Temperature, Timeout, Verbose, sampling_config
-from .option_sets import EngineChoice, with_option_sets
+from .option_sets import EngineChoice, HardwareChoice, with_option_sets
 from .options import Exclude, Include, pack_options
 
 FORMATS = ("markdown", "json")
@@ -88,6 +88,7 @@ def pr_command(
     temperature: Temperature = 0.0,
     timeout: Timeout = None,
     verbose: Verbose = False,
+    hardware: HardwareChoice = HardwareChoice(),
 ) -> None:
     """Summarize a pull request: the diff against the merge base, with the code around it.
 
@@ -100,7 +101,7 @@ def pr_command(
     if output_format not in FORMATS:
         raise typer.BadParameter(f"unknown format {output_format!r}: use markdown or json", param_hint="--format")
     actions = Actions.from_env()
-    config = engine.config(verbose, timeout=timeout)
+    config = engine.config(verbose, timeout=timeout, hardware=hardware)
     pull = actions.pull_request
     base = base or (pull.get("base") or {}).get("sha")
     if not base:

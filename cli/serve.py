@@ -8,6 +8,7 @@ or one that stopped answering; 7 a model vLLM cannot load; 8 a model that does n
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,12 +18,14 @@ import typer
 from scout_context.engine import server
 from scout_context.engine.config import EngineConfig
 from scout_context.engine.registry import open_engine
+from scout_context.engine.server_launch import server_launch
 from scout_context.engine.server_state import DEFAULT_PORT, clear_state
 from scout_context.store import Store
 from scout_context.tasks.ask import prime
 
 from .console import err_console, markup, note, print_json
 from .engine_options import MaxModelLen, Model, Verbose, engine_config
+from .option_sets import HardwareChoice, with_option_sets
 from .options import Exclude, Include, JsonOutput, pack_options
 
 serve_app = typer.Typer(
@@ -41,6 +44,7 @@ SomePort = Annotated[
 
 
 @serve_app.command("start")
+@with_option_sets
 def start_command(
     sources: Annotated[
         list[Path] | None,
@@ -71,6 +75,10 @@ def start_command(
     include: Include = None,
     exclude: Exclude = None,
     verbose: Verbose = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the server's command and environment and start nothing.")
+    ] = False,
+    hardware: HardwareChoice = HardwareChoice(),
 ) -> None:
     """Start vLLM's OpenAI-compatible server with the embedded engine's settings (prefix
     caching and cached-token reports on); its log is kept in the cache folder.
@@ -78,7 +86,14 @@ def start_command(
     In the foreground it runs until Ctrl-C; with --detach it returns once it answers.
     """
     api_key = api_key or os.environ.get("SCOUT_API_KEY") or None
-    config = engine_config("vllm", model, None, max_model_len, verbose)
+    config = engine_config("vllm", model, None, max_model_len, verbose, hardware=hardware.given())
+    if dry_run:
+        launch = server_launch(config, host, port, api_key)
+        for line in launch.notes:
+            note(line)
+        env = {name: value for name, value in launch.env.items() if name != "VLLM_API_KEY"}
+        print_json({"command": shlex.join(launch.argv), "argv": launch.argv, "env": env})
+        return
     started = server.start(config, host, port, api_key, note=note)
     state = started.state
     note(

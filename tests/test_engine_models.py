@@ -30,7 +30,7 @@ def test_defaults_suit_the_cpu_and_become_vllm_arguments(isolated_cache: Path) -
     kwargs = config.llm_kwargs(Path("/m"), 8192)
     assert kwargs["model"] == "/m" and kwargs["max_model_len"] == 8192
     assert (kwargs["dtype"], kwargs["enforce_eager"], kwargs["enable_prefix_caching"]) == ("float32", True, True)
-    assert kwargs["limit_mm_per_prompt"] == {"image": 0} and "override_generation_config" not in kwargs
+    assert kwargs["limit_mm_per_prompt"] == {"image": 5} and "override_generation_config" not in kwargs
     env = config.environment()
     assert env["VLLM_ENABLE_V1_MULTIPROCESSING"] == "0" and env["VLLM_CPU_KVCACHE_SPACE"] == "2"
     for key in ("VLLM_CACHE_ROOT", "VLLM_CONFIG_ROOT", "TORCHINDUCTOR_CACHE_DIR"):
@@ -119,8 +119,16 @@ def test_models_command_lists_presence_context_and_llama4_licence(monkeypatch: p
     app.command("other")(lambda: None)  # two commands, so `models` is addressed by name as in the real CLI
     listed = json.loads(CliRunner().invoke(app, ["models-command", "--json"]).stdout)
     by_name = {row["name"]: row for row in listed}
-    assert list(by_name) == ["scout", "smollm2", "tiny-llama4"]
+    assert list(by_name) == ["scout", "scout-fp8", "scout-int4", "smollm2", "tiny-llama4"]
     assert not by_name["scout"]["present"] and not by_name["scout"]["buildable"]
+    needs = {name: row["needs"].split(" (")[0] for name, row in by_name.items()}
+    assert needs == {
+        "scout": "4 x H100 80GB",
+        "scout-fp8": "2 x H100 80GB",
+        "scout-int4": "1 x H100 80GB",
+        "smollm2": "CPU",
+        "tiny-llama4": "CPU",
+    }
     assert by_name["smollm2"]["buildable"] and by_name["smollm2"]["context_length"] == 8192
     assert by_name["scout"]["context_length"] == 10_485_760
     assert by_name["smollm2"]["license"] is None

@@ -54,8 +54,7 @@ def test_each_backend_tells_llama4_and_its_image_cost_from_the_model(tmp_path: P
     for model_type, llama4 in (("llama4", True), ("llama", False)):
         (tmp_path / model_type).mkdir()
         (tmp_path / model_type / "config.json").write_text(json.dumps({"model_type": model_type}))
-        embedded = VllmEngine(EngineConfig())
-        embedded.__dict__["model_path"] = tmp_path / model_type  # as if converted already
+        embedded = VllmEngine(EngineConfig(model=str(tmp_path / model_type), gpus=0))
         assert embedded.is_llama4 is llama4 and embedded.concurrent_calls == 1
     for card, llama4 in (
         ({"id": "scout", "root": "/models/Llama-4-Scout-17B-16E-Instruct"}, True),

@@ -68,3 +68,22 @@ def test_a_second_question_reuses_the_cached_corpus(engine: VllmEngine) -> None:
     [again] = engine.generate([Request(second)], SamplingConfig(max_tokens=4))
     assert again.cached_tokens == shared // BLOCK * BLOCK
     assert again.cached_tokens >= 0.9 * shared
+
+
+def test_the_engine_starts_vllm_with_exactly_the_settings_a_dry_run_prints(engine: VllmEngine) -> None:
+    """On the CPU through the same function as a GPU plan (`engine_settings`): what vLLM was
+    started with is what `ask --dry-run` prints, and what the CPU has always run."""
+    args = engine.settings.engine_args
+    assert engine.llm_kwargs() is args and engine.settings.hardware.is_cpu
+    assert (args["dtype"], args["enforce_eager"], args["kv_cache_dtype"], args["tensor_parallel_size"]) == (
+        "float32",
+        True,
+        "auto",
+        1,
+    )
+    assert args["limit_mm_per_prompt"] == {"image": 0}  # the tiny model has no vision tower
+    config = engine._start().llm_engine.vllm_config
+    assert config.model_config.max_model_len == args["max_model_len"] == 8192
+    assert config.model_config.enforce_eager is True and str(config.model_config.dtype) == "torch.float32"
+    assert config.cache_config.enable_prefix_caching is True
+    assert config.parallel_config.tensor_parallel_size == 1

@@ -45,3 +45,15 @@ def test_the_sets_options_stand_in_the_help_where_the_set_stands() -> None:
         *("--include", "--exclude", "--compress", "--no-redact", "--no-default-excludes"),
         "--verbose",
     ]
+
+
+def test_the_hardware_options_are_the_job_files_hardware_keys() -> None:
+    """What `--gpus` and its set give on the command line, a job file gives under the same
+    settings: one list, so neither can grow alone."""
+    import dataclasses
+
+    from cli.option_sets import HardwareChoice
+    from scout_context.tasks.jobs import HARDWARE_SETTINGS
+
+    assert tuple(field.name for field in dataclasses.fields(HardwareChoice)) == HARDWARE_SETTINGS
+    assert HardwareChoice(gpus=8, kv_cache_dtype="fp8").given() == {"gpus": 8, "kv_cache_dtype": "fp8"}

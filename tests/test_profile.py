@@ -10,15 +10,12 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from scout_context.engine.profile import (
-    SCOUT_CHECKPOINTS,
-    SCOUT_CONFIG,
-    SCOUT_TEXT_CONFIG,
-    Hardware,
-    estimate_weights_gib,
-    plan,
-)
-from scout_context.errors import ContextTooLarge, UsageError
+from scout_context.engine.checkpoints import SCOUT_CHECKPOINTS, SCOUT_CONFIG, SCOUT_TEXT_CONFIG, estimate_weights_gib
+from scout_context.engine.config import EngineConfig
+from scout_context.engine.engine_settings import engine_settings
+from scout_context.engine.hardware import Hardware
+from scout_context.engine.profile import Overhead, PlanRequest, plan
+from scout_context.errors import ContextTooLarge, EngineOutOfMemory, UsageError
 
 try:
     from scout_context_cli.engine import engine_app
@@ -44,18 +41,31 @@ SMOLLM2 = {  # a plain Llama (SmolLM2-135M-Instruct): no chunked attention, no N
 
 def scout(gpus: int, memory: float, weights: str = "bf16", **kwargs: Any):
     hardware = Hardware(gpus, memory, nodes=kwargs.pop("nodes", 1), gpu_name=kwargs.pop("gpu_name", "H100"))
-    return plan(SCOUT_CONFIG, hardware, weights=weights, **kwargs)
+    return plan(SCOUT_CONFIG, hardware, PlanRequest(weights, **kwargs))
 
 
-@pytest.mark.parametrize(("memory", "gpu", "published"), [(H100, "H100", 1_000_000), (H200, "H200", 3_600_000)])
-def test_published_figures_without_the_hybrid_manager(memory: float, gpu: str, published: int) -> None:
-    # vLLM's Llama 4 launch: bf16 weights and KV cache, 8 GPUs, before the hybrid KV cache manager.
+@pytest.mark.parametrize(
+    ("memory", "gpu", "low", "high"), [(H100, "H100", 1_000_000, 1_350_000), (H200, "H200", 3_400_000, 3_800_000)]
+)
+def test_calibrated_to_the_published_figures(memory: float, gpu: str, low: int, high: int) -> None:
+    # vLLM's Llama 4 launch: bf16 weights and KV cache, 8 GPUs, before the hybrid KV cache manager:
+    # 1M tokens on 8 x H100, 3.6M on 8 x H200. The plan must be neither far below nor above them.
     result = scout(8, memory, kv_dtype="model", gpu_name=gpu, hybrid_kv_cache=False)
     assert result.layout == "full"
     assert result.vllm_args["disable_hybrid_kv_cache_manager"] is True
     assert result.vllm_args["kv_cache_dtype"] == "auto"
-    assert published <= result.max_model_len <= POSITIONS
+    assert low <= result.max_model_len <= high
     assert result.layouts["hybrid"].tokens > 3 * result.layouts["full"].tokens
+
+
+def test_the_calibration_is_tight_on_both_sides() -> None:
+    # 8 x H200 at 3.6M: one GiB per GPU more or less moves the plan out of the published range's middle
+    def h200(overhead: float) -> int:
+        request = PlanRequest("bf16", kv_dtype="model", hybrid_kv_cache=False, overhead=Overhead(parallel_gib=overhead))
+        return plan(SCOUT_CONFIG, Hardware(8, H200, gpu_name="H200"), request).max_model_len
+
+    assert h200(Overhead().parallel_gib) >= 3_600_000
+    assert h200(Overhead().parallel_gib + 1) < 3_600_000 < h200(Overhead().parallel_gib - 1)
 
 
 @pytest.mark.parametrize(
@@ -70,7 +80,7 @@ def test_published_figures_without_the_hybrid_manager(memory: float, gpu: str, p
     ],
 )
 def test_never_beyond_the_model_positions(hardware: Hardware, weights: str) -> None:
-    result = plan(SCOUT_CONFIG, hardware, weights=weights)
+    result = plan(SCOUT_CONFIG, hardware, PlanRequest(weights))
     assert 0 < result.max_model_len <= POSITIONS
     assert all(layout.max_model_len <= POSITIONS for layout in result.layouts.values())
     assert result.layouts["hybrid"].tokens > result.layouts["full"].tokens
@@ -143,7 +153,7 @@ def test_scout_flags() -> None:
     assert args["model"] == SCOUT_CHECKPOINTS["bf16"].repo
     assert args["tensor_parallel_size"] == 8 and "pipeline_parallel_size" not in args
     assert args["enable_prefix_caching"] is True and args["enable_chunked_prefill"] is True
-    assert args["limit_mm_per_prompt"] == {"image": 10}
+    assert args["limit_mm_per_prompt"] == {"image": 5}  # the seed tested up to 5 images
     assert args["gpu_memory_utilization"] == 0.9
     assert scout(1, H100, "int4").vllm_args["model"] == SCOUT_CHECKPOINTS["int4"].repo
 
@@ -167,7 +177,7 @@ def test_heads_decide_the_tensor_parallel_size() -> None:
 
 
 def test_weights_that_do_not_fit() -> None:
-    with pytest.raises(UsageError, match=r"bf16 weights .* do not fit"):
+    with pytest.raises(EngineOutOfMemory, match=r"bf16 weights .* do not fit"):
         scout(1, H100, "bf16")
     with pytest.raises(UsageError, match="unknown weights"):
         scout(8, H100, "int3")
@@ -194,7 +204,7 @@ def test_serve_line_round_trips_the_vllm_args() -> None:
     for result in (
         scout(8, H100),
         scout(16, H100, nodes=2, hybrid_kv_cache=False),
-        plan(SMOLLM2, Hardware(0, cpu_kv_space_gib=1), weights="fp32", model="/models/smol lm"),
+        plan(SMOLLM2, Hardware(0, cpu_kv_space_gib=1), PlanRequest("fp32", model="/models/smol lm")),
     ):
         env, args = _parse_serve(result.serve_command())
         assert env == result.env
@@ -202,14 +212,14 @@ def test_serve_line_round_trips_the_vllm_args() -> None:
 
 
 def test_a_bare_text_config_plans_like_the_full_config() -> None:
-    bare = plan(SCOUT_TEXT_CONFIG, Hardware(8, H100), weights="bf16")
+    bare = plan(SCOUT_TEXT_CONFIG, Hardware(8, H100), PlanRequest("bf16"))
     assert bare.layouts == scout(8, H100).layouts
     assert "limit_mm_per_prompt" not in bare.vllm_args  # a text config is a text-only model
 
 
 def test_a_plain_llama_has_only_global_layers() -> None:
     result = plan(
-        SMOLLM2, Hardware(1, 24.0, gpu_name="L4"), weights="bf16", model="HuggingFaceTB/SmolLM2-135M-Instruct"
+        SMOLLM2, Hardware(1, 24.0, gpu_name="L4"), PlanRequest("bf16", model="HuggingFaceTB/SmolLM2-135M-Instruct")
     )
     assert list(result.layouts) == ["full"] and result.layout == "full"
     assert result.max_model_len == 8192
@@ -221,15 +231,15 @@ def test_a_plain_llama_has_only_global_layers() -> None:
 
 
 def test_cpu_plan_keeps_the_default_kv_dtype() -> None:
-    result = plan(SMOLLM2, Hardware(0, cpu_kv_space_gib=1), weights="fp32", model="smol")
+    result = plan(SMOLLM2, Hardware(0, cpu_kv_space_gib=1), PlanRequest("fp32", model="smol"))
     assert result.vllm_args["kv_cache_dtype"] == "auto" and result.vllm_args["dtype"] == "float32"
     assert result.env == {"VLLM_CPU_KVCACHE_SPACE": "1"}
     assert "gpu_memory_utilization" not in result.vllm_args
     assert result.max_model_len == 8192
-    tiny = plan(SCOUT_TEXT_CONFIG, Hardware(0, cpu_kv_space_gib=1), weights="fp32")
+    tiny = plan(SCOUT_TEXT_CONFIG, Hardware(0, cpu_kv_space_gib=1), PlanRequest("fp32"))
     assert tiny.max_model_len == (1 << 30) // (48 * 2 * 8 * 128 * 4) // 128 * 128  # whole 128-token blocks
     with pytest.raises(UsageError, match="CPU"):
-        plan(SMOLLM2, Hardware(0, cpu_kv_space_gib=1), weights="bf16", kv_dtype="fp8")
+        plan(SMOLLM2, Hardware(0, cpu_kv_space_gib=1), PlanRequest("bf16", kv_dtype="fp8"))
 
 
 @pytest.mark.parametrize("weights", ["bf16", "fp8", "int4"])
@@ -266,6 +276,10 @@ def test_cli_json() -> None:
     assert payload["max_model_len"] == scout(8, H100, kv_dtype="model").max_model_len
     assert payload["vllm_args"]["tensor_parallel_size"] == 8
     assert payload["layouts"]["full"]["tokens"] >= 1_000_000
+    # the same function as the engines': `ask --model scout` on that hardware runs with these arguments
+    config = EngineConfig(model="scout", kv_cache_dtype="model")
+    assert payload["engine_args"] == engine_settings(config, Hardware(8, H100)).engine_args
+    assert payload["engine_args"]["enforce_eager"] is False and payload["engine_args"]["dtype"] == "bfloat16"
 
 
 def test_cli_prints_the_serve_line_on_stdout() -> None:
@@ -282,7 +296,7 @@ def test_cli_prints_the_serve_line_on_stdout() -> None:
     ("argv", "error"),
     [
         (["--gpus", "0", "--gpu-memory", "80", "--weights", "bf16"], UsageError),
-        (["--gpus", "1", "--gpu-memory", "80", "--weights", "bf16"], UsageError),
+        (["--gpus", "1", "--gpu-memory", "80", "--weights", "bf16"], EngineOutOfMemory),
         (["--gpus", "8", "--gpu-memory", "80", "--weights", "nf4"], UsageError),
         (["--gpus", "8", "--gpu-memory", "80", "--weights", "bf16", "--context", "20000000"], ContextTooLarge),
     ],

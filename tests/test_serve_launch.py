@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,9 @@ def test_the_server_runs_with_the_embedded_engines_settings(model_folder: Path) 
     launch = server_launch(config, "127.0.0.1", 8765, api_key="k3y")
     embedded = VllmEngine(config).llm_kwargs()
     assert launch.argv[:3] == [sys.executable, "-m", SERVER_MODULE]
-    assert launch.settings == {**embedded, "enable_prefix_caching": True}  # caching is what a server is for
+    # caching is what a server is for; the server has no flag for the progress bar
+    expected = {key: value for key, value in embedded.items() if key != "use_tqdm_on_load"}
+    assert launch.settings == expected | {"enable_prefix_caching": True}
     for key, value in launch.settings.items():
         assert " ".join(server_flag(key, value)) in " ".join(launch.argv)
     for flag in (
@@ -102,3 +105,19 @@ def test_a_server_that_exits_while_starting_is_named_by_its_reason() -> None:
         "Value error, User-specified max_model_len (100000) is greater than the derived max_model_len"
     )
     assert "pydantic.dev" not in str(failure)
+
+
+def test_a_gpu_server_runs_the_plan() -> None:
+    """8 x H100 given, Scout from the registry (its config ships: no checkpoint needed): the
+    server's flags are the plan's engine arguments, its environment the plan's switch."""
+    from scout_context.engine.engine_settings import engine_settings
+
+    config = EngineConfig(model="scout", gpus=8, gpu_memory_gib=79.18)
+    launch = server_launch(config, "127.0.0.1", 8765)
+    planned = engine_settings(replace(config, enable_prefix_caching=True))
+    line = " ".join(launch.argv)
+    assert "--model meta-llama/Llama-4-Scout-17B-16E-Instruct --max-model-len " in line
+    assert "--tensor-parallel-size 8" in line and "--kv-cache-dtype fp8" in line and "--no-enforce-eager" in line
+    assert launch.settings == {k: v for k, v in planned.engine_args.items() if k != "use_tqdm_on_load"}
+    assert launch.env["VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE"] == "1"
+    assert "HF_HUB_OFFLINE" not in launch.env  # the checkpoint comes from the hub

@@ -4,8 +4,8 @@ A field's doc is also its `--help` and its comment in the example job file (see 
 
 Defaults suit the CPU default model (SmolLM2-135M on 2 cores): float32 (no bf16 matrix
 units), eager mode (torch.compile recompiles at every start here), the engine core in
-this process, a 2 GiB KV cache. A GPU run of Scout changes `dtype`, `enforce_eager`,
-`kv_cache_dtype`, `tensor_parallel_size` and `max_model_len` (see `engine plan`).
+this process, a 2 GiB KV cache: `llm_kwargs`. On GPUs the engine's arguments come from the
+plan instead (`engine_settings`).
 """
 
 from __future__ import annotations
@@ -31,24 +31,34 @@ class EngineConfig:
     backend: str = setting(AUTO, flag="--engine")  # AUTO or a name in `registry.BACKENDS`, which says what each is
     """The engine that runs the model."""
     model: str | None = None
-    """A known model or a model folder; with the openai engine, the served model id. `scout-context models`
+    """A known model, a Hugging Face id or a model folder; with the openai engine, the served model id. `scout-context models`
     lists the known ones (SCOUT_MODEL when none is given; without either: smollm2 locally, the server's
     only model remotely)."""
     max_model_len: int | None = setting(None, minimum=256)
-    """Context length to run the embedded engine with (default: the model's own for this machine)."""
+    """Context length to run the embedded engine with (default: on GPUs the most the plan holds, lowered
+    to it with a note when asked for more; on a CPU the model's own)."""
+    gpus: int | None = setting(None, minimum=0)
+    """The number of GPUs to run on, in all (default: the CUDA devices torch sees, else the CPU); with --gpu-memory, a
+    machine that is not this one, to plan for it (0: the CPU)."""
+    gpu_memory_gib: float | None = setting(None, flag="--gpu-memory", key="gpu_memory", minimum=1.0)
+    """Each GPU's memory in GiB as CUDA reports it (79.18 on an H100 80GB, 139.8 on an H200), with --gpus."""
     dtype: str = "float32"
-    kv_cache_dtype: str = "auto"
+    kv_cache_dtype: str = setting("auto", flag="--kv-cache-dtype")
+    """KV cache dtype on GPUs: auto (fp8 on Hopper and newer, else the model's), fp8 (about twice the
+    context) or model (the model's dtype); a CPU keeps the model's."""
     kv_cache_space_gib: int = 2
     """KV cache size on a CPU (VLLM_CPU_KVCACHE_SPACE); ignored on a GPU."""
-    gpu_memory_utilization: float = 0.9
-    tensor_parallel_size: int = 1
+    gpu_memory_utilization: float = setting(0.9, minimum=0.05)
+    """Share of each GPU's memory vLLM may take (weights, overhead and KV cache)."""
+    tensor_parallel_size: int | None = setting(None, minimum=1)
+    """The number of GPUs one copy of the model is split over (default: as many of a node's as Scout's heads allow)."""
     enable_prefix_caching: bool = True
     enable_chunked_prefill: bool = True
     max_num_batched_tokens: int | None = None
     max_num_seqs: int = 16
     """Requests run at once. vLLM keeps host buffers of max_num_seqs x max_model_len x 5
     bytes (its default of 256 to 1024 sequences needs 13 to 53 GB of RAM at 10M tokens)."""
-    limit_images: int = setting(0, flag="--images", minimum=0)
+    limit_images: int = setting(5, flag="--images", minimum=0)
     """Most images to attach when the model reads images (Llama 4 Scout does; the rest are listed as skipped)."""
     attn_temperature_tuning: bool | None = None
     """None: vLLM's rule (on when max_model_len > 32768); True/False forces it."""
@@ -81,9 +91,10 @@ class EngineConfig:
             settings["timeout_s"] = _seconds(settings["timeout_s"], "SCOUT_TIMEOUT")
         return cls(**{key: value for key, value in settings.items() if value not in (None, "")})
 
-    def environment(self) -> dict[str, str]:
+    def environment(self, hub: bool = False) -> dict[str, str]:
         """Environment for vLLM, set before it is imported: caches under the scout cache
-        dir (nothing in $HOME), no usage reporting, no hub access, quiet logs."""
+        dir (nothing in $HOME), no usage reporting, quiet logs; no hub access unless the
+        model comes from the hub (`hub`), where the user's own HF_HUB_OFFLINE applies."""
         root = paths.cache_dir()
         return {
             "VLLM_CACHE_ROOT": str(root / "vllm"),
@@ -93,7 +104,7 @@ class EngineConfig:
             "VLLM_ENABLE_V1_MULTIPROCESSING": "0" if self.in_process else "1",
             "VLLM_NO_USAGE_STATS": "1",
             "VLLM_DO_NOT_TRACK": "1",
-            "HF_HUB_OFFLINE": "1",
+            **({} if hub else {"HF_HUB_OFFLINE": "1"}),
             "TOKENIZERS_PARALLELISM": "false",
             "VLLM_LOGGING_LEVEL": "INFO" if self.verbose else "ERROR",
             "TORCH_CPP_LOG_LEVEL": "INFO" if self.verbose else "ERROR",
@@ -107,7 +118,7 @@ class EngineConfig:
             "dtype": self.dtype,
             "kv_cache_dtype": self.kv_cache_dtype,
             "gpu_memory_utilization": self.gpu_memory_utilization,
-            "tensor_parallel_size": self.tensor_parallel_size,
+            "tensor_parallel_size": self.tensor_parallel_size or 1,
             "enable_prefix_caching": self.enable_prefix_caching,
             "enable_chunked_prefill": self.enable_chunked_prefill,
             "enforce_eager": self.enforce_eager,

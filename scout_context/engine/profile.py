@@ -18,62 +18,16 @@ A config without `attention_chunk_size` (a plain Llama) has only global layers: 
 from __future__ import annotations
 
 import json
-import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from scout_context.errors import ContextTooLarge, UsageError
+from scout_context.errors import ContextTooLarge, EngineOutOfMemory, UsageError
 
+from .checkpoints import SCOUT_CHECKPOINTS, WEIGHT_BYTES, estimate_weights_gib
+from .hardware import Hardware
 from .kv_cache import HYBRID_ENV, Architecture, KvShape, Layout
 
-# Llama 4 Scout's `text_config` (meta-llama/Llama-4-Scout-17B-16E-Instruct): 17B active and
-# 109B total parameters follow from it (16 routed experts + 1 shared on all 48 layers, top-1).
-SCOUT_TEXT_CONFIG: dict[str, Any] = {
-    "model_type": "llama4_text",
-    "num_hidden_layers": 48,
-    "hidden_size": 5120,
-    "num_attention_heads": 40,
-    "num_key_value_heads": 8,
-    "head_dim": 128,
-    "vocab_size": 202048,
-    "intermediate_size": 8192,
-    "intermediate_size_mlp": 16384,
-    "num_local_experts": 16,
-    "num_experts_per_tok": 1,
-    "interleave_moe_layer_step": 1,
-    "attention_chunk_size": 8192,
-    "no_rope_layers": [1, 1, 1, 0] * 12,
-    "max_position_embeddings": 10485760,
-    "rope_theta": 500000.0,
-    "attn_temperature_tuning": True,
-    "floor_scale": 8192,
-    "attn_scale": 0.1,
-    "tie_word_embeddings": False,
-}
-SCOUT_CONFIG: dict[str, Any] = {
-    "model_type": "llama4",
-    "architectures": ["Llama4ForConditionalGeneration"],
-    "text_config": SCOUT_TEXT_CONFIG,
-}
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    repo: str
-    gib: float  # size of the weights (vision tower included), as loaded
-
-
-SCOUT_CHECKPOINTS: dict[str, Checkpoint] = {
-    "bf16": Checkpoint("meta-llama/Llama-4-Scout-17B-16E-Instruct", 204.0),
-    "fp8": Checkpoint("RedHatAI/Llama-4-Scout-17B-16E-Instruct-FP8-dynamic", 106.0),
-    "int4": Checkpoint("RedHatAI/Llama-4-Scout-17B-16E-Instruct-quantized.w4a16", 57.5),
-}
-
-# Bytes per weight of the transformer blocks' linear layers (embeddings stay bf16), used to
-# estimate checkpoints of unknown size; int4 is w4a16 with one bf16 scale per 128 weights.
-# fp32 is for CPUs without bf16 units, where the engine runs in float32.
-WEIGHT_BYTES: dict[str, float] = {"fp32": 4.0, "bf16": 2.0, "fp8": 1.0, "int4": 0.5 + 2 / 128}
 KV_DTYPES = ("auto", "fp8", "model")
 
 GPU_BLOCK_SIZE = 16  # vLLM's KV block size on CUDA
@@ -81,60 +35,80 @@ CPU_BLOCK_SIZE = 128  # and on its CPU backend
 LONG_CONTEXT = 1_000_000  # from here on, plans use the lower `long_context_batched_tokens`
 TEMPERATURE_TUNING_ABOVE = 32768  # vLLM's own threshold for Llama 4's NoPE temperature tuning
 
-_HOPPER_OR_NEWER = re.compile(r"\b(G?H(20|100|200|800)|G?B(100|200|300)|HOPPER|BLACKWELL)\b", re.IGNORECASE)
 _GIB = 1 << 30
-
-
-@dataclass(frozen=True)
-class Hardware:
-    """What the engine runs on: `gpus` in all, over `nodes`; or `gpus=0` and a CPU KV space."""
-
-    gpus: int
-    gpu_memory_gib: float = 0.0  # per GPU, as CUDA reports it (H100 80GB: 79.18)
-    nodes: int = 1
-    gpu_name: str = "H100"  # decides what kv_dtype "auto" means
-    cpu_kv_space_gib: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.gpus < 0 or self.nodes < 1:
-            raise UsageError("GPU and node counts must be positive (0 GPUs for a CPU plan)")
-        if self.gpus == 0:
-            if self.cpu_kv_space_gib is None or self.cpu_kv_space_gib < 1 or self.gpu_memory_gib or self.nodes > 1:
-                raise UsageError(
-                    "0 GPUs is a CPU plan: give its KV cache space in whole GiB (--cpu-kv-space), no GPU memory, one node"
-                )
-            return
-        if self.cpu_kv_space_gib is not None:
-            raise UsageError("a CPU KV cache space only applies to a CPU plan (0 GPUs)")
-        if self.gpu_memory_gib <= 0:
-            raise UsageError("give each GPU's memory in GiB (--gpu-memory)")
-        if self.gpus % self.nodes:
-            raise UsageError(f"{self.gpus} GPUs do not split evenly over {self.nodes} nodes")
-
-    @property
-    def is_cpu(self) -> bool:
-        return self.gpus == 0
-
-    @property
-    def hopper_or_newer(self) -> bool:
-        return not self.is_cpu and bool(_HOPPER_OR_NEWER.search(self.gpu_name))
 
 
 @dataclass(frozen=True)
 class Overhead:
     """GiB per GPU, inside vLLM's `gpu_memory_utilization` share, that is neither weights nor KV cache.
 
-    The defaults total 8 GiB on one GPU and 11 GiB on several: the range vLLM leaves at 0.90.
+    Calibrated for Scout against vLLM's Llama 4 launch figures (vLLM 0.8.3, April 2025, blog.vllm.ai
+    2025/04/05/llama4: bf16 weights and KV, `--tensor-parallel-size 8`, 1M tokens on 8 x H100 and
+    3.6M on 8 x H200): with these constants the full-KV layout plans 1.22M and 3.61M tokens. Where
+    each comes from:
+
+    - `activations_gib`: the peak of vLLM's profiling forward pass at `max_num_batched_tokens`
+      (8,192), which vLLM subtracts before sizing the KV cache; an estimate for Scout's MoE at
+      tensor parallel 8 (hidden states, fused-MoE workspace, attention buffers).
+    - `sampler_gib`: the profiling run samples for `max_num_seqs` dummy requests over the full
+      vocabulary in fp32: 256 x 202,048 x 4 bytes = 0.19 GiB per copy (logits, probabilities,
+      log-probabilities, the top-p/top-k sort): about 1.5 GiB [derived from vLLM's sampler].
+    - `cuda_graphs_gib`: captured piecewise graphs (chunked attention runs outside them), as vLLM
+      logs after capture for models of this size: about 1 GiB [estimate].
+    - `non_torch_gib`: CUDA context, cuBLAS workspaces and allocator slack that torch does not
+      count, which vLLM measures as "non-torch memory": about 2 GiB [estimate].
+    - `parallel_gib`, with more than one GPU: NCCL communicators and the custom all-reduce buffers
+      (about 3 GiB), plus 5.3 GiB fit to the launch figures: what vLLM 0.8.3 did not give to the KV
+      cache beyond the terms above (the launch's vision profiling with `limit_mm_per_prompt`,
+      fragmentation) [calibrated; checked against the published figures only, not on a GPU here].
+
+    One GPU: 9.5 GiB; several: 17.8 GiB. The arithmetic of the KV cache (block size 16 on CUDA, the
+    hybrid manager's switch) follows vLLM 0.11 to 0.32, the range the `gpu` extra allows.
     """
 
-    activations_gib: float = 5.0  # peak of vLLM's profiling forward pass at max_num_batched_tokens
-    cuda_graphs_gib: float = 1.0  # captured graphs (piecewise: chunked attention stays eager)
-    non_torch_gib: float = 2.0  # CUDA context, allocator slack
-    parallel_gib: float = 3.0  # NCCL communicators and all-reduce buffers, with more than one GPU
+    activations_gib: float = 5.0
+    sampler_gib: float = 1.5
+    cuda_graphs_gib: float = 1.0
+    non_torch_gib: float = 2.0
+    parallel_gib: float = 8.3
 
     def per_gpu(self, gpus: int) -> float:
-        shared = self.activations_gib + self.cuda_graphs_gib + self.non_torch_gib
+        shared = self.activations_gib + self.sampler_gib + self.cuda_graphs_gib + self.non_torch_gib
         return shared + (self.parallel_gib if gpus > 1 else 0.0)
+
+    def parts(self, gpus: int) -> str:
+        """The terms, for the derivation: "activations 5, sampler 1.5, ..."."""
+        terms = {"activations": self.activations_gib, "sampler": self.sampler_gib}
+        terms |= {"CUDA graphs": self.cuda_graphs_gib, "non-torch": self.non_torch_gib}
+        if gpus > 1:
+            terms["parallel"] = self.parallel_gib
+        return ", ".join(f"{name} {value:g}" for name, value in terms.items())
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """What to plan: the weights, the KV cache and the limits the user chose.
+
+    `weights` is a key of WEIGHT_BYTES; `model` defaults to Scout's checkpoint in that precision
+    and `weights_gib` to that checkpoint's size (else an estimate from the config). `kv_dtype`:
+    "auto" is fp8 on Hopper or newer GPUs and the model's dtype otherwise; "model" is the model's
+    dtype (vLLM's "auto"). `context`: plan exactly that many tokens (default: the most that fit).
+    `tensor_parallel_size`: default as many GPUs of a node as the heads allow.
+    """
+
+    weights: str
+    kv_dtype: str = "auto"
+    model: str | None = None
+    weights_gib: float | None = None
+    context: int | None = None
+    hybrid_kv_cache: bool = True
+    max_images: int = 5  # the seed tested up to 5 images per prompt
+    gpu_memory_utilization: float = 0.9
+    tensor_parallel_size: int | None = None
+    max_num_seqs: int = 16
+    overhead: Overhead = Overhead()
+    max_num_batched_tokens: int = 8192
+    long_context_batched_tokens: int = 4096
 
 
 @dataclass(frozen=True)
@@ -187,69 +161,38 @@ class Plan:
         )
 
 
-def plan(
-    model_config: dict[str, Any],
-    hardware: Hardware,
-    *,
-    weights: str,
-    kv_dtype: str = "auto",
-    model: str | None = None,
-    weights_gib: float | None = None,
-    context: int | None = None,
-    hybrid_kv_cache: bool = True,
-    max_images: int = 10,
-    gpu_memory_utilization: float = 0.9,
-    overhead: Overhead = Overhead(),
-    max_num_batched_tokens: int = 8192,
-    long_context_batched_tokens: int = 4096,
-) -> Plan:
-    """Plan vLLM for the longest single request `hardware` holds (or exactly `context` tokens).
+def plan(model_config: dict[str, Any], hardware: Hardware, request: PlanRequest) -> Plan:
+    """Plan vLLM for the longest single request `hardware` holds (or exactly `request.context` tokens).
 
     `model_config` is a Hugging Face config dict: a Llama 4 config (its `text_config` is read), a
-    bare text config, or another Llama-like model's. `model` defaults to Scout's checkpoint in
-    `weights` precision; `weights_gib` to that checkpoint's size, or an estimate from the config.
-    `kv_dtype`: "auto" is fp8 on Hopper or newer GPUs and the model's dtype otherwise; "model" is
-    the model's dtype (vLLM's "auto"). The hybrid layout is used unless `hybrid_kv_cache` is False;
-    both layouts are reported. `max_images` limits images per prompt for multimodal models.
+    bare text config, or another Llama-like model's. The hybrid layout is used unless
+    `request.hybrid_kv_cache` is False; both layouts are reported. Weights that do not fit raise
+    EngineOutOfMemory naming the fewest GPUs of this memory that hold them.
     """
-    _check_request(hardware, weights, kv_dtype, gpu_memory_utilization, context)
+    _check_request(hardware, request)
     text = model_config.get("text_config", model_config)
     arch = Architecture.read(text)
-    fp8_kv = kv_dtype == "fp8" or (kv_dtype == "auto" and hardware.hopper_or_newer)
-    model, weights_gib = _weights(text, weights, model, weights_gib)
-    tp, pp = (1, 1) if hardware.is_cpu else _parallelism(arch, hardware)
-    usable, weights_per_gpu, overhead_per_gpu, kv_per_gpu = _memory_per_gpu(
-        hardware, weights, weights_gib, gpu_memory_utilization, overhead
-    )
+    fp8_kv = request.kv_dtype == "fp8" or (request.kv_dtype == "auto" and hardware.hopper_or_newer)
+    model, weights_gib = _weights(text, request)
+    tp, pp = (1, 1) if hardware.is_cpu else _parallelism(arch, hardware, request.tensor_parallel_size)
+    usable, weights_per_gpu, overhead_per_gpu, kv_per_gpu = _memory_per_gpu(hardware, tp * pp, weights_gib, request)
     shape = KvShape(
         arch,
         tp,
         pp,
-        1 if fp8_kv else (4 if weights == "fp32" else 2),
+        1 if fp8_kv else (4 if request.weights == "fp32" else 2),
         int(kv_per_gpu * _GIB),
         CPU_BLOCK_SIZE if hardware.is_cpu else GPU_BLOCK_SIZE,
     )
-    chosen = "hybrid" if hybrid_kv_cache and arch.chunked_layers else "full"
-    layouts, batched = _layouts(shape, chosen, context, max_num_batched_tokens, long_context_batched_tokens)
-    max_model_len = _max_model_len(shape, layouts[chosen], context, kv_per_gpu)
-    args, env = _vllm_settings(
-        model_config,
-        model,
-        max_model_len,
-        shape,
-        hardware,
-        weights=weights,
-        fp8_kv=fp8_kv,
-        layout=chosen,
-        batched=batched,
-        max_images=max_images,
-        gpu_memory_utilization=gpu_memory_utilization,
-    )
+    chosen = "hybrid" if request.hybrid_kv_cache and arch.chunked_layers else "full"
+    layouts, batched = _layouts(shape, chosen, request)
+    max_model_len = _max_model_len(shape, layouts[chosen], request.context, kv_per_gpu)
+    args, env = _vllm_settings(model_config, model, max_model_len, shape, hardware, fp8_kv, chosen, batched, request)
     notes = []
-    if kv_dtype == "auto" and not hardware.is_cpu:
+    if request.kv_dtype == "auto" and not hardware.is_cpu:
         why = "is Hopper or newer" if fp8_kv else "is not known as Hopper or newer: the model's dtype"
         notes.append(f"KV cache dtype {args['kv_cache_dtype']} from kv_dtype auto: {hardware.gpu_name} {why}")
-    if batched < max_num_batched_tokens:
+    if batched < request.max_num_batched_tokens:
         notes.append(f"max_num_batched_tokens lowered to {batched} for a million-token context (activation memory)")
     if layouts[chosen].tokens > arch.max_positions:
         notes.append(f"capped at the model's {arch.max_positions:,} positions ({layouts[chosen].tokens:,} would fit)")
@@ -272,39 +215,54 @@ def plan(
     )
 
 
-def _check_request(hardware: Hardware, weights: str, kv_dtype: str, utilization: float, context: int | None) -> None:
+def smallest_fit(model_config: dict[str, Any], hardware: Hardware, request: PlanRequest) -> Hardware | None:
+    """The fewest GPUs of `hardware`'s kind (one node up to 8, then whole nodes of 8) that hold
+    the weights and a KV cache; None when even 64 do not."""
+    for gpus in [*range(1, 9), *range(16, 65, 8)]:
+        candidate = replace(hardware, gpus=gpus, nodes=max(1, gpus // 8), cpu_kv_space_gib=None)
+        try:
+            plan(model_config, candidate, replace(request, tensor_parallel_size=None, context=None))
+        except (EngineOutOfMemory, ContextTooLarge, UsageError):
+            continue
+        return candidate
+    return None
+
+
+def _check_request(hardware: Hardware, request: PlanRequest) -> None:
     """UsageError for arguments `plan` cannot work with, before any arithmetic."""
-    if weights not in WEIGHT_BYTES:
-        raise UsageError(f"unknown weights {weights!r}: use {', '.join(WEIGHT_BYTES)}")
-    if kv_dtype not in KV_DTYPES:
-        raise UsageError(f"unknown KV dtype {kv_dtype!r}: use {', '.join(KV_DTYPES)}")
-    if hardware.is_cpu and kv_dtype == "fp8":
+    if request.weights not in WEIGHT_BYTES:
+        raise UsageError(f"unknown weights {request.weights!r}: use {', '.join(WEIGHT_BYTES)}")
+    if request.kv_dtype not in KV_DTYPES:
+        raise UsageError(f"unknown KV dtype {request.kv_dtype!r}: use {', '.join(KV_DTYPES)}")
+    if hardware.is_cpu and request.kv_dtype == "fp8":
         raise UsageError("fp8 KV cache does not run on vLLM's CPU backend: use --kv-dtype auto")
-    if not 0 < utilization <= 1:
+    if not 0 < request.gpu_memory_utilization <= 1:
         raise UsageError("GPU memory utilisation must be in (0, 1]")
-    if context is not None and context < 1:
+    if request.context is not None and request.context < 1:
         raise UsageError("the context must be at least one token")
 
 
-def _weights(text: dict[str, Any], weights: str, model: str | None, weights_gib: float | None) -> tuple[str, float]:
-    """The model to load (default: Scout's checkpoint in `weights` precision) and its size in GiB
-    (default: that checkpoint's, or an estimate from the config)."""
-    checkpoint = SCOUT_CHECKPOINTS.get(weights)
-    model = model or (checkpoint or SCOUT_CHECKPOINTS["bf16"]).repo
-    if weights_gib is None:
-        weights_gib = checkpoint.gib if checkpoint and model == checkpoint.repo else estimate_weights_gib(text, weights)
-    return model, weights_gib
+def _weights(text: dict[str, Any], request: PlanRequest) -> tuple[str, float]:
+    """The model to load (default: Scout's checkpoint in the request's precision) and its size in
+    GiB (default: that checkpoint's, or an estimate from the config)."""
+    checkpoint = SCOUT_CHECKPOINTS.get(request.weights)
+    model = request.model or (checkpoint or SCOUT_CHECKPOINTS["bf16"]).repo
+    size = request.weights_gib
+    if size is None:
+        size = (
+            checkpoint.gib if checkpoint and model == checkpoint.repo else estimate_weights_gib(text, request.weights)
+        )
+    return model, size
 
 
-def _layouts(
-    shape: KvShape, chosen: str, context: int | None, batched: int, long_context_batched: int
-) -> tuple[dict[str, Layout], int]:
-    """Both layouts and the batched tokens they were sized for: `long_context_batched` (less
-    activation memory) once the context reaches LONG_CONTEXT."""
+def _layouts(shape: KvShape, chosen: str, request: PlanRequest) -> tuple[dict[str, Layout], int]:
+    """Both layouts and the batched tokens they were sized for: `long_context_batched_tokens`
+    (less activation memory) once the context reaches LONG_CONTEXT."""
+    batched = request.max_num_batched_tokens
     layouts = shape.layouts(batched)
-    target = context or layouts[chosen].max_model_len
-    if target >= LONG_CONTEXT and long_context_batched < batched:
-        batched = long_context_batched
+    target = request.context or layouts[chosen].max_model_len
+    if target >= LONG_CONTEXT and request.long_context_batched_tokens < batched:
+        batched = request.long_context_batched_tokens
         layouts = shape.layouts(batched)
     return layouts, batched
 
@@ -313,7 +271,7 @@ def _max_model_len(shape: KvShape, chosen: Layout, context: int | None, kv_per_g
     """`context`, or the longest the chosen layout holds; ContextTooLarge when it does not fit."""
     fits, positions = chosen.max_model_len, shape.arch.max_positions
     if fits < shape.block_size:
-        raise ContextTooLarge(f"no room for a KV cache: {kv_per_gpu:.2f} GiB per GPU after weights and overhead")
+        raise EngineOutOfMemory(f"no room for a KV cache: {kv_per_gpu:.2f} GiB per GPU after weights and overhead")
     if context is not None and context > positions:
         raise ContextTooLarge(f"{context:,} tokens exceed the model's {positions:,} positions")
     if context is not None and context > fits:
@@ -327,30 +285,24 @@ def _vllm_settings(
     max_model_len: int,
     shape: KvShape,
     hardware: Hardware,
-    *,
-    weights: str,
     fp8_kv: bool,
     layout: str,
     batched: int,
-    max_images: int,
-    gpu_memory_utilization: float,
+    request: PlanRequest,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """`vllm.LLM` keyword arguments, in `vllm serve`'s order, and the environment they need."""
-    args: dict[str, Any] = {
-        "model": model,
-        "max_model_len": max_model_len,
-        "tensor_parallel_size": shape.tp,
-    }
+    args: dict[str, Any] = {"model": model, "max_model_len": max_model_len, "tensor_parallel_size": shape.tp}
     if shape.pp > 1:
         args["pipeline_parallel_size"] = shape.pp
     if hardware.nodes > 1:
         args["distributed_executor_backend"] = "ray"
-    if weights == "fp32":
+    if request.weights == "fp32":
         args["dtype"] = "float32"
     args |= {
         "enable_prefix_caching": True,
         "enable_chunked_prefill": True,
         "max_num_batched_tokens": batched,
+        "max_num_seqs": request.max_num_seqs,
         "kv_cache_dtype": "fp8" if fp8_kv else "auto",
     }
     env: dict[str, str] = {}
@@ -361,62 +313,49 @@ def _vllm_settings(
     if shape.arch.nope_layers and max_model_len > TEMPERATURE_TUNING_ABOVE:
         args["override_generation_config"] = {"attn_temperature_tuning": True}
     if _multimodal(model_config):
-        args["limit_mm_per_prompt"] = {"image": max_images}
+        args["limit_mm_per_prompt"] = {"image": request.max_images}
     if hardware.is_cpu:
         env["VLLM_CPU_KVCACHE_SPACE"] = str(hardware.cpu_kv_space_gib)
     else:
-        args["gpu_memory_utilization"] = gpu_memory_utilization
+        args["gpu_memory_utilization"] = request.gpu_memory_utilization
     return args, env
 
 
-def estimate_weights_gib(text_config: dict[str, Any], weights: str) -> float:
-    """Size of the text model's weights in `weights` precision, counted from its config.
-
-    Linear layers of the blocks take `WEIGHT_BYTES[weights]`, embeddings and output head bf16 (as
-    quantized checkpoints keep them); norms and a vision tower are left out (a few percent).
-    """
-    arch = Architecture.read(text_config)
-    t = text_config
-    try:
-        hidden, vocab, intermediate = t["hidden_size"], t["vocab_size"], t["intermediate_size"]
-    except KeyError as missing:
-        raise UsageError(f"cannot size the weights, the config lacks {missing}: give their size in GiB") from None
-    embeddings = vocab * hidden * (1 if t.get("tie_word_embeddings", False) else 2)
-    attention = hidden * arch.head_dim * 2 * (arch.attention_heads + arch.kv_heads)
-    experts, step = t.get("num_local_experts", 0), t.get("interleave_moe_layer_step", 1)
-    moe_layers = len(t.get("moe_layers") or range(step - 1, arch.layers, step)) if experts > 1 else 0
-    shared = 1 if str(t.get("model_type", "")).startswith("llama4") else 0  # Llama 4's shared expert
-    moe = 3 * hidden * intermediate * (experts + shared) + hidden * experts
-    dense = 3 * hidden * t.get("intermediate_size_mlp", intermediate)
-    blocks = arch.layers * attention + moe_layers * moe + (arch.layers - moe_layers) * dense
-    return (blocks * WEIGHT_BYTES[weights] + embeddings * WEIGHT_BYTES["bf16"]) / _GIB
-
-
 def _memory_per_gpu(
-    hardware: Hardware, weights: str, weights_gib: float, utilization: float, overhead: Overhead
+    hardware: Hardware, gpus: int, weights_gib: float, request: PlanRequest
 ) -> tuple[float, float, float, float]:
-    """GiB per GPU: usable, weights, overhead, and what is left for the KV cache (CPU: its KV space)."""
+    """GiB per GPU of the `gpus` used: usable, weights, overhead, and what is left for the KV
+    cache (CPU: its KV space). EngineOutOfMemory when nothing is left."""
     if hardware.is_cpu:
         return 0.0, 0.0, 0.0, float(hardware.cpu_kv_space_gib or 0)
+    utilization = request.gpu_memory_utilization
     usable = hardware.gpu_memory_gib * utilization
-    per_gpu, extra = weights_gib / hardware.gpus, overhead.per_gpu(hardware.gpus)
+    per_gpu, extra = weights_gib / gpus, request.overhead.per_gpu(gpus)
     if usable - per_gpu - extra <= 0:
-        raise UsageError(
-            f"{weights} weights ({weights_gib:.1f} GiB) do not fit: {per_gpu:.1f} GiB on each of {hardware.gpus} "
+        raise EngineOutOfMemory(
+            f"{request.weights} weights ({weights_gib:.1f} GiB) do not fit: {per_gpu:.1f} GiB on each of {gpus} "
             f"GPU(s), but {utilization:.2f} x {hardware.gpu_memory_gib:g} GiB less {extra:g} GiB overhead leaves "
-            f"{usable - extra:.1f} GiB; use more GPUs or smaller weights"
+            f"{usable - extra:.1f} GiB"
         )
     return usable, per_gpu, extra, usable - per_gpu - extra
 
 
-def _parallelism(arch: Architecture, hardware: Hardware) -> tuple[int, int]:
-    """Tensor parallel over as many GPUs of a node as the heads allow; pipeline stages for the rest."""
+def _parallelism(arch: Architecture, hardware: Hardware, tensor_parallel_size: int | None) -> tuple[int, int]:
+    """Tensor parallel over as many GPUs of a node as the heads allow (or as the user says);
+    pipeline stages for the rest."""
     per_node = hardware.gpus // hardware.nodes
-    tp = next(
-        n
-        for n in range(per_node, 0, -1)
-        if per_node % n == 0 and arch.attention_heads % n == 0 and (arch.kv_heads % n == 0 or n % arch.kv_heads == 0)
-    )
+
+    def splits(n: int) -> bool:
+        return arch.attention_heads % n == 0 and (arch.kv_heads % n == 0 or n % arch.kv_heads == 0)
+
+    if tensor_parallel_size is not None:
+        if tensor_parallel_size > per_node or per_node % tensor_parallel_size or not splits(tensor_parallel_size):
+            raise UsageError(
+                f"tensor parallel size {tensor_parallel_size} does not split {arch.attention_heads} heads"
+                f" over {per_node} GPU(s) per node"
+            )
+        return tensor_parallel_size, hardware.gpus // tensor_parallel_size
+    tp = next(n for n in range(per_node, 0, -1) if per_node % n == 0 and splits(n))
     pp = hardware.gpus // tp
     if pp > arch.layers:
         raise UsageError(f"{hardware.gpus} GPUs make {pp} pipeline stages for {arch.layers} layers: use fewer GPUs")

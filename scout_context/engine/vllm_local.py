@@ -5,7 +5,8 @@ handed to vLLM as token ids: the count the packer saw is the count vLLM runs, an
 rendered `<|begin_of_text|>` is the only BOS. Images go with a prompt as vLLM's
 `multi_modal_data` beside one `<|image|>` id each (`multimodal.vllm_inputs`); the limit per
 prompt, `limit_mm_per_prompt`, is `EngineConfig.limit_images` for a model with a vision
-tower and 0 otherwise. Answers stream: requests go to the `LLMEngine` step loop with
+tower and 0 otherwise. Its `vllm.LLM` arguments and environment are `engine_settings`'s, for
+the hardware at hand (CPU or GPUs). Answers stream: requests go to the `LLMEngine` step loop with
 delta outputs and `Events.on_text` gets each new piece.
 
 On a CPU the engine core runs in this process (`VLLM_ENABLE_V1_MULTIPROCESSING=0`), so no
@@ -25,16 +26,17 @@ import traceback
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from scout_context.engine import models, multimodal
+from scout_context.engine import multimodal
 from scout_context.engine.base import Events, Generation, Request
 from scout_context.engine.chat_format import LLAMA4_IMAGE_TOKENS, Turn, llama4_chat, template_chat
 from scout_context.engine.config import DEFAULT_MODEL, EngineConfig, SamplingConfig
-from scout_context.errors import ContextTooLarge, EngineOutOfMemory, ScoutError, UsageError
+from scout_context.engine.engine_settings import EngineSettings, engine_settings
+from scout_context.errors import ContextTooLarge, EngineOutOfMemory, ModelMissing, ScoutError, UsageError
 from scout_context.sources.images import ImageInput
 
 OUT_OF_MEMORY = re.compile(
@@ -81,13 +83,19 @@ class VllmEngine:
         self._request_ids = itertools.count()
 
     @cached_property
-    def model_path(self) -> Path:
-        """The model folder, converted or built first if needed."""
-        return models.ensure_model(self.model_name)
+    def settings(self) -> EngineSettings:
+        """The `vllm.LLM` arguments, environment and plan for this model on this machine
+        (`engine_settings`); a built-in CPU model is built first if needed."""
+        return engine_settings(self.config)
 
-    @cached_property
+    @property
+    def model_path(self) -> Path:
+        """The model folder, or its Hugging Face id as a path."""
+        return Path(self.settings.source.load)
+
+    @property
     def max_model_len(self) -> int:
-        return self.config.max_model_len or models.default_max_model_len(self.model_name, self.model_path)
+        return int(self.settings.engine_args["max_model_len"])
 
     @cached_property
     def tokenizer(self) -> Any:
@@ -96,11 +104,16 @@ class VllmEngine:
 
         if not self.config.verbose:
             transformers.logging.set_verbosity_error()
-        return transformers.AutoTokenizer.from_pretrained(self.model_path)
+        self.settings.source.check_access()
+        try:
+            return transformers.AutoTokenizer.from_pretrained(self.settings.source.load)
+        except OSError as error:  # not in the cache and not reachable, or not a tokenizer
+            raise ModelMissing(f"cannot load {self.model_name}'s tokenizer: {str(error).splitlines()[0]}") from None
 
     @cached_property
     def is_llama4(self) -> bool:
-        return models.is_llama4(self.model_path)
+        config = self.settings.source.config
+        return str(config.get("text_config", config).get("model_type", "")).startswith("llama4")
 
     concurrent_calls: int | None = 1
     """One `vllm.LLM` per process, one call at a time: it batches the call's prompts itself."""
@@ -118,7 +131,8 @@ class VllmEngine:
 
     @cached_property
     def multimodal(self) -> bool:
-        return models.is_multimodal(self.model_path)
+        """Whether the model has a vision tower (a `vision_config`, as Scout's checkpoints have)."""
+        return bool(self.settings.source.config.get("vision_config"))
 
     @property
     def max_images(self) -> int:
@@ -126,8 +140,8 @@ class VllmEngine:
         return self.config.limit_images if self.multimodal else 0
 
     def llm_kwargs(self) -> dict[str, Any]:
-        """The `vllm.LLM` arguments; `limit_mm_per_prompt` is `max_images` (0 for a text model)."""
-        return replace(self.config, limit_images=self.max_images).llm_kwargs(self.model_path, self.max_model_len)
+        """Exactly the `vllm.LLM` arguments it starts with (`engine_settings`)."""
+        return self.settings.engine_args
 
     def request_input(self, prompt: str, images: Sequence[ImageInput] = ()) -> dict[str, Any]:
         """What `generate` hands vLLM for one prompt: its token ids (the tokenizer's, no
@@ -223,8 +237,9 @@ class VllmEngine:
             return self._llm
         if _live is not None:
             _live.close()
+        self.settings.source.check_access()
         kwargs = self.llm_kwargs()
-        os.environ.update(self.config.environment())
+        os.environ.update(self.settings.env)
         with _translated(self.model_name), _quiet(self.config.verbose):
             try:
                 from vllm import LLM

@@ -101,8 +101,10 @@ class ValueReader:
             raise self.fail(spec.lines[key], f"{where}.{key}: expected a whole number of at least {minimum}")
         return value
 
-    def number(self, spec: Map, key: str, where: str, default: float, *, minimum: float) -> float:
-        value = spec.get(key, default)
+    def number(self, spec: Map, key: str, where: str, default: float | None, *, minimum: float) -> float | None:
+        if key not in spec or spec[key] is None:
+            return default
+        value = spec[key]
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < minimum:
             raise self.fail(spec.lines[key], f"{where}.{key}: expected a number of at least {minimum:g}")
         return float(value)

@@ -132,8 +132,10 @@ def template_questions(text: str, variables: dict[str, str], where: str) -> tupl
 _TOP = {"engine", "corpora", "jobs"}
 _JOB = {"name", "title", "corpus", "questions", "template", "variables", "output", "format"}
 # The keys of `engine:` and of each corpus: (settings dataclass, its fields), in reading order.
+HARDWARE_SETTINGS = ("gpus", "gpu_memory_gib", "tensor_parallel_size", "kv_cache_dtype", "gpu_memory_utilization")
+"""The `EngineConfig` fields that say what the embedded engine runs on (the commands' hardware options)."""
 ENGINE_SETTINGS = (
-    (EngineConfig, ("backend", "model", "base_url", "max_model_len")),
+    (EngineConfig, ("backend", "model", "base_url", "max_model_len", *HARDWARE_SETTINGS)),
     (SamplingConfig, ("temperature", "max_tokens")),
     (JobFile, ("concurrency", "answer_language")),
 )
@@ -154,6 +156,10 @@ def _example() -> str:
         example_line(EngineConfig, "model", "scout", indent=2, off=True),
         example_line(EngineConfig, "base_url", "http://gpu-box:8000/v1", indent=2, off=True),
         example_line(EngineConfig, "max_model_len", "131072", indent=2, off=True),
+        *(
+            example_line(EngineConfig, name, value, indent=2, off=True)
+            for name, value in zip(HARDWARE_SETTINGS, ("8", "79.18", "8", "auto", "0.9"), strict=True)
+        ),
         example_line(SamplingConfig, "max_tokens", indent=2),
         example_line(SamplingConfig, "temperature", indent=2),
         example_line(JobFile, "concurrency", indent=2, off=True),
