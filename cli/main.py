@@ -19,6 +19,7 @@ from .console import err_console, markup
 from .engine import engine_app
 from .logs import logs_command
 from .models import models_command
+from .options import optional_values
 from .pack import pack_command
 from .pr import pr_command
 from .serve import serve_app
@@ -50,7 +51,7 @@ def _root() -> None:
 def main() -> None:
     """Console-script entry point. Exit codes: see `scout_context.errors.EXIT_CODES`."""
     try:
-        code = app(standalone_mode=False)
+        code = app(args=optional_values(sys.argv[1:]), standalone_mode=False)
     except ScoutError as error:
         _fail(str(error), error.exit_code)
     except TyperException as error:  # bad arguments: typer's own usage message, exit 2

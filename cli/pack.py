@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -13,10 +14,12 @@ from scout_context.output import write_output
 from scout_context.pack.arrange import arrange
 from scout_context.pack.pipeline import pack
 from scout_context.pack.result import Arranged
+from scout_context.pack.styles import DEFAULT, style
+from scout_context.pack.token_tree import token_tree
 from scout_context.sources.defaults import DEFAULT_MAX_FILE_BYTES
 from scout_context.store import Store
 
-from .console import err_console, print_json
+from .console import err_console, inert, print_json
 from .options import (
     Compress,
     Exclude,
@@ -29,10 +32,11 @@ from .options import (
     NoRedact,
     Password,
     Question,
+    StyleOption,
     layout_option,
     pack_options,
 )
-from .summary import pack_progress, print_summary
+from .summary import TOP, pack_progress, print_summary
 
 
 def pack_command(
@@ -59,6 +63,20 @@ def pack_command(
     no_default_excludes: NoDefaultExcludes = False,
     max_file_size: MaxFileSize = DEFAULT_MAX_FILE_BYTES,
     password: Password = None,
+    style_name: StyleOption = DEFAULT,
+    token_tree_min: Annotated[
+        int | None,
+        typer.Option(
+            "--token-tree",
+            min=0,
+            metavar="[MIN_TOKENS]",
+            help="Print the token map (each file's tokens in the chosen style, under its folders) on stdout instead of the pack, leaving out files under MIN_TOKENS (default 0); -o still writes the pack.",
+            show_default=False,
+        ),
+    ] = None,
+    top_files: Annotated[
+        int, typer.Option("--top-files", min=0, help="Rows of the summary's biggest consumers (0: none).")
+    ] = TOP,
 ) -> None:
     """Pack SOURCES into one prompt: a directory tree with a token map, then one <document> per chunk.
 
@@ -67,6 +85,7 @@ def pack_command(
     """
     options = pack_options(include, exclude, compress, no_redact, no_default_excludes, max_file_size, password)
     chosen_layout = layout_option(layout, "stable")
+    chosen_style = style(style_name)
     started = time.perf_counter()
     store = Store()
     try:
@@ -77,13 +96,17 @@ def pack_command(
         )
     finally:
         store.close()
+    rendered = chosen_style.render(result)
+    result = replace(result, tokens=rendered.tokens)  # the summary's figure is the written text's
     if output is not None:
-        write_output(output, result.write)
-    elif not json_output:
-        result.write(sys.stdout)
-        sys.stdout.flush()
+        write_output(output, rendered.text)
+    elif not json_output and token_tree_min is None:
+        sys.stdout.write(rendered.text)
+    if token_tree_min is not None:
+        sys.stdout.write(inert(token_tree(result, rendered, token_tree_min), lines=True))
+    sys.stdout.flush()
     seconds = time.perf_counter() - started
-    print_summary(err_console, result, output, seconds, json_output)
+    print_summary(err_console, result, output, seconds, json_output, top=top_files, style=chosen_style.name)
     if json_output:
         print_json(_as_json(result, output, seconds))
 
