@@ -18,6 +18,7 @@ from .batch import batch_command
 from .console import err_console, markup
 from .engine import engine_app
 from .logs import logs_command
+from .mcp_command import mcp_command
 from .models import models_command
 from .options import optional_values
 from .pack import pack_command
@@ -38,6 +39,7 @@ app.command("ask")(ask_command)
 app.command("batch")(batch_command)
 app.command("logs")(logs_command)
 app.command("models")(models_command)
+app.command("mcp")(mcp_command)
 app.command("pr")(pr_command)
 app.add_typer(engine_app, name="engine")
 app.add_typer(serve_app, name="serve")
