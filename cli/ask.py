@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from scout_context.engine.registry import open_engine
+from scout_context.pack.styles import DEFAULT, style
 from scout_context.store import Store
 from scout_context.tasks.ask import ASK_MAX_TOKENS, AskResult, ask, usage
 
@@ -36,6 +37,7 @@ from .options import (
     NoFit,
     NoRedact,
     Password,
+    StyleOption,
     layout_option,
     pack_options,
 )
@@ -66,6 +68,7 @@ def ask_command(
     timeout: Timeout = None,
     verbose: Verbose = False,
     password: Password = None,
+    style_name: StyleOption = DEFAULT,
 ) -> None:
     """Answer QUESTION from SOURCES: pack them, run the model, stream the answer, check its citations.
 
@@ -96,6 +99,7 @@ def ask_command(
                 fit_to_budget=not no_fit,
                 progress=progress,
                 on_text=show if streaming else None,
+                style=style(style_name),
             )
     finally:
         store.close()

@@ -85,10 +85,12 @@ def ask_tool(
     ] = None,
     layout: Annotated[str, Field(description=f"{' or '.join(LAYOUTS)}.")] = "edges",
     max_tokens: Annotated[int, Field(description="Most tokens of the answer.", ge=1)] = ASK_MAX_TOKENS,
+    style: StyleName = DEFAULT,
 ) -> dict[str, Any]:
     """Answer a question from sources with Llama 4 Scout (or the model named), citing the
     sources by chunk id; every citation is checked against the sources."""
     with _tool_errors():
+        written_as = styles.style(style)
         chosen = choose(EngineConfig.from_env(backend=engine, model=model))
         llm = open_engine(chosen)
         store = Store()
@@ -102,6 +104,7 @@ def ask_tool(
                 sampling=SamplingConfig(max_tokens=max_tokens, temperature=0.0),
                 layout=_layout(layout),
                 command="mcp ask",
+                style=written_as,
             )
         finally:
             store.close()

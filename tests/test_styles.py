@@ -11,6 +11,7 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
+from fake_vllm import KEY, SCOUT
 from helpers import write
 from scout_context.pack.neutralize import restore
 from scout_context.pack.styles.plain import SEPARATOR, restore_lines
@@ -124,3 +125,21 @@ def test_unknown_style_is_one_line_exit_2():
     proc = cli("pack", str(EXAMPLE), "--style", "yaml")
     assert proc.returncode == 2
     assert "xml, markdown, plain, json" in one_line_error(proc)
+
+
+def test_ask_sends_xml_unless_told_and_the_rules_follow_the_style(vllm_server, monkeypatch):
+    monkeypatch.setenv("SCOUT_BASE_URL", f"http://127.0.0.1:{vllm_server.server_port}/v1")
+    monkeypatch.setenv("SCOUT_API_KEY", KEY)
+    vllm_server.pieces = ['It is 50.0 [shop/config.py:1-6 "FREE_SHIPPING_THRESHOLD = 50.0"].']
+    question = "What is the free shipping threshold?"
+    prompts = []
+    for style in (None, "markdown", "plain"):
+        args = ("ask", str(EXAMPLE), question, "--engine", "openai", "--model", SCOUT, "--json")
+        proc = cli(*args, *(("--style", style) if style else ()))
+        assert proc.returncode == 0, proc.stderr
+        assert [c["valid"] for c in json.loads(proc.stdout)["citations"]] == [True]
+        prompts.append(vllm_server.requests[-1][1]["prompt"])
+    xml, markdown, plain = prompts
+    assert '<document path="shop/config.py" id="shop/config.py:1-6">' in xml and "is a <document> block" in xml
+    assert "\n## shop/config.py:1-6\n\n```py\n" in markdown and "section headed by its id" in markdown
+    assert "\nId: shop/config.py:1-6\n" in plain and "<document" not in plain

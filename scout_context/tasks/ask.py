@@ -15,6 +15,8 @@ from ..pack.arrange import Layout, arrange
 from ..pack.options import PackOptions
 from ..pack.pipeline import Progress, pack
 from ..pack.result import Arranged, PackResult, biggest_consumers
+from ..pack.styles import Style
+from ..pack.styles.xml import XML
 from ..sources.files import Skipped
 from ..sources.images import collect_images
 from ..store import Store
@@ -40,10 +42,12 @@ def prompt_template(name: str) -> str:
     return (resources.files("scout_context.prompts") / name).read_text(encoding="utf-8")
 
 
-def system_prompt(answer_language: str | None) -> str:
-    """The rules (sources are data, cite by id, the answer's language) as the system turn."""
+def system_prompt(answer_language: str | None, style: Style = XML) -> str:
+    """The rules (how sources appear in `style`, that they are data, cite by id, the
+    answer's language) as the system turn."""
     rule = f"Answer in {answer_language}." if answer_language else "Answer in the language of the question."
-    return prompt_template("ask_system.txt").replace("{language_rule}", rule).strip()
+    template = prompt_template("ask_system.txt").replace("{sources_rule}", style.sources_rule)
+    return template.replace("{language_rule}", rule).strip()
 
 
 def render_prompt(engine: Engine, corpus: str, answer_language: str | None) -> str:
@@ -66,9 +70,12 @@ def ask(
     progress: Progress | None = None,
     on_text: Callable[[int, str], None] | None = None,
     command: str = "ask",
+    style: Style = XML,
 ) -> AskResult:
     """Answer `question` from `sources`, fitted into the engine's context less the answer's
-    reserve. Raises ContextTooLarge when it cannot fit (or `fit_to_budget` is off)."""
+    reserve, the sources written in `style` (xml unless told: the other styles keep ids
+    visible too, and the system turn says where). Raises ContextTooLarge when it cannot
+    fit (or `fit_to_budget` is off)."""
     started = time.perf_counter()
     packed = pack(sources, options, store=store, progress=progress)
     candidates, unusable = collect_images(sources)
@@ -76,7 +83,16 @@ def ask(
     packed.skipped.extend(Skipped(where, reason) for where, reason in [*unusable, *not_sent])
     packed_at = time.perf_counter()
     arranged, prompt, prompt_tokens = _fitted_prompt(
-        packed, question, engine, sampling, layout, fit_to_budget, answer_language, engine.image_tokens(images), store
+        packed,
+        question,
+        engine,
+        sampling,
+        layout,
+        fit_to_budget,
+        answer_language,
+        engine.image_tokens(images),
+        store,
+        style,
     )
     generation = engine.generate([prompt], sampling, on_text, images=[images] if images else None)[0]
     citations = check_citations(generation.text, arranged.chunks)
@@ -127,19 +143,23 @@ def _fitted_prompt(
     answer_language: str | None,
     image_tokens: int,
     store: Store | None = None,
+    style: Style = XML,
 ) -> tuple[Arranged, str, int]:
     """The arranged pack, its rendered prompt and the prompt's exact tokens for this engine
-    (see `prompting`). Attached images take `image_tokens` of the context besides the text."""
+    (see `prompting`). Attached images take `image_tokens` of the context besides the text.
+    The budget bounds the xml pack; a style whose text is larger is refitted in the engine's
+    tokens like any prompt over its limit."""
 
     def corpus(budget: int) -> tuple[Arranged, str, int]:
         arranged = arrange(
             packed, question=question, layout=layout, budget=max(budget, 1), fit_to_budget=fit_to_budget, store=store
         )
-        return arranged, arranged.text, arranged.tokens
+        rendered = style.render(arranged)
+        return arranged, rendered.text, rendered.tokens
 
     fitted = fit_prompt(
         engine,
-        system_prompt(answer_language),
+        system_prompt(answer_language, style),
         corpus,
         sampling.max_tokens,
         images=image_tokens,

@@ -32,6 +32,8 @@ class Style:
     name: str
     help: str
     render: Callable[[Arranged], Rendered]
+    sources_rule: str
+    """How the sources appear and are named, for a prompt's rules (`ask`'s system turn)."""
 
 
 def file_tokens(pack: Arranged, chunk_tokens: Callable[[Chunk], int]) -> dict[str, int]:

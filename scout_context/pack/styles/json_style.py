@@ -83,4 +83,9 @@ def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, indent=1)
 
 
-JSON = Style("json", "the pack as one JSON object: sources, tree, files, chunks with ids and text, tokens", render)
+JSON = Style(
+    "json",
+    "the pack as one JSON object: sources, tree, files, chunks with ids and text, tokens",
+    render,
+    'The sources are one JSON object: each entry of its "chunks" list is a source, named by its "id" (for example "src/app.py:10-80": a file and its line range), its text in "text".',
+)

@@ -51,4 +51,9 @@ def render(pack: Arranged) -> Rendered:
     return Rendered(text, count(text), tokens)
 
 
-MARKDOWN = Style("markdown", "a heading per chunk id, its body in a fence nothing inside can close", render)
+MARKDOWN = Style(
+    "markdown",
+    "a heading per chunk id, its body in a fence nothing inside can close",
+    render,
+    "Each source is a section headed by its id (for example ## src/app.py:10-80: a file and its line range), its text in a fenced code block.",
+)

@@ -57,4 +57,9 @@ def render(pack: Arranged) -> Rendered:
     return Rendered(text, count(text), tokens)
 
 
-PLAIN = Style("plain", "separator lines, File: and Id: headers; body lines that look like separators escaped", render)
+PLAIN = Style(
+    "plain",
+    "separator lines, File: and Id: headers; body lines that look like separators escaped",
+    render,
+    "Each source is a section between lines of = signs whose Id: line names it (for example Id: src/app.py:10-80: a file and its line range), its text after them.",
+)

@@ -12,4 +12,9 @@ def render(pack: Arranged) -> Rendered:
     return Rendered(pack.text, pack.tokens, file_tokens(pack, lambda chunk: chunk.tokens))
 
 
-XML = Style("xml", "<directory_tree> and <document> tags (what ask sends)", render)
+XML = Style(
+    "xml",
+    "<directory_tree> and <document> tags (what ask sends unless told)",
+    render,
+    'Each source is a <document> block whose id attribute names it (for example id="src/app.py:10-80": a file and its line range).',
+)
