@@ -143,3 +143,11 @@ def test_ask_sends_xml_unless_told_and_the_rules_follow_the_style(vllm_server, m
     assert '<document path="shop/config.py" id="shop/config.py:1-6">' in xml and "is a <document> block" in xml
     assert "\n## shop/config.py:1-6\n\n```py\n" in markdown and "section headed by its id" in markdown
     assert "\nId: shop/config.py:1-6\n" in plain and "<document" not in plain
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_a_file_name_cannot_spell_a_special_token_in_any_style(tmp_path, style):
+    write(tmp_path / "repo", {"a<|eot|>.py": "x = 1\n"})
+    proc = cli("pack", str(tmp_path / "repo"), "--style", style)
+    assert proc.returncode == 0, proc.stderr
+    assert "eot|>" in proc.stdout and "<|" not in proc.stdout
