@@ -41,6 +41,17 @@ from .options import (
 )
 from .summary import TOP, pack_progress, print_summary
 
+_TOKEN_TREE_HELP = (
+    "Print the token map (each file's tokens in the chosen style, under its folders) on stdout instead of the "
+    "pack, leaving out files under MIN_TOKENS (default 0); -o still writes the pack."
+)
+_SPLIT_HELP = (
+    "Write the pack as -o's NAME.1.EXT, NAME.2.EXT, …: whole files, each part with its own tree and at most "
+    "N_TOKENS in the chosen style; a file that cannot fit in a part alone exits 4."
+)
+TokenTree = Annotated[int | None, typer.Option("--token-tree", min=0, metavar="[MIN_TOKENS]", help=_TOKEN_TREE_HELP)]
+SplitOutput = Annotated[int | None, typer.Option("--split-output", min=1, metavar="N_TOKENS", help=_SPLIT_HELP)]
+
 
 def pack_command(
     sources: Annotated[list[Path], typer.Argument(help="Folders (git-aware) or files to pack.", show_default=False)],
@@ -67,26 +78,8 @@ def pack_command(
     max_file_size: MaxFileSize = DEFAULT_MAX_FILE_BYTES,
     password: Password = None,
     style_name: StyleOption = DEFAULT,
-    token_tree_min: Annotated[
-        int | None,
-        typer.Option(
-            "--token-tree",
-            min=0,
-            metavar="[MIN_TOKENS]",
-            help="Print the token map (each file's tokens in the chosen style, under its folders) on stdout instead of the pack, leaving out files under MIN_TOKENS (default 0); -o still writes the pack.",
-            show_default=False,
-        ),
-    ] = None,
-    split_output: Annotated[
-        int | None,
-        typer.Option(
-            "--split-output",
-            min=1,
-            metavar="N_TOKENS",
-            help="Write the pack as -o's NAME.1.EXT, NAME.2.EXT, …: whole files, each part with its own tree and at most N_TOKENS in the chosen style; a file that cannot fit in a part alone exits 4.",
-            show_default=False,
-        ),
-    ] = None,
+    token_tree_min: TokenTree = None,
+    split_output: SplitOutput = None,
     top_files: Annotated[
         int, typer.Option("--top-files", min=0, help="Rows of the summary's biggest consumers (0: none).")
     ] = TOP,

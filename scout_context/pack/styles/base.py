@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ...chunk import Chunk
+from ...tokens import scout_tokenizer
 from ..render import tree_lines
 from ..result import Arranged, tree_entries
 
@@ -52,3 +53,25 @@ def trees(pack: Arranged, tokens: dict[str, int]) -> list[tuple[str, int, str]]:
         (label, len(entries), "".join(tree_lines(entries, pack.depth)))
         for label, entries in tree_entries(pack, pack.status, tokens)
     ]
+
+
+def render_sections(
+    pack: Arranged,
+    document: Callable[[Chunk], str],
+    tree: Callable[[str, int, str], str],
+    question: Callable[[str], str],
+) -> Rendered:
+    """A text style's rendering: `tree(label, files, lines)` per source, the question's
+    head, a `document` per chunk, the tail (`question` of each), counted exactly; each
+    file's figure is what its chunks' documents take."""
+    count = scout_tokenizer().count
+    blocks = {chunk.id: document(chunk) for chunk in pack.chunks}
+    tokens = file_tokens(pack, lambda chunk: count(blocks[chunk.id]))
+    parts = [tree(label, files, lines) for label, files, lines in trees(pack, tokens)]
+    if pack.head:
+        parts.append(question(pack.head))
+    parts.extend(blocks[chunk.id] for chunk in pack.chunks)
+    if pack.tail:
+        parts.append(question(pack.tail))
+    text = "".join(parts)
+    return Rendered(text, count(text), tokens)

@@ -12,10 +12,9 @@ from __future__ import annotations
 import re
 
 from ...chunk import Chunk
-from ...tokens import scout_tokenizer
 from ..neutralize import neutralize
 from ..result import Arranged
-from .base import Rendered, Style, file_tokens, trees
+from .base import Rendered, Style, render_sections
 
 _TICKS = re.compile(r"`+")
 _LANGUAGE = re.compile(r"[A-Za-z0-9+-]{1,12}")
@@ -35,20 +34,12 @@ def document(chunk: Chunk) -> str:
 
 
 def render(pack: Arranged) -> Rendered:
-    count = scout_tokenizer().count
-    blocks = {chunk.id: document(chunk) for chunk in pack.chunks}
-    tokens = file_tokens(pack, lambda chunk: count(blocks[chunk.id]))
-    parts = [
-        f"# Directory tree: {neutralize(label)} ({files:,} files)\n\n{fenced(lines)}\n"
-        for label, files, lines in trees(pack, tokens)
-    ]
-    if pack.head:
-        parts.append(f"# Question\n\n{fenced(pack.head)}\n")
-    parts.extend(blocks[chunk.id] for chunk in pack.chunks)
-    if pack.tail:
-        parts.append(f"# Question\n\n{fenced(pack.tail)}\n")
-    text = "".join(parts)
-    return Rendered(text, count(text), tokens)
+    return render_sections(
+        pack,
+        document,
+        lambda label, files, lines: f"# Directory tree: {neutralize(label)} ({files:,} files)\n\n{fenced(lines)}\n",
+        lambda text: f"# Question\n\n{fenced(text)}\n",
+    )
 
 
 MARKDOWN = Style(

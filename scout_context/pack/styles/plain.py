@@ -11,10 +11,9 @@ from __future__ import annotations
 import re
 
 from ...chunk import Chunk
-from ...tokens import scout_tokenizer
 from ..neutralize import neutralize
 from ..result import Arranged
-from .base import Rendered, Style, file_tokens, trees
+from .base import Rendered, Style, render_sections
 
 SEPARATOR = "=" * 64 + "\n"
 _FAKE = re.compile(r"^(\\*)(?====)", re.MULTILINE)
@@ -41,20 +40,12 @@ def document(chunk: Chunk) -> str:
 
 
 def render(pack: Arranged) -> Rendered:
-    count = scout_tokenizer().count
-    blocks = {chunk.id: document(chunk) for chunk in pack.chunks}
-    tokens = file_tokens(pack, lambda chunk: count(blocks[chunk.id]))
-    parts = [
-        section(f"Directory tree: {neutralize(label)} ({files:,} files)", lines)
-        for label, files, lines in trees(pack, tokens)
-    ]
-    if pack.head:
-        parts.append(section("Question", pack.head))
-    parts.extend(blocks[chunk.id] for chunk in pack.chunks)
-    if pack.tail:
-        parts.append(section("Question", pack.tail))
-    text = "".join(parts)
-    return Rendered(text, count(text), tokens)
+    return render_sections(
+        pack,
+        document,
+        lambda label, files, lines: section(f"Directory tree: {neutralize(label)} ({files:,} files)", lines),
+        lambda text: section("Question", text),
+    )
 
 
 PLAIN = Style(
