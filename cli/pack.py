@@ -43,7 +43,7 @@ from .summary import TOP, pack_progress, print_summary
 
 _TOKEN_TREE_HELP = (
     "Print the token map (each file's tokens in the chosen style, under its folders) on stdout instead of the "
-    "pack, leaving out files under MIN_TOKENS (default 0); -o still writes the pack."
+    "pack (with --json: as its token_tree), leaving out files under MIN_TOKENS (default 0); -o still writes the pack."
 )
 _SPLIT_HELP = (
     "Write the pack as -o's NAME.1.EXT, NAME.2.EXT, …: whole files, each part with its own tree and at most "
@@ -120,15 +120,16 @@ def pack_command(
         write_output(output, rendered.text)
     elif not json_output and token_tree_min is None:
         sys.stdout.write(rendered.text)
-    if token_tree_min is not None:
-        sys.stdout.write(inert(token_tree(result, rendered, token_tree_min), lines=True))
+    tree = token_tree(result, rendered, token_tree_min) if token_tree_min is not None else None
+    if tree is not None and not json_output:
+        sys.stdout.write(inert(tree, lines=True))
     sys.stdout.flush()
     seconds = time.perf_counter() - started
     print_summary(err_console, result, output, seconds, json_output, top=top_files, style=chosen_style.name)
     _print_parts(parts, written)
     if json_output:
         extra = {"parts": [{"path": str(p), "tokens": r.tokens} for p, r in parts]} if parts else {}
-        print_json({**_as_json(result, output, seconds), **extra})
+        print_json({**_as_json(result, output, seconds), **extra, **({"token_tree": tree} if tree else {})})
 
 
 def _earlier_parts(output: Path) -> list[Path]:

@@ -151,3 +151,9 @@ def test_a_file_name_cannot_spell_a_special_token_in_any_style(tmp_path, style):
     proc = cli("pack", str(tmp_path / "repo"), "--style", style)
     assert proc.returncode == 0, proc.stderr
     assert "eot|>" in proc.stdout and "<|" not in proc.stdout
+
+
+def test_token_tree_with_json_is_a_field_of_the_one_object():
+    proc = cli("pack", str(EXAMPLE), "--token-tree", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["token_tree"] == cli("pack", str(EXAMPLE), "--token-tree").stdout
