@@ -2,7 +2,7 @@
 tree and per chunk (`File:` and `Id:` lines), then the text.
 
 A body cannot fake a separator: a line of a body that starts with `====` (after any
-backslashes) gets one backslash in front, so no line of a source starts with `=`;
+backslashes) gets one backslash in front, so no line of a source starts with `====`;
 `restore_lines` removes exactly one. Tree lines are indented, headers one line each.
 """
 
