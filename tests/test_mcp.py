@@ -16,6 +16,7 @@ from mcp.client.stdio import StdioServerParameters
 
 from fake_vllm import KEY, SCOUT
 from helpers import write
+from scout_context.engine.models import ensure_model
 from scout_context.tokens import scout_tokenizer
 from test_cli import EXAMPLE, EXE, cli
 
@@ -90,9 +91,11 @@ def test_ask_answers_with_checked_citations(vllm_server):
 
 @pytest.mark.engine
 def test_ask_on_the_embedded_engine():
-    _, asked = call(
-        ("ask", {"sources": [str(EXAMPLE / "shop" / "config.py")], "question": "What currency?", "max_tokens": 16})
-    )
+    model = str(ensure_model("smollm2"))
+    question = "What is FREE_SHIPPING_THRESHOLD set to in shop/config.py?"
+    _, asked = call(("ask", {"sources": [str(EXAMPLE)], "question": question, "model": model, "max_tokens": 64}))
     assert not asked.is_error, asked.content
-    assert asked.structured_content["engine"]["backend"] == "vllm"
-    assert asked.structured_content["usage"]["completion_tokens"] > 0
+    result = asked.structured_content
+    assert result["engine"]["backend"] == "vllm"  # auto, with no server running
+    assert "50" in result["answer"] and result["usage"]["completion_tokens"] > 0
+    assert all({"id", "source", "valid"} <= c.keys() for c in result["citations"])
