@@ -11,6 +11,7 @@ import typer
 from scout_context.engine.base import OnText
 from scout_context.engine.registry import open_engine
 from scout_context.pack.result import Arranged
+from scout_context.pack.styles import DEFAULT, style
 from scout_context.store import Store
 from scout_context.tasks.ask import ASK_MAX_TOKENS, AskResult, ask, usage
 from scout_context.tasks.conversation import Conversation
@@ -18,7 +19,7 @@ from scout_context.tasks.conversation import Conversation
 from .console import InertStream, err_console, markup, note, print_json
 from .engine_options import DryRun, Images, MaxTokens, Temperature, Timeout, Verbose, print_dry_run, sampling_config
 from .option_sets import EngineChoice, HardwareChoice, SourceFilters, with_option_sets
-from .options import JsonOutput, LayoutOption, NoFit, Password, layout_option
+from .options import JsonOutput, LayoutOption, NoFit, Password, StyleOption, layout_option
 from .summary import pack_progress
 
 
@@ -53,6 +54,7 @@ def ask_command(
     password: Password = None,
     hardware: HardwareChoice = HardwareChoice(),
     dry_run: DryRun = False,
+    style_name: StyleOption = DEFAULT,
 ) -> None:
     """Answer QUESTION from SOURCES: pack them, run the model, stream the answer, check its citations.
 
@@ -84,6 +86,7 @@ class Session:
         self.sampling = sampling_config(given["max_tokens"], given["temperature"])
         self.layout = layout_option(given["layout"], "edges")
         self.fit_to_budget = not given["no_fit"]
+        self.style = style(given["style_name"])
         self.answer_language: str | None = given["answer_language"]
         self._continue: bool = given["continue_"] or given["cid"] is not None
         self._cid: int | None = given["cid"]
@@ -126,6 +129,7 @@ class Session:
                 command=self.command,
                 conversation=self.conversation,
                 corpus=self.corpus,
+                style=self.style,
             )
         if self.conversation is None:
             self.conversation = Conversation.find(self.store, self.sources, result.conversation_id)

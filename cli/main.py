@@ -19,7 +19,9 @@ from .chat import chat_command
 from .console import err_console, markup
 from .engine import engine_app
 from .logs import logs_app
+from .mcp_command import mcp_command
 from .models import models_command
+from .options import optional_values
 from .pack import pack_command
 from .pr import pr_command
 from .serve import serve_app
@@ -39,6 +41,7 @@ app.command("chat")(chat_command)
 app.command("batch")(batch_command)
 
 app.command("models")(models_command)
+app.command("mcp")(mcp_command)
 app.command("pr")(pr_command)
 app.add_typer(engine_app, name="engine")
 app.add_typer(serve_app, name="serve")
@@ -53,7 +56,7 @@ def _root() -> None:
 def main() -> None:
     """Console-script entry point. Exit codes: see `scout_context.errors.EXIT_CODES`."""
     try:
-        code = app(standalone_mode=False)
+        code = app(args=optional_values(sys.argv[1:]), standalone_mode=False)
     except ScoutError as error:
         _fail(str(error), error.exit_code)
     except TyperException as error:  # bad arguments: typer's own usage message, exit 2

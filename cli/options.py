@@ -9,6 +9,7 @@ import typer
 
 from scout_context.pack.arrange import LAYOUTS, Layout
 from scout_context.pack.options import PackOptions
+from scout_context.pack.styles import STYLES
 from scout_context.sources.defaults import DEFAULT_MAX_FILE_BYTES, describe
 
 from .setting_options import option
@@ -71,3 +72,29 @@ def pack_options(
         max_file_bytes=max_file_size,
         pdf_password=password,
     )
+
+
+StyleOption = Annotated[
+    str,
+    typer.Option(
+        "--style",
+        help=f"How the pack is written: {'; '.join(f'{s.name}: {s.help}' for s in STYLES.values())}. Counts are exact in each.",
+    ),
+]
+
+# Options whose value may be left out: `--token-tree` alone means `--token-tree 0`. The
+# parser needs a value, so `optional_values` supplies it before parsing.
+OPTIONAL_VALUES = {"--token-tree": "0"}
+
+
+def optional_values(args: list[str]) -> list[str]:
+    """`args` with the default value inserted after an option of OPTIONAL_VALUES that is
+    not followed by a number (a number after it is its value, never a source)."""
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        out.append(arg)
+        if arg == "--":
+            return out + args[i + 1 :]
+        if arg in OPTIONAL_VALUES and not (i + 1 < len(args) and args[i + 1].isdigit()):
+            out.append(OPTIONAL_VALUES[arg])
+    return out

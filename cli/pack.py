@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from scout_context.errors import UsageError
 from scout_context.output import write_output
 from scout_context.pack.arrange import arrange
 from scout_context.pack.pipeline import pack
 from scout_context.pack.result import Arranged
+from scout_context.pack.split import part_paths, split
+from scout_context.pack.styles import DEFAULT, Rendered, style
+from scout_context.pack.token_tree import token_tree
 from scout_context.sources.defaults import DEFAULT_MAX_FILE_BYTES
 from scout_context.store import Store
 
-from .console import err_console, print_json
+from .console import err_console, inert, markup, print_json
 from .options import (
     Compress,
     Exclude,
@@ -29,10 +35,22 @@ from .options import (
     NoRedact,
     Password,
     Question,
+    StyleOption,
     layout_option,
     pack_options,
 )
-from .summary import pack_progress, print_summary
+from .summary import TOP, pack_progress, print_summary
+
+_TOKEN_TREE_HELP = (
+    "Print the token map (each file's tokens in the chosen style, under its folders) on stdout instead of the "
+    "pack (with --json: as its token_tree), leaving out files under MIN_TOKENS (default 0); -o still writes the pack."
+)
+_SPLIT_HELP = (
+    "Write the pack as -o's NAME.1.EXT, NAME.2.EXT, …: whole files, each part with its own tree and at most "
+    "N_TOKENS in the chosen style; a file that cannot fit in a part alone exits 4."
+)
+TokenTree = Annotated[int | None, typer.Option("--token-tree", min=0, metavar="[MIN_TOKENS]", help=_TOKEN_TREE_HELP)]
+SplitOutput = Annotated[int | None, typer.Option("--split-output", min=1, metavar="N_TOKENS", help=_SPLIT_HELP)]
 
 
 def pack_command(
@@ -59,6 +77,12 @@ def pack_command(
     no_default_excludes: NoDefaultExcludes = False,
     max_file_size: MaxFileSize = DEFAULT_MAX_FILE_BYTES,
     password: Password = None,
+    style_name: StyleOption = DEFAULT,
+    token_tree_min: TokenTree = None,
+    split_output: SplitOutput = None,
+    top_files: Annotated[
+        int, typer.Option("--top-files", min=0, help="Rows of the summary's biggest consumers (0: none).")
+    ] = TOP,
 ) -> None:
     """Pack SOURCES into one prompt: a directory tree with a token map, then one <document> per chunk.
 
@@ -67,25 +91,63 @@ def pack_command(
     """
     options = pack_options(include, exclude, compress, no_redact, no_default_excludes, max_file_size, password)
     chosen_layout = layout_option(layout, "stable")
+    chosen_style = style(style_name)
+    if split_output is not None and output is None:
+        raise UsageError("--split-output needs -o NAME: the parts are written beside it as NAME.1.EXT, NAME.2.EXT, …")
+    written = _earlier_parts(output) if split_output is not None and output is not None else []
     started = time.perf_counter()
     store = Store()
     try:
         with pack_progress(err_console) as progress:
-            result = pack(sources, options, store=store, progress=progress, ignore_files=[output] if output else [])
+            result = pack(
+                sources, options, store=store, progress=progress, ignore_files=[output, *written] if output else []
+            )
         result = arrange(
             result, question=question or "", layout=chosen_layout, budget=budget, fit_to_budget=not no_fit, store=store
         )
     finally:
         store.close()
-    if output is not None:
-        write_output(output, result.write)
-    elif not json_output:
-        result.write(sys.stdout)
-        sys.stdout.flush()
+    rendered = chosen_style.render(result)
+    result = replace(result, tokens=rendered.tokens)  # the summary's figure is the written text's
+    parts: list[tuple[Path, Rendered]] = []
+    if split_output is not None and output is not None:
+        pieces = split(result, chosen_style, split_output)
+        parts = list(zip(part_paths(output, len(pieces)), pieces, strict=True))
+        for path, piece in parts:
+            write_output(path, piece.text)
+        result = replace(result, tokens=sum(piece.tokens for _, piece in parts))
+    elif output is not None:
+        write_output(output, rendered.text)
+    elif not json_output and token_tree_min is None:
+        sys.stdout.write(rendered.text)
+    tree = token_tree(result, rendered, token_tree_min) if token_tree_min is not None else None
+    if tree is not None and not json_output:
+        sys.stdout.write(inert(tree, lines=True))
+    sys.stdout.flush()
     seconds = time.perf_counter() - started
-    print_summary(err_console, result, output, seconds, json_output)
+    print_summary(err_console, result, output, seconds, json_output, top=top_files, style=chosen_style.name)
+    _print_parts(parts, written)
     if json_output:
-        print_json(_as_json(result, output, seconds))
+        extra = {"parts": [{"path": str(p), "tokens": r.tokens} for p, r in parts]} if parts else {}
+        print_json({**_as_json(result, output, seconds), **extra, **({"token_tree": tree} if tree else {})})
+
+
+def _earlier_parts(output: Path) -> list[Path]:
+    """The parts an earlier split left beside `output` (NAME.1.EXT on, while they exist):
+    never packed as sources, and listed when this split leaves some of them behind."""
+    found: list[Path] = []
+    while os.path.lexists(path := part_paths(output, len(found) + 1)[-1]):
+        found.append(path)
+    return found
+
+
+def _print_parts(parts: list[tuple[Path, Rendered]], earlier: list[Path]) -> None:
+    for path, piece in parts:
+        err_console.print(f"  part {markup(str(path))}: {piece.tokens:,} tokens")
+    stale = earlier[len(parts) :]
+    if parts and stale:
+        names = ", ".join(str(path) for path in stale)
+        err_console.print(f"[yellow]note[/] left as they were, from an earlier split: {markup(names)}", soft_wrap=True)
 
 
 def ranking_json(result: Arranged, top: int = 50) -> list[dict]:

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from scout_context.pack.pipeline import Progress as ProgressCallback
 from scout_context.pack.result import PackResult
+from scout_context.pack.styles import DEFAULT
 
 from .console import markup
 
@@ -49,10 +50,21 @@ def pack_progress(console: Console) -> Iterator[ProgressCallback]:
         yield update
 
 
-def print_summary(console: Console, result: PackResult, output: Path | None, seconds: float, json_output: bool) -> None:
-    """Files, tokens, the biggest consumers, skipped files by reason, redactions, notes."""
+def print_summary(
+    console: Console,
+    result: PackResult,
+    output: Path | None,
+    seconds: float,
+    json_output: bool,
+    *,
+    top: int = TOP,
+    style: str = DEFAULT,
+) -> None:
+    """Files, tokens (of the text as written, in `style`), the `top` biggest consumers,
+    skipped files by reason, redactions, notes."""
     head = Table.grid(padding=(0, 2))
-    head.add_row("tokens", f"[bold]{result.tokens:,}[/] (Llama 4 Scout, exact)")
+    in_style = "" if style == DEFAULT else f", {style} style"
+    head.add_row("tokens", f"[bold]{result.tokens:,}[/] (Llama 4 Scout, exact{in_style})")
     head.add_row(
         "files", f"{len(result.files):,} packed in {len(result.chunks):,} chunks, {len(result.skipped):,} skipped"
     )
@@ -73,8 +85,8 @@ def print_summary(console: Console, result: PackResult, output: Path | None, sec
     consumers.add_column("tokens", justify="right")
     consumers.add_column("folder", overflow="fold")
     consumers.add_column("tokens", justify="right")
-    files = sorted(result.file_tokens.items(), key=lambda item: -item[1])[:TOP]
-    dirs = sorted(folders.items(), key=lambda item: -item[1])[:TOP]
+    files = sorted(result.file_tokens.items(), key=lambda item: -item[1])[:top]
+    dirs = sorted(folders.items(), key=lambda item: -item[1])[:top]
     for i in range(max(len(files), len(dirs))):
         f = files[i] if i < len(files) else ("", 0)
         d = dirs[i] if i < len(dirs) else ("", 0)

@@ -54,7 +54,7 @@ def arrange(
     by_prior = ranking if layout == "edges" or not question else rank(result.chunks, "", result.outlines)
     tail_limit = _tail_limit(layout, budget)
     if budget is None:
-        return _lay_out(result, result.chunks, ranking, question, layout, [], [], tail_limit, header(result))
+        return _lay_out(result, result.chunks, ranking, question, layout, ([], []), ({}, None), tail_limit)
     # What the documents may take: the budget less the unfitted tree and what the question
     # part may use at first; each round then corrects it by what the last one left over or
     # exceeded (the tree's marks and the edges' quoted lines follow what is kept), within
@@ -66,17 +66,18 @@ def arrange(
     allowance = budget - tree_tokens - reserve
     size = {chunk.id: chunk.tokens for chunk in result.chunks}
     fits, fails = -1, None  # the largest allowance known to fit, the smallest known not to
-    best: tuple[int, Fitted, str] | None = None
+    best: tuple[int, Fitted, dict[str, str]] | None = None
     for _ in range(_FIT_ROUNDS):
         fitted = fit(by_prior, max(allowance, 0), lambda chunk, room: outline_chunk(chunk, result.outlines, room))
         if result.chunks and not fitted.chunks:
             break
-        tree = header(replace(result, chunks=fitted.chunks), file_status(result.chunks, fitted), depth)
+        status = file_status(result.chunks, fitted)
+        tree = header(replace(result, chunks=fitted.chunks), status, depth)
         charged = _charged(tree, fitted, ranking, question, layout, reserve, tail_limit)
         if charged <= budget:
             fits = max(fits, allowance)
             if best is None or charged > best[0]:
-                best = charged, fitted, tree
+                best = charged, fitted, status
             if budget - charged < _smallest_gain(fitted, size):
                 break
         else:
@@ -87,10 +88,9 @@ def arrange(
                 break
             allowance = (fits + fails) // 2 if fits >= 0 else min(allowance, fails - 1)
     if best is not None:
-        _, fitted, tree = best
-        return _lay_out(
-            result, fitted.chunks, ranking, question, layout, fitted.shrunk, fitted.dropped, tail_limit, tree
-        )
+        _, fitted, status = best
+        marks = fitted.shrunk, fitted.dropped
+        return _lay_out(result, fitted.chunks, ranking, question, layout, marks, (status, depth), tail_limit)
     raise ContextTooLarge(f"{over_budget_message(result, budget)}; it holds none of the documents")
 
 
@@ -160,11 +160,13 @@ def _lay_out(
     ranking: list[Ranked],
     question: str,
     layout: str,
-    shrunk: list[str],
-    dropped: list[str],
+    marks: tuple[list[str], list[str]],
+    tree: tuple[dict[str, str], int | None],
     tail_limit: int,
-    tree: str,
 ) -> Arranged:
+    """The kept chunks in `layout`'s order, with the ends it adds; `marks` are the ids of
+    the chunks shrunk and of those dropped, `tree` each file's status and the tree's depth."""
+    (shrunk, dropped), (status, depth) = marks, tree
     present = {chunk.id: chunk for chunk in kept}
     ranked_kept = [replace(r, chunk=present[r.chunk.id]) for r in ranking if r.chunk.id in present]
     if layout == "edges":
@@ -177,9 +179,18 @@ def _lay_out(
             position = {chunk.id: i for i, chunk in enumerate(result.chunks)}
             ordered = sorted(kept, key=lambda chunk: position[chunk.id])
     arranged = Arranged.of(
-        result, chunks=ordered, head=head, tail=tail, ranking=ranking, shrunk=shrunk, dropped=dropped, digest=""
+        result,
+        chunks=ordered,
+        head=head,
+        tail=tail,
+        ranking=ranking,
+        shrunk=shrunk,
+        dropped=dropped,
+        status=status,
+        depth=depth,
+        digest="",
     )
-    arranged.header = tree
+    arranged.header = header(replace(result, chunks=kept), status, depth)
     arranged.tokens = total_tokens(arranged)
     return arranged
 

@@ -62,10 +62,17 @@ def _close_tokens() -> int:
 
 
 def directory_tree(label: str, files: Sequence[tuple[str, int, str]], depth: int | None = None) -> str:
-    """The `<directory_tree>` block: every packed file `(path, tokens, status)` under its
-    folders, each line with the tokens its documents take (a folder's figure is the sum
-    below it) and the file's status when fitting shrank it or left it out. With `depth`,
-    folders at that depth stand for everything below them (a tree that must stay small)."""
+    """The `<directory_tree>` block: `tree_lines` between its tags."""
+    opening = f'<directory_tree source="{_attr(label)}" files="{len(files)}">\n'
+    return opening + "".join(tree_lines(files, depth)) + "</directory_tree>\n"
+
+
+def tree_lines(files: Sequence[tuple[str, int, str]], depth: int | None = None) -> list[str]:
+    """Every packed file `(path, tokens, status)` under its folders, one line each, indented
+    two spaces a level (so no line starts at its first column), with the tokens its
+    documents take (a folder's figure is the sum below it) and the file's status when
+    fitting shrank it or left it out; names are neutralized. With `depth`, folders at that
+    depth stand for everything below them (a tree that must stay small)."""
     folder_totals: dict[str, int] = defaultdict(int)
     folder_files: dict[str, int] = defaultdict(int)
     for path, tokens, _ in files:
@@ -73,7 +80,7 @@ def directory_tree(label: str, files: Sequence[tuple[str, int, str]], depth: int
         for level in range(1, len(parts)):
             folder_totals["/".join(parts[:level])] += tokens
             folder_files["/".join(parts[:level])] += 1
-    lines = [f'<directory_tree source="{_attr(label)}" files="{len(files)}">\n']
+    lines = []
     shown: set[str] = set()
     for path, tokens, status in sorted(files, key=lambda item: item[0].split("/")):
         parts = path.split("/")
@@ -90,5 +97,4 @@ def directory_tree(label: str, files: Sequence[tuple[str, int, str]], depth: int
             continue
         note = f", {status}" if status else ""
         lines.append(f"{'  ' * len(parts)}{neutralize(parts[-1])} ({tokens:,} tokens{note})\n")
-    lines.append("</directory_tree>\n")
-    return "".join(lines)
+    return lines

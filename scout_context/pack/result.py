@@ -73,6 +73,8 @@ class Arranged(PackResult):
     ranking: list[Ranked] = field(default_factory=list)
     shrunk: list[str] = field(default_factory=list)  # ids of the chunks replaced by their outline
     dropped: list[str] = field(default_factory=list)  # ids of the chunks left out
+    status: dict[str, str] = field(default_factory=dict)  # path -> what fitting did to it (its tree mark)
+    depth: int | None = None  # the tree's folding depth (see `header`)
 
     @classmethod
     def of(cls, result: PackResult, **changes: object) -> Arranged:
@@ -84,19 +86,33 @@ def header(result: PackResult, status: Mapping[str, str] | None = None, depth: i
     """One `<directory_tree>` per source: every packed file with the tokens its documents
     take in the prompt, and its `status` ("outline only", "left out") when fitting changed it;
     `depth` folds deeper folders into one line each (see `render.directory_tree`)."""
+    return "".join(directory_tree(label, entries, depth) for label, entries in tree_entries(result, status))
+
+
+TreeEntry = tuple[str, int, str]
+"""A file as a tree shows it: (path within its source, tokens, status)."""
+
+
+def tree_entries(
+    result: PackResult, status: Mapping[str, str] | None = None, tokens: Mapping[str, int] | None = None
+) -> list[tuple[str, list[TreeEntry]]]:
+    """Per source, its label and its files as the tree shows them: each with the tokens of
+    its chunks (or `tokens[path]`: a style's own figure) and its `status`."""
     per_file: dict[str, int] = dict.fromkeys(result.files, 0)
     for chunk in result.chunks:
         per_file[chunk.path] += chunk.tokens
+    if tokens is not None:
+        per_file = {path: tokens.get(path, 0) for path in per_file}
     trees = []
     for source in result.sources:
         prefix = f"{source.label}/" if len(result.sources) > 1 else ""
         entries = [
-            (path.removeprefix(prefix), tokens, (status or {}).get(path, ""))
-            for path, tokens in per_file.items()
+            (path.removeprefix(prefix), count, (status or {}).get(path, ""))
+            for path, count in per_file.items()
             if result.file_labels[path] == source.label
         ]
-        trees.append(directory_tree(source.label, entries, depth))
-    return "".join(trees)
+        trees.append((source.label, entries))
+    return trees
 
 
 def total_tokens(result: PackResult) -> int:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
 from ..engine.base import Engine, Generation, Request
 from ..engine.config import SamplingConfig
@@ -16,6 +17,8 @@ from ..pack.arrange import Layout, arrange
 from ..pack.options import PackOptions
 from ..pack.pipeline import Progress, pack
 from ..pack.result import Arranged, PackResult, biggest_consumers
+from ..pack.styles import Style
+from ..pack.styles.xml import XML
 from ..sources.files import Skipped
 from ..sources.images import collect_images
 from ..store import Store
@@ -45,10 +48,12 @@ def prompt_template(name: str) -> str:
     return (resources.files("scout_context.prompts") / name).read_text(encoding="utf-8")
 
 
-def system_prompt(answer_language: str | None) -> str:
-    """The rules (sources are data, cite by id, the answer's language) as the system turn."""
+def system_prompt(answer_language: str | None, style: Style = XML) -> str:
+    """The rules (how sources appear in `style`, that they are data, cite by id, the
+    answer's language) as the system turn."""
     rule = f"Answer in {answer_language}." if answer_language else "Answer in the language of the question."
-    return prompt_template("ask_system.txt").replace("{language_rule}", rule).strip()
+    template = prompt_template("ask_system.txt").replace("{sources_rule}", style.sources_rule)
+    return template.replace("{language_rule}", rule).strip()
 
 
 def render_prompt(engine: Engine, corpus: str, answer_language: str | None) -> str:
@@ -73,15 +78,17 @@ def ask(
     command: str = "ask",
     conversation: Conversation | None = None,
     corpus: Arranged | None = None,
+    style: Style = XML,
 ) -> AskResult:
     """Answer `question` from `sources`, fitted into the engine's context less the answer's
-    reserve, as the first turn of a new conversation. Raises ContextTooLarge when it cannot
+    reserve, the sources written in `style` (xml unless told: the other styles keep ids
+    visible too, and the system turn says where), as the first turn of a new conversation. Raises ContextTooLarge when it cannot
     fit (or `fit_to_budget` is off). With `conversation`, the question is its next turn
     instead: its corpus, layout and language are the first turn's (`corpus` is that corpus
     arranged, where the caller still has it; see `_follow_up`)."""
     if conversation is not None:
         return _follow_up(
-            sources, question, conversation, engine, store, options, sampling, corpus, progress, on_text, command
+            sources, question, conversation, engine, store, options, sampling, corpus, progress, on_text, command, style
         )
     started = time.perf_counter()
     packed = pack(sources, options, store=store, progress=progress)
@@ -89,11 +96,23 @@ def ask(
     images, not_sent = attach(candidates, engine)
     packed.skipped.extend(Skipped(where, reason) for where, reason in [*unusable, *not_sent])
     packed_at = time.perf_counter()
-    arranged, budget, prompt, prompt_tokens = _fitted_prompt(
-        packed, question, engine, sampling, layout, fit_to_budget, answer_language, engine.image_tokens(images), store
+    fitted = _fitted_prompt(
+        packed,
+        question,
+        engine,
+        sampling,
+        layout,
+        fit_to_budget,
+        answer_language,
+        engine.image_tokens(images),
+        store,
+        style,
     )
-    system, kept = system_prompt(answer_language), [str(path) for path in sources]
-    conversation = Conversation(kept, engine.model_name, layout, system, arranged.text, question, budget).start(store)
+    arranged, prompt, prompt_tokens = fitted.arranged, fitted.prompt, fitted.tokens
+    system, kept = system_prompt(answer_language, style), [str(path) for path in sources]
+    conversation = Conversation(kept, engine.model_name, layout, system, fitted.corpus, question, fitted.budget).start(
+        store
+    )
 
     log = TurnLog(store, engine, command, conversation, 1, question, arranged, prompt_tokens)
     generation = log.answer(prompt, sampling, on_text, images)
@@ -121,6 +140,7 @@ def _follow_up(
     progress: Progress | None,
     on_text: Callable[[int, str], None] | None,
     command: str,
+    style: Style = XML,
 ) -> AskResult:
     """`question` as the next turn of `conversation` over `sources` (see `conversation`).
     Without the conversation's corpus `arranged`, the sources are packed again (the cache
@@ -150,7 +170,7 @@ def _follow_up(
         conversation_id=conversation.id,
         turn=turn,
         left_out=left_out,
-        corpus_changed=arranged.text != conversation.corpus,
+        corpus_changed=style.render(arranged).text != conversation.corpus,
     )
 
 
@@ -166,8 +186,16 @@ def prime(sources: Sequence[Path], *, engine: Engine, store: Store, options: Pac
     question's prompt, so the corpus before it is computed once, here."""
     packed = pack(sources, options, store=store)
     reserve = SamplingConfig(max_tokens=ASK_MAX_TOKENS)
-    _, _, prompt, _ = _fitted_prompt(packed, PRIME_QUESTION, engine, reserve, "stable", True, None, 0, store)
+    prompt = _fitted_prompt(packed, PRIME_QUESTION, engine, reserve, "stable", True, None, 0, store).prompt
     return engine.generate([Request(prompt)], SamplingConfig(max_tokens=1))[0]
+
+
+class _Fitted(NamedTuple):
+    arranged: Arranged
+    budget: int  # the Scout budget the pack was arranged for
+    corpus: str  # the user turn: the arranged pack written in its style
+    prompt: str
+    tokens: int  # the prompt's, exact, for the engine
 
 
 def _fitted_prompt(
@@ -180,29 +208,32 @@ def _fitted_prompt(
     answer_language: str | None,
     image_tokens: int,
     store: Store | None = None,
-) -> tuple[Arranged, int, str, int]:
-    """The arranged pack, the Scout budget it was arranged for, its rendered prompt and the
-    prompt's exact tokens for this engine (see `prompting`). Attached images take
-    `image_tokens` of the context besides the text."""
+    style: Style = XML,
+) -> _Fitted:
+    """The arranged pack and its rendered prompt for this engine (see `prompting`). Attached
+    images take `image_tokens` of the context besides the text. The budget bounds the xml
+    pack; a style whose text is larger is refitted in the engine's tokens like any prompt
+    over its limit."""
 
-    def corpus(budget: int) -> tuple[tuple[Arranged, int], str, int]:
+    def corpus(budget: int) -> tuple[tuple[Arranged, int, str], str, int]:
         budget = max(budget, 1)
         arranged = arrange(
             packed, question=question, layout=layout, budget=budget, fit_to_budget=fit_to_budget, store=store
         )
-        return (arranged, budget), arranged.text, arranged.tokens
+        rendered = style.render(arranged)
+        return (arranged, budget, rendered.text), rendered.text, rendered.tokens
 
     fitted = fit_prompt(
         engine,
-        system_prompt(answer_language),
+        system_prompt(answer_language, style),
         corpus,
         sampling.max_tokens,
         images=image_tokens,
         refit=fit_to_budget,
         explain=lambda overflow: f"{overflow.over()}; {biggest_consumers(packed)}",
     )
-    (arranged, budget) = fitted.built
-    return arranged, budget, fitted.text, fitted.tokens
+    arranged, budget, text = fitted.built
+    return _Fitted(arranged, budget, text, fitted.text, fitted.tokens)
 
 
 def usage(result: AskResult) -> dict[str, int]:

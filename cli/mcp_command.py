@@ -1,0 +1,18 @@
+"""`scout-context mcp`: serve the tools to an MCP client over stdio (see scout_context.mcp_server)."""
+
+from __future__ import annotations
+
+from scout_context.errors import UsageError
+
+
+def mcp_command() -> None:
+    """Serve pack, ask, token_tree and engine_plan to an MCP client (Claude Desktop, Cursor, VS Code) over stdio.
+
+    The client starts it; stdin and stdout carry the protocol, logs go to stderr. Paths the
+    tools get are the client's, relative ones to the folder the client starts it in.
+    """
+    try:
+        from scout_context.mcp_server import serve
+    except ImportError as error:  # the SDK comes with vLLM; a light install may lack it
+        raise UsageError(f"the MCP server needs the mcp package (pip install 'mcp>=2.3'): {error}") from None
+    serve()
