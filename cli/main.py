@@ -59,13 +59,24 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         _fail("interrupted", 130)
     except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(0)
+        _reader_gone()
+    except SystemExit as leaving:
+        # typer meets a closed stdout before we do, and leaves with exit code 1
+        if isinstance(leaving.__context__, BrokenPipeError):
+            _reader_gone()
+        raise
     except Exception as error:  # a bug: still one line, the traceback only on request
         if os.environ.get("SCOUT_DEBUG"):
             raise
         _fail(f"internal error: {type(error).__name__}: {error} (set SCOUT_DEBUG=1 for the traceback)", 1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _reader_gone() -> None:
+    """The reader of stdout left (`| head`): not an error. What is still buffered goes to
+    /dev/null, so the interpreter's last flush does not complain."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno() if sys.__stdout__ else 1)
+    sys.exit(0)
 
 
 def _fail(message: str, code: int) -> None:
