@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -39,12 +38,15 @@ from .options import (
     layout_option,
     pack_options,
 )
+from .sources import FromStdin, NulSeparated, Sources, resolve_sources
 from .summary import pack_progress
 
 
 def ask_command(
-    sources: Annotated[list[Path], typer.Argument(help="Folders (git-aware) or files to read.", show_default=False)],
+    sources: Sources,
     question: Annotated[str, typer.Argument(help="The question, in any language.", show_default=False)],
+    from_stdin: FromStdin = False,
+    null: NulSeparated = False,
     json_output: JsonOutput = False,
     answer_language: Annotated[
         str | None, typer.Option("--answer-language", help="Answer in this language (default: the question's).")
@@ -72,6 +74,7 @@ def ask_command(
     The answer goes to stdout as it is written; the citation check and usage go to stderr.
     Every run is logged (`scout-context logs`).
     """
+    specs = resolve_sources(sources, stdin=from_stdin, null=null)
     config = engine_config(engine, model, base_url, max_model_len, verbose, images, timeout)
     streaming = not json_output
     answer = InertStream(sys.stdout.write)
@@ -85,7 +88,7 @@ def ask_command(
     try:
         with pack_progress(err_console) as progress:
             result = ask(
-                sources,
+                specs,
                 question,
                 engine=llm,
                 store=store,

@@ -32,11 +32,14 @@ from .options import (
     layout_option,
     pack_options,
 )
+from .sources import FromStdin, NulSeparated, Sources, resolve_sources
 from .summary import pack_progress, print_summary
 
 
 def pack_command(
-    sources: Annotated[list[Path], typer.Argument(help="Folders (git-aware) or files to pack.", show_default=False)],
+    sources: Sources,
+    from_stdin: FromStdin = False,
+    null: NulSeparated = False,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -65,13 +68,14 @@ def pack_command(
     The file set is what git would track (plus .scoutignore and --include/--exclude); secrets are
     redacted; counts use Llama 4 Scout's own tokenizer; a re-pack only re-reads changed files.
     """
+    specs = resolve_sources(sources, stdin=from_stdin, null=null)
     options = pack_options(include, exclude, compress, no_redact, no_default_excludes, max_file_size, password)
     chosen_layout = layout_option(layout, "stable")
     started = time.perf_counter()
     store = Store()
     try:
         with pack_progress(err_console) as progress:
-            result = pack(sources, options, store=store, progress=progress, ignore_files=[output] if output else [])
+            result = pack(specs, options, store=store, progress=progress, ignore_files=[output] if output else [])
         result = arrange(
             result, question=question or "", layout=chosen_layout, budget=budget, fit_to_budget=not no_fit, store=store
         )

@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
 
 from ..engine.base import Engine, Generation
 from ..engine.config import SamplingConfig
@@ -17,6 +16,7 @@ from ..pack.pipeline import Progress, pack
 from ..pack.result import Arranged, PackResult, biggest_consumers
 from ..sources.files import Skipped
 from ..sources.images import collect_images
+from ..sources.spec import SourceSpec, described
 from ..store import Store
 from .citations import Citation, check_citations
 from .prompting import fit_prompt
@@ -53,7 +53,7 @@ def render_prompt(engine: Engine, corpus: str, answer_language: str | None) -> s
 
 
 def ask(
-    sources: Sequence[Path],
+    sources: Sequence[SourceSpec],
     question: str,
     *,
     engine: Engine,
@@ -91,7 +91,7 @@ def ask(
         command,
         engine,
         generation.finish_reason,
-        sources=[str(path) for path in sources],
+        sources=[described(spec) for spec in sources],
         question=question,
         answer=generation.text,
         citations=citations,
@@ -106,7 +106,7 @@ ASK_MAX_TOKENS = 512
 """`ask`'s default answer reserve: what `prime` fits for, so its prefix is the one `ask` sends."""
 
 
-def prime(sources: Sequence[Path], *, engine: Engine, store: Store, options: PackOptions) -> Generation:
+def prime(sources: Sequence[SourceSpec], *, engine: Engine, store: Store, options: PackOptions) -> Generation:
     """Put the prefix that `ask --layout stable` questions over `sources` share into the
     engine's prefix cache: the prompt `ask` would send (for a neutral question, with the
     default answer reserve), answered with one token. Only the tail differs from a real
