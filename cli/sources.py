@@ -1,6 +1,7 @@
 """The SOURCES of every command that reads sources (`pack`, `ask`, …), declared once.
 
-A source argument is a path (a folder or a file), or `-` for one document read from stdin;
+A source argument is a path (a folder or a file), a remote repository (a URL or
+`gh:org/repo@ref`: see `scout_context.sources.remote`), or `-` for one document read from stdin;
 `--stdin` reads a list of files from stdin instead (one a line, or NUL-separated with
 `-0`), relative to the current folder. `resolve_sources` turns them into the
 `scout_context.sources.spec` values that `pack` takes.
@@ -16,13 +17,16 @@ import typer
 
 from scout_context.errors import UsageError
 from scout_context.pack.collect import NAMED_FILE_LIMIT
-from scout_context.sources.spec import Listed, Piped, SourceSpec, parse_list
+from scout_context.sources.remote import fetch, looks_remote, parse_remote
+from scout_context.sources.spec import Checkout, Listed, Piped, SourceSpec, parse_list
+
+from .console import note
 
 Sources = Annotated[
     list[str],
     typer.Argument(
         default_factory=list,  # none with --stdin
-        help="Folders (git-aware) or files; `-` reads one document from stdin.",
+        help="Folders (git-aware), files, remote repositories (https://github.com/ORG/REPO[/tree/REF/SUB], gh:ORG/REPO[@REF], any https, ssh or file:// git URL[#REF]); `-` reads one document from stdin.",
         show_default=False,
         metavar="SOURCES",
     ),
@@ -48,10 +52,18 @@ def resolve_sources(arguments: list[str], *, stdin: bool = False, null: bool = F
         raise UsageError("stdin can be read once: give either `-` (one document) or --stdin (a list of files)")
     if not arguments and not stdin:
         raise UsageError("no sources: name folders or files, `-` for stdin, or pipe a list of files with --stdin")
-    specs: list[SourceSpec] = [_piped() if argument == "-" else Path(argument) for argument in arguments]
+    specs = [_source(argument) for argument in arguments]
     if stdin:
         specs.append(Listed(Path.cwd(), parse_list(sys.stdin.buffer.read(), nul=null)))
     return specs
+
+
+def _source(argument: str) -> SourceSpec:
+    if argument == "-":
+        return _piped()
+    if looks_remote(argument):
+        return Checkout(*fetch(parse_remote(argument), announce=note))
+    return Path(argument)
 
 
 def _piped() -> Piped:
