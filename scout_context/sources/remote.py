@@ -98,8 +98,8 @@ def fetch(remote: Remote, announce: Callable[[str], None] | None = None) -> tupl
     if not place.is_dir():
         _clone(remote, commit, place)
     folder = place / remote.sub if remote.sub else place
-    if not os.path.realpath(folder).startswith(os.path.realpath(place) + os.sep) and remote.sub:
-        raise UsageError(f"{remote.sub} leaves the repository {label}")
+    if remote.sub and not os.path.realpath(folder).startswith(os.path.realpath(place) + os.sep):
+        raise UsageError(f"{remote.sub} leaves the repository {label}")  # a committed symlink
     if not folder.is_dir():
         raise UsageError(f"no folder {remote.sub} in {label}")
     return folder, f"{label}/{remote.sub}" if remote.sub else label
@@ -135,7 +135,7 @@ def _clone(remote: Remote, commit: str, place: Path) -> None:
         _git(remote, scratch, "fetch", "--quiet", "--no-tags", "--depth", "1", "--filter=blob:none", "origin", commit)
         if remote.sub:
             _git(remote, scratch, "sparse-checkout", "set", "--", remote.sub)
-        _git(remote, scratch, "-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit)
+        _git(remote, scratch, "checkout", "--quiet", "--detach", commit)
         try:
             os.rename(scratch, place)
         except OSError:
