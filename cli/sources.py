@@ -26,7 +26,7 @@ Sources = Annotated[
     list[str],
     typer.Argument(
         default_factory=list,  # none with --stdin
-        help="Folders (git-aware), files, remote repositories (https://github.com/ORG/REPO[/tree/REF/SUB], gh:ORG/REPO[@REF], any https, ssh or file:// git URL[#REF]); `-` reads one document from stdin.",
+        help="Folders (git-aware), files, remote repositories (https://github.com/ORG/REPO, …/tree/REF/SUB, gh:ORG/REPO@REF, any https, ssh or file:// git URL, URL#REF for a ref); `-` reads one document from stdin.",
         show_default=False,
         metavar="SOURCES",
     ),

@@ -68,3 +68,9 @@ def test_shell_completion_completes_commands_and_options():
     assert "--quiet" in complete("scout-context", "ask", "--qu")
     script = run("--show-completion", "bash")
     assert script.returncode == 0 and "_SCOUT_CONTEXT_COMPLETE" in script.stdout
+
+
+def test_every_command_shows_its_help():
+    for command in ("pack", "ask", "batch", "pr", "logs", "models", "engine", "serve"):
+        proc = run(command, "--help")
+        assert proc.returncode == 0 and "--quiet" in proc.stdout, (command, proc.stderr)
