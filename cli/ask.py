@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -20,13 +19,16 @@ from .console import InertStream, err_console, markup, note, print_json
 from .engine_options import DryRun, Images, MaxTokens, Temperature, Timeout, Verbose, print_dry_run, sampling_config
 from .option_sets import EngineChoice, HardwareChoice, SourceFilters, with_option_sets
 from .options import JsonOutput, LayoutOption, NoFit, Password, StyleOption, layout_option
+from .sources import FromStdin, NulSeparated, Sources, resolve_sources
 from .summary import pack_progress
 
 
 @with_option_sets
 def ask_command(
-    sources: Annotated[list[Path], typer.Argument(help="Folders (git-aware) or files to read.", show_default=False)],
+    sources: Sources,
     question: Annotated[str, typer.Argument(help="The question, in any language.", show_default=False)],
+    from_stdin: FromStdin = False,
+    null: NulSeparated = False,
     json_output: JsonOutput = False,
     continue_: Annotated[
         bool,
@@ -79,7 +81,9 @@ class Session:
 
     def __init__(self, given: dict[str, Any], command: str = "ask") -> None:
         self.command = command  # as the run log names it
-        self.sources: list[Path] = given["sources"]
+        self.sources = resolve_sources(
+            given["sources"], stdin=given.get("from_stdin", False), null=given.get("null", False)
+        )
         engine: EngineChoice = given["engine"]
         self.config = engine.config(given["verbose"], given["images"], given["timeout"], given["hardware"])
         self.options = given["filters"].options(given["password"])

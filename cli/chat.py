@@ -11,6 +11,9 @@ import inspect
 import sys
 from typing import Any, get_type_hints
 
+from scout_context.errors import UsageError
+from scout_context.sources.spec import described
+
 from .ask import Answering, Session, ask_command
 from .console import err_console, markup, note
 from .option_sets import with_option_sets
@@ -32,6 +35,8 @@ def _chat(**given: Any) -> None:
 
     Example: printf 'Where is the total computed?\\nAnd the fee?\\n' | scout-context chat examples/tiny-shop
     """
+    if "-" in given["sources"]:
+        raise UsageError("chat reads its questions from stdin: name the sources as paths or repositories, not -")
     with Session(given, command="chat") as session:
         while (line := _read_line()) is not None:
             if not line:
@@ -44,14 +49,15 @@ def _chat(**given: Any) -> None:
             show.done(result)
 
 
+_NOT_CHATS = ("question", "json_output", "dry_run", "from_stdin", "null")
+
+
 def _ask_options() -> tuple[inspect.Signature, dict[str, Any]]:
-    """`ask_command`'s own parameters (its option sets unspread), less the question,
-    --json and --dry-run, and their types: what `chat` takes."""
+    """`ask_command`'s own parameters (its option sets unspread), less the question, --json,
+    --dry-run and --stdin (stdin holds the questions), and their types: what `chat` takes."""
     ask = inspect.unwrap(ask_command)
     hints = get_type_hints(ask, include_extras=True)
-    kept = [
-        p for p in inspect.signature(ask).parameters.values() if p.name not in ("question", "json_output", "dry_run")
-    ]
+    kept = [p for p in inspect.signature(ask).parameters.values() if p.name not in _NOT_CHATS]
     return inspect.Signature(kept), {p.name: hints[p.name] for p in kept}
 
 
@@ -71,7 +77,7 @@ def _command(session: Session, line: str) -> None:
     name = line.split()[0]
     last = session.last
     if name == "/sources":
-        err_console.print(" ".join(markup(str(source)) for source in session.sources), soft_wrap=True)
+        err_console.print(" ".join(markup(described(source)) for source in session.sources), soft_wrap=True)
         if last is not None:
             pack = last.pack
             note(

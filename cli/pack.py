@@ -39,6 +39,7 @@ from .options import (
     layout_option,
     pack_options,
 )
+from .sources import FromStdin, NulSeparated, Sources, resolve_sources
 from .summary import TOP, pack_progress, print_summary
 
 _TOKEN_TREE_HELP = (
@@ -54,7 +55,9 @@ SplitOutput = Annotated[int | None, typer.Option("--split-output", min=1, metava
 
 
 def pack_command(
-    sources: Annotated[list[Path], typer.Argument(help="Folders (git-aware) or files to pack.", show_default=False)],
+    sources: Sources,
+    from_stdin: FromStdin = False,
+    null: NulSeparated = False,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -89,6 +92,7 @@ def pack_command(
     The file set is what git would track (plus .scoutignore and --include/--exclude); secrets are
     redacted; counts use Llama 4 Scout's own tokenizer; a re-pack only re-reads changed files.
     """
+    specs = resolve_sources(sources, stdin=from_stdin, null=null)
     options = pack_options(include, exclude, compress, no_redact, no_default_excludes, max_file_size, password)
     chosen_layout = layout_option(layout, "stable")
     chosen_style = style(style_name)
@@ -100,7 +104,7 @@ def pack_command(
     try:
         with pack_progress(err_console) as progress:
             result = pack(
-                sources, options, store=store, progress=progress, ignore_files=[output, *written] if output else []
+                specs, options, store=store, progress=progress, ignore_files=[output, *written] if output else []
             )
         result = arrange(
             result, question=question or "", layout=chosen_layout, budget=budget, fit_to_budget=not no_fit, store=store

@@ -28,5 +28,9 @@ def test_wheel_ships_cli_prompts_and_every_package(tmp_path):
     packages = {str(p.parent.relative_to(ROOT)) for p in (ROOT / "scout_context").rglob("__init__.py")}
     for package in packages:
         assert f"{package}/__init__.py" in names, package
+    assert "scout_context_cli/__main__.py" in names  # python -m scout_context_cli
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    assert "License-Expression: Apache-2.0" in metadata and "Requires-Dist: typer>=0.28" in metadata
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "scout-context = scout_context_cli.main:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -1,7 +1,8 @@
-"""Stage one of `pack`: what a path named on the command line holds, and how to read it.
+"""Stage one of `pack`: what a source named on the command line holds, and how to read it.
 
 A folder is a tree of files (git-aware, see `sources.files`); a file stands alone; a
-folder that is a chat export (Slack) is one archive of its JSON. Each becomes a `Source`:
+folder that is a chat export (Slack) is one archive of its JSON; a list names files of a
+folder; stdin is one document (see `sources.spec`). Each becomes a `Source`:
 its files, what was skipped listing them, the size a file may have and how to read one,
 so a new kind of source is one more case in `open_source` and nothing in later stages.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 from ..sources import chat
 from ..sources.files import FileEntry, Skipped, collect, display_path
 from ..sources.read import read_bytes
+from ..sources.spec import STDIN_LABEL, Checkout, Listed, Piped, SourceSpec
 from .analyze import skip_by_head
 from .options import PackOptions
 
@@ -50,19 +52,24 @@ class Source:
         return self.reader(entry, self.limit)
 
 
-def open_source(path: Path, options: PackOptions) -> Source:
-    """`path` as a source: a folder's files within the options' filters and size limit;
-    a named file, or a chat-export folder, alone and exempt from the limit (the user
-    named it)."""
-    if path.is_dir() and not chat.detect_folder(path):
+def open_source(spec: SourceSpec, options: PackOptions) -> Source:
+    """`spec` as a source: a folder's files, or a list's, within the options' filters and
+    size limit; a named file, a chat-export folder or stdin alone and exempt from the limit
+    (the user named it)."""
+    if isinstance(spec, Piped):
+        return _piped(spec)
+    path = spec.path if isinstance(spec, Checkout) else spec
+    if isinstance(path, Listed) or (path.is_dir() and not chat.detect_folder(path)):
+        root = path.root if isinstance(path, Listed) else path
         files, skipped = collect(
-            path,
+            root,
             include=options.include,
             exclude=options.exclude,
             default_excludes=options.default_excludes,
             max_file_bytes=options.max_file_bytes,
+            listed=path.names if isinstance(path, Listed) else None,
         )
-        return Source(path, files, skipped, options.max_file_bytes)
+        return Source(root, files, skipped, options.max_file_bytes)
     parent = path.resolve().parent
     try:
         info = path.stat()
@@ -84,3 +91,10 @@ def open_source(path: Path, options: PackOptions) -> Source:
     )  # -1: never trusted by the stat index (a folder's content can change under it)
     entry = FileEntry(path.name, display_path(path.name), str(path.resolve()), size, info.st_mtime_ns, info.st_ino)
     return Source(parent, [entry], [], NAMED_FILE_LIMIT, read_export_folder if folder else read_file, named=True)
+
+
+def _piped(piped: Piped) -> Source:
+    """Stdin as one named document (never trusted by the stat index: size -1)."""
+    entry = FileEntry(STDIN_LABEL, STDIN_LABEL, "-", -1, 0, 0)
+    whole = piped.data if piped.complete else f"too large (over {len(piped.data):,} bytes)"
+    return Source(Path("-"), [entry], [], NAMED_FILE_LIMIT, lambda _entry, _limit: whole, named=True)

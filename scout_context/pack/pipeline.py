@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import UsageError
-from ..sources.files import FileEntry, Skipped, display_path, source_labels
+from ..sources.files import FileEntry, Skipped, display_path
+from ..sources.spec import SourceSpec, local_path, source_labels
 from ..store import IndexEntry, Store
 from .analysis import Analysis
 from .analyze import content_hash
@@ -28,21 +29,21 @@ Progress = Callable[[int, int, str], None]
 
 
 def pack(
-    paths: Sequence[Path],
+    paths: Sequence[SourceSpec],
     options: PackOptions,
     *,
     store: Store,
     progress: Progress | None = None,
     ignore_files: Sequence[Path] = (),
 ) -> PackResult:
-    """Pack `paths` (folders or files). Raises UsageError for a path that does not exist
-    and ContextTooLarge when the result exceeds `options.budget`."""
-    missing = [str(p) for p in paths if not os.path.lexists(p)]
+    """Pack `paths` (folders, files, lists, stdin: see `sources.spec`). Raises UsageError
+    for a path that does not exist and ContextTooLarge when the result exceeds `options.budget`."""
+    missing = [str(p) for p in map(local_path, paths) if p is not None and not os.path.lexists(p)]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
     labels = source_labels(paths)
     ignored = {os.path.realpath(p) for p in ignore_files}
-    sources = [open_source(Path(path), options) for path in paths]
+    sources = [open_source(spec, options) for spec in paths]
     kept = [[f for f in source.files if f.abspath not in ignored] for source in sources]
     total = sum(map(len, kept))
     result = PackResult(header="", chunks=[], tokens=0, files=[], file_tokens={})

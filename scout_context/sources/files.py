@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,19 +58,6 @@ def display_path(rel: str) -> str:
     return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
-def source_labels(paths: Sequence[Path | str]) -> list[str]:
-    """A short, unique name per source (its folder or file name, as `display_path` shows
-    it): ids and trees use it, and it is the path of a file named on the command line."""
-    labels: list[str] = []
-    for path in paths:
-        base = display_path(Path(os.path.abspath(path)).name) or "root"
-        label, n = base, 2
-        while label in labels:
-            label, n = f"{base}-{n}", n + 1
-        labels.append(label)
-    return labels
-
-
 def collect(
     root: Path,
     *,
@@ -78,8 +65,10 @@ def collect(
     exclude: Sequence[str] = (),
     default_excludes: bool = True,
     max_file_bytes: int,
+    listed: Sequence[str] | None = None,
 ) -> tuple[list[FileEntry], list[Skipped]]:
-    """The files of `root` to pack, sorted by path, and the skipped ones with reasons."""
+    """The files of `root` to pack, sorted by path, and the skipped ones with reasons;
+    with `listed`, those of the listed paths (see `_listed`) instead of all of them."""
     root_real = os.path.realpath(root)
     ignore_lines = [
         *(DEFAULT_EXCLUDES if default_excludes else ()),
@@ -89,11 +78,14 @@ def collect(
     ignore = _Spec(ignore_lines)
     wanted = _Spec(include) if include else None
 
-    candidates, git_dir = _git_files(root_real)
-    if candidates is None:
-        candidates = _walk(root_real, ignore)
     files: list[FileEntry] = []
     skipped: list[Skipped] = []
+    if listed is None:
+        candidates, git_dir = _git_files(root_real)
+        if candidates is None:
+            candidates = _walk(root_real, ignore)
+    else:
+        candidates, git_dir = _listed(root_real, listed, skipped), None
     folders: dict[str, str | None] = {"": root_real}
     for rel in candidates:
         if rel == SCOUTIGNORE or ignore.match(rel) or (wanted is not None and not wanted.match(rel)):
@@ -122,6 +114,21 @@ def _git_files(root: str) -> tuple[list[str] | None, str | None]:
         return None, None
     names = {os.fsdecode(name) for name in listed.stdout.split(b"\0") if name}
     return sorted(names), os.path.realpath(os.fsdecode(answer[1]))
+
+
+def _listed(root: str, names: Iterable[str], skipped: list[Skipped]) -> list[str]:
+    """The listed paths (relative to `root`, or absolute) as paths under it, each once; a
+    path outside it is skipped with its reason, and a folder is passed over (a list from
+    `find` names its files too). Only `..` is resolved here: every symlink on the way is
+    for `_stat_entry` to check, as for any folder's file."""
+    found: dict[str, None] = {}
+    for name in names:
+        rel = os.path.relpath(os.path.normpath(os.path.join(root, name)), root)
+        if rel == os.pardir or rel.startswith(os.pardir + os.sep):
+            skipped.append(Skipped(display_path(name), "outside the current folder"))
+        elif rel != os.curdir and not os.path.isdir(os.path.join(root, rel)):
+            found[rel.replace(os.sep, "/")] = None
+    return list(found)
 
 
 class _Spec:

@@ -14,7 +14,8 @@ this package runs goes through `command` and `environment` (or `run`, which uses
   name has an arbitrary part (a driver, a URL, an alias) and matches `_INERT_ANY`;
 - no transport is allowed at all (`GIT_ALLOW_PROTOCOL` empty, `GIT_NO_LAZY_FETCH`):
   some of the keys a fetch obeys keep their first value (`remote.<name>.uploadpack`,
-  `core.gitProxy`), so only refusing the fetch itself makes them inert;
+  `core.gitProxy`), so only refusing the fetch itself makes them inert (the one
+  exception, `fetching_environment`, is for a repository we create: `sources.remote`);
 - git never pages, prompts, reads replace refs or takes its repository from the
   caller's environment (`GIT_DIR` and the like), and speaks the C locale;
 - git's standard input is empty unless a command feeds it: a configuration that includes
@@ -87,6 +88,14 @@ def command(repo: Path | str, *args: str) -> list[str]:
 def environment(repo: Path | str) -> dict[str, str]:
     """The environment for git in `repo`: the caller's, made inert (see the module)."""
     return _environment({**_INERT, **_configured(os.path.realpath(repo))})
+
+
+def fetching_environment(repo: Path | str, allowed: str, settings: dict[str, str]) -> dict[str, str]:
+    """`environment(repo)` with `settings` added, for fetching a remote repository: the
+    transports in `allowed` (colon-separated) and the fetches a blob-less checkout makes."""
+    env = _environment({**_INERT, **_configured(os.path.realpath(repo)), **settings})
+    env.update(GIT_ALLOW_PROTOCOL=allowed, GIT_NO_LAZY_FETCH="0")
+    return env
 
 
 def _environment(settings: dict[str, str]) -> dict[str, str]:

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from .defaults import VENDORED_AND_BUILD
-from .files import collect, display_path, source_labels
+from .files import collect, display_path
 from .pdf import PYPDF_CONFIG, error_line, is_pdf, quiet_pypdf
+from .spec import SourceSpec, local_path, source_labels
 
 MAX_IMAGE_BYTES = 20_000_000
 MAX_PDF_BYTES = 200_000_000
@@ -61,11 +62,14 @@ def is_image(data: bytes) -> str | None:
     return None
 
 
-def collect_images(paths: Sequence[Path | str]) -> tuple[list[ImageInput], list[tuple[str, str]]]:
-    """The images of `paths` in a deterministic order, and (id, reason) for those left out."""
+def collect_images(paths: Sequence[SourceSpec]) -> tuple[list[ImageInput], list[tuple[str, str]]]:
+    """The images of `paths` in a deterministic order, and (id, reason) for those left out
+    (lists and stdin bring none)."""
     found = _Found()
-    for path, label in zip(paths, source_labels(paths), strict=False):
-        path = Path(path)
+    for spec, label in zip(paths, source_labels(paths), strict=False):
+        path = local_path(spec)
+        if path is None:
+            continue
         if path.is_dir():
             _folder(path, f"{label}/" if len(paths) > 1 else "", found)
         elif path.is_file():

@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
 from typing import NamedTuple
 
 from ..engine.base import Engine, Generation, Request
@@ -21,6 +20,7 @@ from ..pack.styles import Style
 from ..pack.styles.xml import XML
 from ..sources.files import Skipped
 from ..sources.images import collect_images
+from ..sources.spec import SourceSpec, described
 from ..store import Store
 from .citations import Citation
 from .conversation import Conversation, TurnLog, fit_history
@@ -63,7 +63,7 @@ def render_prompt(engine: Engine, corpus: str, answer_language: str | None) -> s
 
 
 def ask(
-    sources: Sequence[Path],
+    sources: Sequence[SourceSpec],
     question: str,
     *,
     engine: Engine,
@@ -109,9 +109,9 @@ def ask(
         style,
     )
     arranged, prompt, prompt_tokens = fitted.arranged, fitted.prompt, fitted.tokens
-    system, kept = system_prompt(answer_language, style), [str(path) for path in sources]
+    system, kept = system_prompt(answer_language, style), [described(spec) for spec in sources]
     conversation = Conversation(kept, engine.model_name, layout, system, fitted.corpus, question, fitted.budget).start(
-        store
+        store, sources
     )
 
     log = TurnLog(store, engine, command, conversation, 1, question, arranged, prompt_tokens)
@@ -129,7 +129,7 @@ def ask(
 
 
 def _follow_up(
-    sources: Sequence[Path],
+    sources: Sequence[SourceSpec],
     question: str,
     conversation: Conversation,
     engine: Engine,
@@ -179,7 +179,7 @@ ASK_MAX_TOKENS = 512
 """`ask`'s default answer reserve: what `prime` fits for, so its prefix is the one `ask` sends."""
 
 
-def prime(sources: Sequence[Path], *, engine: Engine, store: Store, options: PackOptions) -> Generation:
+def prime(sources: Sequence[SourceSpec], *, engine: Engine, store: Store, options: PackOptions) -> Generation:
     """Put the prefix that `ask --layout stable` questions over `sources` share into the
     engine's prefix cache: the prompt `ask` would send (for a neutral question, with the
     default answer reserve), answered with one token. Only the tail differs from a real

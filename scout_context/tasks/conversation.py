@@ -20,7 +20,6 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from ..engine.base import Engine, Events, Generation, OnText, Request
 from ..engine.chat_format import Turn
@@ -30,6 +29,7 @@ from ..pack.arrange import Layout
 from ..pack.neutralize import neutralize
 from ..pack.result import Arranged
 from ..sources.images import ImageInput
+from ..sources.spec import Checkout, Listed, Piped, SourceSpec
 from ..store import Store
 from .citations import check_citations
 from .run_record import RunRecord
@@ -50,14 +50,14 @@ class Conversation:
     budget: int  # the Scout tokens the corpus was fitted to
     id: int = 0
 
-    def start(self, store: Store) -> Conversation:
-        """Record it as a new conversation; itself, with its id."""
+    def start(self, store: Store, specs: Sequence[SourceSpec]) -> Conversation:
+        """Record it as a new conversation over `specs`; itself, with its id."""
         columns = {key: value for key, value in asdict(self).items() if key != "id"}
-        self.id = store.save_conversation({**columns, "sources_key": sources_key(map(Path, self.sources))})
+        self.id = store.save_conversation({**columns, "sources_key": sources_key(specs)})
         return self
 
     @classmethod
-    def find(cls, store: Store, sources: Sequence[Path], cid: int | None = None) -> Conversation:
+    def find(cls, store: Store, sources: Sequence[SourceSpec], cid: int | None = None) -> Conversation:
         """The conversation `cid`, or the latest over `sources`; UsageError (one line) when
         there is none, or when `cid` is over other sources."""
         key = sources_key(sources)
@@ -87,9 +87,19 @@ class Conversation:
         return [Turn(self.corpus, first), *follow_ups], max((run.turn or 0 for run in earlier), default=0) + 1
 
 
-def sources_key(sources: Iterable[Path]) -> str:
-    """What tells the same sources apart from others: their resolved paths, in any order."""
-    return hashlib.sha256(json.dumps(sorted(str(Path(s).resolve()) for s in sources)).encode()).hexdigest()[:32]
+def sources_key(specs: Iterable[SourceSpec]) -> str:
+    """What tells the same sources apart from others, in any order: a folder's or file's
+    resolved path, a checkout's label (its commit), a file list's folder and names, a piped
+    document's content."""
+    return hashlib.sha256(json.dumps(sorted(_identity(spec) for spec in specs)).encode()).hexdigest()[:32]
+
+
+def _identity(spec: SourceSpec) -> str:
+    if isinstance(spec, Piped):
+        return "stdin:" + hashlib.sha256(spec.data).hexdigest()
+    if isinstance(spec, Listed):
+        return f"list:{spec.root.resolve()}:" + hashlib.sha256("\0".join(spec.names).encode()).hexdigest()
+    return spec.label if isinstance(spec, Checkout) else str(spec.resolve())
 
 
 @dataclass
