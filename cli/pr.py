@@ -2,7 +2,9 @@
 
 Exit codes: 0 done, 2 usage error, 3 engine unreachable, 4 context too large even after
 fitting, 5 publishing failed (6 to 8: the engine's own, see `errors.py`); `--soft-fail`
-turns 3 and above into a warning and exit 0, so the bot never blocks a merge.
+turns 3 and above into a warning and exit 0, so the bot never blocks a merge, and turns a
+missing server address (`--engine openai` without SCOUT_BASE_URL: a pull request from a fork
+or Dependabot, which gets no secrets) into a notice and exit 0.
 """
 
 from __future__ import annotations
@@ -124,6 +126,14 @@ def pr_command(
         number, title if title is not None else pull.get("title") or "",
         description if description is not None else pull.get("body") or "",
     )  # fmt: skip
+    if soft_fail and config.backend == "openai" and not config.base_url:
+        # A pull request from a fork or from Dependabot gets no secrets: a skip, not a red check.
+        _warn(
+            actions,
+            "skipped: no engine configured (SCOUT_BASE_URL is empty; pull requests from forks and Dependabot get no secrets)",
+            level="notice",
+        )
+        return
     try:
         llm, store = open_engine(config, announce=_log), Store()
         try:
@@ -196,10 +206,10 @@ def _scrub(text: str, secrets: list[str]) -> str:
     return text
 
 
-def _warn(actions: Actions, message: str) -> None:
-    """A warning on stderr; in GitHub Actions, as a workflow command (an annotation)."""
+def _warn(actions: Actions, message: str, level: str = "warning") -> None:
+    """A warning (or a notice) on stderr; in GitHub Actions, as a workflow command (an annotation)."""
     if actions.active:
         escaped = inert(message).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        sys.stderr.write(f"::warning title=scout-context pr::{escaped}\n")
+        sys.stderr.write(f"::{level} title=scout-context pr::{escaped}\n")
     else:
-        err_console.print(f"[bold yellow]warning:[/] {markup(message)}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold yellow]{level}:[/] {markup(message)}", highlight=False, soft_wrap=True)

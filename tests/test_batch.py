@@ -24,7 +24,8 @@ from scout_context.store import Store
 from scout_context.tasks.batch import run_batch
 from scout_context.tasks.jobs import EXAMPLE, JobFileError, load_job_file, template_questions
 from scout_context.tasks.openai_batch import OPENAI_BATCH_URL, export_openai_batch, read_openai_batch
-from scout_context.tasks.reports import html, job_json, markdown, summary_json, write_reports
+from scout_context.tasks.report_html import html
+from scout_context.tasks.reports import job_json, markdown, summary_json, write_reports
 from scout_context.tokens import scout_tokenizer
 from scout_context_cli.batch import batch_command
 

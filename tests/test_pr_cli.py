@@ -272,6 +272,17 @@ def test_engine_unreachable_exits_3_or_warns_with_soft_fail(pr_repo, vllm, tmp_p
     assert last_line(proc).startswith("::warning title=scout-context pr::cannot reach the engine")
 
 
+def test_a_pull_request_without_the_secrets_is_skipped_with_a_notice(pr_repo, vllm, tmp_path: Path) -> None:
+    # A fork's or Dependabot's pull request: the workflow runs, SCOUT_BASE_URL and SCOUT_API_KEY are empty.
+    env = {**actions_env(tmp_path, pr_repo, vllm), "SCOUT_BASE_URL": "", "SCOUT_API_KEY": ""}
+    proc = run("--engine", "openai", "--comment", "--soft-fail", env=env, cwd=pr_repo)
+    assert proc.returncode == 0 and proc.stdout == ""
+    assert last_line(proc).startswith("::notice title=scout-context pr::skipped: no engine configured")
+    assert not (tmp_path / "step-summary.md").exists()
+    proc = run("--engine", "openai", env=env, cwd=pr_repo)  # without --soft-fail it stays a usage error
+    assert proc.returncode == 2 and "SCOUT_BASE_URL" in last_line(proc)
+
+
 def test_context_too_large_exits_4(pr_repo, vllm, tmp_path: Path) -> None:
     env = actions_env(tmp_path, pr_repo, vllm)
     proc = run("--engine", "openai", "--max-model-len", "600", "--max-tokens", "512", env=env, cwd=pr_repo)
