@@ -132,6 +132,11 @@ def run_checks(record: dict[str, Any], config: Any, settings: Any, corpus: str, 
     record["engine_env_is_planned"] = all(os.environ.get(key) == value for key, value in settings.env.items())
     capacity = record["capacity"]
     capacity["reported"] = reported_capacity(llm)
+    if capacity["reported"]["tokens_from"] != "kv_cache_size_tokens":
+        record["notes"].append(
+            "this vLLM does not report kv_cache_size_tokens: blocks x block size is used, which for a "
+            "hybrid KV cache counts every group's blocks as context (an overestimate)"
+        )
     capacity["ratio"] = round(capacity["reported"]["tokens"] / capacity["planned"]["tokens"], 4)
     capacity["within_10pct"] = abs(capacity["ratio"] - 1) <= TOLERANCE
     _write(out, record)
