@@ -45,7 +45,8 @@ NEVER_FROM_FILE = {
     "pdf_password": "use --password or SCOUT_PDF_PASSWORD",
 }
 _ENV = {each.flag: each.env for cls in (EngineConfig, PackOptions) for each in settings(cls).values() if each.env}
-_SECRET = settings(PackOptions)["pdf_password"].flag
+# Shown as *** by --verbose: a password, and a URL that may hold one.
+_HIDDEN = {settings(PackOptions)["pdf_password"].flag, settings(EngineConfig)["base_url"].flag}
 VERBOSE = "scout_context.verbose"
 
 
@@ -79,20 +80,21 @@ class ProjectDefaults(Mapping[str, dict[str, Any]]):
             for each in table
         ]
 
-    def _given(self, name: str) -> Iterator[tuple[Option, Found]]:
-        for found in self._tables if name in COMMANDS else ():
-            option = option_for(self.root[name], found.setting)
-            if option is not None and option.name and not os.environ.get(found.setting.env or "-"):
-                yield option, found
+    def _given(self, command: str) -> Iterator[tuple[str, Found]]:
+        """(option name, its key in the file) for each key that `command` takes from it."""
+        for found in self._tables if command in COMMANDS else ():
+            option = option_for(self.root[command], found.setting)
+            if option is not None and option.name and not (found.setting.env and os.environ.get(found.setting.env)):
+                yield option.name, found
 
-    def __getitem__(self, name: str) -> dict[str, Any]:
-        if name not in COMMANDS:
-            raise KeyError(name)  # the root's own options, other commands: no defaults here
-        return {option.name: as_option(f.setting, f.value) for option, f in self._given(name) if option.name}
+    def __getitem__(self, command: str) -> dict[str, Any]:
+        if command not in COMMANDS:
+            raise KeyError(command)  # the root's own options, other commands: no defaults here
+        return {name: as_option(found.setting, found.value) for name, found in self._given(command)}
 
-    def origins(self, name: str) -> dict[str, str]:
-        """Where each option of the command `name` that the file sets is set: "file:line"."""
-        return {option.name: found.where for option, found in self._given(name) if option.name}
+    def origins(self, command: str) -> dict[str, str]:
+        """Where the file sets each option of `command` that it sets: "file:line"."""
+        return {name: found.where for name, found in self._given(command)}
 
     def __iter__(self) -> Iterator[str]:
         return iter(COMMANDS)
@@ -111,14 +113,14 @@ def show_origins(ctx: Context, origins: dict[str, str]) -> None:
         if source is ParameterSource.COMMANDLINE:
             where = "command line"
         elif source is ParameterSource.ENVIRONMENT:
-            where = f"{param.envvar}"
+            where = str(param.envvar)
         elif source is ParameterSource.DEFAULT_MAP:
             where = origins.get(param.name, "configuration file")
         elif env and os.environ.get(env):
             where, value = env, os.environ[env]
         else:
             continue
-        shown = "***" if _SECRET in param.opts else value
+        shown = "***" if _HIDDEN & set(param.opts) else value
         err_console.print(f"[dim]setting {param.opts[0]} = {markup(repr(shown))} from {markup(where)}[/]")
 
 
