@@ -67,7 +67,8 @@ class EngineConfig:
     """Run vLLM's engine core in this process (VLLM_ENABLE_V1_MULTIPROCESSING=0)."""
     seed: int = 0
     verbose: bool = False
-    """Show the engine's own log."""
+    """Show the engine's own log, and where each setting that is not its default came from (command
+    line, environment, configuration file)."""
     base_url: str | None = setting(None, env="SCOUT_BASE_URL")
     """The remote server, such as http://gpu-box:8000/v1 (SCOUT_BASE_URL; the key comes from SCOUT_API_KEY)."""
     api_key: str | None = field(default=None, repr=False)
