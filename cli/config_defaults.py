@@ -120,7 +120,7 @@ def show_origins(ctx: Context, origins: dict[str, str]) -> None:
             where, value = env, os.environ[env]
         else:
             continue
-        shown = "***" if _HIDDEN & set(param.opts) else value
+        shown = "***" if _HIDDEN & set(param.opts) else str(value) if isinstance(value, Path) else value
         err_console.print(f"[dim]setting {param.opts[0]} = {markup(repr(shown))} from {markup(where)}[/]")
 
 

@@ -68,5 +68,10 @@ def _declared(commands: Mapping[str, Command], each: Setting) -> tuple[str, Any]
         option = option_for(commands[name], each) if name in commands else None
         if option is not None:
             default = as_option(each, option.default)
-            return each.doc, list(default or ()) if each.kind is tuple else default
-    return each.doc, each.default
+            return _whole(each.doc), list(default or ()) if each.kind is tuple else default
+    return _whole(each.doc), each.default
+
+
+def _whole(doc: str) -> str:
+    """A doc without a last sentence that the option's help completes at run time ("the list:")."""
+    return doc.rsplit(". ", 1)[0] + "." if doc.endswith(":") else doc
