@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,8 +20,10 @@ from scout_context.errors import ScoutError
 from .ask import ask_command
 from .batch import batch_command
 from .chat import chat_command
+from .config_defaults import COMMANDS, ProjectDefaults, trace_origins
 from .console import err_console, markup
 from .engine import engine_app
+from .init import init_command
 from .logs import logs_app
 from .mcp_command import mcp_command
 from .models import models_command
@@ -46,6 +49,7 @@ app.command("batch")(batch_command)
 app.command("models")(models_command)
 app.command("mcp")(mcp_command)
 app.command("pr")(pr_command)
+app.command("init")(init_command)
 app.add_typer(engine_app, name="engine")
 app.add_typer(serve_app, name="serve")
 app.add_typer(logs_app, name="logs")
@@ -96,13 +100,17 @@ def _command() -> TyperGroup:
                 groups.append(sub)
             if isinstance(sub, TyperGroup | TyperCommand):
                 sub.params.append(quiet)
+    for name in COMMANDS:
+        trace_origins(root.commands[name])
     return root
 
 
 def main() -> None:
     """Console-script entry point. Exit codes: see `scout_context.errors.EXIT_CODES`."""
     try:
-        code = _command().main(args=optional_values(sys.argv[1:]), standalone_mode=False)
+        root = _command()
+        defaults = ProjectDefaults(root.commands, Path.cwd())  # the configuration file's
+        code = root.main(args=optional_values(sys.argv[1:]), standalone_mode=False, default_map=defaults, obj=defaults)
     except ScoutError as error:
         _fail(str(error), error.exit_code)
     except TyperException as error:  # bad arguments: typer's own usage message, exit 2

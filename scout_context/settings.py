@@ -48,6 +48,8 @@ class Setting:
     """The key in job files and configuration files: the field's name unless it says otherwise."""
     minimum: float | None
     """The smallest value accepted, for numbers."""
+    env: str
+    """The environment variable that gives it ("" when none does): it beats a configuration file."""
 
     @property
     def summary(self) -> str:
@@ -58,10 +60,16 @@ class Setting:
 
 
 def setting(
-    default: Any = MISSING, *, flag: str = "", key: str = "", minimum: float | None = None, repr: bool = True
+    default: Any = MISSING,
+    *,
+    flag: str = "",
+    key: str = "",
+    minimum: float | None = None,
+    env: str = "",
+    repr: bool = True,
 ) -> Any:
     """A dataclass field with what the surfaces need besides its name, type and doc."""
-    metadata = {"flag": flag, "key": key, "minimum": minimum}
+    metadata = {"flag": flag, "key": key, "minimum": minimum, "env": env}
     return field(default=default, repr=repr, metadata=metadata)
 
 
@@ -83,6 +91,7 @@ def settings(cls: type) -> dict[str, Setting]:
             flag=meta.get("flag") or "--" + each.name.replace("_", "-"),
             key=meta.get("key") or each.name,
             minimum=meta.get("minimum"),
+            env=meta.get("env", ""),
         )
     return found
 

@@ -30,7 +30,7 @@ class EngineConfig:
 
     backend: str = setting(AUTO, flag="--engine")  # AUTO or a name in `registry.BACKENDS`, which says what each is
     """The engine that runs the model."""
-    model: str | None = None
+    model: str | None = setting(None, env="SCOUT_MODEL")
     """A known model, a Hugging Face id or a model folder; with the openai engine, the served model id. `scout-context models`
     lists the known ones (SCOUT_MODEL when none is given; without either: smollm2 locally, the server's
     only model remotely)."""
@@ -67,11 +67,12 @@ class EngineConfig:
     """Run vLLM's engine core in this process (VLLM_ENABLE_V1_MULTIPROCESSING=0)."""
     seed: int = 0
     verbose: bool = False
-    """Show the engine's own log."""
-    base_url: str | None = None
+    """Show the engine's own log, and where each setting that is not its default came from (command
+    line, environment, configuration file)."""
+    base_url: str | None = setting(None, env="SCOUT_BASE_URL")
     """The remote server, such as http://gpu-box:8000/v1 (SCOUT_BASE_URL; the key comes from SCOUT_API_KEY)."""
     api_key: str | None = field(default=None, repr=False)
-    timeout_s: float = setting(600.0, flag="--timeout", minimum=0.1)
+    timeout_s: float = setting(600.0, flag="--timeout", minimum=0.1, env="SCOUT_TIMEOUT")
     """With the openai engine: the longest wait, in seconds, for the server's next bytes, not a limit on
     the whole answer (SCOUT_TIMEOUT; default 600, since a long answer streams for minutes and a
     million-token prompt can take minutes before its first token). GitHub's API waits at most 30 s."""

@@ -32,7 +32,7 @@ class PackOptions:
     max_file_bytes: int = setting(DEFAULT_MAX_FILE_BYTES, flag="--max-file-size", key="max_file_size", minimum=1)
     """Skip files larger than this many bytes."""
     chunk_chars: int = 16_000  # about 4K tokens: big files are cut at definitions near this size
-    pdf_password: str | None = setting(None, flag="--password", repr=False)
+    pdf_password: str | None = setting(None, flag="--password", env="SCOUT_PDF_PASSWORD", repr=False)
     """Password for encrypted PDFs (or set SCOUT_PDF_PASSWORD)."""
 
     @property

@@ -1,0 +1,167 @@
+"""The configuration file's `[pack]`, `[ask]` and `[engine]` tables as the commands' defaults.
+
+Their keys are settings fields (`scout_context.settings`), the keys of job files; a key
+becomes the default of the command option whose flag is the field's, in every command of
+`COMMANDS` that has it (click's `default_map`), so the command line wins over the file, and
+a variable that gives a setting (SCOUT_MODEL, SCOUT_TIMEOUT) wins too: the file's value is
+then left out. The file is read only when one of these commands runs (`--version`, `init`
+never stop at a broken one), and only from the current folder or its git root (see
+`project_config.find_config`): never from a source being analysed. `base_url` and secrets
+are never read from a file: a folder you analyse must not send its code elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer._click.core import Command, Context, ParameterSource
+from typer.core import TyperOption as Option
+
+from scout_context.engine.config import EngineConfig, SamplingConfig
+from scout_context.pack.options import PackOptions
+from scout_context.project_config import Fields, Found, find_config, read_tables
+from scout_context.settings import Setting, settings
+from scout_context.tasks.jobs import CORPUS_SETTINGS, HARDWARE_SETTINGS, JobFile
+
+from .console import err_console, markup
+
+SECTIONS: dict[str, Fields] = {
+    "pack": CORPUS_SETTINGS,
+    "ask": ((SamplingConfig, ("max_tokens", "temperature")), (JobFile, ("answer_language",))),
+    "engine": ((EngineConfig, ("backend", "model", "max_model_len", *HARDWARE_SETTINGS, "limit_images", "timeout_s")),),
+}
+"""What `[pack]` (every command that packs), `[ask]` (the questions) and `[engine]` hold."""
+COMMANDS = ("pack", "ask", "chat")
+OTHERS = ("pr",)
+"""Tables of the file that others read (`pr`, from the base commit)."""
+NEVER_FROM_FILE = {
+    "base_url": "use --base-url or SCOUT_BASE_URL",
+    "api_key": "use SCOUT_API_KEY",
+    "pdf_password": "use --password or SCOUT_PDF_PASSWORD",
+}
+_ENV = {each.flag: each.env for cls in (EngineConfig, PackOptions) for each in settings(cls).values() if each.env}
+# Shown as *** by --verbose: a password, and a URL that may hold one.
+_HIDDEN = {settings(PackOptions)["pdf_password"].flag, settings(EngineConfig)["base_url"].flag}
+VERBOSE = "scout_context.verbose"
+
+
+def option_for(command: Command, each: Setting) -> Option | None:
+    """The option of `command` that gives the setting `each`, if it has one."""
+    return next((p for p in command.params if isinstance(p, Option) and each.flag in p.opts), None)
+
+
+def as_option(each: Setting, value: Any) -> Any:
+    """A setting's value as its option takes it: `redact = false` is `--no-redact`."""
+    return not value if each.kind is bool and each.flag.startswith("--no-") else value
+
+
+class ProjectDefaults(Mapping[str, dict[str, Any]]):
+    """The `default_map` of the root command (by command name, by option name), read from
+    the configuration file of `folder` when a command of `COMMANDS` first asks for it."""
+
+    def __init__(self, root: Mapping[str, Command], folder: Path) -> None:
+        self.root, self.folder = root, folder
+
+    @cached_property
+    def _tables(self) -> list[Found]:
+        found = find_config(self.folder)
+        if found is None:
+            return []
+        path, prefix = found
+        shown = os.path.relpath(path, self.folder)
+        return [
+            each
+            for table in read_tables(path, prefix, SECTIONS, shown, others=OTHERS, never=NEVER_FROM_FILE).values()
+            for each in table
+        ]
+
+    def _given(self, command: str) -> Iterator[tuple[str, Found]]:
+        """(option name, its key in the file) for each key that `command` takes from it."""
+        for found in self._tables if command in COMMANDS else ():
+            option = option_for(self.root[command], found.setting)
+            if option is not None and option.name and not (found.setting.env and os.environ.get(found.setting.env)):
+                yield option.name, found
+
+    def __getitem__(self, command: str) -> dict[str, Any]:
+        if command not in COMMANDS:
+            raise KeyError(command)  # the root's own options, other commands: no defaults here
+        return {name: as_option(found.setting, found.value) for name, found in self._given(command)}
+
+    def origins(self, command: str) -> dict[str, str]:
+        """Where the file sets each option of `command` that it sets: "file:line"."""
+        return {name: found.where for name, found in self._given(command)}
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(COMMANDS)
+
+    def __len__(self) -> int:
+        return len(COMMANDS)
+
+
+def show_origins(ctx: Context, origins: dict[str, str]) -> None:
+    """`--verbose`: each option that is not its default, its value and where it came from."""
+    for param in ctx.command.params:
+        if not isinstance(param, Option) or not param.name or param.name in ("verbose", "quiet"):
+            continue
+        source, value = ctx.get_parameter_source(param.name), ctx.params.get(param.name)
+        env = _ENV.get(next((flag for flag in param.opts if flag in _ENV), ""), "")
+        if source is ParameterSource.COMMANDLINE:
+            where = "command line"
+        elif source is ParameterSource.ENVIRONMENT:
+            where = str(param.envvar)
+        elif source is ParameterSource.DEFAULT_MAP:
+            where = origins.get(param.name, "configuration file")
+        elif env and os.environ.get(env):
+            where, value = env, os.environ[env]
+        else:
+            continue
+        shown = "***" if _HIDDEN & set(param.opts) else str(value) if isinstance(value, Path) else value
+        err_console.print(f"[dim]setting {param.opts[0]} = {markup(repr(shown))} from {markup(where)}[/]")
+
+
+def trace_origins(command: Command) -> None:
+    """Make `command` print where its settings came from when run with --verbose (the
+    option is added when the command has none)."""
+    if not any(param.name == "verbose" for param in command.params):
+        command.params.append(_verbose_option())
+    invoke = command.invoke
+
+    def invoke_tracing(ctx: Context) -> Any:
+        if ctx.params.get("verbose") or ctx.meta.get(VERBOSE):
+            defaults = ctx.find_root().obj  # main() gives it as the default_map and the obj
+            show_origins(ctx, defaults.origins(command.name or "") if isinstance(defaults, ProjectDefaults) else {})
+        return invoke(ctx)
+
+    command.invoke = invoke_tracing  # type: ignore[method-assign]
+
+
+def _verbose_option() -> Option:
+    """`--verbose` for a command that has none: it only says so in `ctx.meta`."""
+    helper = typer.Typer(add_completion=False)
+
+    @helper.command()
+    def verbose(
+        verbose: Annotated[
+            bool,
+            typer.Option(
+                "--verbose",
+                callback=_remember_verbose,
+                expose_value=False,
+                help="Show where each setting that is not its default came from.",
+            ),
+        ] = False,
+    ) -> None:
+        """Only its option is used."""
+
+    (option,) = typer.main.get_command(helper).params
+    assert isinstance(option, Option)
+    return option
+
+
+def _remember_verbose(ctx: typer.Context, value: bool) -> None:
+    ctx.meta[VERBOSE] = value
