@@ -153,18 +153,16 @@ class Answering:
         self.json_output = json_output
         self._stream = InertStream(sys.stdout.write)
         self.text = None if json_output else self._write
-        self._streamed = False
 
     def __enter__(self) -> Answering:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
         self._stream.close()  # what was streamed of an answer that failed stays on screen
-        if kind is not None and self._streamed:
+        if kind is not None and not self._stream.at_line_start:
             sys.stdout.write("\n")
 
     def _write(self, _: int, text: str) -> None:
-        self._streamed = True
         self._stream.write(text)
         sys.stdout.flush()
 
@@ -172,8 +170,9 @@ class Answering:
         if self.json_output:
             print_json(as_json(result))
             return
-        sys.stdout.write("\n")
-        sys.stdout.flush()
+        if not self._stream.at_line_start:  # an answer that ends its line gets no blank line after it
+            sys.stdout.write("\n")
+            sys.stdout.flush()
         valid = sum(c.valid for c in result.citations)
         err_console.print(f"[bold]citations[/] {valid} of {len(result.citations)} check out")
         for c in result.citations:
