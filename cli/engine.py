@@ -206,7 +206,7 @@ def _table(result: Plan, hardware: Hardware, request: PlanRequest) -> Table:
         cost = f"{layout.kv_bytes_per_token / 1024:g} KiB/token"
         if layout.fixed_bytes:
             cost += f" + {layout.fixed_bytes / (1 << 30):.2f} GiB/request"
-        chosen = "  [chosen]" if layout.name == result.layout else ""
+        chosen = r"  \[chosen]" if layout.name == result.layout else ""
         table.add_row(
             f"{layout.name} layout", f"{cost} -> {layout.tokens:,} tokens{chosen}\n  selected by: {layout.selected_by}"
         )
