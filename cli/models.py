@@ -17,10 +17,12 @@ from scout_context.engine.profile import PlanRequest, smallest_fit
 from scout_context.errors import ScoutError
 
 from .console import err_console, markup, print_json
+from .help_text import CACHE, ENGINES, teaches
 
 H100_GIB = 79.18  # an H100 80GB as CUDA reports it
 
 
+@teaches("scout-context models", "scout-context models --json", environment=ENGINES | CACHE)
 def models_command(json_output: bool = typer.Option(False, "--json", help="Print the list as JSON on stdout.")) -> None:
     """List the known models: present or not, what each needs (GPUs, memory), context length, licence duties."""
     served, server_note = _served_scout()
