@@ -17,19 +17,25 @@ from scout_context.tasks.conversation import Conversation
 
 from .console import InertStream, err_console, markup, note, print_json
 from .engine_options import DryRun, Images, MaxTokens, Temperature, Timeout, Verbose, print_dry_run, sampling_config
+from .help_text import CACHE, ENGINES, SOURCES, teaches
 from .option_sets import EngineChoice, HardwareChoice, SourceFilters, with_option_sets
 from .options import JsonOutput, LayoutOption, NoFit, Password, StyleOption, layout_option
 from .sources import FromStdin, NulSeparated, Sources, resolve_sources
 from .summary import pack_progress
 
 
+@teaches(
+    'scout-context ask . "Where is the cart total computed?"',
+    'scout-context ask . -c "And the fee?"',
+    'scout-context ask gh:org/repo@v2 "What changed in the API?" --engine openai --base-url http://gpu:8000/v1',
+    environment=SOURCES | ENGINES | CACHE,
+)
 @with_option_sets
 def ask_command(
     sources: Sources,
     question: Annotated[str, typer.Argument(help="The question, in any language.", show_default=False)],
     from_stdin: FromStdin = False,
     null: NulSeparated = False,
-    json_output: JsonOutput = False,
     continue_: Annotated[
         bool,
         typer.Option(
@@ -44,7 +50,7 @@ def ask_command(
     answer_language: Annotated[
         str | None, typer.Option("--answer-language", help="Answer in this language (default: the question's).")
     ] = None,
-    layout: LayoutOption = None,
+    layout: LayoutOption = "edges",
     no_fit: NoFit = False,
     engine: EngineChoice = EngineChoice(),
     max_tokens: MaxTokens = ASK_MAX_TOKENS,
@@ -52,18 +58,17 @@ def ask_command(
     filters: SourceFilters = SourceFilters(),
     images: Images = 5,
     timeout: Timeout = None,
-    verbose: Verbose = False,
     password: Password = None,
     hardware: HardwareChoice = HardwareChoice(),
     dry_run: DryRun = False,
+    json_output: JsonOutput = False,
+    verbose: Verbose = False,
     style_name: StyleOption = DEFAULT,
 ) -> None:
     """Answer QUESTION from SOURCES: pack them, run the model, stream the answer, check its citations.
 
     The answer goes to stdout as it is written; the citation check and usage go to stderr.
     Every run is logged (`scout-context logs`) as a turn of a conversation: `-c` continues the latest.
-
-    Example: scout-context ask . "Where is the cart total computed?" then scout-context ask . -c "And the fee?"
     """
     if dry_run:
         print_dry_run(engine.config(verbose, images, timeout, hardware))
@@ -88,7 +93,7 @@ class Session:
         self.config = engine.config(given["verbose"], given["images"], given["timeout"], given["hardware"])
         self.options = given["filters"].options(given["password"])
         self.sampling = sampling_config(given["max_tokens"], given["temperature"])
-        self.layout = layout_option(given["layout"], "edges")
+        self.layout = layout_option(given["layout"])
         self.fit_to_budget = not given["no_fit"]
         self.style = style(given["style_name"])
         self.answer_language: str | None = given["answer_language"]
@@ -153,18 +158,16 @@ class Answering:
         self.json_output = json_output
         self._stream = InertStream(sys.stdout.write)
         self.text = None if json_output else self._write
-        self._streamed = False
 
     def __enter__(self) -> Answering:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
         self._stream.close()  # what was streamed of an answer that failed stays on screen
-        if kind is not None and self._streamed:
+        if kind is not None and not self._stream.at_line_start:
             sys.stdout.write("\n")
 
     def _write(self, _: int, text: str) -> None:
-        self._streamed = True
         self._stream.write(text)
         sys.stdout.flush()
 
@@ -172,8 +175,9 @@ class Answering:
         if self.json_output:
             print_json(as_json(result))
             return
-        sys.stdout.write("\n")
-        sys.stdout.flush()
+        if not self._stream.at_line_start:  # an answer that ends its line gets no blank line after it
+            sys.stdout.write("\n")
+            sys.stdout.flush()
         valid = sum(c.valid for c in result.citations)
         err_console.print(f"[bold]citations[/] {valid} of {len(result.citations)} check out")
         for c in result.citations:

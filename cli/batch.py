@@ -23,6 +23,7 @@ from scout_context.tasks.reports import summary_json, write_reports
 
 from .console import err_console, markup, note, print_json
 from .engine_options import Timeout, Verbose
+from .help_text import CACHE, ENGINES, SOURCES, teaches
 from .option_sets import HardwareChoice, with_option_sets
 from .options import JsonOutput
 from .summary import transient_bar
@@ -30,6 +31,11 @@ from .summary import transient_bar
 DEFAULT_JOB_FILE = Path("jobs.yaml")
 
 
+@teaches(
+    "scout-context batch --init jobs.yaml",
+    "scout-context batch jobs.yaml --engine openai --base-url http://gpu:8000/v1",
+    environment=SOURCES | ENGINES | CACHE,
+)
 @with_option_sets
 def batch_command(
     jobs: Annotated[

@@ -16,6 +16,7 @@ from scout_context.sources.spec import described
 
 from .ask import Answering, Session, ask_command
 from .console import err_console, markup, note
+from .help_text import CACHE, ENGINES, SOURCES, teaches
 from .option_sets import with_option_sets
 
 COMMANDS = {
@@ -26,14 +27,17 @@ COMMANDS = {
 }
 
 
+@teaches(
+    "scout-context chat .",
+    "printf 'Where is the total computed?\\nAnd the fee?\\n' | scout-context chat examples/tiny-shop",
+    environment=SOURCES | ENGINES | CACHE,
+)
 def _chat(**given: Any) -> None:
     """Chat about SOURCES: each line read is a question, answered as it is written (stdout),
     with its citations checked (stderr); each follows up the ones before.
 
     Lines that start with / are commands: /sources, /tokens, /reset, /help. End of input
     (Ctrl-D) leaves. Works with a pipe as well as a terminal.
-
-    Example: printf 'Where is the total computed?\\nAnd the fee?\\n' | scout-context chat examples/tiny-shop
     """
     if "-" in given["sources"]:
         raise UsageError("chat reads its questions from stdin: name the sources as paths or repositories, not -")

@@ -70,6 +70,11 @@ class InertStream:
         self._emit(self._held)
         self._held = ""
 
+    @property
+    def at_line_start(self) -> bool:
+        """Whether what was written ends a line (or nothing was): no newline is owed."""
+        return self._line_start and not self._held
+
     def _emit(self, text: str) -> None:
         if text:
             self._write(inert(text, lines=True, line_start=self._line_start))

@@ -10,15 +10,16 @@ from typing import Annotated, cast
 import typer
 from rich.table import Table
 
-from scout_context.engine.checkpoints import SCOUT_CHECKPOINTS, SCOUT_CONFIG
+from scout_context.engine.checkpoints import SCOUT_CHECKPOINTS, SCOUT_CONFIG, WEIGHT_BYTES
 from scout_context.engine.config import EngineConfig
 from scout_context.engine.engine_settings import engine_settings
 from scout_context.engine.hardware import Hardware
 from scout_context.engine.model_source import ModelSource, read_config
-from scout_context.engine.profile import Plan, PlanRequest, plan
+from scout_context.engine.profile import KV_DTYPES, Plan, PlanRequest, plan
 from scout_context.errors import UsageError
 
 from .console import err_console, print_json
+from .help_text import choices, teaches
 
 engine_app = typer.Typer(
     help="The inference engine: how much context your hardware holds, and the vLLM flags to serve it.",
@@ -27,6 +28,9 @@ engine_app = typer.Typer(
 
 
 @engine_app.command("plan")
+@teaches(
+    "scout-context engine plan --gpus 8 --weights bf16", "scout-context engine plan --gpus 1 --weights int4 --json"
+)
 def plan_command(
     gpus: Annotated[
         int,
@@ -41,6 +45,7 @@ def plan_command(
         str,
         typer.Option(
             "--weights",
+            metavar=choices(WEIGHT_BYTES),
             help="Weight precision: bf16, fp8 or int4 (Scout: Meta's BF16 checkpoint, RedHatAI's FP8-dynamic or w4a16 one); fp32 for CPUs without bf16 units.",
             show_default=False,
         ),
@@ -58,6 +63,7 @@ def plan_command(
         str,
         typer.Option(
             "--kv-dtype",
+            metavar=choices(KV_DTYPES),
             help="KV cache dtype: auto = fp8 on Hopper or newer (see --gpu-name), else the model's; fp8 (about twice the context; not on CPU); model = the model's dtype.",
         ),
     ] = "auto",
@@ -206,7 +212,7 @@ def _table(result: Plan, hardware: Hardware, request: PlanRequest) -> Table:
         cost = f"{layout.kv_bytes_per_token / 1024:g} KiB/token"
         if layout.fixed_bytes:
             cost += f" + {layout.fixed_bytes / (1 << 30):.2f} GiB/request"
-        chosen = "  [chosen]" if layout.name == result.layout else ""
+        chosen = r"  \[chosen]" if layout.name == result.layout else ""
         table.add_row(
             f"{layout.name} layout", f"{cost} -> {layout.tokens:,} tokens{chosen}\n  selected by: {layout.selected_by}"
         )

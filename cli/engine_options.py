@@ -12,21 +12,33 @@ from scout_context.engine import registry
 from scout_context.engine.config import EngineConfig, SamplingConfig
 
 from .console import note, print_json
+from .help_text import ENGINE, OUTPUT, choices
 from .setting_options import option
 
-EngineName = Annotated[str, option(EngineConfig, "backend", more=registry.option_help())]
-Model = Annotated[str | None, option(EngineConfig, "model")]
-BaseUrl = Annotated[str | None, option(EngineConfig, "base_url")]
-MaxModelLen = Annotated[int | None, option(EngineConfig, "max_model_len")]
-MaxTokens = Annotated[int, option(SamplingConfig, "max_tokens")]
-Temperature = Annotated[float, option(SamplingConfig, "temperature")]
-Images = Annotated[int, option(EngineConfig, "limit_images")]
-Verbose = Annotated[bool, option(EngineConfig, "verbose")]
-Timeout = Annotated[float | None, option(EngineConfig, "timeout_s", show_default=False)]
+EngineName = Annotated[
+    str,
+    option(
+        EngineConfig,
+        "backend",
+        more=registry.option_help(),
+        metavar=choices([registry.AUTO, *registry.names()]),
+        rich_help_panel=ENGINE,
+    ),
+]
+Model = Annotated[str | None, option(EngineConfig, "model", rich_help_panel=ENGINE)]
+BaseUrl = Annotated[str | None, option(EngineConfig, "base_url", rich_help_panel=ENGINE)]
+MaxModelLen = Annotated[int | None, option(EngineConfig, "max_model_len", rich_help_panel=ENGINE)]
+MaxTokens = Annotated[int, option(SamplingConfig, "max_tokens", rich_help_panel=ENGINE)]
+Temperature = Annotated[float, option(SamplingConfig, "temperature", rich_help_panel=ENGINE)]
+Images = Annotated[int, option(EngineConfig, "limit_images", rich_help_panel=ENGINE)]
+Verbose = Annotated[bool, option(EngineConfig, "verbose", rich_help_panel=OUTPUT)]
+Timeout = Annotated[float | None, option(EngineConfig, "timeout_s", show_default=False, rich_help_panel=ENGINE)]
 DryRun = Annotated[
     bool,
     typer.Option(
-        "--dry-run", help="Print the engine's settings (vLLM arguments, environment, plan) and start nothing."
+        "--dry-run",
+        help="Print the engine's settings (vLLM arguments, environment, plan) and start nothing.",
+        rich_help_panel=ENGINE,
     ),
 ]
 

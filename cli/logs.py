@@ -17,17 +17,17 @@ from scout_context.store import Store
 from scout_context.tasks.run_record import RunRecord
 
 from .console import markup, print_json
+from .help_text import CACHE, teaches
 from .options import JsonOutput
 
-logs_app = typer.Typer(
-    help="The runs recorded in the store (ask, chat, pr, batch): `logs` lists them, `logs path` names the store."
-)
+logs_app = typer.Typer()  # its help is the callback's, with the examples
 
 _AGO = re.compile(r"(\d+)\s*([mhdw])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 @logs_app.callback(invoke_without_command=True)
+@teaches("scout-context logs -n 5 -q shipping", "scout-context logs --cid 3 --json", environment=CACHE)
 def logs_command(
     context: typer.Context,
     count: Annotated[int, typer.Option("-n", "--count", min=1, help="How many of the latest runs.")] = 20,
@@ -49,9 +49,9 @@ def logs_command(
     ] = None,
     json_output: JsonOutput = False,
 ) -> None:
-    """List the latest runs: conversation and turn, command, model, question, answer, tokens.
+    """The runs recorded in the store (ask, chat, pr, batch): `logs` lists them, `logs path` names the store.
 
-    Example: scout-context logs -n 5 -q shipping; scout-context logs --cid 3 --json
+    The list: conversation and turn, command, model, question, answer, tokens, the latest first.
     """
     if context.invoked_subcommand is not None:
         return

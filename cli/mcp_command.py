@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from scout_context.errors import UsageError
 
+from .help_text import CACHE, ENGINES, SOURCES, teaches
 
+
+@teaches(
+    "scout-context mcp  (started by the client: see the README for Claude Desktop, Cursor, VS Code)",
+    environment=SOURCES | ENGINES | CACHE,
+)
 def mcp_command() -> None:
     """Serve pack, ask, token_tree and engine_plan to an MCP client (Claude Desktop, Cursor, VS Code) over stdio.
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from scout_context.engine.checkpoints import precision
@@ -16,10 +17,12 @@ from scout_context.engine.profile import PlanRequest, smallest_fit
 from scout_context.errors import ScoutError
 
 from .console import err_console, markup, print_json
+from .help_text import CACHE, ENGINES, teaches
 
 H100_GIB = 79.18  # an H100 80GB as CUDA reports it
 
 
+@teaches("scout-context models", "scout-context models --json", environment=ENGINES | CACHE)
 def models_command(json_output: bool = typer.Option(False, "--json", help="Print the list as JSON on stdout.")) -> None:
     """List the known models: present or not, what each needs (GPUs, memory), context length, licence duties."""
     served, server_note = _served_scout()
@@ -34,7 +37,7 @@ def models_command(json_output: bool = typer.Option(False, "--json", help="Print
         present = "yes" if row["present"] else "built on first use" if row["buildable"] else "from the hub"
         where = row["where"].replace(str(Path.home()), "~", 1)
         table.add_row(row["name"], row["title"], present, row["needs"], f"{row['context_length']:,}", markup(where))
-    err_console.print(table)
+    Console(emoji=False, soft_wrap=False).print(table)  # the result: stdout; the notes below are not
     if server_note:
         err_console.print(markup(server_note), highlight=False)
     llama4 = [row["name"] for row in rows if row["license"]]

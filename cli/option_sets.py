@@ -17,17 +17,21 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar, get_type_hints
 
 from scout_context.engine.config import EngineConfig
+from scout_context.engine.profile import KV_DTYPES
 from scout_context.pack.options import PackOptions
 
 from .engine_options import BaseUrl, EngineName, MaxModelLen, Model, engine_config
+from .help_text import ENGINE, choices
 from .options import Compress, Exclude, Include, NoDefaultExcludes, NoRedact, pack_options
 from .setting_options import option
 
 R = TypeVar("R")
 
 
-def _hardware(name: str) -> Any:
-    return option(EngineConfig, name, show_default=False)  # unset: detected, or the job file's
+def _hardware(name: str, **extra: Any) -> Any:
+    return option(
+        EngineConfig, name, show_default=False, rich_help_panel=ENGINE, **extra
+    )  # unset: detected, or the job file's
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ class HardwareChoice:
     gpus: Annotated[int | None, _hardware("gpus")] = None
     gpu_memory_gib: Annotated[float | None, _hardware("gpu_memory_gib")] = None
     tensor_parallel_size: Annotated[int | None, _hardware("tensor_parallel_size")] = None
-    kv_cache_dtype: Annotated[str | None, _hardware("kv_cache_dtype")] = None
+    kv_cache_dtype: Annotated[str | None, _hardware("kv_cache_dtype", metavar=choices(KV_DTYPES))] = None
     gpu_memory_utilization: Annotated[float | None, _hardware("gpu_memory_utilization")] = None
 
     def given(self) -> dict[str, Any]:

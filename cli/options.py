@@ -12,27 +12,36 @@ from scout_context.pack.options import PackOptions
 from scout_context.pack.styles import STYLES
 from scout_context.sources.defaults import DEFAULT_MAX_FILE_BYTES, describe
 
+from .help_text import FITTING, INPUT, OUTPUT, choices
 from .setting_options import option
 
-Include = Annotated[list[str] | None, option(PackOptions, "include")]
-Exclude = Annotated[list[str] | None, option(PackOptions, "exclude")]
-Compress = Annotated[bool, option(PackOptions, "compress")]
-NoRedact = Annotated[bool, option(PackOptions, "redact")]
-NoDefaultExcludes = Annotated[bool, option(PackOptions, "default_excludes", more=f"{describe()}.")]
-MaxFileSize = Annotated[int, option(PackOptions, "max_file_bytes")]
-Password = Annotated[str | None, option(PackOptions, "pdf_password", envvar="SCOUT_PDF_PASSWORD", show_envvar=False)]
+Include = Annotated[list[str] | None, option(PackOptions, "include", rich_help_panel=INPUT)]
+Exclude = Annotated[list[str] | None, option(PackOptions, "exclude", rich_help_panel=INPUT)]
+Compress = Annotated[bool, option(PackOptions, "compress", rich_help_panel=FITTING)]
+NoRedact = Annotated[bool, option(PackOptions, "redact", rich_help_panel=INPUT)]
+NoDefaultExcludes = Annotated[
+    bool, option(PackOptions, "default_excludes", more=f"{describe()}.", rich_help_panel=INPUT)
+]
+MaxFileSize = Annotated[int, option(PackOptions, "max_file_bytes", rich_help_panel=INPUT)]
+Password = Annotated[
+    str | None,
+    option(PackOptions, "pdf_password", envvar="SCOUT_PDF_PASSWORD", show_envvar=False, rich_help_panel=INPUT),
+]
 Question = Annotated[
     str | None,
     typer.Option(
         "--question",
         "-q",
         help="Rank the chunks for this question (adds `ranking` to --json) and lay the prompt out for it.",
+        rich_help_panel=FITTING,
     ),
 ]
 LayoutOption = Annotated[
-    str | None,
+    str,
     typer.Option(
         "--layout",
+        metavar=choices(LAYOUTS),
+        rich_help_panel=FITTING,
         help="stable: the corpus does not depend on the question (prefix caching pays across questions), a short tail quotes the lines that match the question, then asks it; edges: the most relevant chunks at the start and the end, the question before and after.",
     ),
 ]
@@ -41,14 +50,15 @@ NoFit = Annotated[
     typer.Option(
         "--no-fit",
         help="Over the budget, fail (exit 4) instead of shrinking chunks to outlines and leaving out the least relevant.",
+        rich_help_panel=FITTING,
     ),
 ]
-JsonOutput = Annotated[bool, typer.Option("--json", help="Print a machine-readable result on stdout.")]
+JsonOutput = Annotated[
+    bool, typer.Option("--json", help="Print a machine-readable result on stdout.", rich_help_panel=OUTPUT)
+]
 
 
-def layout_option(layout: str | None, default: Layout) -> Layout:
-    if layout is None:
-        return default
+def layout_option(layout: str) -> Layout:
     if layout not in LAYOUTS:
         raise typer.BadParameter(f"unknown layout {layout!r}: use {' or '.join(LAYOUTS)}", param_hint="--layout")
     return cast(Layout, layout)  # one of LAYOUTS
@@ -78,6 +88,8 @@ StyleOption = Annotated[
     str,
     typer.Option(
         "--style",
+        metavar=choices(STYLES),
+        rich_help_panel=OUTPUT,
         help=f"How the pack is written: {'; '.join(f'{s.name}: {s.help}' for s in STYLES.values())}. Counts are exact in each.",
     ),
 ]

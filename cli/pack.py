@@ -23,6 +23,7 @@ from scout_context.sources.defaults import DEFAULT_MAX_FILE_BYTES
 from scout_context.store import Store
 
 from .console import err_console, inert, markup, print_json
+from .help_text import CACHE, FITTING, OUTPUT, SOURCES, teaches
 from .options import (
     Compress,
     Exclude,
@@ -50,41 +51,58 @@ _SPLIT_HELP = (
     "Write the pack as -o's NAME.1.EXT, NAME.2.EXT, …: whole files, each part with its own tree and at most "
     "N_TOKENS in the chosen style; a file that cannot fit in a part alone exits 4."
 )
-TokenTree = Annotated[int | None, typer.Option("--token-tree", min=0, metavar="[MIN_TOKENS]", help=_TOKEN_TREE_HELP)]
-SplitOutput = Annotated[int | None, typer.Option("--split-output", min=1, metavar="N_TOKENS", help=_SPLIT_HELP)]
+TokenTree = Annotated[
+    int | None,
+    typer.Option("--token-tree", min=0, metavar="[MIN_TOKENS]", help=_TOKEN_TREE_HELP, rich_help_panel=OUTPUT),
+]
+SplitOutput = Annotated[
+    int | None, typer.Option("--split-output", min=1, metavar="N_TOKENS", help=_SPLIT_HELP, rich_help_panel=OUTPUT)
+]
 
 
+@teaches(
+    "scout-context pack . -o pack.txt --budget 200000",
+    "git ls-files '*.py' | scout-context pack --stdin --style markdown --token-tree 500",
+    environment=SOURCES | CACHE,
+)
 def pack_command(
     sources: Sources,
     from_stdin: FromStdin = False,
     null: NulSeparated = False,
+    include: Include = None,
+    exclude: Exclude = None,
+    compress: Compress = False,
+    budget: Annotated[
+        int | None,
+        typer.Option(
+            "--budget", min=1, help="Fit the pack in this many tokens (see --no-fit).", rich_help_panel=FITTING
+        ),
+    ] = None,
+    question: Question = None,
+    layout: LayoutOption = "stable",
+    no_fit: NoFit = False,
+    no_redact: NoRedact = False,
+    no_default_excludes: NoDefaultExcludes = False,
+    max_file_size: MaxFileSize = DEFAULT_MAX_FILE_BYTES,
+    password: Password = None,
     output: Annotated[
         Path | None,
         typer.Option(
             "--output",
             "-o",
             help="Write the packed text here (default: stdout, or nowhere with --json): a file is replaced whole and keeps its mode; a link's target, a device, a FIFO or /dev/stdout is written through.",
+            rich_help_panel=OUTPUT,
         ),
     ] = None,
     json_output: JsonOutput = False,
-    include: Include = None,
-    exclude: Exclude = None,
-    compress: Compress = False,
-    budget: Annotated[
-        int | None, typer.Option("--budget", min=1, help="Fit the pack in this many tokens (see --no-fit).")
-    ] = None,
-    question: Question = None,
-    layout: LayoutOption = None,
-    no_fit: NoFit = False,
-    no_redact: NoRedact = False,
-    no_default_excludes: NoDefaultExcludes = False,
-    max_file_size: MaxFileSize = DEFAULT_MAX_FILE_BYTES,
-    password: Password = None,
     style_name: StyleOption = DEFAULT,
     token_tree_min: TokenTree = None,
     split_output: SplitOutput = None,
     top_files: Annotated[
-        int, typer.Option("--top-files", min=0, help="Rows of the summary's biggest consumers (0: none).")
+        int,
+        typer.Option(
+            "--top-files", min=0, help="Rows of the summary's biggest consumers (0: none).", rich_help_panel=OUTPUT
+        ),
     ] = TOP,
 ) -> None:
     """Pack SOURCES into one prompt: a directory tree with a token map, then one <document> per chunk.
@@ -94,7 +112,7 @@ def pack_command(
     """
     specs = resolve_sources(sources, stdin=from_stdin, null=null)
     options = pack_options(include, exclude, compress, no_redact, no_default_excludes, max_file_size, password)
-    chosen_layout = layout_option(layout, "stable")
+    chosen_layout = layout_option(layout)
     chosen_style = style(style_name)
     if split_output is not None and output is None:
         raise UsageError("--split-output needs -o NAME: the parts are written beside it as NAME.1.EXT, NAME.2.EXT, …")

@@ -26,12 +26,18 @@ from scout_context.tasks.pr_report import MARKER, Report, as_json, render_markdo
 
 from .console import err_console, inert, json_text, markup
 from .engine_options import MaxTokens, Temperature, Timeout, Verbose, sampling_config
+from .help_text import ACTIONS, CACHE, ENGINES, teaches
 from .option_sets import EngineChoice, HardwareChoice, with_option_sets
 from .options import Exclude, Include, pack_options
 
 FORMATS = ("markdown", "json")
 
 
+@teaches(
+    "scout-context pr . --base origin/main --head HEAD -o summary.md",
+    "scout-context pr --comment --soft-fail  (in a GitHub Actions job)",
+    environment=ENGINES | ACTIONS | CACHE,
+)
 @with_option_sets
 def pr_command(
     repository: Annotated[Path, typer.Argument(help="The git repository (default: the current folder).")] = Path("."),

@@ -25,6 +25,7 @@ from scout_context.tasks.ask import prime
 
 from .console import err_console, markup, note, print_json
 from .engine_options import MaxModelLen, Model, Verbose, engine_config
+from .help_text import CACHE, ENGINES, teaches
 from .option_sets import HardwareChoice, with_option_sets
 from .options import Exclude, Include, JsonOutput, pack_options
 
@@ -44,6 +45,13 @@ SomePort = Annotated[
 
 
 @serve_app.command("start")
+@teaches(
+    "scout-context serve start --detach --model scout",
+    'scout-context serve start . --port 8001 --host 0.0.0.0 --api-key "$KEY"',
+    environment={"SCOUT_API_KEY": "the key clients must send (as --api-key)"}
+    | {name: ENGINES[name] for name in ("SCOUT_MODEL", "HF_TOKEN", "HF_HUB_OFFLINE")}
+    | CACHE,
+)
 @with_option_sets
 def start_command(
     sources: Annotated[

@@ -21,6 +21,7 @@ from scout_context.sources.remote import fetch, looks_remote, parse_remote
 from scout_context.sources.spec import Checkout, Listed, Piped, SourceSpec, parse_list
 
 from .console import note
+from .help_text import INPUT
 
 Sources = Annotated[
     list[str],
@@ -36,10 +37,17 @@ FromStdin = Annotated[
     typer.Option(
         "--stdin",
         help="Also read the files to use from stdin, one path a line, relative to the current folder (`git ls-files | …`, `find . -name '*.py' | …`). Each passes the same checks as a folder's files.",
+        rich_help_panel=INPUT,
     ),
 ]
 NulSeparated = Annotated[
-    bool, typer.Option("-0", "--null", help="With --stdin: the paths are separated by NUL bytes (`find -print0`).")
+    bool,
+    typer.Option(
+        "-0",
+        "--null",
+        help="With --stdin: the paths are separated by NUL bytes (`find -print0`).",
+        rich_help_panel=INPUT,
+    ),
 ]
 
 

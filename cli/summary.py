@@ -35,6 +35,7 @@ def transient_bar(
         TextColumn("[dim]{task.description}"),
         console=console,
         transient=True,
+        disable=not console.is_terminal,  # off a terminal rich would leave an empty line for it
     ) as bar:
         yield bar, bar.add_task("", total=total)
 

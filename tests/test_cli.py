@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from helpers import write
+from scout_context.store import Store
+from scout_context.tasks.run_record import RunRecord
 from scout_context.tokens import scout_tokenizer
 
 EXE = shutil.which("scout-context", path=os.path.dirname(sys.executable)) or "scout-context"
@@ -113,3 +115,91 @@ def test_engine_down_is_exit_3_and_wrong_engine_is_exit_2(tmp_path):
     assert proc.returncode == 3
     assert "127.0.0.1:9" in one_line_error(proc)
     assert cli("ask", str(EXAMPLE), "hi?", "--engine", "nope").returncode == 2
+
+
+def test_result_tables_go_to_stdout_and_summaries_to_stderr():
+    store = Store()
+    try:
+        RunRecord("ask", "StubEngine", "stub", ["repo"], "why?", "because", [], {}, {}, "stop").log(store)
+    finally:
+        store.close()
+    logs = cli("logs")
+    assert logs.returncode == 0 and logs.stderr == ""
+    assert "why?" in logs.stdout and "because" in logs.stdout and "│" in logs.stdout
+    models = subprocess.run(
+        [EXE, "models"], capture_output=True, text=True, timeout=300, env=os.environ | {"SCOUT_BASE_URL": ""}
+    )
+    assert models.returncode == 0, models.stderr
+    assert "Known models" in models.stdout and "scout" in models.stdout
+    assert "Known models" not in models.stderr and "│" not in models.stderr
+    assert "Llama 4 Community License" in models.stderr  # a duty to know, not the list
+
+
+def test_progress_leaves_no_blank_line_when_stderr_is_not_a_terminal(tmp_path):
+    proc = cli("pack", str(EXAMPLE), "-o", str(tmp_path / "pack.txt"))
+    assert proc.returncode == 0 and proc.stderr.startswith("tokens"), proc.stderr[:200]
+    assert "\n\n" not in proc.stderr
+
+
+def wide(*args: str) -> subprocess.CompletedProcess:
+    """`cli` on a terminal wide enough that rich wraps no line."""
+    return subprocess.run(
+        [EXE, *args], capture_output=True, text=True, timeout=300, env=os.environ | {"COLUMNS": "200"}
+    )
+
+
+def test_engine_plan_marks_the_chosen_layout():
+    proc = wide("engine", "plan", "--gpus", "1", "--gpu-memory", "79.18", "--weights", "int4")
+    assert proc.returncode == 0, proc.stderr
+    [chosen] = [line for line in proc.stderr.splitlines() if "[chosen]" in line]
+    assert "hybrid layout" in chosen
+
+
+HELP = {  # each command's help: its panels, choices with their defaults, environment it reads
+    ("pack",): [
+        "─ Input ",
+        "─ Fitting ",
+        "─ Output ",
+        "[stable|edges]",
+        "[default: stable]",
+        "[xml|markdown|plain|json]",
+        "GITHUB_TOKEN",
+    ],
+    ("ask",): [
+        "─ Input ",
+        "─ Fitting ",
+        "─ Engine ",
+        "─ Output ",
+        "[default: edges]",
+        "[auto|vllm|openai]",
+        "[default: auto]",
+        "[auto|fp8|model]",
+        "SCOUT_BASE_URL",
+        "HF_TOKEN",
+        "SCOUT_CACHE_DIR",
+    ],
+    ("chat",): ["─ Engine ", "[stable|edges]", "SCOUT_MODEL"],
+    ("batch",): ["─ Engine ", "[auto|fp8|model]", "SCOUT_API_KEY"],
+    ("pr",): ["─ Engine ", "GITHUB_EVENT_PATH", "SCOUT_TIMEOUT"],
+    ("engine", "plan"): ["[fp32|bf16|fp8|int4]", "[auto|fp8|model]", "[default: auto]"],
+    ("serve", "start"): ["─ Engine ", "HF_HUB_OFFLINE"],
+    ("models",): ["SCOUT_CACHE_DIR"],
+    ("logs",): ["─ Output ", "SCOUT_CACHE_DIR"],
+    ("mcp",): ["GITHUB_TOKEN"],
+}
+
+
+@pytest.mark.parametrize("command", list(HELP), ids=" ".join)
+def test_help_groups_options_shows_choices_examples_and_environment(command):
+    proc = wide(*command, "--help")
+    assert proc.returncode == 0, proc.stderr
+    examples = proc.stdout.split(" Examples ", 1)[1]
+    assert f"$ scout-context {' '.join(command)}" in examples
+    for shown in HELP[command]:
+        assert shown in proc.stdout, (command, shown)
+
+
+def test_a_choice_outside_the_choices_is_a_usage_error():
+    for option, value in (("--layout", "middle"), ("--style", "yaml")):
+        proc = cli("pack", str(EXAMPLE), option, value)
+        assert proc.returncode == 2 and f"{value}'" in proc.stderr and "Traceback" not in proc.stderr

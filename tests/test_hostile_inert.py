@@ -307,3 +307,12 @@ def test_a_stream_cut_anywhere_reads_as_the_whole_text() -> None:
             stream.write(text[start:end])
         stream.close()
         assert "".join(written) == whole, cuts
+
+
+def test_a_stream_knows_whether_its_last_line_is_ended() -> None:
+    # `ask` ends an answer's line only where the answer did not: no blank line after it
+    for text, ended in (("", True), ("answer", False), ("answer\n", True), ("a\n::", False), ("a ##", False)):
+        stream = InertStream(lambda _: None)
+        stream.write(text)
+        stream.close()
+        assert stream.at_line_start is ended, text
