@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
-from typing import Annotated, cast
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from scout_context.engine.checkpoints import SCOUT_CHECKPOINTS, SCOUT_CONFIG, WEIGHT_BYTES
-from scout_context.engine.config import EngineConfig
-from scout_context.engine.engine_settings import engine_settings
+from scout_context.engine.checkpoints import SCOUT_CONFIG, WEIGHT_BYTES
+from scout_context.engine.engine_settings import plan_report
 from scout_context.engine.hardware import Hardware
-from scout_context.engine.model_source import ModelSource, read_config
-from scout_context.engine.profile import KV_DTYPES, Plan, PlanRequest, plan
+from scout_context.engine.model_source import read_config
+from scout_context.engine.profile import KV_DTYPES, Plan, PlanRequest
 from scout_context.errors import UsageError
 
 from .console import err_console, print_json
@@ -153,25 +151,9 @@ def plan_command(
         config = read_config(model_config / "config.json" if model_config.is_dir() else model_config)
     hardware = Hardware(gpus, gpu_memory or 0.0, nodes=nodes, gpu_name=gpu_name, cpu_kv_space_gib=cpu_kv_space)
     request = PlanRequest(weights, kv_dtype, model, weights_gib, context, hybrid_kv, max_images, gpu_memory_utilization)
-    if hardware.is_cpu:  # vLLM's CPU backend, planned: what `ask` runs on a CPU is `EngineConfig.llm_kwargs`
-        result, settings = plan(config, hardware, request), {}
-    else:  # the function the engines use, with the plan's own choices (weights, layout, context) over it
-        chosen = engine_settings(
-            EngineConfig(kv_cache_dtype=kv_dtype, gpu_memory_utilization=gpu_memory_utilization),
-            hardware,
-            source=ModelSource(model or SCOUT_CHECKPOINTS["bf16"].repo, model or "", config, builtin=False),
-            plan_overrides=dataclasses.asdict(request) | {"overhead": request.overhead},
-        )
-        result, settings = cast(Plan, chosen.planned), {"engine_args": chosen.engine_args, "env": chosen.env}
+    result, report = plan_report(config, hardware, request, model)
     if json_output:
-        print_json(
-            {
-                **dataclasses.asdict(result),
-                "serve_command": result.serve_command(),
-                "launch": result.launch_script(),
-                **settings,
-            }
-        )
+        print_json(report)
         return
     err_console.print(_table(result, hardware, request))
     for note in result.notes:

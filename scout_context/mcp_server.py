@@ -19,7 +19,6 @@ prints can corrupt the protocol.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,8 +31,9 @@ from pydantic import Field
 
 from .engine.checkpoints import SCOUT_CONFIG
 from .engine.config import AUTO, EngineConfig, SamplingConfig
+from .engine.engine_settings import plan_report
 from .engine.hardware import Hardware
-from .engine.profile import PlanRequest, plan
+from .engine.profile import PlanRequest
 from .engine.registry import choose, open_engine
 from .errors import ScoutError, UsageError
 from .output import write_output
@@ -149,8 +149,7 @@ def engine_plan_tool(
     vLLM settings and launch command for it (as `scout-context engine plan --json`)."""
     with _tool_errors():
         hardware = Hardware(gpus, gpu_memory or 0.0, nodes=nodes, gpu_name=gpu_name, cpu_kv_space_gib=cpu_kv_space)
-        result = plan(SCOUT_CONFIG, hardware, PlanRequest(weights, kv_dtype=kv_dtype, context=context))
-        return {**dataclasses.asdict(result), "serve_command": result.serve_command(), "launch": result.launch_script()}
+        return plan_report(SCOUT_CONFIG, hardware, PlanRequest(weights, kv_dtype=kv_dtype, context=context))[1]
 
 
 TOOLS: dict[str, Callable[..., dict[str, Any]]] = {

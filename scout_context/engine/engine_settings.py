@@ -24,6 +24,7 @@ from typing import Any
 from scout_context.errors import EngineOutOfMemory, UsageError
 
 from . import models
+from .checkpoints import SCOUT_CHECKPOINTS
 from .config import DEFAULT_MODEL, EngineConfig
 from .hardware import Hardware, detect
 from .model_source import ModelSource, resolve
@@ -133,3 +134,27 @@ def _fitting_plan(source: ModelSource, hardware: Hardware, request: PlanRequest)
             f"the smallest that fits is {smallest.describe()}" if smallest else "no machine of up to 64 such GPUs fits"
         )
         raise EngineOutOfMemory(f"{source.name} on {hardware.describe()}: {error}; {fits}") from None
+
+
+def plan_report(
+    model_config: dict[str, Any], hardware: Hardware, request: PlanRequest, model: str | None = None
+) -> tuple[Plan, dict[str, Any]]:
+    """`engine plan`'s answer, for the CLI and the MCP tool alike: the plan and, as one JSON
+    object, the plan's fields with its `serve_command`, `launch` script and, on GPUs, the
+    `engine_args` and `env` the engines would run with. On a CPU it plans vLLM's CPU backend
+    (what `ask` runs there is `EngineConfig.llm_kwargs`); on GPUs it is `engine_settings` with
+    the plan's own choices (weights, layout, context) over it."""
+    settings: dict[str, Any] = {}
+    if hardware.is_cpu:
+        result = plan(model_config, hardware, request)
+    else:
+        chosen = engine_settings(
+            EngineConfig(kv_cache_dtype=request.kv_dtype, gpu_memory_utilization=request.gpu_memory_utilization),
+            hardware,
+            source=ModelSource(model or SCOUT_CHECKPOINTS["bf16"].repo, model or "", model_config, builtin=False),
+            plan_overrides=dataclasses.asdict(request) | {"overhead": request.overhead},
+        )
+        assert chosen.planned is not None  # GPUs are always planned
+        result, settings = chosen.planned, {"engine_args": chosen.engine_args, "env": chosen.env}
+    report = {**dataclasses.asdict(result), "serve_command": result.serve_command(), "launch": result.launch_script()}
+    return result, report | settings

@@ -108,7 +108,10 @@ class VllmEngine:
         try:
             return transformers.AutoTokenizer.from_pretrained(self.settings.source.load)
         except OSError as error:  # not in the cache and not reachable, or not a tokenizer
-            raise ModelMissing(f"cannot load {self.model_name}'s tokenizer: {str(error).splitlines()[0]}") from None
+            where = self.settings.source.load
+            raise ModelMissing(
+                f"cannot load {self.model_name}'s tokenizer from {where}: {str(error).splitlines()[0]}"
+            ) from None
 
     @cached_property
     def is_llama4(self) -> bool:
