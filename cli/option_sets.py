@@ -19,6 +19,7 @@ from typing import Annotated, Any, TypeVar, get_type_hints
 from scout_context.engine.config import EngineConfig
 from scout_context.engine.profile import KV_DTYPES
 from scout_context.pack.options import PackOptions
+from scout_context.sources.defaults import DEFAULT_MAX_FILE_BYTES
 
 from .engine_options import BaseUrl, EngineName, MaxModelLen, Model, engine_config
 from .help_text import ENGINE, choices
@@ -78,9 +79,9 @@ class SourceFilters:
     no_redact: NoRedact = False
     no_default_excludes: NoDefaultExcludes = False
 
-    def options(self, password: str | None = None) -> PackOptions:
+    def options(self, password: str | None = None, max_file_size: int = DEFAULT_MAX_FILE_BYTES) -> PackOptions:
         return pack_options(
-            self.include, self.exclude, self.compress, self.no_redact, self.no_default_excludes, password=password
+            self.include, self.exclude, self.compress, self.no_redact, self.no_default_excludes, max_file_size, password
         )
 
 

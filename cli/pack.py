@@ -24,21 +24,16 @@ from scout_context.store import Store
 
 from .console import err_console, inert, markup, print_json
 from .help_text import CACHE, FITTING, OUTPUT, SOURCES, teaches
+from .option_sets import SourceFilters, with_option_sets
 from .options import (
-    Compress,
-    Exclude,
-    Include,
     JsonOutput,
     LayoutOption,
     MaxFileSize,
-    NoDefaultExcludes,
     NoFit,
-    NoRedact,
     Password,
     Question,
     StyleOption,
     layout_option,
-    pack_options,
 )
 from .sources import FromStdin, NulSeparated, Sources, resolve_sources
 from .summary import TOP, pack_progress, print_summary
@@ -65,13 +60,12 @@ SplitOutput = Annotated[
     "git ls-files '*.py' | scout-context pack --stdin --style markdown --token-tree 500",
     environment=SOURCES | CACHE,
 )
+@with_option_sets
 def pack_command(
     sources: Sources,
     from_stdin: FromStdin = False,
     null: NulSeparated = False,
-    include: Include = None,
-    exclude: Exclude = None,
-    compress: Compress = False,
+    filters: SourceFilters = SourceFilters(),
     budget: Annotated[
         int | None,
         typer.Option(
@@ -81,8 +75,6 @@ def pack_command(
     question: Question = None,
     layout: LayoutOption = "stable",
     no_fit: NoFit = False,
-    no_redact: NoRedact = False,
-    no_default_excludes: NoDefaultExcludes = False,
     max_file_size: MaxFileSize = DEFAULT_MAX_FILE_BYTES,
     password: Password = None,
     output: Annotated[
@@ -111,7 +103,7 @@ def pack_command(
     redacted; counts use Llama 4 Scout's own tokenizer; a re-pack only re-reads changed files.
     """
     specs = resolve_sources(sources, stdin=from_stdin, null=null)
-    options = pack_options(include, exclude, compress, no_redact, no_default_excludes, max_file_size, password)
+    options = filters.options(password, max_file_size)
     chosen_layout = layout_option(layout)
     chosen_style = style(style_name)
     if split_output is not None and output is None:
