@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
 from bench import corpora  # noqa: E402
+from bench.engine_bench import common_prefix  # noqa: E402
 
 EXE = str(Path(sys.executable).with_name("scout-context"))
 MODEL = "smollm2"
@@ -136,15 +137,6 @@ def tokenize(port: int, prompt: str) -> list[int]:
     return list(reply["tokens"])
 
 
-def shared(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
 def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     done = subprocess.run([EXE, *args], input=stdin, capture_output=True, text=True, env=env, timeout=3600)
     if done.returncode != 0:
@@ -203,7 +195,7 @@ def through_server(
                 "first_token_s": record["first_token_s"],
                 "prompt_tokens": usage.get("prompt_tokens"),
                 "cached_tokens": (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0,
-                "shared_with_first": shared(ids[0], ids[i]) if i else None,
+                "shared_with_first": common_prefix(ids[0], ids[i]) if i else None,
             }
         )
         log(f"  {mode}: {rows[-1]}")
