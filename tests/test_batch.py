@@ -14,6 +14,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from bench.engine_bench import common_prefix
 from fake_vllm import KEY, SCOUT
 from helpers import write
 from scout_context.engine.base import Events, Generation, Request
@@ -84,7 +85,7 @@ class FakeEngine:
         if self.fail_on and self.fail_on in prompt:
             raise EngineUnreachable("the engine at http://gpu:8000 failed (HTTP 500): boom")
         ids = scout_tokenizer().encode(prompt)
-        common = max((_common(ids, seen) for seen in self.seen), default=0)
+        common = max((common_prefix(ids, seen) for seen in self.seen), default=0)
         self.seen.append(ids)
         if on_text:
             on_text(index, "See ")
@@ -93,15 +94,6 @@ class FakeEngine:
 
     def close(self) -> None:
         pass
-
-
-def _common(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 def job_yaml(tmp_path: Path, body: str) -> Path:
