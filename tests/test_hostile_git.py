@@ -449,3 +449,25 @@ def test_a_pull_request_cannot_hide_changes_by_marking_a_file_generated(make_rep
     not_analysed = {row["item"] for row in json.loads(proc.stdout)["not_analysed"]}
     assert "gen/table.py" in not_analysed
     assert not {"app.py", "tool.py", "extra_pb2.py", "helpers_pb2.py", "gen/unmarked.py"} & not_analysed
+
+
+@pytest.mark.parametrize("fifo", [".git/info/exclude", ".git/config"])
+def test_a_fifo_where_git_reads_stops_git_not_the_pack(tmp_path: Path, fifo: str) -> None:
+    """git blocks forever opening a FIFO it reads as a file; the source is still read (as a
+    folder without git), in a real process whose git limit is lowered to 2 s."""
+    repo = tmp_path / "repo"
+    write(repo, {"app.py": APP, "notes.md": "# notes\n"})
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "init")
+    os.unlink(repo / fifo)
+    os.mkfifo(repo / fifo)
+    script = (
+        "import sys; from scout_context.sources import git; git.TIMEOUT_S = 2.0\n"
+        "from scout_context.sources.files import collect\n"
+        "files, skipped = collect(sys.argv[1], max_file_bytes=10**6); print(sorted(f.rel for f in files))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(repo)], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "['app.py', 'notes.md']"

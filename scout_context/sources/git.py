@@ -19,7 +19,10 @@ this package runs goes through `command` and `environment` (or `run`, which uses
 - git never pages, prompts, reads replace refs or takes its repository from the
   caller's environment (`GIT_DIR` and the like), and speaks the C locale;
 - git's standard input is empty unless a command feeds it: a configuration that includes
-  `/dev/stdin` would otherwise wait on the caller's terminal or pipe.
+  `/dev/stdin` would otherwise wait on the caller's terminal or pipe;
+- git is stopped after `TIMEOUT_S`: a FIFO where git reads a file (`.git/config`, an
+  included file, `info/exclude`) blocks it forever, and nothing reading a local repository
+  takes minutes. The stop is a `TimeoutError`, an `OSError` like git not starting at all.
 
 Settings travel as GIT_CONFIG_COUNT/KEY/VALUE rather than `-c`: a subsection may contain
 `=`, which `-c` cannot express, and child git processes inherit them. Callers add
@@ -33,6 +36,8 @@ import os
 import subprocess
 from pathlib import Path
 
+TIMEOUT_S = 120.0
+"""The longest a git command on a source may run (see the module)."""
 # Keys whose value is a program (or that turn one on), and the value that runs nothing.
 _INERT: dict[str, str] = {
     "core.fsmonitor": "false",
@@ -112,11 +117,19 @@ def _environment(settings: dict[str, str]) -> dict[str, str]:
 
 
 def run(repo: Path | str, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    """`git <args>` in `repo`, inert, its output captured; OSError when git cannot start."""
-    return subprocess.run(
-        command(repo, *args), input=stdin, stdin=subprocess.DEVNULL if stdin is None else None,
-        capture_output=True, env=environment(repo), check=False,
-    )  # fmt: skip
+    """`git <args>` in `repo`, inert, its output captured; OSError when git cannot start or
+    does not finish in `TIMEOUT_S`."""
+    return _run(command(repo, *args), environment(repo), stdin)
+
+
+def _run(argv: list[str], env: dict[str, str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(
+            argv, input=stdin, stdin=subprocess.DEVNULL if stdin is None else None,
+            capture_output=True, env=env, check=False, timeout=TIMEOUT_S,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise TimeoutError(f"git {argv[4]} did not finish in {TIMEOUT_S:g} s (a FIFO in the repository?)") from None
 
 
 @functools.lru_cache(maxsize=64)
@@ -124,10 +137,9 @@ def _configured(repo: str) -> dict[str, str]:
     """The repository's keys that match `_INERT_ANY`, each with its inert value. Reading
     configuration runs nothing; a repository is read once per process."""
     try:
-        listed = subprocess.run(
-            command(repo, "config", "--list", "--includes", "--name-only", "-z"),
-            stdin=subprocess.DEVNULL, capture_output=True, env=_environment(_INERT), check=False,
-        )  # fmt: skip
+        listed = _run(command(repo, "config", "--list", "--includes", "--name-only", "-z"), _environment(_INERT))
+    except TimeoutError:
+        raise  # git did start: the commands that follow would block on the same file
     except OSError:
         return {}  # no git: nothing will run it either
     found: dict[str, str] = {}
