@@ -4,6 +4,10 @@ language is the one most of its gold files are written in."""
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
 from bench.ranking import run
 from bench.ranking.questions_schema import Question
 
@@ -42,3 +46,14 @@ def test_summaries_group_by_corpus_language_half_kind_and_gold_files() -> None:
     assert summary["all"]["all"]["recall@5"] == 0.75
     assert summary["gold files"]["two or more"]["recall@5"] == 0.5
     assert set(summary) == {"all", "corpus", "language", "half", "kind", "gold files"}
+
+
+def test_a_gold_file_missing_from_the_corpus_stops_that_corpus_before_it_is_packed() -> None:
+    from bench import corpora
+
+    root = corpora.WORK / "corpora" / corpora.CORPORA["requests"].dirname
+    if not root.with_name(root.name + ".ready").exists():
+        pytest.skip("requests is not downloaded (python -m bench.ranking fetches it)")
+    bad = Question("requests-x", "requests", "how?", ("src/requests/nope.py",), "howto", False)
+    with pytest.raises(RuntimeError, match=re.escape("requests-x: src/requests/nope.py")):
+        run.rank_corpus("requests", [bad], "Python", store=None)

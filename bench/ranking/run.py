@@ -9,7 +9,9 @@ its ranking index is built once by an untimed warm-up question, then every quest
 and timed (warm). A question scores, at k, the fraction of its gold files among the first k
 distinct files of the ranking. Tables go to stdout: per corpus, language, half, kind and the
 two-file questions apart, then each gold file missed at 5 with its rank. The JSON (default
-bench/results/ranking/<half>-<time>.json) holds every question's row.
+bench/results/ranking/<half>-<time>.json) holds every question's row. A corpus that cannot be
+fetched, or whose question file names a gold file it lacks, is skipped with the reason (exit 1);
+the others are still ranked.
 """
 
 from __future__ import annotations
@@ -142,7 +144,25 @@ def ranker_commit() -> str:
     return done.stdout.strip() or "unknown"
 
 
+def rank_corpus(
+    name: str, questions: Sequence[schema.Question], lang: str, store: Any
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Pack corpus `name` once, build its ranking index (untimed), and score each question.
+    RuntimeError when a gold file is not in the corpus (a defect of the question file)."""
+    root = code_task.corpus_root(name, {"corpus": name}, REPO_ROOT)
+    missing = schema.missing_gold(list(questions), root)
+    if missing:
+        raise RuntimeError(f"gold files not in the corpus: {', '.join(missing)}")
+    packed, pack_s = code_task.pack_repo(name, {"corpus": name}, REPO_ROOT, store)
+    _, index_s = code_task.ranked_paths(packed, WARM_UP)
+    log(f"{name}: {len(packed.files):,} files, {packed.tokens:,} tokens; {len(questions)} questions")
+    rows = [score(q, *code_task.ranked_paths(packed, q.question), lang) for q in questions]
+    info = {"files": len(packed.files), "chunks": len(packed.chunks), "tokens": packed.tokens}
+    return rows, info | {"pack_s": round(pack_s, 1), "first_rank_s": round(index_s, 2)}
+
+
 def main(argv: list[str] | None = None) -> int:
+    """0: every corpus ranked; 1: some were skipped (listed, with the reason); 2: nothing to run."""
     args = parse_args(argv)
     try:
         everything = schema.load_all()
@@ -155,28 +175,31 @@ def main(argv: list[str] | None = None) -> int:
         log(f"bench.ranking: no questions for corpus {', '.join(sorted(unknown))}")
         return 2
     questions = [q for q in everything if q.corpus in wanted and args.half in (q.half, "both")]
+    if not questions:
+        log(f"bench.ranking: no {args.half} questions for {', '.join(sorted(wanted))}")
+        return 2
     from scout_context.store import Store
 
     STORE.parent.mkdir(parents=True, exist_ok=True)
     store = Store(STORE)
     rows: list[dict[str, Any]] = []
     packs: dict[str, dict[str, Any]] = {}
+    skipped: dict[str, str] = {}
     try:
         for name in sorted({q.corpus for q in questions}):
             chosen = [q for q in questions if q.corpus == name]
-            packed, pack_s = code_task.pack_repo(name, {"corpus": name}, REPO_ROOT, store)
-            _, index_s = code_task.ranked_paths(packed, WARM_UP)
-            packs[name] = {"files": len(packed.files), "chunks": len(packed.chunks), "tokens": packed.tokens}
-            packs[name] |= {"pack_s": round(pack_s, 1), "first_rank_s": round(index_s, 2)}
-            log(f"{name}: {len(packed.files):,} files, {packed.tokens:,} tokens; {len(chosen)} questions")
-            missing = schema.missing_gold(chosen, code_task.corpus_root(name, {"corpus": name}, REPO_ROOT))
-            if missing:
-                log(f"bench.ranking: gold files not in {name}: {', '.join(missing)}")
-                return 2
             lang = language([q for q in everything if q.corpus == name])
-            rows += [score(q, *code_task.ranked_paths(packed, q.question), lang) for q in chosen]
+            try:
+                corpus_rows, packs[name] = rank_corpus(name, chosen, lang, store)
+            except (OSError, RuntimeError, subprocess.CalledProcessError) as error:
+                skipped[name] = str(error)
+                log(f"bench.ranking: {name} skipped: {error}")
+                continue
+            rows += corpus_rows
     finally:
         store.close()
+    if not rows:
+        return 2
     summary = summarize(rows)
     print_tables(summary, rows)
     out = args.json_out or RESULTS / f"{args.half}-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
@@ -185,12 +208,13 @@ def main(argv: list[str] | None = None) -> int:
         "half": args.half,
         "ranker_commit": ranker_commit(),
         "packs": packs,
+        "skipped": skipped,
         "summary": summary,
         "questions": rows,
     }
     out.write_text(json.dumps(result, indent=1) + "\n")
     log(f"results: {out}")
-    return 0
+    return 1 if skipped else 0
 
 
 if __name__ == "__main__":
