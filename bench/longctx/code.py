@@ -99,16 +99,22 @@ def pack_repo(name: str, repo: dict[str, Any], repo_root: Path, store: Store) ->
     return packed, time.perf_counter() - started
 
 
+def ranked_paths(packed: PackResult, question: str) -> tuple[list[str], float]:
+    """The path of each chunk in the order the ranking `pack --question` and `ask` use puts
+    them (best first), and the seconds the ranking took. `dict.fromkeys` of it gives the
+    distinct files in ranked order."""
+    started = time.perf_counter()
+    ranking = rank(packed.chunks, question, packed.outlines)
+    return [r.chunk.path for r in ranking], time.perf_counter() - started
+
+
 def recall(
     questions: Sequence[Question], packs: dict[str, PackResult], ks: Sequence[int] = (5, 10)
 ) -> list[dict[str, Any]]:
     rows = []
     for q in questions:
         packed = packs[q.repo]
-        started = time.perf_counter()
-        ranking = rank(packed.chunks, q.question, packed.outlines)
-        seconds = time.perf_counter() - started
-        paths = [r.chunk.path for r in ranking]
+        paths, seconds = ranked_paths(packed, q.question)
         files = list(dict.fromkeys(paths))
         chunk_rank = next((i + 1 for i, p in enumerate(paths) if p in q.gold), None)
         file_rank = next((i + 1 for i, p in enumerate(files) if p in q.gold), None)
