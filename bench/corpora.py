@@ -44,6 +44,14 @@ CORPORA: dict[str, Corpus] = {
         "debian",
         "usr/share/gocode/src/github.com/gin-gonic/gin",
     ),
+    "regex": Corpus(
+        "regex",
+        "librust-regex-dev=1.7.1-1",
+        "regex-1.7.1",
+        "src/exec.rs",
+        "debian",
+        "usr/share/cargo/registry/regex-1.7.1",
+    ),
 }
 
 
