@@ -52,6 +52,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from bench import corpora  # noqa: E402
+from bench.longctx.code import fitted_prompt  # noqa: E402
 
 DEFAULT_WORK = BENCH_DIR / ".work"
 TINY_SHOP = REPO_ROOT / "examples" / "tiny-shop"
@@ -92,17 +93,6 @@ class _Sized:
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def fitted_prompt(packed: Any, question: str, engine: Any, sampling: Any, layout: str) -> tuple[Any, str, int]:
-    """`tasks.ask._fitted_prompt` (how `ask` ranks, fits and lays out), with whatever
-    optional arguments its present signature has left at their neutral values."""
-    import inspect
-
-    from scout_context.tasks.ask import _fitted_prompt
-
-    extra = {"image_tokens": 0} if "image_tokens" in inspect.signature(_fitted_prompt).parameters else {}
-    return _fitted_prompt(packed, question, engine, sampling, layout, True, None, **extra)
 
 
 def rss_gib() -> float:
@@ -171,7 +161,7 @@ def main() -> int:
     from scout_context.store import Store
     from scout_context.tasks.ask import render_prompt
 
-    engine = open_engine(config)
+    engine: Any = open_engine(config)  # the embedded engine: its tokenizer and vllm.LLM are measured
     sampling = SamplingConfig(max_tokens=args.max_tokens)
     work = args.work
     work.mkdir(parents=True, exist_ok=True)

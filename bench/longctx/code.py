@@ -46,14 +46,12 @@ class Question:
 
 
 def fitted_prompt(packed: Any, question: str, engine: Any, sampling: Any, layout: str) -> tuple[Any, str, int]:
-    """`tasks.ask._fitted_prompt` (how `ask` ranks, fits and lays out), with whatever
-    optional arguments its present signature has left at their neutral values."""
-    import inspect
-
+    """(arranged pack, prompt, its tokens) as `ask` ranks, fits and lays out: through
+    `tasks.ask._fitted_prompt`, with no images and no answer language."""
     from scout_context.tasks.ask import _fitted_prompt
 
-    extra = {"image_tokens": 0} if "image_tokens" in inspect.signature(_fitted_prompt).parameters else {}
-    return _fitted_prompt(packed, question, engine, sampling, layout, True, None, **extra)
+    fitted = _fitted_prompt(packed, question, engine, sampling, layout, True, None, 0)  # type: ignore[arg-type]
+    return fitted.arranged, fitted.prompt, fitted.tokens
 
 
 def load_questions(path: Path = QUESTIONS) -> tuple[list[Question], dict[str, dict[str, Any]]]:
@@ -178,7 +176,7 @@ def answer_questions(
                 interleaved.append(by_repo[repo].pop(0))
     chosen = interleaved[:limit] if limit is not None else interleaved
     sampling = SamplingConfig(max_tokens=max_tokens)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for n, q in enumerate(chosen, 1):
         try:
             arranged, prompt, tokens = fitted_prompt(packs[q.repo], q.question, engine, sampling, layout)
