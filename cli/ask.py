@@ -214,4 +214,5 @@ def as_json(result: AskResult) -> dict:
         "conversation_id": result.conversation_id,
         "turn": result.turn,
         "left_out_turns": result.left_out,
+        "sources_changed": result.corpus_changed,
     }

@@ -115,6 +115,23 @@ def test_a_conversation_over_other_sources_is_not_continued(vllm_server, source:
     assert proc.returncode == 2 and "is over other sources" in one_line_error(proc)
 
 
+@pytest.mark.parametrize("edit", [False, True])
+def test_a_follow_up_after_the_sources_changed_keeps_its_corpus_and_says_so(
+    vllm_server, source: Path, edit: bool
+) -> None:
+    vllm_server.requests.clear()
+    assert run(vllm_server, "ask", str(source), "What is TIMEOUT?").returncode == 0
+    if edit:
+        (source / "settings.py").write_text("TIMEOUT = 7\n")
+    follow = run(vllm_server, "ask", str(source), "-c", "And why?")
+    assert follow.returncode == 0, follow.stderr
+    assert ("the sources changed since the conversation began" in follow.stderr) is edit
+    second = completions(vllm_server)[1]
+    assert "TIMEOUT = 5" in second and "TIMEOUT = 7" not in second  # the corpus of turn 1
+    again = json.loads(run(vllm_server, "ask", str(source), "-c", "And then?", "--json").stdout)
+    assert again["sources_changed"] is edit
+
+
 def test_a_turn_that_fails_mid_answer_keeps_what_was_streamed(vllm_server, source: Path) -> None:
     assert run(vllm_server, "ask", str(source), "What is TIMEOUT?").returncode == 0
     proc = run(vllm_server, "ask", str(source), "-c", "DIES_MIDWAY now?")
