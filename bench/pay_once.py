@@ -21,6 +21,7 @@ the shared prefix from the cache, and a first token <= 0.3x the first question's
 Raw results go to bench/.work/pay-once-<timestamp>.json; the table to stdout.
 
     .venv/bin/python bench/pay_once.py [--corpora flask,sympy] [--modes separate,serve,chat]
+        [--layouts edges,stable]
 
 Never run it beside another vLLM engine on a small machine (2 cores, 24 GiB here).
 """
@@ -66,6 +67,15 @@ QUESTIONS = {
 }
 SOURCE = {"flask": "src", "sympy": "sympy"}
 SHOP = ["What is the free shipping threshold?", "How is the shipping fee computed?", "What does the cart hold?"]
+
+
+class Proxy(ThreadingHTTPServer):
+    """The recording proxy: what it passes requests on to, and the completions it saw."""
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        super().__init__(("127.0.0.1", 0), Recorder)
+        self.upstream = upstream
+        self.records: list[dict[str, Any]] = []
 
 
 class Recorder(BaseHTTPRequestHandler):
@@ -163,7 +173,7 @@ def separate(source: Path, questions: list[str], answer: list[str]) -> list[dict
 
 
 def through_server(
-    mode: str, source: Path, questions: list[str], answer: list[str], proxy: ThreadingHTTPServer
+    mode: str, source: Path, questions: list[str], answer: list[str], proxy: Proxy
 ) -> list[dict[str, Any]]:
     """`mode` through a server started for it alone, so that no earlier mode warmed its cache."""
     base = f"http://127.0.0.1:{proxy.server_address[1]}/v1"
@@ -229,7 +239,7 @@ def table(results: dict[str, dict[str, list[dict[str, Any]]]]) -> str:
                     f"| {corpus} | {mode} | {i} | {r['wall_s']:.1f} | {r['first_token_s']:.2f} | "
                     f"{r['prompt_tokens']:,} | {r['cached_tokens']:,} | {shared_with} |"
                 )
-            if mode != "separate":
+            if not mode.startswith("separate"):
                 lines.append(f"| {corpus} | {mode} | targets | | | | | {verdict(rows)} |")
     return "\n".join(lines)
 
@@ -240,14 +250,15 @@ def main() -> int:
     parser.add_argument("--modes", default="separate,serve,chat")
     parser.add_argument("--questions", type=int, default=5)
     parser.add_argument("--max-tokens", type=int, default=128, help="answer tokens (decoding is not what is measured)")
+    parser.add_argument(
+        "--layouts", default="", help="layouts for the server modes, each run apart (default: ask's own default)"
+    )
     args = parser.parse_args()
     answer = ["--max-tokens", str(args.max_tokens)]
     modes = args.modes.split(",")
     port = free_port()
     results: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    proxy.upstream = ("127.0.0.1", port)  # type: ignore[attr-defined]
-    proxy.records = []  # type: ignore[attr-defined]
+    proxy = Proxy(("127.0.0.1", port))
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     try:
         for name in args.corpora.split(","):
@@ -259,10 +270,13 @@ def main() -> int:
             log(f"{name}: {source}")
             results[name] = {}
             for mode in modes:
-                if mode == "separate":
+                if mode == "separate":  # no cache: the layout does not change what it pays
                     results[name][mode] = separate(source, questions, answer)
-                else:
-                    results[name][mode] = through_server(mode, source, questions, answer, proxy)
+                    continue
+                for layout in args.layouts.split(",") if args.layouts else [""]:
+                    chosen = ["--layout", layout] if layout else []
+                    label = f"{mode} ({layout})" if layout else mode
+                    results[name][label] = through_server(mode, source, questions, [*answer, *chosen], proxy)
     finally:
         proxy.shutdown()
     out = corpora.WORK / f"pay-once-{datetime.now():%Y%m%d-%H%M%S}.json"
