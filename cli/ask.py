@@ -7,8 +7,11 @@ from typing import Annotated, Any
 
 import typer
 
-from scout_context.engine.base import OnText
+from scout_context.engine.base import Engine, OnText
 from scout_context.engine.registry import open_engine
+from scout_context.errors import UnsafeAnswer
+from scout_context.guard.check import check
+from scout_context.guard.llama_guard import Verdict
 from scout_context.pack.result import Arranged
 from scout_context.pack.styles import DEFAULT, style
 from scout_context.store import Store
@@ -18,7 +21,7 @@ from scout_context.tasks.conversation import Conversation
 from .console import InertStream, err_console, markup, note, print_json
 from .engine_options import DryRun, Images, MaxTokens, Temperature, Timeout, Verbose, print_dry_run, sampling_config
 from .help_text import CACHE, ENGINES, SOURCES, teaches
-from .option_sets import EngineChoice, HardwareChoice, SourceFilters, with_option_sets
+from .option_sets import EngineChoice, GuardChoice, HardwareChoice, SourceFilters, with_option_sets
 from .options import JsonOutput, LayoutOption, NoFit, Password, StyleOption, layout_option
 from .sources import FromStdin, NulSeparated, Sources, resolve_sources
 from .summary import pack_progress
@@ -64,6 +67,7 @@ def ask_command(
     json_output: JsonOutput = False,
     verbose: Verbose = False,
     style_name: StyleOption = DEFAULT,
+    guard: GuardChoice = GuardChoice(),
 ) -> None:
     """Answer QUESTION from SOURCES: pack them, run the model, stream the answer, check its citations.
 
@@ -73,9 +77,12 @@ def ask_command(
     if dry_run:
         print_dry_run(engine.config(verbose, images, timeout, hardware))
         return
-    with Session(locals()) as session, Answering(json_output) as show:
+    with Session(locals()) as session, Answering(json_output, guard) as show:
         result = session.ask(question, show.text)
-    show.done(result)
+        verdict = session.check(result)
+    show.done(result, verdict)
+    if verdict is not None and not verdict.safe:
+        raise UnsafeAnswer(unsafe_line(verdict, guard.show_unsafe))
 
 
 class Session:
@@ -102,6 +109,8 @@ class Session:
         self.conversation: Conversation | None = None
         self.corpus: Arranged | None = None  # the conversation's, once a question here arranged it
         self.last: AskResult | None = None
+        self.guard: GuardChoice = given["guard"]
+        self._guard: Engine | None = None  # opened at the first check
 
     def __enter__(self) -> Session:
         self.store = Store()
@@ -117,8 +126,20 @@ class Session:
     def __exit__(self, *exc: object) -> None:
         try:
             self.engine.close()
+            if self._guard is not None:
+                self._guard.close()
         finally:
             self.store.close()
+
+    def check(self, result: AskResult) -> Verdict | None:
+        """With --guard, Llama Guard's verdict on the answer, kept with its run; else None."""
+        if not self.guard.on:
+            return None
+        if self._guard is None:
+            self._guard = open_engine(self.guard.config(self.config))
+        verdict = check(self._guard, result.question, result.answer)
+        self.store.record_guard(result.run_id, verdict.as_json())
+        return verdict
 
     def ask(self, question: str, on_text: OnText | None) -> AskResult:
         """Answer `question` as the next turn of the conversation, or as the first of a new one."""
@@ -151,13 +172,15 @@ class Session:
 
 
 class Answering:
-    """An answer on stdout: streamed as it is written, then its citations and usage on stderr;
-    or, with `--json`, the whole result as JSON at the end."""
+    """An answer on stdout: streamed as it is written (with --guard, written whole once the
+    guard found it safe, or with --show-unsafe), then its citations and usage on stderr; or,
+    with `--json`, the whole result as JSON at the end."""
 
-    def __init__(self, json_output: bool) -> None:
+    def __init__(self, json_output: bool, guard: GuardChoice) -> None:
         self.json_output = json_output
+        self.guard = guard
         self._stream = InertStream(sys.stdout.write)
-        self.text = None if json_output else self._write
+        self.text = None if json_output or guard.on else self._write
 
     def __enter__(self) -> Answering:
         return self
@@ -171,10 +194,18 @@ class Answering:
         self._stream.write(text)
         sys.stdout.flush()
 
-    def done(self, result: AskResult) -> None:
+    def done(self, result: AskResult, verdict: Verdict | None) -> None:
+        withheld = verdict is not None and not verdict.safe and not self.guard.show_unsafe
         if self.json_output:
-            print_json(as_json(result))
+            guard = None if verdict is None else verdict.as_json() | {"withheld": withheld}
+            print_json(as_json(result) | {"guard": guard} | ({"answer": None} if withheld else {}))
             return
+        if verdict is not None and verdict.safe:
+            note(f"{verdict.model}: safe")
+        if withheld:
+            return
+        if verdict is not None:
+            self._stream.write(result.answer)
         if not self._stream.at_line_start:  # an answer that ends its line gets no blank line after it
             sys.stdout.write("\n")
             sys.stdout.flush()
@@ -216,3 +247,9 @@ def as_json(result: AskResult) -> dict:
         "left_out_turns": result.left_out,
         "sources_changed": result.corpus_changed,
     }
+
+
+def unsafe_line(verdict: Verdict, shown: bool) -> str:
+    """What stderr says of an answer the guard did not find safe."""
+    fate = "shown (--show-unsafe)" if shown else "withheld (--show-unsafe shows it)"
+    return f"{verdict.model} {verdict.described()}: the answer is {fate}"

@@ -11,10 +11,10 @@ import inspect
 import sys
 from typing import Any, get_type_hints
 
-from scout_context.errors import UsageError
+from scout_context.errors import UnsafeAnswer, UsageError
 from scout_context.sources.spec import described
 
-from .ask import Answering, Session, ask_command
+from .ask import Answering, Session, ask_command, unsafe_line
 from .console import err_console, markup, note
 from .help_text import CACHE, ENGINES, SOURCES, teaches
 from .option_sets import with_option_sets
@@ -37,10 +37,12 @@ def _chat(**given: Any) -> None:
     with its citations checked (stderr); each follows up the ones before.
 
     Lines that start with / are commands: /sources, /tokens, /reset, /help. End of input
-    (Ctrl-D) leaves. Works with a pipe as well as a terminal.
+    (Ctrl-D) leaves. Works with a pipe as well as a terminal. With --guard, an answer the
+    guard does not find safe is withheld and the chat goes on; the exit code says so at the end.
     """
     if "-" in given["sources"]:
         raise UsageError("chat reads its questions from stdin: name the sources as paths or repositories, not -")
+    not_safe = 0
     with Session(given, command="chat") as session:
         while (line := _read_line()) is not None:
             if not line:
@@ -48,9 +50,15 @@ def _chat(**given: Any) -> None:
             if line.startswith("/"):
                 _command(session, line)
                 continue
-            with Answering(json_output=False) as show:
+            with Answering(False, session.guard) as show:
                 result = session.ask(line, show.text)
-            show.done(result)
+                verdict = session.check(result)
+            show.done(result, verdict)
+            if verdict is not None and not verdict.safe:  # said at once; the exit code tells at the end
+                not_safe += 1
+                err_console.print(f"[bold red]guard:[/] {markup(unsafe_line(verdict, session.guard.show_unsafe))}")
+    if not_safe:
+        raise UnsafeAnswer(f"the guard did not find {not_safe} answer(s) safe")
 
 
 _NOT_CHATS = ("question", "json_output", "dry_run", "from_stdin", "null")

@@ -16,6 +16,7 @@ INPUT = "Input"  # what is read: sources and which of their files
 FITTING = "Fitting"  # how the pack is fitted to the budget and laid out for the question
 ENGINE = "Engine"  # which model answers, where, on what hardware
 OUTPUT = "Output"  # what is written, where and how
+SAFETY = "Safety"  # what checks the sources and the answers
 
 # The environment variables, by what reads them (grep os.environ in the package).
 CACHE = {

@@ -16,13 +16,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar, get_type_hints
 
+import typer
+
 from scout_context.engine.config import EngineConfig
 from scout_context.engine.profile import KV_DTYPES
+from scout_context.errors import UnsafeAnswer
+from scout_context.guard.check import guard_config
+from scout_context.guard.llama_guard import GUARD_MODEL
 from scout_context.pack.options import PackOptions
 from scout_context.sources.defaults import DEFAULT_MAX_FILE_BYTES
 
 from .engine_options import BaseUrl, EngineName, MaxModelLen, Model, engine_config
-from .help_text import ENGINE, choices
+from .help_text import ENGINE, SAFETY, choices
 from .options import Compress, Exclude, Include, NoDefaultExcludes, NoRedact, pack_options
 from .setting_options import option
 
@@ -114,3 +119,50 @@ def with_option_sets(command: Callable[..., R]) -> Callable[..., R]:
     spread.__signature__ = signature  # type: ignore[attr-defined]
     spread.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": hints.get("return")}
     return spread
+
+
+def _guard_option(*flags: str, help: str) -> Any:
+    return typer.Option(*flags, help=help, rich_help_panel=SAFETY, show_default=False)
+
+
+@dataclass(frozen=True)
+class GuardChoice:
+    """Whether Llama Guard 4 checks each answer before it is shown, on which engine, and
+    whether an answer it does not find safe is shown anyway."""
+
+    guard: Annotated[
+        bool,
+        _guard_option(
+            "--guard",
+            help="Check each answer with Llama Guard 4 before it is shown: the answer is written once the guard "
+            "has read it, not streamed. One not found safe (unsafe, or a verdict that cannot be read) is "
+            f"withheld, its categories named on stderr, and the command exits {UnsafeAnswer.exit_code}.",
+        ),
+    ] = False
+    guard_model: Annotated[
+        str | None,
+        _guard_option(
+            "--guard-model",
+            help=f"The guard model (implies --guard): a Hugging Face id or a folder, or with --guard-url the "
+            f"id it is served as (default {GUARD_MODEL}).",
+        ),
+    ] = None
+    guard_url: Annotated[
+        str | None,
+        _guard_option(
+            "--guard-url",
+            help="A vLLM server that serves the guard model, such as http://gpu:8001/v1 (implies --guard; "
+            "its key is SCOUT_API_KEY). Without it the guard runs embedded, after the answer engine closes.",
+        ),
+    ] = None
+    show_unsafe: Annotated[
+        bool, _guard_option("--show-unsafe", help="Show an answer the guard did not find safe (the exit code stays).")
+    ] = False
+
+    @property
+    def on(self) -> bool:
+        return self.guard or self.guard_model is not None or self.guard_url is not None
+
+    def config(self, answering: EngineConfig) -> EngineConfig:
+        """The guard engine's settings, from the answer engine's (see `guard_config`)."""
+        return guard_config(answering, self.guard_model, self.guard_url)

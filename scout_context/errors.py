@@ -57,3 +57,9 @@ class StoreError(
     ScoutError, exit_code=9, meaning="the cache store cannot be used (damaged, read-only or on a full disk)"
 ):
     """The cache store cannot be used: damaged, read-only, or on a full disk."""
+
+
+class UnsafeAnswer(
+    ScoutError, exit_code=10, meaning="the guard (--guard) found the answer unsafe or its verdict unreadable"
+):
+    """Llama Guard did not find the answer safe: it is withheld unless --show-unsafe."""

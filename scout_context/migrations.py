@@ -120,3 +120,9 @@ def _m006_conversations(db: sqlite_utils.Database) -> None:
     db.table("runs").add_column("conversation_id", int)
     db.table("runs").add_column("turn", int)
     db.table("runs").create_index(["conversation_id", "turn"])
+
+
+@migration
+def _m007_run_guard(db: sqlite_utils.Database) -> None:
+    """A run's guard verdict (`--guard`: Llama Guard's status, categories and text), as JSON."""
+    db.table("runs").add_column("guard", str)

@@ -317,10 +317,16 @@ class Store:
         decoded = []
         for values in cursor.fetchall():
             row = dict(zip(names, values, strict=False))
-            for key in ("sources", "citations", "usage", "timings"):
+            for key in ("sources", "citations", "usage", "timings", "guard"):
                 row[key] = json.loads(row[key]) if row[key] else None
             decoded.append(row)
         return decoded
+
+    @_guarded
+    def record_guard(self, run_id: int, verdict: dict[str, Any]) -> None:
+        """Keep the guard's verdict on a logged run (`--guard`), scrubbed as the run was."""
+        with self._transaction():
+            self.conn.execute("UPDATE runs SET guard = ? WHERE id = ?", [json.dumps(scrub(verdict)), run_id])
 
     @_guarded
     def save_conversation(self, columns: dict[str, Any]) -> int:

@@ -34,6 +34,7 @@ class RunRecord:
     status: str  # the engine's finish reason, "done", or "failed" (the answer is what was streamed)
     conversation_id: int | None = None
     turn: int | None = None  # 1 for the question that started the conversation
+    guard: dict[str, Any] | None = None  # the guard's verdict (`Verdict.as_json`), with --guard
     id: int | None = None  # the store's, once logged
     created_at: str | None = None  # UTC, set by the store
 
@@ -97,6 +98,7 @@ class RunRecord:
             "status": self.status,
             "conversation_id": self.conversation_id,
             "turn": self.turn,
+            "guard": self.guard,
         }
 
     @classmethod
