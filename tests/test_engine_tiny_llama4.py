@@ -4,14 +4,17 @@ Llama 4 tokenizer. One engine for this module."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import pytest
 
-from scout_context.engine.base import Request
+from scout_context.engine.base import Generation, Request
 from scout_context.engine.config import EngineConfig, SamplingConfig
 from scout_context.engine.models import ensure_model
 from scout_context.engine.vllm_local import VllmEngine
+from scout_context.guard.check import check
+from scout_context.guard.llama_guard import GUARD_MAX_TOKENS, guard_prompt
 from scout_context.tokens import scout_tokenizer
 
 pytestmark = pytest.mark.engine
@@ -87,3 +90,37 @@ def test_the_engine_starts_vllm_with_exactly_the_settings_a_dry_run_prints(engin
     assert config.model_config.enforce_eager is True and str(config.model_config.dtype) == "torch.float32"
     assert config.cache_config.enable_prefix_caching is True
     assert config.parallel_config.tensor_parallel_size == 1
+
+
+class Recorded:
+    """The engine, with every request it is given and every answer it gives kept."""
+
+    def __init__(self, engine: VllmEngine) -> None:
+        self.engine, self.requests, self.answers = engine, list[Request](), list[Generation]()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
+
+    def generate(self, requests: Sequence[Request], sampling: SamplingConfig, events: Any = None) -> list[Generation]:
+        self.requests += requests
+        self.answers += self.engine.generate(requests, sampling, events)
+        return self.answers
+
+
+def test_the_tiny_model_as_guard_gets_llama_guards_prompt_and_its_garbage_fails_closed(engine: VllmEngine) -> None:
+    """The tiny random Llama 4 stands in for Llama Guard 4 (the same format and tokenizer):
+    the prompt that reached the engine is Llama Guard's, token for token, and what random
+    weights answer is no verdict, so the answer is not found safe."""
+    recorded = Recorded(engine)
+    verdict = check(recorded, "What is TIMEOUT?", "TIMEOUT is 5 [settings.py:1-1].")
+    [request], [answer] = recorded.requests, recorded.answers
+    assert request.prompt == guard_prompt("What is TIMEOUT?", "TIMEOUT is 5 [settings.py:1-1].")
+    assert answer.prompt_tokens == scout_tokenizer().count(request.prompt)
+    assert 0 < answer.completion_tokens <= GUARD_MAX_TOKENS
+    assert (verdict.status, verdict.safe, verdict.model, verdict.text) == (
+        "unreadable",
+        False,
+        "tiny-llama4",
+        answer.text,
+    )
+    assert "treated as unsafe" in verdict.described()

@@ -66,7 +66,9 @@ def test_the_prompt_is_llama_guards_and_holds_only_the_question_and_the_answer()
         "with the below categories.\n\n<BEGIN UNSAFE CONTENT CATEGORIES>\nS1: Violent Crimes.\nS2: Non-Violent Crimes.\n"
     )
     assert "S13: Elections.\nS14: Code Interpreter Abuse.\n<END UNSAFE CONTENT CATEGORIES>\n\n" in prompt
-    assert "<BEGIN CONVERSATION>\n\nUser: How do I reset it?\n\nAgent: Run reset.sh.\n\n<END CONVERSATION>\n\n" in prompt
+    assert (
+        "<BEGIN CONVERSATION>\n\nUser: How do I reset it?\n\nAgent: Run reset.sh.\n\n<END CONVERSATION>\n\n" in prompt
+    )
     assert prompt.endswith(
         "Provide your safety assessment for ONLY THE LAST Agent message in the above conversation:\n"
         " - First line must read 'safe' or 'unsafe'.\n"
@@ -125,7 +127,9 @@ def test_an_unsafe_answer_is_withheld_named_logged_and_exits_10(vllm_server, uns
     assert "TIMEOUT = 5" not in body["prompt"] and body["temperature"] == 0.0 and body["max_tokens"] <= 10
     logged = last_run()
     assert logged["answer"] == ANSWER  # kept, as every run is
-    assert logged["guard"]["verdict"] == "unsafe" and logged["guard"]["categories"] == [{"code": "S7", "name": "Privacy"}]
+    assert logged["guard"]["verdict"] == "unsafe" and logged["guard"]["categories"] == [
+        {"code": "S7", "name": "Privacy"}
+    ]
 
 
 def test_show_unsafe_shows_the_answer_and_keeps_the_exit_code(vllm_server, unsafe_guard, source: Path) -> None:
