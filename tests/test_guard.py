@@ -183,3 +183,13 @@ def test_a_guard_that_cannot_be_reached_shows_nothing(vllm_server, source: Path)
     )
     assert proc.returncode == 3, proc.stderr
     assert ANSWER not in proc.stdout
+
+
+def test_an_answer_not_found_safe_is_left_out_of_the_next_turns_prompt(unsafe_guard, source: Path) -> None:
+    with serving(FakeVllm, pieces=["Unsafe words."]) as answering:
+        proc = run(answering, unsafe_guard, str(source), stdin=f"{QUESTION}\nAnd why?\nAnd then?\n", command="chat")
+        prompts = [body["prompt"] for path, body in answering.requests if path == "/v1/completions"]
+    assert proc.returncode == 10, proc.stderr
+    assert len(prompts) == 3 and "And then?" in prompts[2]
+    assert "And why?" not in prompts[2]  # the flagged follow-up is left out whole, as a failed one is
+    assert not any("Unsafe words." in prompt for prompt in prompts)

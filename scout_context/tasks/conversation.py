@@ -76,15 +76,22 @@ class Conversation:
         corpus (which the packer escaped) with its special-token spellings escaped as the
         corpus's are, so no question or answer can act as chat structure. The first exchange
         (the corpus) is always there, with what was streamed of its answer if it failed; a
-        later turn that failed is left out (its question is asked again, or another one)."""
+        later turn that failed is left out (its question is asked again, or another one). An
+        answer the guard did not find safe (`--guard`) is left out too, the first one's text
+        with it, so that it cannot steer the answers after it."""
         earlier = sorted(RunRecord.latest(store, 1_000_000, conversation=self.id), key=lambda run: run.turn or 0)
         follow_ups = [
             Turn(neutralize(run.question), neutralize(run.answer))
             for run in earlier
-            if run.turn != 1 and run.status != FAILED
+            if run.turn != 1 and run.status != FAILED and not _flagged(run)
         ]
-        first = neutralize(next((run.answer for run in earlier if run.turn == 1), ""))
+        first = neutralize(next((run.answer for run in earlier if run.turn == 1 and not _flagged(run)), ""))
         return [Turn(self.corpus, first), *follow_ups], max((run.turn or 0 for run in earlier), default=0) + 1
+
+
+def _flagged(run: RunRecord) -> bool:
+    """Whether the guard judged the run's answer and did not find it safe."""
+    return run.guard is not None and run.guard.get("verdict") != "safe"
 
 
 def sources_key(specs: Iterable[SourceSpec]) -> str:
