@@ -7,10 +7,8 @@ path matches weigh more), the names of the definitions that start in it with the
 line of each one's docstring (from the outlines, so every function of a 10M-token corpus
 is seen) and the head of its text (module docstring, imports). The heads share a fixed
 character budget, so a small corpus is indexed in full and a 10M-token one costs about
-what a 1M-token one does. Surfaces are normalized in bulk, in C: camelCase and
-snake_case split, lowercased, other characters turned into spaces, every word reduced
-to its English stem (Snowball, so `satisfying` meets `satisfiable` and `popped` meets
-`pop`); a term matches a whole stemmed word. A chunk that defines a name the question
+what a 1M-token one does. Surfaces are normalized in bulk (`words`: camelCase and
+snake_case split, lowercased, stemmed); a term matches a whole stemmed word. A chunk that defines a name the question
 spells as code (`send_static_file`, `Cart.total`, `parseHTTPResponse`) gets a bonus.
 Tests, benchmarks and changelogs mention everything and rarely hold the answer: their
 lexical score is halved, and docs and generated copies weigh less than code too
@@ -20,9 +18,9 @@ definitions that the best chunks name where they talk about the question (`menti
 then the import neighbours of the best files (`neighbors`), each in proportion to the
 chunk's own lexical score. British spellings in the question also search for their
 American form (`spelling`). The question-independent part (surfaces, priors, the import
-graph) is kept for the last corpus ranked, so
-further questions over the same chunks cost a few milliseconds, and in the store, by the
-pack's content and this code, so the next process reads it instead of building it.
+graph) is kept for the last corpus ranked, so further questions over the same chunks cost
+a few milliseconds, and in the store, by the pack's content and this code, so the next
+process reads it instead of building it.
 """
 
 from __future__ import annotations
@@ -84,7 +82,7 @@ _CAMEL = re.compile(r"[a-z0-9][A-Z]")
 class Ranked:
     chunk: Chunk
     score: float  # lexical + PRIOR_WEIGHT * prior; higher is more relevant
-    lexical: float  # BM25 scaled to [0, 1], plus DEFINES_WEIGHT per code name the chunk defines
+    lexical: float  # BM25 scaled to [0, 1], plus DEFINES_WEIGHT per code name it defines, times the lifts
     prior: float  # structural prior in [0, 1]
 
 
