@@ -45,6 +45,17 @@ def outline_versions(packed, path: Path):
     return shrink
 
 
+def later_dropped(ids: list[str], tokens: list[int], left: int) -> list[str]:
+    """The chunks fit drops after a cut: each is kept while it fits what is left."""
+    dropped = []
+    for chunk_id, size in zip(ids, tokens, strict=False):
+        if size <= left:
+            left -= size
+        else:
+            dropped.append(chunk_id)
+    return dropped
+
+
 def test_fit_keeps_by_rank_shrinks_before_dropping_and_reports(packed):
     shop = packed(TINY_SHOP)
     shrink = outline_versions(packed, TINY_SHOP)
@@ -54,26 +65,23 @@ def test_fit_keeps_by_rank_shrinks_before_dropping_and_reports(packed):
     everything = fit(ranked, sum(tokens), shrink)
     assert [c.id for c in everything.chunks] == ids and everything.shrunk == everything.dropped == []
 
-    fourth = ranked[3].chunk
+    # The first chunk after the best that has a smaller outline: the one a budget cuts.
+    at = next(i for i in range(1, len(ranked)) if shrink(ranked[i].chunk, 10**9) is not None)
+    fourth = ranked[at].chunk
     outline = shrink(fourth, 10**9)
     assert outline is not None
-    budget = sum(tokens[:4]) - 1  # one token short when the fourth chunk comes
+    budget = sum(tokens[: at + 1]) - 1  # one token short when that chunk comes
     fitted = fit(ranked, budget, shrink)
-    left = budget - sum(tokens[:3]) - outline.tokens  # what the later chunks share
-    expected_dropped = []
-    for chunk_id, size in zip(ids[4:], tokens[4:], strict=False):  # each later chunk is kept while it fits what is left
-        if size <= left:
-            left -= size
-        else:
-            expected_dropped.append(chunk_id)
+    expected_dropped = later_dropped(ids[at + 1 :], tokens[at + 1 :], budget - sum(tokens[:at]) - outline.tokens)
     assert fitted.shrunk == [fourth.id] and fitted.dropped == expected_dropped
-    assert [c.id for c in fitted.chunks[:3]] == ids[:3] and fitted.chunks[3] == outline
-    assert fitted.ranked[3].score == ranked[3].score
+    assert [c.id for c in fitted.chunks[:at]] == ids[:at] and fitted.chunks[at] == outline
+    assert fitted.ranked[at].score == ranked[at].score
     assert fitted.tokens == sum(c.tokens for c in fitted.chunks) <= budget
 
     fitted = fit(ranked, budget, lambda chunk, room: None)  # no outline to shrink to: dropped, smaller ones still fit
-    assert fitted.dropped == [fourth.id] and fitted.shrunk == []
-    assert [c.id for c in fitted.chunks] == ids[:3] + ids[4:]
+    dropped = [fourth.id, *later_dropped(ids[at + 1 :], tokens[at + 1 :], budget - sum(tokens[:at]))]
+    assert fitted.dropped == dropped and fitted.shrunk == []
+    assert [c.id for c in fitted.chunks] == [i for i in ids if i not in dropped]
 
     best = shrink(ranked[0].chunk, 10**9)
     fitted = fit(ranked, best.tokens, shrink)  # only the best chunk's outline fits

@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pytest
 
+from scout_context.pack.file_kinds import is_side_file
 from scout_context.pack.imports import first_texts, imports
 from scout_context.pack.options import PackOptions
 from scout_context.pack.pipeline import pack
 from scout_context.pack.rank import (
     dependency_order,
-    is_side_file,
-    normalize,
     rank,
     terms,
 )
 from scout_context.pack.result import PackResult
+from scout_context.pack.words import normalize
 from scout_context.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

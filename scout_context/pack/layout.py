@@ -25,7 +25,8 @@ from ..chunk import Chunk
 from ..tokens import scout_tokenizer
 from .imports import first_texts
 from .neutralize import neutralize, tag_escaper
-from .rank import Ranked, dependency_order, line_terms, terms
+from .rank import Ranked, dependency_order, terms
+from .words import line_terms
 
 TAIL_LIMIT = 8192  # one attention chunk of Scout's local layers
 OUTLINE_NOTE = "(outline only: bodies left out to fit the context)"

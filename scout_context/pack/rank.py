@@ -7,17 +7,20 @@ path matches weigh more), the names of the definitions that start in it with the
 line of each one's docstring (from the outlines, so every function of a 10M-token corpus
 is seen) and the head of its text (module docstring, imports). The heads share a fixed
 character budget, so a small corpus is indexed in full and a 10M-token one costs about
-what a 1M-token one does. Surfaces are normalized in bulk, in C: camelCase and
-snake_case split, lowercased, other characters turned into spaces, every word reduced
-to its English stem (Snowball, so `satisfying` meets `satisfiable` and `popped` meets
-`pop`); a term matches a whole stemmed word. A chunk that defines a name the question
+what a 1M-token one does. Surfaces are normalized in bulk (`words`: camelCase and
+snake_case split, lowercased, stemmed); a term matches a whole stemmed word. A chunk that defines a name the question
 spells as code (`send_static_file`, `Cart.total`, `parseHTTPResponse`) gets a bonus.
 Tests, benchmarks and changelogs mention everything and rarely hold the answer: their
-lexical score is halved. Structural priors (README and docs, entry points, how many
-files import the file) weigh less than a lexical match, so a named thing wins. The
-question-independent part (surfaces, priors) is kept for the last corpus ranked, so
-further questions over the same chunks cost a few milliseconds, and in the store, by the
-pack's content and this code, so the next process reads it instead of building it.
+lexical score is halved, and docs and generated copies weigh less than code too
+(`file_kinds`). Structural priors (README and docs, entry points, how many files import
+the file) weigh less than a lexical match, so a named thing wins. A second pass lifts the
+definitions that the best chunks name where they talk about the question (`mentions`), and
+then the import neighbours of the best files (`neighbors`), each in proportion to the
+chunk's own lexical score. British spellings in the question also search for their
+American form (`spelling`). The question-independent part (surfaces, priors, the import
+graph) is kept for the last corpus ranked, so further questions over the same chunks cost
+a few milliseconds, and in the store, by the pack's content and this code, so the next
+process reads it instead of building it.
 """
 
 from __future__ import annotations
@@ -31,17 +34,20 @@ import re
 import zlib
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, AnyStr
-
-import Stemmer
+from typing import TYPE_CHECKING
 
 from ..chunk import Chunk
 from ..definition import Definition, Outlines
+from .file_kinds import is_doc, is_readme, lexical_weight
 from .imports import first_texts, imports, path_key
+from .mentions import mention_credit
+from .neighbors import neighbor_credit, undirected
+from .spelling import american
+from .words import find_all, normalize, stemmed, stems, words_of
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -51,7 +57,8 @@ MIN_HEAD = 200  # but each chunk gets at least this much of its text
 DEFINES_WEIGHT = 0.5  # bonus for defining a name the question spells as code
 MAX_DEFINITIONS = 3  # a name defined in more chunks than this does not identify a place
 PRIOR_WEIGHT = 0.2  # BM25 is scaled to [0, 1], priors to [0, PRIOR_WEIGHT]
-SIDE_WEIGHT = 0.5  # lexical scale of tests, benchmarks and changelogs (see `is_side_file`)
+MENTION_WEIGHT = 2.0  # a chunk named by the best chunks: lexical * (1 + this * its credit)
+NEIGHBOR_WEIGHT = 0.2  # an import neighbour of the best files: lexical * (1 + this * its credit)
 K1, B = 1.2, 0.75
 
 STOPWORDS = frozenset(  # English function words and the verbs of asking about code
@@ -62,17 +69,11 @@ STOPWORDS = frozenset(  # English function words and the verbs of asking about c
     "describe explain get gets handle handled handles happen happens implement implemented implements "
     "mean means need show tell use used uses using want way work works".split()
 )
-DOC_SUFFIXES = (".md", ".markdown", ".rst", ".txt", ".adoc")
-SIDE_FOLDERS = frozenset("test tests testing __tests__ spec specs benchmarks".split())
-CHANGELOGS = ("changes", "changelog", "history", "news", "releases", "release-notes", "release_notes")
 ENTRY_NAMES = frozenset(
     "__main__.py main.py app.py cli.py manage.py wsgi.py asgi.py server.py index.js index.ts index.mjs "
     "main.js main.ts server.js server.ts app.js app.ts main.go main.rs lib.rs".split()
 )
 
-# Byte classes for the bulk normalization: word characters (lower or digit), upper, other.
-_KINDS = bytes(97 if 97 <= c <= 122 or 48 <= c <= 57 else 65 if 65 <= c <= 90 else 32 for c in range(256))
-_FOLD = bytes(c + 32 if 65 <= c <= 90 else c if 97 <= c <= 122 or 48 <= c <= 57 else 32 for c in range(256))
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_]+(?:(?:[./-]|::)[A-Za-z0-9_]+)*")
 _CAMEL = re.compile(r"[a-z0-9][A-Z]")
 
@@ -81,7 +82,7 @@ _CAMEL = re.compile(r"[a-z0-9][A-Z]")
 class Ranked:
     chunk: Chunk
     score: float  # lexical + PRIOR_WEIGHT * prior; higher is more relevant
-    lexical: float  # BM25 scaled to [0, 1], plus DEFINES_WEIGHT per code name the chunk defines
+    lexical: float  # BM25 scaled to [0, 1], plus DEFINES_WEIGHT per code name it defines, times the lifts
     prior: float  # structural prior in [0, 1]
 
 
@@ -97,38 +98,55 @@ def rank(
     `digest`, the question-independent index is kept there for the next process."""
     index = _index(chunks, outlines, store, digest)
     query = terms(question)
-    bm25 = index.bm25(query)
-    bm25 = [b * SIDE_WEIGHT if side else b for b, side in zip(bm25, index.side, strict=False)]
+    bm25 = [b * weight for b, weight in zip(index.bm25(query), index.weights, strict=False)]
     top = max(bm25, default=0.0) or 1.0
     wanted = code_names(question)
     defines = _defines(wanted, index.names) if wanted else {}
     lexical = [b / top + DEFINES_WEIGHT * defines.get(i, 0) for i, b in enumerate(bm25)]
-    scores = [lex + PRIOR_WEIGHT * prior for lex, prior in zip(lexical, index.priors, strict=False)]
+    if query:
+        _second_pass(index, query, lexical)
+    scores = _scores(index, lexical)
     keys = list(zip([-score for score in scores], [c.id for c in chunks], strict=False))
     order = sorted(range(len(chunks)), key=keys.__getitem__)
     return [Ranked(chunks[i], scores[i], lexical[i], index.priors[i]) for i in order]
 
 
+def _second_pass(index: _Index, query: list[str], lexical: list[float]) -> None:
+    """Lift, in `lexical`, the chunks the best chunks name near the question's terms, then
+    the import neighbours of the best files; each lift is proportional to the chunk's own
+    lexical score, so a chunk that does not match the question stays where it is."""
+    chunks = index.chunks
+    credit = mention_credit(chunks, _scores(index, lexical), query, index.definers)
+    for i, named in credit.items():
+        lexical[i] *= 1 + MENTION_WEIGHT * named
+    paths = [c.path for c in chunks]
+    lifted = neighbor_credit(paths, _scores(index, lexical), index.neighbors)
+    for i, path in enumerate(paths):
+        if path in lifted:
+            lexical[i] *= 1 + NEIGHBOR_WEIGHT * lifted[path]
+
+
+def _scores(index: _Index, lexical: list[float]) -> list[float]:
+    return [lex + PRIOR_WEIGHT * prior for lex, prior in zip(lexical, index.priors, strict=False)]
+
+
 def terms(question: str) -> list[str]:
     """The question's search terms: every identifier's parts (camelCase and snake_case
-    split, lowercased, stopwords dropped, stemmed) and, for a compound identifier, the
-    whole of it as a phrase: `parseHTTPResponse` gives `pars`, `http`, `respons` and
-    `pars http respons`."""
+    split, lowercased, stopwords dropped, stemmed; a British spelling adds its American
+    form) and, for a compound identifier, the whole of it as a phrase:
+    `parseHTTPResponse` gives `pars`, `http`, `respons` and `pars http respons`."""
     found: dict[str, None] = {}
     for identifier in _IDENTIFIER.findall(question):
         parts = normalize(identifier).split()
-        stems = _stems(parts)
-        for part, stem in zip(parts, stems, strict=False):
+        parts_stems = stems(parts)
+        for part, stem in zip(parts, parts_stems, strict=False):
             if len(part) > 1 and part not in STOPWORDS:
                 found[stem] = None
+                if american(part) != part:
+                    found[stems([american(part)])[0]] = None
         if len(parts) > 1 and not STOPWORDS.issuperset(parts):
-            found[" ".join(stems)] = None
+            found[" ".join(parts_stems)] = None
     return list(found)
-
-
-def line_terms(lines: Sequence[str]) -> list[set[str]]:
-    """Per line, its stemmed words, as `terms` makes them (no phrases)."""
-    return [set(words) for words in _stemmed(_words(lines))]
 
 
 def code_names(question: str) -> set[str]:
@@ -145,78 +163,6 @@ def code_names(question: str) -> set[str]:
     return names
 
 
-def normalize(text: str) -> str:
-    """Words split at camelCase and snake_case borders, lowercased, separated by spaces
-    (non-ASCII characters become separators)."""
-    return _normalize(text.encode("ascii", "replace"))[0].decode("ascii")
-
-
-def _normalize(data: bytes) -> tuple[bytes, list[int]]:
-    """`normalize` on bytes, and the positions before which a space was inserted at a
-    camelCase border (lower or digit then upper: `parseHTTP`; upper then upper-lower:
-    `HTTPResponse`)."""
-    kinds = data.translate(_KINDS)
-    cuts = sorted(_find_all(kinds, b"aA", 1) + _find_all(kinds, b"AAa", 1))
-    pieces = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=False)]
-    return b" ".join(pieces).translate(_FOLD), cuts
-
-
-def _words(texts: Sequence[str]) -> list[list[str]]:
-    """Each text's words as `normalize` splits them, all texts normalized in one pass
-    (one character becomes one byte, so only camelCase cuts move the borders)."""
-    normalized, cuts = _normalize(("  " + "  ".join(texts) + "  ").encode("ascii", "replace"))
-    text = normalized.decode("ascii")
-    bounds, at = [], 2
-    for piece in texts:
-        bounds.append(at + bisect_right(cuts, at))
-        at += len(piece) + 2
-    return [text[a:b].split() for a, b in zip(bounds, [*bounds[1:], len(text)], strict=False)]
-
-
-def _find_all(haystack: AnyStr, needle: AnyStr, shift: int = 0) -> list[int]:
-    """Start positions of `needle` (overlapping), plus `shift`."""
-    found: list[int] = []
-    find = haystack.find
-    at = find(needle)
-    while at >= 0:
-        found.append(at + shift)
-        at = find(needle, at + 1)
-    return found
-
-
-def _stems(words: list[str]) -> list[str]:
-    return _stemmer().stemWords(words)
-
-
-def _stemmed(texts: list[list[str]]) -> list[list[str]]:
-    """Each list of words stemmed; each distinct word is stemmed once."""
-    vocabulary = list(set().union(*texts))
-    stem = dict(zip(vocabulary, _stems(vocabulary), strict=False))
-    return [[stem[w] for w in words] for words in texts]
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer("english")
-
-
-def is_side_file(path: str) -> bool:
-    """A test, a benchmark or a changelog: `tests/…`, `test_x.py`, `x_test.go`,
-    `x.spec.ts`, `conftest.py`, `CHANGES.rst`."""
-    folders, _, name = path.lower().rpartition("/")
-    if SIDE_FOLDERS.intersection(folders.split("/")):
-        return True
-    stem = name.split(".", 1)[0]
-    return (
-        stem.startswith("test_")
-        or stem.endswith(("_test", "_tests"))
-        or name == "conftest.py"
-        or ".test." in name
-        or ".spec." in name
-        or (stem in CHANGELOGS and (name == stem or name.endswith(DOC_SUFFIXES)))
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class _Index:
     """What ranking needs that does not depend on the question."""
@@ -228,7 +174,27 @@ class _Index:
     starts: list[int]  # where each chunk's surface starts in `text`
     norm: list[float]  # BM25's length normalization per chunk
     priors: list[float]
-    side: list[bool]  # per chunk, whether it is in a test, benchmark or changelog
+    weights: list[float]  # per chunk, the scale of its lexical score (`file_kinds.lexical_weight`)
+    neighbors: dict[str, list[str]]  # per path, the paths it imports or is imported by
+    _flat: tuple[list[str], list[int]] | None = field(default=None, init=False, compare=False)
+
+    def definers(self, wanted: set[str]) -> dict[str, list[int]]:
+        """Each of the `wanted` names (lowercased) that code defines -> the chunks defining
+        it, in order (a docs heading is not a definition). The names are flattened and
+        lowercased in bulk once per index; each call is one pass over them."""
+        if self._flat is None:
+            code = [i for i, c in enumerate(self.chunks) if not is_doc(c.path)]
+            owners = [i for i in code for _ in self.names[i]]
+            lowered = "\0".join(name for i in code for name in self.names[i]).lower().split("\0")
+            object.__setattr__(self, "_flat", (lowered, owners))
+        assert self._flat is not None
+        where: dict[str, list[int]] = {}
+        for name, i in zip(*self._flat, strict=False):
+            if name in wanted:
+                places = where.setdefault(name, [])
+                if not places or places[-1] != i:
+                    places.append(i)
+        return where
 
     def bm25(self, query: list[str]) -> list[float]:
         """BM25 of each chunk's surface for the query terms (0.0 where none occurs)."""
@@ -236,7 +202,7 @@ class _Index:
         text, starts = self.text, self.starts
         for term in query:
             tf: dict[int, int] = {}
-            for at in _find_all(text, f" {term} ", 1):  # at: where the term's first word starts
+            for at in find_all(text, f" {term} ", 1):  # at: where the term's first word starts
                 i = bisect_right(starts, at) - 1
                 tf[i] = tf.get(i, 0) + 1
             idf = math.log(1 + (len(scores) - len(tf) + 0.5) / (len(tf) + 0.5))
@@ -246,7 +212,7 @@ class _Index:
 
 
 _last_index: list[_Index] = []  # the last corpus ranked: batch questions reuse it
-_STORED = ("names", "text", "starts", "norm", "priors", "side")  # the _Index fields a store keeps
+_STORED = ("names", "text", "starts", "norm", "priors", "weights", "neighbors")  # the _Index fields a store keeps
 
 
 def _index(chunks: Sequence[Chunk], outlines: Outlines, store: Store | None, digest: str) -> _Index:
@@ -287,8 +253,12 @@ def _stored_fields(data: bytes | None) -> dict | None:
 @lru_cache(maxsize=1)
 def _code_version() -> str:
     """What the index depends on besides the chunks: this module's code, the import graph's
-    (priors count importers) and the stemmer's."""
-    code = Path(__file__).read_bytes() + Path(__file__).with_name("imports.py").read_bytes()
+    (priors count importers), the file kinds' (lexical weights), the words' (surfaces) and
+    the stemmer's."""
+    here = Path(__file__)
+    code = b"".join(
+        here.with_name(name).read_bytes() for name in (here.name, "imports.py", "file_kinds.py", "words.py")
+    )
     return hashlib.sha256(code + metadata.version("PyStemmer").encode()).hexdigest()
 
 
@@ -304,23 +274,26 @@ def _build_index(chunks: Sequence[Chunk], outlines: Outlines) -> _Index:
         " ".join((c.path, c.path, *[f"{e.name} {e.doc}" for e in found], c.text[:head]))
         for c, found in zip(chunks, entries, strict=False)
     ]
-    stemmed = [" ".join(words) for words in _stemmed(_words(surfaces))]
+    normalized = [" ".join(words) for words in stemmed(words_of(surfaces))]
     starts, at = [], 1
-    for surface in stemmed:
+    for surface in normalized:
         starts.append(at)
         at += len(surface) + 2
-    lengths = [len(surface) + 1 for surface in stemmed]
+    lengths = [len(surface) + 1 for surface in normalized]
     average = sum(lengths) / len(lengths) if lengths else 1.0
-    path_priors = _priors(chunks)
+    texts = first_texts(chunks)
+    graph = imports(texts)
+    path_priors = _priors(texts, graph)
     return _Index(
         tuple(chunks),
         outlines,
         names,
-        " " + "  ".join(stemmed) + " ",
+        " " + "  ".join(normalized) + " ",
         starts,
         [K1 * (1 - B + B * length / average) for length in lengths],
         [path_priors[c.path] for c in chunks],
-        [is_side_file(c.path) for c in chunks],
+        [lexical_weight(c.path) for c in chunks],
+        undirected(graph),
     )
 
 
@@ -361,16 +334,15 @@ def _defines(wanted: set[str], names: Sequence[list[str]]) -> dict[int, int]:
     return defines
 
 
-def _priors(chunks: Sequence[Chunk]) -> dict[str, float]:
-    """Per path: the largest of its kind's prior (README, entry point, docs) and its
-    import in-degree on a log scale relative to the most imported file."""
-    texts = first_texts(chunks)
+def _priors(texts: Mapping[str, str], graph: Mapping[str, set[str]]) -> dict[str, float]:
+    """Per path of `texts`: the largest of its kind's prior (README, entry point, docs)
+    and its import in-degree in `graph` on a log scale relative to the most imported file."""
     indegree = dict.fromkeys(texts, 0)
-    for imported in imports(texts).values():
+    for imported in graph.values():
         for path in imported:
             indegree[path] += 1
     scale = math.log1p(max(indegree.values(), default=0)) or 1.0
-    top_readme = min((p.count("/") for p in texts if _is_readme(p)), default=0)
+    top_readme = min((p.count("/") for p in texts if is_readme(p)), default=0)
     return {path: max(_kind_prior(path, top_readme), math.log1p(d) / scale) for path, d in indegree.items()}
 
 
@@ -384,22 +356,12 @@ def _kind_prior(path: str, top_readme: int) -> float:
     return 0.5 if is_doc(path) else 0.0
 
 
-def is_doc(path: str) -> bool:
-    """README, prose files and anything under a doc/ or docs/ folder."""
-    lowered = f"/{path.lower()}"
-    return lowered.endswith(DOC_SUFFIXES) or "/doc/" in lowered or "/docs/" in lowered or _is_readme(path)
-
-
-def _is_readme(path: str) -> bool:
-    return path[path.rfind("/") + 1 :].lower().startswith("readme")
-
-
 def dependency_order(paths: Sequence[str], texts: Mapping[str, str]) -> list[str]:
     """READMEs (shallowest first), then other docs by path, then the rest so that a file
     comes after the files it imports (read from `texts[path]`); among files that are
     ready, and to break a cycle, the first by path. Independent of any question."""
-    readmes = sorted((p for p in paths if _is_readme(p)), key=lambda p: (p.count("/"), path_key(p)))
-    docs = sorted((p for p in paths if is_doc(p) and not _is_readme(p)), key=path_key)
+    readmes = sorted((p for p in paths if is_readme(p)), key=lambda p: (p.count("/"), path_key(p)))
+    docs = sorted((p for p in paths if is_doc(p) and not is_readme(p)), key=path_key)
     rest = sorted((p for p in paths if not is_doc(p)), key=path_key)
     graph = imports({p: texts.get(p, "") for p in rest})
     needs = {p: set(graph.get(p, ())) for p in rest}

@@ -1,0 +1,119 @@
+"""What ranking weighs besides a chunk's own words: the kind of file (docs and generated
+copies below the code), the definitions the best chunks name where they talk about the
+question, the import neighbours of the best files, and British spellings. Real sources,
+packed by the real pipeline."""
+
+from __future__ import annotations
+
+import pytest
+
+from scout_context.pack.file_kinds import is_generated, lexical_weight
+from scout_context.pack.options import PackOptions
+from scout_context.pack.pipeline import pack
+from scout_context.pack.rank import rank, terms
+from scout_context.pack.spelling import american
+from scout_context.pack.words import line_hits, line_terms
+from scout_context.store import Store
+
+
+@pytest.fixture
+def ranked_paths(make_repo, isolated_cache):
+    """The distinct files of the ranking of `question` over a repository of `files`."""
+    store = Store()
+
+    def run(files: dict[str, str], question: str) -> list[str]:
+        result = pack([make_repo(files)], PackOptions(), store=store)
+        return list(dict.fromkeys(r.chunk.path for r in rank(result.chunks, question, result.outlines)))
+
+    yield run
+    store.close()
+
+
+def test_a_guide_weighs_less_than_the_code_it_explains(ranked_paths):
+    guide = "# Retries\n\nWhen a request fails, the client waits and retries the failed request. " * 3
+    files = {
+        "docs/retries.md": guide + "\n",
+        "net/retry.py": 'def backoff(attempt):\n    """Seconds the client waits before it retries a failed request."""\n'
+        "    return 2 ** attempt\n",
+    }
+    assert ranked_paths(files, "How long does the client wait before it retries a failed request?")[0] == "net/retry.py"
+
+
+def test_a_type_stub_and_a_bundle_weigh_less_than_their_source(ranked_paths):
+    doc = "/** Seconds the client waits before it retries a failed request. */\n"
+    files = {
+        "index.d.ts": doc + "export declare function backoff(attempt: number): number;\n",
+        "dist/retry.min.js": doc + "function backoff(a){return 2**a}\n",
+        "lib/retry.js": doc + "export function backoff(attempt) {\n  const base = 2;\n  return base ** attempt;\n}\n",
+    }
+    assert ranked_paths(files, "How long does the client wait before it retries a failed request?")[0] == "lib/retry.js"
+
+
+@pytest.mark.parametrize(
+    ("path", "generated", "weight"),
+    [
+        ("index.d.ts", True, 0.5),
+        ("dist/axios.js", True, 0.5),
+        ("vendor/github.com/x/y.go", True, 0.5),
+        ("api/v1/service.pb.go", True, 0.5),
+        ("static/app.min.js", True, 0.5),
+        ("testdata/protoexample/test.pb.go", True, 0.5),  # test data first: a side file
+        ("src/build.rs", False, 1.0),
+        ("lib/distance.py", False, 1.0),
+        ("docs/guide.md", False, 0.6),
+        ("README.md", False, 0.6),
+    ],
+)
+def test_file_kinds(path, generated, weight):
+    assert is_generated(path) is generated
+    assert lexical_weight(path) == weight
+
+
+def test_code_a_guide_names_where_it_answers_the_question_is_lifted(ranked_paths):
+    files = {
+        "docs/prompts.md": "# Prompts\n\nTo ask for a password without showing what is typed, call `hide_prompt`.\n",
+        "cli/term.py": 'def hide_prompt(text):\n    """Ask for a line, with echo off."""\n    return input(text)\n',
+        "cli/vault.py": 'def save(password):\n    """Keep the password."""\n    return password\n',
+    }
+    order = ranked_paths(files, "How do I ask for a password without showing what is typed?")
+    assert order.index("cli/term.py") < order.index("cli/vault.py")
+
+
+def test_the_import_neighbour_of_the_best_file_comes_before_an_equal_stranger(ranked_paths):
+    step = 'def {0}(request):\n    """Run one step over the request."""\n    return request\n'
+    files = {
+        "app/client.py": "from app.chain import run_chain\n\n\n"
+        'def send(request):\n    """Send a request through the interceptors, in order."""\n'
+        "    return run_chain(request)\n",
+        "app/chain.py": step.format("run_chain"),
+        "app/audit.py": step.format("run_audit"),
+        "app/log.py": "from app.audit import run_audit\n",
+    }
+    order = ranked_paths(files, "In what order do the interceptors run when a request is sent?")
+    assert order[0] == "app/client.py"
+    assert order.index("app/chain.py") < order.index("app/audit.py")
+
+
+def test_a_british_spelling_also_searches_the_american_one(ranked_paths):
+    files = {
+        "ui/color.py": 'def strip(text):\n    """Drop color codes."""\n    return text\n',
+        "ui/codes.py": 'def exit_codes():\n    """The exit codes."""\n    return {}\n',
+    }
+    assert ranked_paths(files, "Where are colour codes dropped?")[0] == "ui/color.py"
+    assert american("behaviour") == "behavior" and american("initialised") == "initialized"
+    assert american("your") == "your" and american("color") == "color"
+    assert "color" in terms("colour") and "behavior" in terms("behaviour")
+
+
+def test_line_hits_are_line_terms_found_in_one_pass():
+    lines = [
+        "def parseHTTPResponse(raw):  # parses the response",
+        "",
+        "    Responses are parsed here: naïve caf\u00e9 \u2014 HTTPResponse",
+        "\ttabs\rand returns",
+        "unrelated words only",
+    ]
+    wanted = {"pars", "respons", "http", "return"}
+    expected = {i: found & wanted for i, found in enumerate(line_terms(lines)) if found & wanted}
+    assert line_hits("\n".join(lines), wanted) == expected
+    assert line_hits("nothing here", wanted) == {}
