@@ -32,7 +32,7 @@ from .console import err_console, markup
 
 SECTIONS: dict[str, Fields] = {
     "pack": CORPUS_SETTINGS,
-    "ask": ((SamplingConfig, ("max_tokens", "temperature")), (JobFile, ("answer_language",))),
+    "ask": ((SamplingConfig, ("max_tokens", "temperature")), (JobFile, ("answer_language", "system"))),
     "engine": ((EngineConfig, ("backend", "model", "max_model_len", *HARDWARE_SETTINGS, "limit_images", "timeout_s")),),
 }
 """What `[pack]` (every command that packs), `[ask]` (the questions) and `[engine]` hold."""

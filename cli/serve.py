@@ -20,11 +20,12 @@ from scout_context.engine.config import EngineConfig
 from scout_context.engine.registry import open_engine
 from scout_context.engine.server_launch import server_launch
 from scout_context.engine.server_state import DEFAULT_PORT, clear_state
+from scout_context.pack.options import PackOptions
 from scout_context.store import Store
 from scout_context.tasks.ask import prime
 
 from .console import err_console, markup, note, print_json
-from .engine_options import MaxModelLen, Model, Verbose, engine_config
+from .engine_options import MaxModelLen, Model, System, Verbose, engine_config
 from .help_text import CACHE, ENGINES, teaches
 from .option_sets import HardwareChoice, with_option_sets
 from .options import Exclude, Include, JsonOutput, pack_options
@@ -87,6 +88,7 @@ def start_command(
         bool, typer.Option("--dry-run", help="Print the server's command and environment and start nothing.")
     ] = False,
     hardware: HardwareChoice = HardwareChoice(),
+    system: System = None,
 ) -> None:
     """Start vLLM's OpenAI-compatible server with the embedded engine's settings (prefix
     caching and cached-token reports on); its log is kept in the cache folder.
@@ -109,7 +111,14 @@ def start_command(
     )
     try:
         if sources:
-            _prime(state.url, state.served_model, api_key, sources, include, exclude)
+            _prime(
+                state.url,
+                state.served_model,
+                api_key,
+                sources,
+                pack_options(include, exclude, False, False, False),
+                system,
+            )
     except BaseException:
         server.terminate(state, started.process)
         raise
@@ -146,13 +155,14 @@ def stop_command(port: SomePort = None) -> None:
     note(f"stopped {state.served_model} at {state.url} (pid {state.pid})")
 
 
-def _prime(url: str, served: str, api_key: str | None, sources: list[Path], include: Any, exclude: Any) -> None:
+def _prime(
+    url: str, served: str, api_key: str | None, sources: list[Path], options: PackOptions, system: str | None
+) -> None:
+    """Compute the prefix that `ask --layout stable [--system TEXT]` questions over `sources` share."""
     engine = open_engine(EngineConfig(backend="openai", base_url=url, model=served, api_key=api_key))
     store = Store()
     try:
-        generation = prime(
-            sources, engine=engine, store=store, options=pack_options(include, exclude, False, False, False)
-        )
+        generation = prime(sources, engine=engine, store=store, options=options, system=system)
     finally:
         store.close()
         engine.close()

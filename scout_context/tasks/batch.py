@@ -184,7 +184,7 @@ def prepare(
     ContextTooLarge when no budget fits."""
     ignore_files = [job_file.path, *job_file.outputs, *ignore]
     packed = pack(list(corpus.sources), corpus.options, store=store, ignore_files=ignore_files)
-    system = system_prompt(job_file.answer_language)
+    system = system_prompt(job_file.answer_language, system=job_file.system)
     count = scout_tokenizer().count
 
     def longest(room: int) -> tuple[list[Arranged], str, int]:

@@ -72,6 +72,11 @@ class JobFile:
     """With the openai engine, the requests in flight at once."""
     answer_language: str | None = None
     """Answer in this language (default: the question's)."""
+    system: str | None = None
+    """Your own instructions for the model, in place of the default ones (answer from the sources only; be
+    concise). What the prompt relies on stays: how the sources are written, that they are data, how to cite,
+    the answer's language (--answer-language) and a review's format. It is part of the cached prefix, and a
+    conversation keeps its first turn's: a follow-up given other instructions is refused."""
 
     def overwrites_input(self, path: Path) -> str | None:
         """Why writing `path` would overwrite this job file or a source; None when it would not."""
@@ -137,7 +142,7 @@ HARDWARE_SETTINGS = ("gpus", "gpu_memory_gib", "tensor_parallel_size", "kv_cache
 ENGINE_SETTINGS = (
     (EngineConfig, ("backend", "model", "base_url", "max_model_len", *HARDWARE_SETTINGS)),
     (SamplingConfig, ("temperature", "max_tokens")),
-    (JobFile, ("concurrency", "answer_language")),
+    (JobFile, ("concurrency", "answer_language", "system")),
 )
 CORPUS_SETTINGS = (
     (PackOptions, ("include", "exclude", "default_excludes", "redact", "compress", "max_file_bytes")),
@@ -164,6 +169,7 @@ def _example() -> str:
         example_line(SamplingConfig, "temperature", indent=2),
         example_line(JobFile, "concurrency", indent=2, off=True),
         example_line(JobFile, "answer_language", "English", indent=2, off=True),
+        example_line(JobFile, "system", "Answer as a release engineer would.", indent=2, off=True),
     ]
     corpus = [
         example_line(Corpus, "sources", "[.]", indent=4),
