@@ -110,6 +110,8 @@ def batch_command(
     if export_openai_batch_file and import_openai_batch_file:
         raise UsageError("--export-openai-batch and --import-openai-batch go in separate runs")
     job_file = load_job_file(jobs, overwrite=overwrite, allow_outside=allow_outside)
+    for line in job_file.notes:
+        note(line)
     if system is not None:  # the command line's instructions over the job file's
         job_file = replace(job_file, system=system)
     if export_openai_batch_file and (reason := job_file.overwrites_input(export_openai_batch_file)):

@@ -23,26 +23,32 @@ from typer._click.core import Command, Context, ParameterSource
 from typer.core import TyperOption as Option
 
 from scout_context.engine.config import EngineConfig, SamplingConfig
-from scout_context.pack.options import PackOptions
+from scout_context.pack.options import PackOptions, Presentation
 from scout_context.project_config import Fields, Found, find_config, read_tables
 from scout_context.settings import Setting, settings
 from scout_context.tasks.jobs import CORPUS_SETTINGS, HARDWARE_SETTINGS, JobFile
 
-from .console import err_console, markup
+from .console import err_console, markup, note
 
 SECTIONS: dict[str, Fields] = {
-    "pack": CORPUS_SETTINGS,
-    "ask": ((SamplingConfig, ("max_tokens", "temperature")), (JobFile, ("answer_language", "system"))),
+    "pack": (*CORPUS_SETTINGS, (Presentation, ("style",))),
+    "ask": (
+        (SamplingConfig, ("max_tokens", "temperature")),
+        (JobFile, ("answer_language", "system")),
+        (Presentation, ("layout",)),
+    ),
     "engine": ((EngineConfig, ("backend", "model", "max_model_len", *HARDWARE_SETTINGS, "limit_images", "timeout_s")),),
 }
 """What `[pack]` (every command that packs), `[ask]` (the questions) and `[engine]` hold."""
-COMMANDS = ("pack", "ask", "chat")
+READERS = {"pack": ("pack", "ask", "chat"), "ask": ("ask", "chat"), "engine": ("ask", "chat")}
+"""The commands that take each table's keys (`pack --layout` keeps its own default: `[ask]` is the questions')."""
+COMMANDS = tuple(dict.fromkeys(name for names in READERS.values() for name in names))
 OTHERS = ("pr",)
 """Tables of the file that others read (`pr`, from the base commit)."""
 NEVER_FROM_FILE = {
     "base_url": "use --base-url or SCOUT_BASE_URL",
     "api_key": "use SCOUT_API_KEY",
-    "pdf_password": "use --password or SCOUT_PDF_PASSWORD",
+    "password": "use --password or SCOUT_PDF_PASSWORD",
 }
 _ENV = {each.flag: each.env for cls in (EngineConfig, PackOptions) for each in settings(cls).values() if each.env}
 # Shown as *** by --verbose: a password, and a URL that may hold one.
@@ -68,21 +74,22 @@ class ProjectDefaults(Mapping[str, dict[str, Any]]):
         self.root, self.folder = root, folder
 
     @cached_property
-    def _tables(self) -> list[Found]:
+    def _tables(self) -> dict[str, list[Found]]:
+        """The keys of each table read."""
         found = find_config(self.folder)
         if found is None:
-            return []
+            return {}
         path, prefix = found
         shown = os.path.relpath(path, self.folder)
-        return [
-            each
-            for table in read_tables(path, prefix, SECTIONS, shown, others=OTHERS, never=NEVER_FROM_FILE).values()
-            for each in table
-        ]
+        read = read_tables(path, prefix, SECTIONS, shown, others=OTHERS, never=NEVER_FROM_FILE)
+        for each in (each for table in read.values() for each in table):
+            if each.note:
+                note(each.note)
+        return read
 
     def _given(self, command: str) -> Iterator[tuple[str, Found]]:
         """(option name, its key in the file) for each key that `command` takes from it."""
-        for found in self._tables if command in COMMANDS else ():
+        for found in (each for table, keys in self._tables.items() if command in READERS[table] for each in keys):
             option = option_for(self.root[command], found.setting)
             if option is not None and option.name and not (found.setting.env and os.environ.get(found.setting.env)):
                 yield option.name, found

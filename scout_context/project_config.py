@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
-from .settings import Setting, settings
+from .settings import Setting, by_key, settings
 
 CONFIG_FILE = ".scout-context.toml"
 Fields = tuple[tuple[type, tuple[str, ...]], ...]
@@ -93,6 +93,8 @@ class Found:
     value: Any
     where: str
     """The file and the key's line: ".scout-context.toml:3"."""
+    note: str = ""
+    """A warning for the reader, when the key is a former one (`Setting.renamed`)."""
 
 
 def find_config(folder: Path) -> tuple[Path, tuple[str, ...]] | None:
@@ -146,16 +148,19 @@ def read_tables(
             raise UsageError(f"{lines.at((name,))}: unknown table [{name}] (known: {known})")
         if not isinstance(table, dict):
             raise UsageError(f"{lines.at((name,))}: {name} must be a table")
-        chosen = {each.key: each for cls, names in tables[name] for each in map(settings(cls).get, names) if each}
-        read[name] = []
+        fields = [each for cls, names in tables[name] for each in map(settings(cls).get, names) if each]
+        chosen, read[name] = by_key(fields), []
         for key, value in table.items():
             at, known = lines.at((name,), key), key.replace("-", "_")
             each = chosen.get(known)
             if known in never:
                 raise UsageError(f"{at}: [{name}] {key} is never read from a file: {never[known]}")
             if each is None:
-                raise UsageError(f"{at}: [{name}] unknown key {key!r} (known: {', '.join(chosen)})")
-            read[name].append(Found(each, checked(value, each, f"{at}: [{name}] {key}"), at))
+                raise UsageError(f"{at}: [{name}] unknown key {key!r} (known: {', '.join(f.key for f in fields)})")
+            if known == each.former and any(k.replace("-", "_") == each.key for k in table):
+                raise UsageError(f"{at}: [{name}] gives both {each.former} and {each.key}: keep {each.key}")
+            note = each.renamed(at) if known == each.former else ""
+            read[name].append(Found(each, checked(value, each, f"{at}: [{name}] {key}"), at, note))
     return read
 
 

@@ -104,9 +104,7 @@ def test_a_job_files_system_key_and_the_option_over_it(tmp_path: Path, vllm_serv
         store.close()
     assert all(OWN in prompt for prompts, _ in engine.calls for prompt in prompts)
     monkeypatch.setenv("SCOUT_API_KEY", KEY)
-    served = (
-        f"engine:\n  backend: openai\n  base_url: http://127.0.0.1:{vllm_server.server_port}/v1\n  model: {SCOUT}\n"
-    )
+    served = f"engine:\n  engine: openai\n  base_url: http://127.0.0.1:{vllm_server.server_port}/v1\n  model: {SCOUT}\n"
     jobs = job_yaml(tmp_path, SHOP_JOBS.replace("engine:\n", served))
     vllm_server.requests.clear()
     given = CliRunner().invoke(command_app(), [str(jobs), "--allow-outside", "--system", "Answer in verse."])

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from ..settings import Setting, settings
+from ..settings import Setting, by_key, settings
 from .yaml_lines import Map
 
 _COMMENT_COLUMN = 27
@@ -27,6 +27,8 @@ class ValueReader:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.notes: list[str] = []
+        """Warnings for the reader: former keys (`Setting.renamed`)."""
 
     def fail(self, line: int, message: str) -> JobFileError:
         return JobFileError(f"{self.path}:{line}: {message}")
@@ -44,11 +46,22 @@ class ValueReader:
         values, choices = {}, choices or {}
         for name in names:
             each = settings(cls)[name]
+            self.rename(spec, each, where)
             if name in choices:
                 values[name] = self.choice(spec, each.key, where, choices[name], each.default)
             else:
                 values[name] = self.value(spec, each, where)
         return values
+
+    def rename(self, spec: Map, each: Setting, where: str) -> None:
+        """Read the former key of `each` as its key, with a note (both given: a mistake)."""
+        if each.former not in spec:
+            return
+        line = spec.lines[each.former]
+        if each.key in spec:
+            raise self.fail(line, f"{where}: both {each.former} and {each.key} are given: keep {each.key}")
+        spec[each.key], spec.lines[each.key] = spec.pop(each.former), spec.lines.pop(each.former)
+        self.notes.append(each.renamed(f"{self.path}:{line}"))
 
     def value(self, spec: Map, each: Setting, where: str) -> Any:
         """The value of the key of `each` as its type wants it."""
@@ -123,8 +136,9 @@ class ValueReader:
 
 
 def keys(*tables: tuple[type, tuple[str, ...]]) -> set[str]:
-    """The job-file keys of the fields named in `tables` ((settings dataclass, field names), ...)."""
-    return {settings(cls)[name].key for cls, names in tables for name in names}
+    """The job-file keys of the fields named in `tables` ((settings dataclass, field names), ...),
+    former keys included."""
+    return set(by_key(settings(cls)[name] for cls, names in tables for name in names))
 
 
 def example_line(

@@ -72,6 +72,7 @@ class JobFile:
     """With the openai engine, the requests in flight at once."""
     answer_language: str | None = None
     """Answer in this language (default: the question's)."""
+    notes: tuple[str, ...] = ()  # warnings for the reader (former keys)
     system: str | None = None
     """Your own instructions for the model, in place of the default ones (answer from the sources only; be
     concise). What the prompt relies on stays: how the sources are written, that they are data, how to cite,
@@ -272,6 +273,7 @@ class _Reader(ValueReader):
             jobs=jobs,
             engine=EngineConfig.from_env(**config),
             sampling=SamplingConfig(**sampling),
+            notes=tuple(self.notes),
             **batch,
         )
 
