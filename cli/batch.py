@@ -21,6 +21,7 @@ from scout_context.tasks.jobs import EXAMPLE, load_job_file
 from scout_context.tasks.openai_batch import export_openai_batch, read_openai_batch
 from scout_context.tasks.reports import summary_json, write_reports
 
+from .config_defaults import table_values
 from .console import err_console, markup, note, print_json
 from .engine_options import System, Timeout, Verbose
 from .help_text import CACHE, ENGINES, SOURCES, teaches
@@ -109,7 +110,8 @@ def batch_command(
         raise UsageError("name a job file (or write one with --init)")
     if export_openai_batch_file and import_openai_batch_file:
         raise UsageError("--export-openai-batch and --import-openai-batch go in separate runs")
-    job_file = load_job_file(jobs, overwrite=overwrite, allow_outside=allow_outside)
+    defaults = table_values("engine")  # the configuration file's, under the job file's own
+    job_file = load_job_file(jobs, overwrite=overwrite, allow_outside=allow_outside, defaults=defaults)
     for line in job_file.notes:
         note(line)
     if system is not None:  # the command line's instructions over the job file's

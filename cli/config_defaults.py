@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 import typer
 from typer._click.core import Command, Context, ParameterSource
+from typer._click.globals import get_current_context as click_context
 from typer.core import TyperOption as Option
 
 from scout_context.engine.config import EngineConfig, SamplingConfig
@@ -40,8 +41,14 @@ SECTIONS: dict[str, Fields] = {
     "engine": ((EngineConfig, ("backend", "model", "max_model_len", *HARDWARE_SETTINGS, "limit_images", "timeout_s")),),
 }
 """What `[pack]` (every command that packs), `[ask]` (the questions) and `[engine]` hold."""
-READERS = {"pack": ("pack", "ask", "chat"), "ask": ("ask", "chat"), "engine": ("ask", "chat")}
-"""The commands that take each table's keys (`pack --layout` keeps its own default: `[ask]` is the questions')."""
+READERS = {
+    "pack": ("pack", "ask", "chat"),
+    "ask": ("ask", "chat", "serve start"),
+    "engine": ("ask", "chat", "serve start"),
+}
+"""The commands (by path) whose options take each table's keys: `pack --layout` keeps its own
+default, since `[ask]` is the questions'; `serve start` primes with `[ask]`'s `system`, as
+the questions will ask. `batch` takes `[engine]` under its job file's `engine:` (`table_values`)."""
 COMMANDS = tuple(dict.fromkeys(name for names in READERS.values() for name in names))
 OTHERS = ("pr",)
 """Tables of the file that others read (`pr`, from the base commit)."""
@@ -87,27 +94,56 @@ class ProjectDefaults(Mapping[str, dict[str, Any]]):
                 note(each.note)
         return read
 
-    def _given(self, command: str) -> Iterator[tuple[str, Found]]:
-        """(option name, its key in the file) for each key that `command` takes from it."""
-        for found in (each for table, keys in self._tables.items() if command in READERS[table] for each in keys):
-            option = option_for(self.root[command], found.setting)
-            if option is not None and option.name and not (found.setting.env and os.environ.get(found.setting.env)):
+    def _given(self, path: str) -> Iterator[tuple[str, Found]]:
+        """(option name, its key in the file) for each key that the command `path` takes from it."""
+        command = command_at(self.root, path)
+        for found in (each for table, keys in self._tables.items() if path in READERS[table] for each in keys):
+            option = option_for(command, found.setting)
+            if option is not None and option.name and not _from_environment(found.setting):
                 yield option.name, found
 
-    def __getitem__(self, command: str) -> dict[str, Any]:
-        if command not in COMMANDS:
-            raise KeyError(command)  # the root's own options, other commands: no defaults here
-        return {name: as_option(found.setting, found.value) for name, found in self._given(command)}
+    def __getitem__(self, name: str) -> dict[str, Any]:
+        """A command's defaults by option name; a group's, by subcommand (click's nesting)."""
+        if name in COMMANDS:
+            return {option: as_option(found.setting, found.value) for option, found in self._given(name)}
+        below = {path.split(" ", 1)[1]: self[path] for path in COMMANDS if path.startswith(name + " ")}
+        if not below:
+            raise KeyError(name)  # the root's own options, other commands: no defaults here
+        return below
 
-    def origins(self, command: str) -> dict[str, str]:
-        """Where the file sets each option of `command` that it sets: "file:line"."""
-        return {name: found.where for name, found in self._given(command)}
+    def origins(self, path: str) -> dict[str, str]:
+        """Where the file sets each option of the command `path` that it sets: "file:line"."""
+        return {name: found.where for name, found in self._given(path)}
+
+    def table(self, table: str) -> dict[str, Any]:
+        """The keys given in `table` by field name, less those whose variable is set (it wins)."""
+        return {f.setting.name: f.value for f in self._tables.get(table, []) if not _from_environment(f.setting)}
 
     def __iter__(self) -> Iterator[str]:
-        return iter(COMMANDS)
+        return iter(dict.fromkeys(path.split(" ", 1)[0] for path in COMMANDS))
 
     def __len__(self) -> int:
-        return len(COMMANDS)
+        return len(list(iter(self)))
+
+
+def command_at(root: Mapping[str, Command], path: str) -> Command:
+    """The command at `path` ("serve start") below the root's commands `root`."""
+    first, *rest = path.split()
+    command = root[first]
+    for name in rest:
+        command = command.commands[name]  # type: ignore[attr-defined]
+    return command
+
+
+def table_values(table: str) -> dict[str, Any]:
+    """The running command's configuration file's `table`, by field name (see `ProjectDefaults.table`)."""
+    ctx = click_context(silent=True)
+    defaults = ctx.find_root().obj if ctx is not None else None
+    return defaults.table(table) if isinstance(defaults, ProjectDefaults) else {}
+
+
+def _from_environment(each: Setting) -> bool:
+    return bool(each.env and os.environ.get(each.env))
 
 
 def show_origins(ctx: Context, origins: dict[str, str]) -> None:
@@ -141,7 +177,8 @@ def trace_origins(command: Command) -> None:
     def invoke_tracing(ctx: Context) -> Any:
         if ctx.params.get("verbose") or ctx.meta.get(VERBOSE):
             defaults = ctx.find_root().obj  # main() gives it as the default_map and the obj
-            show_origins(ctx, defaults.origins(command.name or "") if isinstance(defaults, ProjectDefaults) else {})
+            path = " ".join(ctx.command_path.split()[1:])  # "serve start", without the program's name
+            show_origins(ctx, defaults.origins(path) if isinstance(defaults, ProjectDefaults) else {})
         return invoke(ctx)
 
     command.invoke = invoke_tracing  # type: ignore[method-assign]

@@ -19,7 +19,7 @@ from scout_context.output import write_output
 from scout_context.project_config import CONFIG_FILE
 from scout_context.settings import Setting, settings
 
-from .config_defaults import NEVER_FROM_FILE, READERS, SECTIONS, as_option, option_for
+from .config_defaults import NEVER_FROM_FILE, READERS, SECTIONS, as_option, command_at, option_for
 from .console import markup, note
 
 _HEADER = """\
@@ -65,7 +65,7 @@ def _declared(commands: Mapping[str, Command], table: str, each: Setting) -> tup
     """The doc and the default of the first option that gives `each` among the commands that
     read `table` (a setting no command takes: its field's default)."""
     for name in READERS[table]:
-        option = option_for(commands[name], each) if name in commands else None
+        option = option_for(command_at(commands, name), each) if name.split()[0] in commands else None
         if option is not None:
             default = as_option(each, option.default)
             return _whole(each.doc), list(default or ()) if each.kind is tuple else default

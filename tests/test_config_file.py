@@ -147,3 +147,31 @@ def test_layout_and_style_are_keys_and_each_table_configures_its_own_commands(tm
     asking = run("ask", str(EXAMPLE), "q", "--dry-run", "--verbose", cwd=tmp_path)
     assert "--layout = 'stable' from .scout-context.toml:5" in asking.stderr
     assert "--style = 'markdown' from .scout-context.toml:2" in asking.stderr
+
+
+def test_serve_start_takes_the_engine_and_ask_tables(tmp_path: Path) -> None:
+    (tmp_path / ".scout-context.toml").write_text('[ask]\nsystem = "Be terse."\n\n[engine]\nmax_model_len = 4096\n')
+    proc = run("serve", "start", "--dry-run", "--verbose", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "--max-model-len 4096" in json.loads(proc.stdout)["command"]
+    said = " ".join(proc.stderr.split())
+    assert "--max-model-len = 4096 from .scout-context.toml:5" in said
+    assert "--system = 'Be terse.' from .scout-context.toml:2" in said
+
+
+def test_batch_takes_the_engine_table_under_its_job_files_own_keys(tmp_path: Path) -> None:
+    (tmp_path / ".scout-context.toml").write_text('[engine]\nmodel = "/nowhere/from-file"\n')
+    (tmp_path / "src").mkdir()
+    jobs = tmp_path / "jobs.yaml"
+    body = (
+        "{engine}corpora:\n  c:\n    sources: [src]\njobs:\n  - {{name: j, corpus: c, questions: [q], output: r.md}}\n"
+    )
+    jobs.write_text(body.format(engine=""))
+    from_file = run("batch", str(jobs), cwd=tmp_path)
+    assert from_file.returncode == 7 and "no model '/nowhere/from-file'" in from_file.stderr
+    jobs.write_text(body.format(engine="engine:\n  model: /nowhere/from-job\n"))
+    from_job = run("batch", str(jobs), cwd=tmp_path)
+    assert from_job.returncode == 7 and "no model '/nowhere/from-job'" in from_job.stderr
+    jobs.write_text(body.format(engine=""))
+    from_env = run("batch", str(jobs), cwd=tmp_path, SCOUT_MODEL="/nowhere/from-env")
+    assert "no model '/nowhere/from-env'" in from_env.stderr  # the environment beats the file

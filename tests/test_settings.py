@@ -118,14 +118,14 @@ def test_every_key_of_the_configuration_file_is_an_option_of_its_commands() -> N
     table and have that option (at least one has it)."""
     import typer
 
-    from cli.config_defaults import READERS, SECTIONS, option_for
+    from cli.config_defaults import READERS, SECTIONS, command_at, option_for
     from cli.main import app
 
     commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
     for table, fields in SECTIONS.items():
         for cls, names in fields:
             for each in (settings(cls)[name] for name in names):
-                options = [option_for(commands[command], each) for command in READERS[table]]
+                options = [option_for(command_at(commands, path), each) for path in READERS[table]]
                 flags = {option.opts[0] for option in options if option is not None}
                 assert len(flags) == 1, (table, each.key)
                 assert each.key == flags.pop().removeprefix("--").removeprefix("no-").replace("-", "_")

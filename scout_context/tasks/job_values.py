@@ -8,6 +8,7 @@ the field's doc as its comment, for the example job file.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +41,16 @@ class ValueReader:
         cls: type,
         names: tuple[str, ...],
         choices: dict[str, tuple[str, ...]] | None = None,
+        defaults: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The fields `names` of the settings dataclass `cls`, by field name, from the keys of
-        `spec` (the field's default where a key is missing); `choices` limits a text's values."""
-        values, choices = {}, choices or {}
+        `spec` (where a key is missing: its value in `defaults`, else the field's default);
+        `choices` limits a text's values."""
+        values, choices, defaults = {}, choices or {}, defaults or {}
         for name in names:
             each = settings(cls)[name]
+            if name in defaults:
+                each = replace(each, default=defaults[name])
             self.rename(spec, each, where)
             if name in choices:
                 values[name] = self.choice(spec, each.key, where, choices[name], each.default)
@@ -131,7 +136,9 @@ class ValueReader:
     def choice(self, spec: Map, key: str, where: str, choices: tuple[str, ...], default: str) -> str:
         value = spec.get(key, default)
         if value not in choices:
-            raise self.fail(spec.lines[key], f"{where}.{key}: expected {' or '.join(choices)}, not {value!r}")
+            # a default from elsewhere (a configuration file) is named at the table's line
+            line = spec.lines.get(key, spec.line)
+            raise self.fail(line, f"{where}.{key}: expected {' or '.join(choices)}, not {value!r}")
         return value
 
 

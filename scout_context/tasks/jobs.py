@@ -95,10 +95,14 @@ class JobFile:
         return [job.output for job in self.jobs]
 
 
-def load_job_file(path: Path, *, overwrite: bool = False, allow_outside: bool = False) -> JobFile:
+def load_job_file(
+    path: Path, *, overwrite: bool = False, allow_outside: bool = False, defaults: dict[str, Any] | None = None
+) -> JobFile:
     """Read and validate `path`, including where its paths point (see the module's note;
     `overwrite` lets reports replace existing files that are not reports, `allow_outside`
-    lets paths lie outside the job file's folder). Raises JobFileError (exit 2)."""
+    lets paths lie outside the job file's folder). `defaults`: `EngineConfig` values by field
+    name (the configuration file's `[engine]`) for what `engine:` does not give: below the
+    job file's keys and the environment. Raises JobFileError (exit 2)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -107,7 +111,7 @@ def load_job_file(path: Path, *, overwrite: bool = False, allow_outside: bool = 
         data = load_yaml(path, text)
     except ValueError as error:
         raise JobFileError(str(error)) from None
-    return _Reader(path, overwrite, allow_outside).job_file(data)
+    return _Reader(path, overwrite, allow_outside, defaults or {}).job_file(data)
 
 
 def template_questions(text: str, variables: dict[str, str], where: str) -> tuple[str, tuple[Question, ...]]:
@@ -224,8 +228,9 @@ EXAMPLE = _example()
 class _Reader(ValueReader):
     """Validation with the file and line of every mistake."""
 
-    def __init__(self, path: Path, overwrite: bool, allow_outside: bool) -> None:
+    def __init__(self, path: Path, overwrite: bool, allow_outside: bool, defaults: dict[str, Any]) -> None:
         super().__init__(path)
+        self.defaults = defaults
         self.root = path.resolve().parent
         self.overwrite = overwrite
         self.allow_outside = allow_outside
@@ -239,7 +244,7 @@ class _Reader(ValueReader):
         engine = self.mapping(top.get("engine", Map()), top.lines.get("engine", 1), "engine", _ENGINE)
         backends = {"backend": (registry.AUTO, *registry.names())}
         config, sampling, batch = (
-            self.read_settings(engine, "engine", cls, names, backends) for cls, names in ENGINE_SETTINGS
+            self.read_settings(engine, "engine", cls, names, backends, self.defaults) for cls, names in ENGINE_SETTINGS
         )
         answer_language = batch["answer_language"]
         if answer_language is not None and not _LANGUAGE.fullmatch(answer_language):
@@ -271,7 +276,7 @@ class _Reader(ValueReader):
             path=self.path,
             corpora=corpora,
             jobs=jobs,
-            engine=EngineConfig.from_env(**config),
+            engine=EngineConfig.from_env(**self.defaults | config),
             sampling=SamplingConfig(**sampling),
             notes=tuple(self.notes),
             **batch,
