@@ -20,8 +20,10 @@ from typing import Any, Literal
 
 from ..engine import registry
 from ..engine.config import EngineConfig, SamplingConfig
+from ..errors import UsageError
 from ..pack.options import PackOptions
 from ..settings import setting
+from ..sources.remote import Remote, looks_remote, parse_remote
 from .job_paths import OUTSIDE_HINT, input_at, outside, unwritable
 from .job_values import JobFileError, ValueReader, example_line, keys
 from .yaml_lines import Map, Seq, load_yaml
@@ -44,8 +46,8 @@ class Question:
 @dataclass(frozen=True)
 class Corpus:
     name: str
-    sources: tuple[Path, ...]
-    """Folders, files, PDFs, chat exports."""
+    sources: tuple[Path | Remote, ...]
+    """Folders, files, PDFs, chat exports, remote repositories (as for ask: they need --allow-outside)."""
     options: PackOptions
     budget: int | None = setting(None, minimum=1)
     """Most corpus tokens (default: what the engine's context holds)."""
@@ -288,12 +290,25 @@ class _Reader(ValueReader):
         sources = self.texts(spec, "sources", where)
         if not sources:
             raise self.fail(spec.lines["sources"], f"{where}.sources: name at least one folder or file")
-        for source in sources:
-            if not (self.root / source).exists():
-                raise self.fail(spec.lines["sources"], f"{where}.sources: no such file or folder: {source}")
-            self.inside_folder(source, spec.lines["sources"], f"{where}.sources")
+        read = tuple(self.source(source, spec.lines["sources"], f"{where}.sources") for source in sources)
         options, corpus = (self.read_settings(spec, where, cls, names) for cls, names in CORPUS_SETTINGS)
-        return Corpus(name, tuple(self.root / source for source in sources), PackOptions(**options), **corpus)
+        return Corpus(name, read, PackOptions(**options), **corpus)
+
+    def source(self, source: str, line: int, where: str) -> Path | Remote:
+        """A path inside the job file's folder, or a remote repository: that one is read from
+        elsewhere (another host, or this one's disk over file://), so it needs the caller's
+        --allow-outside too. It is fetched when its corpus is packed."""
+        if not os.path.lexists(self.root / source) and looks_remote(source):
+            if not self.allow_outside:
+                raise self.fail(line, f"{where}: {source} is a remote repository: {OUTSIDE_HINT}")
+            try:
+                return parse_remote(source)
+            except UsageError as error:
+                raise self.fail(line, f"{where}: {error}") from None
+        if not (self.root / source).exists():
+            raise self.fail(line, f"{where}: no such file or folder: {source}")
+        self.inside_folder(source, line, where)
+        return self.root / source
 
     def job(self, index: int, spec: Any, line: int, corpora: dict[str, Corpus]) -> Job:
         where = f"jobs[{index}]"
