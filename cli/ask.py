@@ -60,6 +60,7 @@ def ask_command(
     answer_language: Annotated[
         str | None, typer.Option("--answer-language", help="Answer in this language (default: the question's).")
     ] = None,
+    system: System = None,
     layout: LayoutOption = "edges",
     no_fit: NoFit = False,
     engine: EngineChoice = EngineChoice(),
@@ -74,7 +75,6 @@ def ask_command(
     json_output: JsonOutput = False,
     verbose: Verbose = False,
     style_name: StyleOption = DEFAULT,
-    system: System = None,
 ) -> None:
     """Answer QUESTION from SOURCES: pack them, run the model, stream the answer, check its citations.
 
