@@ -142,6 +142,24 @@ def table_values(table: str) -> dict[str, Any]:
     return defaults.table(table) if isinstance(defaults, ProjectDefaults) else {}
 
 
+def not_given(cls: type, values: dict[str, Any]) -> dict[str, Any]:
+    """Of `values` (fields of `cls` by name, read from a file), those that neither the running
+    command's line nor the environment gives: the command line and the environment win."""
+    ctx = click_context()
+    kept = {}
+    for name, value in values.items():
+        each = settings(cls)[name]
+        option = option_for(ctx.command, each)
+        if option is not None and option.name and ctx.get_parameter_source(option.name) in _GIVEN:
+            continue
+        if not _from_environment(each):
+            kept[name] = value
+    return kept
+
+
+_GIVEN = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+
+
 def _from_environment(each: Setting) -> bool:
     return bool(each.env and os.environ.get(each.env))
 

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pathspec import GitIgnoreSpec
 
@@ -24,7 +25,7 @@ from ..engine.base import Engine, Generation, Request
 from ..engine.config import SamplingConfig
 from ..errors import PublishError
 from ..pack.options import PackOptions
-from ..project_config import read_table
+from ..project_config import Fields, read_table
 from ..sources import gitdiff
 from ..sources.defaults import DEFAULT_EXCLUDES
 from ..sources.files import SCOUTIGNORE
@@ -89,6 +90,16 @@ def read_config(repo: Path, commit: str) -> PrConfig:
     values["instructions"] = values["instructions"].strip()[:2000]
     ignore = gitdiff.read_file(repo, commit, SCOUTIGNORE) or b""
     return PrConfig(**values, ignore_lines=tuple(ignore.decode("utf-8", "replace").splitlines()))
+
+
+def base_engine(repo: Path, base: str, fields: Fields, notes: list[str]) -> dict[str, Any]:
+    """The `[engine]` keys (of `fields`) that the configuration file at `base` gives, by field
+    name: the trusted side's, as `[pr]`; the pull request's head is never read for them.
+    Warnings (former keys) go to `notes`."""
+    gitdiff.check_repository(repo)
+    commit = gitdiff.resolve(repo, base)
+    read = lambda name: gitdiff.read_file(repo, commit, name)  # noqa: E731
+    return read_table(read, "engine", fields, at=f" at {commit[:12]}", given=True, notes=notes)
 
 
 def path_filter(config: PrConfig, options: PackOptions) -> Callable[[str], bool]:
