@@ -136,7 +136,7 @@ def main() -> None:
             jobs.parent.mkdir()
             shutil.copytree(SHOP, jobs.parent / "tiny-shop")
             jobs.write_text(
-                "engine:\n  backend: openai\n  model: " + SCOUT + "\n  max_tokens: 64\n"
+                "engine:\n  engine: openai\n  model: " + SCOUT + "\n  max_tokens: 64\n"
                 "corpora:\n  shop:\n    sources: [tiny-shop]\n"
                 "jobs:\n  - name: facts\n    corpus: shop\n    questions:\n      - " + QUESTION + "\n"
                 "      - Which tests cover the cart?\n    output: reports/facts.json\n",

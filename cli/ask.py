@@ -15,11 +15,21 @@ from scout_context.guard.llama_guard import Verdict
 from scout_context.pack.result import Arranged
 from scout_context.pack.styles import DEFAULT, style
 from scout_context.store import Store
-from scout_context.tasks.ask import ASK_MAX_TOKENS, AskResult, ask, usage
+from scout_context.tasks.ask import ASK_MAX_TOKENS, AskResult, ask, check_instructions, usage
 from scout_context.tasks.conversation import Conversation
 
 from .console import InertStream, err_console, markup, note, print_json
-from .engine_options import DryRun, Images, MaxTokens, Temperature, Timeout, Verbose, print_dry_run, sampling_config
+from .engine_options import (
+    DryRun,
+    Images,
+    MaxTokens,
+    System,
+    Temperature,
+    Timeout,
+    Verbose,
+    print_dry_run,
+    sampling_config,
+)
 from .help_text import CACHE, ENGINES, SOURCES, teaches
 from .option_sets import EngineChoice, GuardChoice, HardwareChoice, SourceFilters, with_option_sets
 from .options import JsonOutput, LayoutOption, NoFit, Password, StyleOption, layout_option
@@ -53,6 +63,7 @@ def ask_command(
     answer_language: Annotated[
         str | None, typer.Option("--answer-language", help="Answer in this language (default: the question's).")
     ] = None,
+    system: System = None,
     layout: LayoutOption = "edges",
     no_fit: NoFit = False,
     engine: EngineChoice = EngineChoice(),
@@ -104,6 +115,7 @@ class Session:
         self.fit_to_budget = not given["no_fit"]
         self.style = style(given["style_name"])
         self.answer_language: str | None = given["answer_language"]
+        self.system: str | None = given["system"]
         self._continue: bool = given["continue_"] or given["cid"] is not None
         self._cid: int | None = given["cid"]
         self.conversation: Conversation | None = None
@@ -117,6 +129,8 @@ class Session:
         try:
             # Before the engine starts: a conversation that is not there is one line, at once.
             self.conversation = Conversation.find(self.store, self.sources, self._cid) if self._continue else None
+            if self.conversation is not None:
+                check_instructions(self.conversation, self.system)
             self.engine = open_engine(self.config, announce=note)
         except BaseException:
             self.store.close()
@@ -160,6 +174,7 @@ class Session:
                 conversation=self.conversation,
                 corpus=self.corpus,
                 style=self.style,
+                system=self.system,
             )
         if self.conversation is None:
             self.conversation = Conversation.find(self.store, self.sources, result.conversation_id)

@@ -21,8 +21,9 @@ from scout_context.tasks.jobs import EXAMPLE, load_job_file
 from scout_context.tasks.openai_batch import export_openai_batch, read_openai_batch
 from scout_context.tasks.reports import summary_json, write_reports
 
+from .config_defaults import table_values
 from .console import err_console, markup, note, print_json
-from .engine_options import Timeout, Verbose
+from .engine_options import System, Timeout, Verbose
 from .help_text import CACHE, ENGINES, SOURCES, teaches
 from .option_sets import HardwareChoice, with_option_sets
 from .options import JsonOutput
@@ -88,6 +89,7 @@ def batch_command(
     timeout: Timeout = None,
     verbose: Verbose = False,
     hardware: HardwareChoice = HardwareChoice(),
+    system: System = None,
 ) -> None:
     """Answer the questions of a job file's jobs and write a report per job.
 
@@ -108,7 +110,12 @@ def batch_command(
         raise UsageError("name a job file (or write one with --init)")
     if export_openai_batch_file and import_openai_batch_file:
         raise UsageError("--export-openai-batch and --import-openai-batch go in separate runs")
-    job_file = load_job_file(jobs, overwrite=overwrite, allow_outside=allow_outside)
+    defaults = table_values("engine")  # the configuration file's, under the job file's own
+    job_file = load_job_file(jobs, overwrite=overwrite, allow_outside=allow_outside, defaults=defaults)
+    for line in job_file.notes:
+        note(line)
+    if system is not None:  # the command line's instructions over the job file's
+        job_file = replace(job_file, system=system)
     if export_openai_batch_file and (reason := job_file.overwrites_input(export_openai_batch_file)):
         raise UsageError(f"--export-openai-batch: {export_openai_batch_file} {reason}")
     imported = read_openai_batch(import_openai_batch_file) if import_openai_batch_file else None

@@ -20,29 +20,42 @@ from typing import Annotated, Any
 
 import typer
 from typer._click.core import Command, Context, ParameterSource
+from typer._click.globals import get_current_context as click_context
 from typer.core import TyperOption as Option
 
 from scout_context.engine.config import EngineConfig, SamplingConfig
-from scout_context.pack.options import PackOptions
+from scout_context.pack.options import PackOptions, Presentation
 from scout_context.project_config import Fields, Found, find_config, read_tables
 from scout_context.settings import Setting, settings
 from scout_context.tasks.jobs import CORPUS_SETTINGS, HARDWARE_SETTINGS, JobFile
 
-from .console import err_console, markup
+from .console import err_console, markup, note
 
 SECTIONS: dict[str, Fields] = {
-    "pack": CORPUS_SETTINGS,
-    "ask": ((SamplingConfig, ("max_tokens", "temperature")), (JobFile, ("answer_language",))),
+    "pack": (*CORPUS_SETTINGS, (Presentation, ("style",))),
+    "ask": (
+        (SamplingConfig, ("max_tokens", "temperature")),
+        (JobFile, ("answer_language", "system")),
+        (Presentation, ("layout",)),
+    ),
     "engine": ((EngineConfig, ("backend", "model", "max_model_len", *HARDWARE_SETTINGS, "limit_images", "timeout_s")),),
 }
 """What `[pack]` (every command that packs), `[ask]` (the questions) and `[engine]` hold."""
-COMMANDS = ("pack", "ask", "chat")
+READERS = {
+    "pack": ("pack", "ask", "chat"),
+    "ask": ("ask", "chat", "serve start"),
+    "engine": ("ask", "chat", "serve start"),
+}
+"""The commands (by path) whose options take each table's keys: `pack --layout` keeps its own
+default, since `[ask]` is the questions'; `serve start` primes with `[ask]`'s `system`, as
+the questions will ask. `batch` takes `[engine]` under its job file's `engine:` (`table_values`)."""
+COMMANDS = tuple(dict.fromkeys(name for names in READERS.values() for name in names))
 OTHERS = ("pr",)
 """Tables of the file that others read (`pr`, from the base commit)."""
 NEVER_FROM_FILE = {
     "base_url": "use --base-url or SCOUT_BASE_URL",
     "api_key": "use SCOUT_API_KEY",
-    "pdf_password": "use --password or SCOUT_PDF_PASSWORD",
+    "password": "use --password or SCOUT_PDF_PASSWORD",
 }
 _ENV = {each.flag: each.env for cls in (EngineConfig, PackOptions) for each in settings(cls).values() if each.env}
 # Shown as *** by --verbose: a password, and a URL that may hold one.
@@ -68,39 +81,87 @@ class ProjectDefaults(Mapping[str, dict[str, Any]]):
         self.root, self.folder = root, folder
 
     @cached_property
-    def _tables(self) -> list[Found]:
+    def _tables(self) -> dict[str, list[Found]]:
+        """The keys of each table read."""
         found = find_config(self.folder)
         if found is None:
-            return []
+            return {}
         path, prefix = found
         shown = os.path.relpath(path, self.folder)
-        return [
-            each
-            for table in read_tables(path, prefix, SECTIONS, shown, others=OTHERS, never=NEVER_FROM_FILE).values()
-            for each in table
-        ]
+        read = read_tables(path, prefix, SECTIONS, shown, others=OTHERS, never=NEVER_FROM_FILE)
+        for each in (each for table in read.values() for each in table):
+            if each.note:
+                note(each.note)
+        return read
 
-    def _given(self, command: str) -> Iterator[tuple[str, Found]]:
-        """(option name, its key in the file) for each key that `command` takes from it."""
-        for found in self._tables if command in COMMANDS else ():
-            option = option_for(self.root[command], found.setting)
-            if option is not None and option.name and not (found.setting.env and os.environ.get(found.setting.env)):
+    def _given(self, path: str) -> Iterator[tuple[str, Found]]:
+        """(option name, its key in the file) for each key that the command `path` takes from it."""
+        command = command_at(self.root, path)
+        for found in (each for table, keys in self._tables.items() if path in READERS[table] for each in keys):
+            option = option_for(command, found.setting)
+            if option is not None and option.name and not _from_environment(found.setting):
                 yield option.name, found
 
-    def __getitem__(self, command: str) -> dict[str, Any]:
-        if command not in COMMANDS:
-            raise KeyError(command)  # the root's own options, other commands: no defaults here
-        return {name: as_option(found.setting, found.value) for name, found in self._given(command)}
+    def __getitem__(self, name: str) -> dict[str, Any]:
+        """A command's defaults by option name; a group's, by subcommand (click's nesting)."""
+        if name in COMMANDS:
+            return {option: as_option(found.setting, found.value) for option, found in self._given(name)}
+        below = {path.split(" ", 1)[1]: self[path] for path in COMMANDS if path.startswith(name + " ")}
+        if not below:
+            raise KeyError(name)  # the root's own options, other commands: no defaults here
+        return below
 
-    def origins(self, command: str) -> dict[str, str]:
-        """Where the file sets each option of `command` that it sets: "file:line"."""
-        return {name: found.where for name, found in self._given(command)}
+    def origins(self, path: str) -> dict[str, str]:
+        """Where the file sets each option of the command `path` that it sets: "file:line"."""
+        return {name: found.where for name, found in self._given(path)}
+
+    def table(self, table: str) -> dict[str, Any]:
+        """The keys given in `table` by field name, less those whose variable is set (it wins)."""
+        return {f.setting.name: f.value for f in self._tables.get(table, []) if not _from_environment(f.setting)}
 
     def __iter__(self) -> Iterator[str]:
-        return iter(COMMANDS)
+        return iter(dict.fromkeys(path.split(" ", 1)[0] for path in COMMANDS))
 
     def __len__(self) -> int:
-        return len(COMMANDS)
+        return len(list(iter(self)))
+
+
+def command_at(root: Mapping[str, Command], path: str) -> Command:
+    """The command at `path` ("serve start") below the root's commands `root`."""
+    first, *rest = path.split()
+    command = root[first]
+    for name in rest:
+        command = command.commands[name]  # type: ignore[attr-defined]
+    return command
+
+
+def table_values(table: str) -> dict[str, Any]:
+    """The running command's configuration file's `table`, by field name (see `ProjectDefaults.table`)."""
+    ctx = click_context(silent=True)
+    defaults = ctx.find_root().obj if ctx is not None else None
+    return defaults.table(table) if isinstance(defaults, ProjectDefaults) else {}
+
+
+def not_given(cls: type, values: dict[str, Any]) -> dict[str, Any]:
+    """Of `values` (fields of `cls` by name, read from a file), those that neither the running
+    command's line nor the environment gives: the command line and the environment win."""
+    ctx = click_context()
+    kept = {}
+    for name, value in values.items():
+        each = settings(cls)[name]
+        option = option_for(ctx.command, each)
+        if option is not None and option.name and ctx.get_parameter_source(option.name) in _GIVEN:
+            continue
+        if not _from_environment(each):
+            kept[name] = value
+    return kept
+
+
+_GIVEN = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+
+
+def _from_environment(each: Setting) -> bool:
+    return bool(each.env and os.environ.get(each.env))
 
 
 def show_origins(ctx: Context, origins: dict[str, str]) -> None:
@@ -134,7 +195,8 @@ def trace_origins(command: Command) -> None:
     def invoke_tracing(ctx: Context) -> Any:
         if ctx.params.get("verbose") or ctx.meta.get(VERBOSE):
             defaults = ctx.find_root().obj  # main() gives it as the default_map and the obj
-            show_origins(ctx, defaults.origins(command.name or "") if isinstance(defaults, ProjectDefaults) else {})
+            path = " ".join(ctx.command_path.split()[1:])  # "serve start", without the program's name
+            show_origins(ctx, defaults.origins(path) if isinstance(defaults, ProjectDefaults) else {})
         return invoke(ctx)
 
     command.invoke = invoke_tracing  # type: ignore[method-assign]

@@ -10,6 +10,7 @@ import typer
 
 from scout_context.engine import registry
 from scout_context.engine.config import EngineConfig, SamplingConfig
+from scout_context.tasks.jobs import JobFile
 
 from .console import note, print_json
 from .help_text import ENGINE, OUTPUT, choices
@@ -30,6 +31,7 @@ BaseUrl = Annotated[str | None, option(EngineConfig, "base_url", rich_help_panel
 MaxModelLen = Annotated[int | None, option(EngineConfig, "max_model_len", rich_help_panel=ENGINE)]
 MaxTokens = Annotated[int, option(SamplingConfig, "max_tokens", rich_help_panel=ENGINE)]
 Temperature = Annotated[float, option(SamplingConfig, "temperature", rich_help_panel=ENGINE)]
+System = Annotated[str | None, option(JobFile, "system", metavar="TEXT", show_default=False, rich_help_panel=ENGINE)]
 Images = Annotated[int, option(EngineConfig, "limit_images", rich_help_panel=ENGINE)]
 Verbose = Annotated[bool, option(EngineConfig, "verbose", rich_help_panel=OUTPUT)]
 Timeout = Annotated[float | None, option(EngineConfig, "timeout_s", show_default=False, rich_help_panel=ENGINE)]

@@ -19,7 +19,7 @@ from scout_context.output import write_output
 from scout_context.project_config import CONFIG_FILE
 from scout_context.settings import Setting, settings
 
-from .config_defaults import COMMANDS, NEVER_FROM_FILE, SECTIONS, as_option, option_for
+from .config_defaults import NEVER_FROM_FILE, READERS, SECTIONS, as_option, command_at, option_for
 from .console import markup, note
 
 _HEADER = """\
@@ -55,17 +55,17 @@ def config_text(commands: Mapping[str, Command]) -> str:
         lines.append(f"\n[{table}]")
         for cls, names in fields:
             for each in map(settings(cls).__getitem__, names):
-                help_text, default = _declared(commands, each)
+                help_text, default = _declared(commands, table, each)
                 lines += textwrap.wrap(help_text, 88, initial_indent="# ", subsequent_indent="# ")
                 lines.append(f"# {each.key} =" if default is None else f"{each.key} = {json.dumps(default)}")
     return "\n".join(lines) + "\n"
 
 
-def _declared(commands: Mapping[str, Command], each: Setting) -> tuple[str, Any]:
-    """The doc and the default of the first command option that gives `each` (a setting no
-    command takes: its field's default)."""
-    for name in COMMANDS:
-        option = option_for(commands[name], each) if name in commands else None
+def _declared(commands: Mapping[str, Command], table: str, each: Setting) -> tuple[str, Any]:
+    """The doc and the default of the first option that gives `each` among the commands that
+    read `table` (a setting no command takes: its field's default)."""
+    for name in READERS[table]:
+        option = option_for(command_at(commands, name), each) if name.split()[0] in commands else None
         if option is not None:
             default = as_option(each, option.default)
             return _whole(each.doc), list(default or ()) if each.kind is tuple else default

@@ -20,7 +20,7 @@ from scout_context.errors import ScoutError
 from .ask import ask_command
 from .batch import batch_command
 from .chat import chat_command
-from .config_defaults import COMMANDS, ProjectDefaults, trace_origins
+from .config_defaults import COMMANDS, ProjectDefaults, command_at, trace_origins
 from .console import err_console, markup
 from .engine import engine_app
 from .init import init_command
@@ -100,8 +100,8 @@ def _command() -> TyperGroup:
                 groups.append(sub)
             if isinstance(sub, TyperGroup | TyperCommand):
                 sub.params.append(quiet)
-    for name in COMMANDS:
-        trace_origins(root.commands[name])
+    for path in COMMANDS:
+        trace_origins(command_at(root.commands, path))
     return root
 
 

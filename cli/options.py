@@ -8,7 +8,7 @@ from typing import Annotated, cast
 import typer
 
 from scout_context.pack.arrange import LAYOUTS, Layout
-from scout_context.pack.options import PackOptions
+from scout_context.pack.options import PackOptions, Presentation
 from scout_context.pack.styles import STYLES
 from scout_context.sources.defaults import DEFAULT_MAX_FILE_BYTES, describe
 
@@ -36,15 +36,7 @@ Question = Annotated[
         rich_help_panel=FITTING,
     ),
 ]
-LayoutOption = Annotated[
-    str,
-    typer.Option(
-        "--layout",
-        metavar=choices(LAYOUTS),
-        rich_help_panel=FITTING,
-        help="stable: the corpus does not depend on the question (prefix caching pays across questions), a short tail quotes the lines that match the question, then asks it; edges: the most relevant chunks at the start and the end, the question before and after.",
-    ),
-]
+LayoutOption = Annotated[str, option(Presentation, "layout", metavar=choices(LAYOUTS), rich_help_panel=FITTING)]
 NoFit = Annotated[
     bool,
     typer.Option(
@@ -86,11 +78,12 @@ def pack_options(
 
 StyleOption = Annotated[
     str,
-    typer.Option(
-        "--style",
+    option(
+        Presentation,
+        "style",
+        more=f"{'; '.join(f'{s.name}: {s.help}' for s in STYLES.values())}.",
         metavar=choices(STYLES),
         rich_help_panel=OUTPUT,
-        help=f"How the pack is written: {'; '.join(f'{s.name}: {s.help}' for s in STYLES.values())}. Counts are exact in each.",
     ),
 ]
 

@@ -10,22 +10,24 @@ or Dependabot, which gets no secrets) into a notice and exit 0.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from scout_context.engine.config import EngineConfig
 from scout_context.engine.registry import open_engine
 from scout_context.errors import PublishError, ScoutError, UsageError
 from scout_context.output import write_output
 from scout_context.store import Store
 from scout_context.tasks.github import GITHUB_TIMEOUT_S, Actions, GitHub
-from scout_context.tasks.pr import PullRequest, summarize_pr
+from scout_context.tasks.pr import PullRequest, base_engine, summarize_pr
 from scout_context.tasks.pr_report import MARKER, Report, as_json, render_markdown
 
+from .config_defaults import SECTIONS, not_given
 from .console import err_console, inert, json_text, markup
-from .engine_options import MaxTokens, Temperature, Timeout, Verbose, sampling_config
+from .engine_options import MaxTokens, System, Temperature, Timeout, Verbose, sampling_config
 from .help_text import ACTIONS, CACHE, ENGINES, teaches
 from .option_sets import EngineChoice, HardwareChoice, with_option_sets
 from .options import Exclude, Include, pack_options
@@ -97,6 +99,7 @@ def pr_command(
     timeout: Timeout = None,
     verbose: Verbose = False,
     hardware: HardwareChoice = HardwareChoice(),
+    system: System = None,
 ) -> None:
     """Summarize a pull request: the diff against the merge base, with the code around it.
 
@@ -114,6 +117,11 @@ def pr_command(
     base = base or (pull.get("base") or {}).get("sha")
     if not base:
         raise UsageError("--base is required outside a GitHub pull request event")
+    notes: list[str] = []
+    from_base = base_engine(repository, base, SECTIONS["engine"], notes)  # the trusted side's
+    config = replace(config, **not_given(EngineConfig, from_base))
+    for line in notes:
+        _log(line)
     number = number or pull.get("number")
     if step_summary and not actions.step_summary:
         raise UsageError("--step-summary needs GITHUB_STEP_SUMMARY (set by GitHub Actions)")
@@ -146,7 +154,7 @@ def pr_command(
             result = summarize_pr(
                 repository, base, head or (pull.get("head") or {}).get("sha") or "HEAD", engine=llm, store=store,
                 sampling=sampling_config(max_tokens, temperature), pull_request=request, github=github,
-                options=pack_options(include, exclude, False, False, False), budget=budget,
+                options=pack_options(include, exclude, False, False, False), budget=budget, system=system,
                 blob_url=f"{actions.server_url}/{actions.repository}/blob" if actions.repository else "", log=_log,
             )  # fmt: skip
         finally:

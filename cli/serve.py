@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shlex
 import signal
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -20,14 +19,17 @@ from scout_context.engine.config import EngineConfig
 from scout_context.engine.registry import open_engine
 from scout_context.engine.server_launch import server_launch
 from scout_context.engine.server_state import DEFAULT_PORT, clear_state
+from scout_context.pack.options import PackOptions
+from scout_context.sources.spec import SourceSpec
 from scout_context.store import Store
 from scout_context.tasks.ask import prime
 
 from .console import err_console, markup, note, print_json
-from .engine_options import MaxModelLen, Model, Verbose, engine_config
+from .engine_options import MaxModelLen, Model, System, Verbose, engine_config
 from .help_text import CACHE, ENGINES, teaches
 from .option_sets import HardwareChoice, with_option_sets
 from .options import Exclude, Include, JsonOutput, pack_options
+from .sources import resolve_sources
 
 serve_app = typer.Typer(
     help="A local vLLM server that keeps the model and its prefix cache between commands: "
@@ -55,9 +57,11 @@ SomePort = Annotated[
 @with_option_sets
 def start_command(
     sources: Annotated[
-        list[Path] | None,
+        list[str] | None,
         typer.Argument(
-            help="Sources whose prefix to compute now, as `ask --layout stable` lays them out.", show_default=False
+            help="Sources whose prefix to compute now (folders, files, remote repositories: as for ask), laid out "
+            "as `ask --layout stable` lays them out.",
+            show_default=False,
         ),
     ] = None,
     model: Model = None,
@@ -87,6 +91,7 @@ def start_command(
         bool, typer.Option("--dry-run", help="Print the server's command and environment and start nothing.")
     ] = False,
     hardware: HardwareChoice = HardwareChoice(),
+    system: System = None,
 ) -> None:
     """Start vLLM's OpenAI-compatible server with the embedded engine's settings (prefix
     caching and cached-token reports on); its log is kept in the cache folder.
@@ -102,14 +107,22 @@ def start_command(
         env = {name: value for name, value in launch.env.items() if name != "VLLM_API_KEY"}
         print_json({"command": shlex.join(launch.argv), "argv": launch.argv, "env": env})
         return
+    specs = resolve_sources(sources) if sources else []  # a source that cannot be read stops before the server
     started = server.start(config, host, port, api_key, note=note)
     state = started.state
     note(
         f"{state.served_model} answers at {state.url}/v1 (pid {state.pid}, started in {started.seconds:.0f} s; log {state.log})"
     )
     try:
-        if sources:
-            _prime(state.url, state.served_model, api_key, sources, include, exclude)
+        if specs:
+            _prime(
+                state.url,
+                state.served_model,
+                api_key,
+                specs,
+                pack_options(include, exclude, False, False, False),
+                system,
+            )
     except BaseException:
         server.terminate(state, started.process)
         raise
@@ -146,13 +159,14 @@ def stop_command(port: SomePort = None) -> None:
     note(f"stopped {state.served_model} at {state.url} (pid {state.pid})")
 
 
-def _prime(url: str, served: str, api_key: str | None, sources: list[Path], include: Any, exclude: Any) -> None:
+def _prime(
+    url: str, served: str, api_key: str | None, sources: list[SourceSpec], options: PackOptions, system: str | None
+) -> None:
+    """Compute the prefix that `ask --layout stable [--system TEXT]` questions over `sources` share."""
     engine = open_engine(EngineConfig(backend="openai", base_url=url, model=served, api_key=api_key))
     store = Store()
     try:
-        generation = prime(
-            sources, engine=engine, store=store, options=pack_options(include, exclude, False, False, False)
-        )
+        generation = prime(sources, engine=engine, store=store, options=options, system=system)
     finally:
         store.close()
         engine.close()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
-from .settings import Setting, settings
+from .settings import Setting, by_key, settings
 
 CONFIG_FILE = ".scout-context.toml"
 Fields = tuple[tuple[type, tuple[str, ...]], ...]
@@ -37,19 +37,38 @@ _CHECKS: dict[type, tuple[Callable[[Any], bool], str]] = {
 }
 
 
-def read_table(read: Callable[[str], bytes | None], table: str, fields: Fields, at: str = "") -> dict[str, Any]:
+def read_table(
+    read: Callable[[str], bytes | None],
+    table: str,
+    fields: Fields,
+    at: str = "",
+    *,
+    given: bool = False,
+    notes: list[str] | None = None,
+) -> dict[str, Any]:
     """The values of the fields `fields` from the table `table`, by field name (the field's
-    default where a key is missing, all defaults when no file has the table). `read(name)`
-    gives a file's bytes or None when it is missing; `at` ends the file's name in messages
+    default where a key is missing, all defaults when no file has the table; with `given`,
+    only the keys the table gives). A former key is read as its field's, with a warning in
+    `notes`. `read(name)` gives
+    a file's bytes or None when it is missing; `at` ends the file's name in messages
     (" at 1a2b3c4d5e6f")."""
     found, where = _find(read, table, at)
     if not isinstance(found, dict):
         raise UsageError(f"{where} must be a table")
     chosen = [settings(cls)[name] for cls, names in fields for name in names]
-    known = [each.key for each in chosen]
-    if unknown := set(found) - set(known):
-        raise UsageError(f"{where}: unknown settings {', '.join(sorted(unknown))} (known: {', '.join(known)})")
-    return {each.name: _value(found, each, where) for each in chosen}
+    keys = by_key(chosen)
+    if unknown := set(found) - set(keys):
+        known = ", ".join(each.key for each in chosen)
+        raise UsageError(f"{where}: unknown settings {', '.join(sorted(unknown))} (known: {known})")
+    values = {} if given else {each.name: each.default for each in chosen}
+    for key, value in found.items():
+        each = keys[key]
+        if key == each.former and each.key in found:
+            raise UsageError(f"{where}: gives both {each.former} and {each.key}: keep {each.key}")
+        if key == each.former and notes is not None:
+            notes.append(each.renamed(where))
+        values[each.name] = checked(value, each, f"{where}: {key}")
+    return values
 
 
 def _find(read: Callable[[str], bytes | None], table: str, at: str) -> tuple[object, str]:
@@ -67,12 +86,6 @@ def _find(read: Callable[[str], bytes | None], table: str, at: str) -> tuple[obj
         if found:
             return found, f"[{'.'.join(keys)}] in {name}{at}"
     return {}, ""
-
-
-def _value(table: dict[str, Any], each: Setting, where: str) -> Any:
-    if each.key not in table:
-        return each.default
-    return checked(table[each.key], each, f"{where}: {each.key}")
 
 
 def checked(value: Any, each: Setting, where: str) -> Any:
@@ -93,6 +106,8 @@ class Found:
     value: Any
     where: str
     """The file and the key's line: ".scout-context.toml:3"."""
+    note: str = ""
+    """A warning for the reader, when the key is a former one (`Setting.renamed`)."""
 
 
 def find_config(folder: Path) -> tuple[Path, tuple[str, ...]] | None:
@@ -146,16 +161,19 @@ def read_tables(
             raise UsageError(f"{lines.at((name,))}: unknown table [{name}] (known: {known})")
         if not isinstance(table, dict):
             raise UsageError(f"{lines.at((name,))}: {name} must be a table")
-        chosen = {each.key: each for cls, names in tables[name] for each in map(settings(cls).get, names) if each}
-        read[name] = []
+        fields = [each for cls, names in tables[name] for each in map(settings(cls).get, names) if each]
+        chosen, read[name] = by_key(fields), []
         for key, value in table.items():
             at, known = lines.at((name,), key), key.replace("-", "_")
             each = chosen.get(known)
             if known in never:
                 raise UsageError(f"{at}: [{name}] {key} is never read from a file: {never[known]}")
             if each is None:
-                raise UsageError(f"{at}: [{name}] unknown key {key!r} (known: {', '.join(chosen)})")
-            read[name].append(Found(each, checked(value, each, f"{at}: [{name}] {key}"), at))
+                raise UsageError(f"{at}: [{name}] unknown key {key!r} (known: {', '.join(f.key for f in fields)})")
+            if known == each.former and any(k.replace("-", "_") == each.key for k in table):
+                raise UsageError(f"{at}: [{name}] gives both {each.former} and {each.key}: keep {each.key}")
+            note = each.renamed(at) if known == each.former else ""
+            read[name].append(Found(each, checked(value, each, f"{at}: [{name}] {key}"), at, note))
     return read
 
 

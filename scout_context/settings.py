@@ -5,8 +5,10 @@ example (`tasks/jobs.py`, `tasks/job_values.py`) and the `.scout-context.toml` t
 (`project_config.py`) are all built from `settings(cls)`, so a setting's name, default,
 type, bounds and help are written in one place: a field with a doc is a setting. A field's doc is read from the class's source (as vLLM does for its
 config dataclasses); what only one surface needs goes in `setting(...)`'s metadata: the
-CLI flag when it is not `--field-name`, the key in files when it is not the field's name,
-and the smallest value allowed.
+CLI flag when it is not `--field-name`, the smallest value allowed, and the key that files
+used before it took the option's name (`former`, still read, with a warning). The key in
+files is always the option's name: `--max-file-size` is `max_file_size`, `--no-redact` is
+`redact`.
 
 A doc is written for users: its first sentence says what the setting is (the example job
 file's comment), the whole doc is the option's `--help`. Where to add a setting: a field
@@ -23,6 +25,7 @@ import re
 import textwrap
 import types
 import typing
+from collections.abc import Iterable
 from dataclasses import MISSING, dataclass, field, fields
 from functools import cache
 from typing import Any
@@ -45,7 +48,9 @@ class Setting:
     flag: str
     """The CLI option: `--field-name` unless the field says otherwise."""
     key: str
-    """The key in job files and configuration files: the field's name unless it says otherwise."""
+    """The key in job files and configuration files: the flag's name, `-` as `_`, without `no-`."""
+    former: str
+    """The key files used before `key` ("" when none): still read, with a warning (`renamed`)."""
     minimum: float | None
     """The smallest value accepted, for numbers."""
     env: str
@@ -58,18 +63,27 @@ class Setting:
         word = first.split(" ", 1)[0]
         return first if len(word) > 1 and word.isupper() else first[:1].lower() + first[1:]  # "KV cache" stays
 
+    def renamed(self, where: str) -> str:
+        """The warning for a file that uses the former key, at `where` ("jobs.yaml:3")."""
+        return f"{where}: {self.former} is now {self.key}, the option's name (the old key still works, for now)"
+
+
+def by_key(chosen: Iterable[Setting]) -> dict[str, Setting]:
+    """The settings `chosen` by the keys files may use for them: each key and each former key."""
+    return {key: each for each in chosen for key in (each.key, each.former) if key}
+
 
 def setting(
     default: Any = MISSING,
     *,
     flag: str = "",
-    key: str = "",
     minimum: float | None = None,
     env: str = "",
+    former: str = "",
     repr: bool = True,
 ) -> Any:
     """A dataclass field with what the surfaces need besides its name, type and doc."""
-    metadata = {"flag": flag, "key": key, "minimum": minimum, "env": env}
+    metadata = {"flag": flag, "minimum": minimum, "env": env, "former": former}
     return field(default=default, repr=repr, metadata=metadata)
 
 
@@ -83,13 +97,15 @@ def settings(cls: type) -> dict[str, Setting]:
         if each.name not in docs:
             continue
         meta = each.metadata
+        flag = meta.get("flag") or "--" + each.name.replace("_", "-")
         found[each.name] = Setting(
             name=each.name,
             doc=docs[each.name],
             kind=_kind(hints[each.name]),
             default=each.default,
-            flag=meta.get("flag") or "--" + each.name.replace("_", "-"),
-            key=meta.get("key") or each.name,
+            flag=flag,
+            key=flag.removeprefix("--").removeprefix("no-").replace("-", "_"),
+            former=meta.get("former", ""),
             minimum=meta.get("minimum"),
             env=meta.get("env", ""),
         )

@@ -124,7 +124,7 @@ jobs:
     output: out/again.json
 """
 
-REMOTE = "engine:\n  backend: openai\n  base_url: http://127.0.0.1:9\n  concurrency: 2\n"
+REMOTE = "engine:\n  engine: openai\n  base_url: http://127.0.0.1:9\n  concurrency: 2\n"
 
 
 @pytest.fixture
@@ -455,7 +455,7 @@ def test_the_command_against_a_server_prints_one_json_object(tmp_path: Path, vll
     monkeypatch.setenv("SCOUT_API_KEY", KEY)
     body = SHOP_JOBS.replace(
         "engine:\n",
-        f"engine:\n  backend: openai\n  base_url: http://127.0.0.1:{vllm_server.server_port}/v1\n  model: {SCOUT}\n",
+        f"engine:\n  engine: openai\n  base_url: http://127.0.0.1:{vllm_server.server_port}/v1\n  model: {SCOUT}\n",
     )
     jobs = job_yaml(tmp_path, body)
     runner = CliRunner()

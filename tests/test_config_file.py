@@ -78,9 +78,10 @@ def test_init_writes_every_key_at_the_commands_default_and_never_overwrites(tmp_
             "redact": True,
             "compress": False,
             "max_file_size": DEFAULT_MAX_FILE_BYTES,
+            "style": "xml",
         },
-        "ask": {"max_tokens": ASK_MAX_TOKENS, "temperature": 0.0},
-        "engine": {"backend": "auto", "limit_images": 5},
+        "ask": {"max_tokens": ASK_MAX_TOKENS, "temperature": 0.0, "layout": "edges"},
+        "engine": {"engine": "auto", "images": 5},
     }
     # Read back, it changes nothing: the engine's settings are those without it.
     with_file = run("ask", str(EXAMPLE), "q", "--dry-run", cwd=tmp_path)
@@ -120,3 +121,57 @@ def test_the_table_in_the_git_roots_pyproject_is_read(tmp_path: Path) -> None:
     proc = run("pack", str(EXAMPLE), "--json", "--verbose", cwd=below)
     assert packed(proc) == []
     assert "from ../pyproject.toml:5" in proc.stderr
+
+
+def test_a_former_key_still_works_with_one_warning_naming_the_new_one(tmp_path: Path) -> None:
+    config = tmp_path / ".scout-context.toml"
+    config.write_text("[engine]\ntimeout_s = 7\nlimit_images = 2\n")
+    proc = run("ask", str(EXAMPLE), "q", "--dry-run", "--verbose", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    said = " ".join(proc.stderr.split())
+    assert ".scout-context.toml:2: timeout_s is now timeout, the option's name" in said
+    assert ".scout-context.toml:3: limit_images is now images, the option's name" in said
+    assert "--timeout = 7.0 from .scout-context.toml:2" in said and "--images = 2 from .scout-context.toml:3" in said
+    config.write_text("[engine]\nimages = 2\nlimit_images = 3\n")
+    both = run("ask", str(EXAMPLE), "q", "--dry-run", cwd=tmp_path)
+    assert both.returncode == 2 and "gives both limit_images and images: keep images" in one_line(both)
+
+
+def test_layout_and_style_are_keys_and_each_table_configures_its_own_commands(tmp_path: Path) -> None:
+    (tmp_path / ".scout-context.toml").write_text('[pack]\nstyle = "markdown"\n\n[ask]\nlayout = "stable"\n')
+    packing = run("pack", str(EXAMPLE), "--verbose", cwd=tmp_path)
+    assert packing.returncode == 0, packing.stderr
+    assert "--style = 'markdown' from .scout-context.toml:2" in packing.stderr
+    assert "--layout" not in packing.stderr  # [ask] is the questions': pack keeps its own default
+    assert "<document" not in packing.stdout and "```" in packing.stdout
+    asking = run("ask", str(EXAMPLE), "q", "--dry-run", "--verbose", cwd=tmp_path)
+    assert "--layout = 'stable' from .scout-context.toml:5" in asking.stderr
+    assert "--style = 'markdown' from .scout-context.toml:2" in asking.stderr
+
+
+def test_serve_start_takes_the_engine_and_ask_tables(tmp_path: Path) -> None:
+    (tmp_path / ".scout-context.toml").write_text('[ask]\nsystem = "Be terse."\n\n[engine]\nmax_model_len = 4096\n')
+    proc = run("serve", "start", "--dry-run", "--verbose", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "--max-model-len 4096" in json.loads(proc.stdout)["command"]
+    said = " ".join(proc.stderr.split())
+    assert "--max-model-len = 4096 from .scout-context.toml:5" in said
+    assert "--system = 'Be terse.' from .scout-context.toml:2" in said
+
+
+def test_batch_takes_the_engine_table_under_its_job_files_own_keys(tmp_path: Path) -> None:
+    (tmp_path / ".scout-context.toml").write_text('[engine]\nmodel = "/nowhere/from-file"\n')
+    (tmp_path / "src").mkdir()
+    jobs = tmp_path / "jobs.yaml"
+    body = (
+        "{engine}corpora:\n  c:\n    sources: [src]\njobs:\n  - {{name: j, corpus: c, questions: [q], output: r.md}}\n"
+    )
+    jobs.write_text(body.format(engine=""))
+    from_file = run("batch", str(jobs), cwd=tmp_path)
+    assert from_file.returncode == 7 and "no model '/nowhere/from-file'" in from_file.stderr
+    jobs.write_text(body.format(engine="engine:\n  model: /nowhere/from-job\n"))
+    from_job = run("batch", str(jobs), cwd=tmp_path)
+    assert from_job.returncode == 7 and "no model '/nowhere/from-job'" in from_job.stderr
+    jobs.write_text(body.format(engine=""))
+    from_env = run("batch", str(jobs), cwd=tmp_path, SCOUT_MODEL="/nowhere/from-env")
+    assert "no model '/nowhere/from-env'" in from_env.stderr  # the environment beats the file

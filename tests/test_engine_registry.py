@@ -1,4 +1,4 @@
-"""The registry is the one list of backends: `--engine` and a job file's `backend:` take its
+"""The registry is the one list of backends: `--engine` and a job file's `engine:` key take its
 names or `auto` (the config's default), and it opens each without starting anything."""
 
 from __future__ import annotations

@@ -312,7 +312,7 @@ def test_the_key_in_the_address_is_never_shown(engine_server, tmp_path: Path) ->
 def test_batch_gives_up_on_a_silent_engine_after_the_timeout(engine_server, tmp_path: Path) -> None:
     engine_server.replies["/v1/completions"] = stalled_stream  # type: ignore[attr-defined]
     write(tmp_path, {"src/settings.py": "TIMEOUT = 5\n", "jobs.yaml": (
-        f"engine:\n  backend: openai\n  base_url: http://127.0.0.1:{engine_server.server_port}/v1\n"
+        f"engine:\n  engine: openai\n  base_url: http://127.0.0.1:{engine_server.server_port}/v1\n"
         "corpora:\n  code:\n    sources: [src]\n"
         "jobs:\n  - name: facts\n    corpus: code\n    questions: [\"What is TIMEOUT?\"]\n    output: out/facts.md\n"
     )})  # fmt: skip

@@ -184,7 +184,7 @@ def test_a_folder_as_output_is_one_line(tmp_path: Path) -> None:
 def remote(vllm_server, monkeypatch: pytest.MonkeyPatch) -> str:
     """The engine section for the local fake vLLM server."""
     monkeypatch.setenv("SCOUT_API_KEY", KEY)
-    return f"engine:\n  backend: openai\n  base_url: http://127.0.0.1:{vllm_server.server_port}/v1\n  model: {SCOUT}\n"
+    return f"engine:\n  engine: openai\n  base_url: http://127.0.0.1:{vllm_server.server_port}/v1\n  model: {SCOUT}\n"
 
 
 def shop_in(folder: Path) -> Path:

@@ -316,3 +316,20 @@ def test_the_example_workflow_runs_the_bot_with_full_history_and_secrets() -> No
         and "SCOUT_API_KEY: ${{ secrets.SCOUT_API_KEY }}" in workflow
     )
     assert "run: scout-context pr --engine openai --comment --soft-fail" in workflow
+
+
+def test_the_engine_table_is_read_from_the_base_commit_never_the_head(pr_repo, tmp_path: Path) -> None:
+    """`[engine]` of the base commit's configuration file configures the engine (a former key
+    with its warning); the pull request's own file never does; the command line beats both."""
+    for branch, model in (("feature", "/nowhere/from-head"), ("main", "/nowhere/from-base")):
+        git(pr_repo, "checkout", "-q", branch)
+        write(pr_repo, {".scout-context.toml": f'[engine]\nbackend = "vllm"\nmodel = "{model}"\n'})
+        git(pr_repo, "add", "-A")
+        git(pr_repo, "commit", "-qm", f"config on {branch}")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("GITHUB_", "SCOUT_BASE", "SCOUT_API", "SCOUT_MODEL"))}  # fmt: skip
+    base = run("--base", "main", "--head", "feature", env=env, cwd=pr_repo)
+    said = " ".join(base.stderr.split())
+    assert base.returncode == 7 and "no model '/nowhere/from-base'" in said and "from-head" not in said
+    assert "[engine] in .scout-context.toml at " in said and "backend is now engine, the option's name" in said
+    given = run("--base", "main", "--head", "feature", "--model", "/nowhere/from-cli", env=env, cwd=pr_repo)
+    assert given.returncode == 7 and "no model '/nowhere/from-cli'" in given.stderr

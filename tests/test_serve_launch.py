@@ -89,7 +89,7 @@ def test_the_commands_default_to_auto_and_job_files_accept_it(tmp_path: Path) ->
         "corpora:\n  c:\n    sources: [src]\njobs:\n  - name: j\n    corpus: c\n    questions:\n      - Why\n    output: out.md\n"
     )
     assert load_job_file(jobs).engine.backend == AUTO
-    assert "backend: auto" in EXAMPLE
+    assert "engine: auto" in EXAMPLE
 
 
 def test_a_server_that_exits_while_starting_is_named_by_its_reason() -> None:

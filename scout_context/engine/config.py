@@ -28,7 +28,9 @@ AUTO = "auto"  # the backend: a running `scout-context serve` for the model, els
 class EngineConfig:
     """Every knob of both backends; the embedded backend turns it into `vllm.LLM` arguments."""
 
-    backend: str = setting(AUTO, flag="--engine")  # AUTO or a name in `registry.BACKENDS`, which says what each is
+    backend: str = setting(
+        AUTO, flag="--engine", former="backend"
+    )  # AUTO or a name in `registry.BACKENDS`, which says what each is
     """The engine that runs the model."""
     model: str | None = setting(None, env="SCOUT_MODEL")
     """A known model, a Hugging Face id or a model folder; with the openai engine, the served model id. `scout-context models`
@@ -40,7 +42,7 @@ class EngineConfig:
     gpus: int | None = setting(None, minimum=0)
     """The number of GPUs to run on, in all (default: the CUDA devices torch sees, else the CPU); with --gpu-memory, a
     machine that is not this one, to plan for it (0: the CPU)."""
-    gpu_memory_gib: float | None = setting(None, flag="--gpu-memory", key="gpu_memory", minimum=1.0)
+    gpu_memory_gib: float | None = setting(None, flag="--gpu-memory", minimum=1.0)
     """Each GPU's memory in GiB as CUDA reports it (79.18 on an H100 80GB, 139.8 on an H200), with --gpus."""
     dtype: str = "float32"
     kv_cache_dtype: str = setting("auto", flag="--kv-cache-dtype")
@@ -58,7 +60,7 @@ class EngineConfig:
     max_num_seqs: int = 16
     """Requests run at once. vLLM keeps host buffers of max_num_seqs x max_model_len x 5
     bytes (its default of 256 to 1024 sequences needs 13 to 53 GB of RAM at 10M tokens)."""
-    limit_images: int = setting(5, flag="--images", minimum=0)
+    limit_images: int = setting(5, flag="--images", minimum=0, former="limit_images")
     """Most images to attach when the model reads images (Llama 4 Scout does; the rest are listed as skipped)."""
     attn_temperature_tuning: bool | None = None
     """None: vLLM's rule (on when max_model_len > 32768); True/False forces it."""
@@ -72,7 +74,7 @@ class EngineConfig:
     base_url: str | None = setting(None, env="SCOUT_BASE_URL")
     """The remote server, such as http://gpu-box:8000/v1 (SCOUT_BASE_URL; the key comes from SCOUT_API_KEY)."""
     api_key: str | None = field(default=None, repr=False)
-    timeout_s: float = setting(600.0, flag="--timeout", minimum=0.1, env="SCOUT_TIMEOUT")
+    timeout_s: float = setting(600.0, flag="--timeout", minimum=0.1, env="SCOUT_TIMEOUT", former="timeout_s")
     """With the openai engine: the longest wait, in seconds, for the server's next bytes, not a limit on
     the whole answer (SCOUT_TIMEOUT; default 600, since a long answer streams for minutes and a
     million-token prompt can take minutes before its first token). GitHub's API waits at most 30 s."""

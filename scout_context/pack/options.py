@@ -1,4 +1,5 @@
-"""Everything that changes what a pack contains, in one place."""
+"""Everything that changes what a pack contains, in one place (`PackOptions`); and how a pack
+is laid out and written (`Presentation`), which changes no analysis."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ class PackOptions:
     """Replace values that look like credentials. --no-redact keeps them."""
     compress: bool = False
     """Keep signatures and docstrings, drop function bodies."""
-    max_file_bytes: int = setting(DEFAULT_MAX_FILE_BYTES, flag="--max-file-size", key="max_file_size", minimum=1)
+    max_file_bytes: int = setting(DEFAULT_MAX_FILE_BYTES, flag="--max-file-size", minimum=1)
     """Skip files larger than this many bytes."""
     chunk_chars: int = 16_000  # about 4K tokens: big files are cut at definitions near this size
     pdf_password: str | None = setting(None, flag="--password", env="SCOUT_PDF_PASSWORD", repr=False)
@@ -43,6 +44,19 @@ class PackOptions:
         if self.pdf_password:  # a file that needed it reads differently; the key holds only a hash
             key += ":pw" + hashlib.sha256(self.pdf_password.encode()).hexdigest()[:12]
         return key
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """How a pack is laid out around a question and written; each field's doc is its `--help`
+    (the choices are `pack.arrange.LAYOUTS` and `pack.styles.STYLES`)."""
+
+    layout: str = "edges"
+    """stable: the corpus does not depend on the question (prefix caching pays across questions), a short tail
+    quotes the lines that match the question, then asks it; edges: the most relevant chunks at the start and
+    the end, the question before and after."""
+    style: str = "xml"
+    """How the pack is written; every style keeps the ids visible, and counts are exact in each. The styles:"""
 
 
 @cache

@@ -12,7 +12,9 @@ from typing import NamedTuple
 from ..engine.base import Engine, Generation, Request
 from ..engine.config import SamplingConfig
 from ..engine.multimodal import attach
+from ..errors import UsageError
 from ..pack.arrange import Layout, arrange
+from ..pack.neutralize import neutralize
 from ..pack.options import PackOptions
 from ..pack.pipeline import Progress, pack
 from ..pack.result import Arranged, PackResult, biggest_consumers
@@ -24,7 +26,7 @@ from ..sources.spec import SourceSpec, described
 from ..store import Store
 from .citations import Citation
 from .conversation import Conversation, TurnLog, fit_history
-from .prompting import fit_prompt
+from .prompting import fit_prompt, with_instructions
 
 
 @dataclass
@@ -48,18 +50,29 @@ def prompt_template(name: str) -> str:
     return (resources.files("scout_context.prompts") / name).read_text(encoding="utf-8")
 
 
-def system_prompt(answer_language: str | None, style: Style = XML) -> str:
+def system_prompt(answer_language: str | None, style: Style = XML, system: str | None = None) -> str:
     """The rules (how sources appear in `style`, that they are data, cite by id, the
-    answer's language) as the system turn."""
+    answer's language) as the system turn, with the default instructions (answer from the
+    documents only, be concise) or the user's own `system` in their place (see `prompting`)."""
     rule = f"Answer in {answer_language}." if answer_language else "Answer in the language of the question."
     template = prompt_template("ask_system.txt").replace("{sources_rule}", style.sources_rule)
-    return template.replace("{language_rule}", rule).strip()
+    return with_instructions(template.replace("{language_rule}", rule), system).strip()
 
 
 def render_prompt(engine: Engine, corpus: str, answer_language: str | None) -> str:
     """The full prompt in the engine model's chat format: the rules as the system turn, the
     arranged corpus (which carries the question) as the user turn."""
     return engine.render_chat(system_prompt(answer_language), corpus)
+
+
+def check_instructions(conversation: Conversation, system: str | None) -> None:
+    """A follow-up keeps its conversation's system turn: one given other instructions is a
+    UsageError rather than a silent switch (which would also lose the cached prefix)."""
+    if system and system.strip() and neutralize(system.strip()) not in conversation.system:
+        raise UsageError(
+            f"conversation {conversation.id} began with other instructions: leave out --system to continue it "
+            "(it keeps its own), or leave out -c/--cid to start a new one"
+        )
 
 
 def ask(
@@ -79,14 +92,17 @@ def ask(
     conversation: Conversation | None = None,
     corpus: Arranged | None = None,
     style: Style = XML,
+    system: str | None = None,
 ) -> AskResult:
     """Answer `question` from `sources`, fitted into the engine's context less the answer's
     reserve, the sources written in `style` (xml unless told: the other styles keep ids
     visible too, and the system turn says where), as the first turn of a new conversation. Raises ContextTooLarge when it cannot
     fit (or `fit_to_budget` is off). With `conversation`, the question is its next turn
     instead: its corpus, layout and language are the first turn's (`corpus` is that corpus
-    arranged, where the caller still has it; see `_follow_up`)."""
+    arranged, where the caller still has it; see `_follow_up`). `system`: the user's own
+    instructions (see `system_prompt`); a follow-up keeps its conversation's (`check_instructions`)."""
     if conversation is not None:
+        check_instructions(conversation, system)
         return _follow_up(
             sources, question, conversation, engine, store, options, sampling, corpus, progress, on_text, command, style
         )
@@ -107,10 +123,11 @@ def ask(
         engine.image_tokens(images),
         store,
         style,
+        system,
     )
     arranged, prompt, prompt_tokens = fitted.arranged, fitted.prompt, fitted.tokens
-    system, kept = system_prompt(answer_language, style), [described(spec) for spec in sources]
-    conversation = Conversation(kept, engine.model_name, layout, system, fitted.corpus, question, fitted.budget).start(
+    turn, kept = system_prompt(answer_language, style, system), [described(spec) for spec in sources]
+    conversation = Conversation(kept, engine.model_name, layout, turn, fitted.corpus, question, fitted.budget).start(
         store, sources
     )
 
@@ -179,14 +196,18 @@ ASK_MAX_TOKENS = 512
 """`ask`'s default answer reserve: what `prime` fits for, so its prefix is the one `ask` sends."""
 
 
-def prime(sources: Sequence[SourceSpec], *, engine: Engine, store: Store, options: PackOptions) -> Generation:
+def prime(
+    sources: Sequence[SourceSpec], *, engine: Engine, store: Store, options: PackOptions, system: str | None = None
+) -> Generation:
     """Put the prefix that `ask --layout stable` questions over `sources` share into the
     engine's prefix cache: the prompt `ask` would send (for a neutral question, with the
-    default answer reserve), answered with one token. Only the tail differs from a real
-    question's prompt, so the corpus before it is computed once, here."""
+    default answer reserve and the user's own instructions `system`, which the system turn
+    holds), answered with one token. Only the tail differs from a real question's prompt, so
+    the corpus before it is computed once, here."""
     packed = pack(sources, options, store=store)
     reserve = SamplingConfig(max_tokens=ASK_MAX_TOKENS)
-    prompt = _fitted_prompt(packed, PRIME_QUESTION, engine, reserve, "stable", True, None, 0, store).prompt
+    fitted = _fitted_prompt(packed, PRIME_QUESTION, engine, reserve, "stable", True, None, 0, store, system=system)
+    prompt = fitted.prompt
     return engine.generate([Request(prompt)], SamplingConfig(max_tokens=1))[0]
 
 
@@ -209,6 +230,7 @@ def _fitted_prompt(
     image_tokens: int,
     store: Store | None = None,
     style: Style = XML,
+    system: str | None = None,
 ) -> _Fitted:
     """The arranged pack and its rendered prompt for this engine (see `prompting`). Attached
     images take `image_tokens` of the context besides the text. The budget bounds the xml
@@ -225,7 +247,7 @@ def _fitted_prompt(
 
     fitted = fit_prompt(
         engine,
-        system_prompt(answer_language, style),
+        system_prompt(answer_language, style, system),
         corpus,
         sampling.max_tokens,
         images=image_tokens,

@@ -32,6 +32,8 @@ from ..errors import ScoutError, UsageError
 from ..pack.arrange import arrange
 from ..pack.pipeline import pack
 from ..pack.result import Arranged, biggest_consumers
+from ..sources.remote import Remote, fetch
+from ..sources.spec import Checkout, described
 from ..store import Store, StoredAnswer
 from ..tokens import scout_tokenizer
 from .ask import system_prompt
@@ -183,8 +185,9 @@ def prepare(
     by construction. The job file, its reports and `ignore` are never packed. Raises
     ContextTooLarge when no budget fits."""
     ignore_files = [job_file.path, *job_file.outputs, *ignore]
-    packed = pack(list(corpus.sources), corpus.options, store=store, ignore_files=ignore_files)
-    system = system_prompt(job_file.answer_language)
+    specs = [Checkout(*fetch(source)) if isinstance(source, Remote) else source for source in corpus.sources]
+    packed = pack(specs, corpus.options, store=store, ignore_files=ignore_files)
+    system = system_prompt(job_file.answer_language, system=job_file.system)
     count = scout_tokenizer().count
 
     def longest(room: int) -> tuple[list[Arranged], str, int]:
@@ -216,7 +219,7 @@ def prepare(
         prefix_tokens=engine.count_tokens(prefix),
         corpus_tokens=first.tokens - count(first.tail),
         chunks=first.chunks,
-        sources=[str(path) for path in corpus.sources],
+        sources=[described(spec) for spec in specs],
     )
 
 

@@ -22,6 +22,7 @@ from typing import Protocol
 from pathspec import GitIgnoreSpec
 
 from ..pack.options import PackOptions
+from ..sources.remote import Remote
 from .report_marker import is_report
 
 OUTSIDE_HINT = "run `scout-context batch --allow-outside` to allow it"
@@ -33,7 +34,7 @@ class Corpus(Protocol):
     @property
     def name(self) -> str: ...
     @property
-    def sources(self) -> tuple[Path, ...]: ...
+    def sources(self) -> tuple[Path | Remote, ...]: ...
     @property
     def options(self) -> PackOptions: ...
 
@@ -66,6 +67,8 @@ def input_at(real: str, job_path: Path, corpora: Iterable[Corpus]) -> str | None
         return "is the job file: name another output"
     for corpus in corpora:
         for source in corpus.sources:
+            if isinstance(source, Remote):
+                continue  # fetched into the cache when packed: no path of the job's folder
             root = os.path.realpath(source)
             if real == root:
                 return f"is a source of corpus {corpus.name}: name another output"

@@ -8,11 +8,12 @@ the field's doc as its comment, for the example job file.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from ..settings import Setting, settings
+from ..settings import Setting, by_key, settings
 from .yaml_lines import Map
 
 _COMMENT_COLUMN = 27
@@ -27,6 +28,8 @@ class ValueReader:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.notes: list[str] = []
+        """Warnings for the reader: former keys (`Setting.renamed`)."""
 
     def fail(self, line: int, message: str) -> JobFileError:
         return JobFileError(f"{self.path}:{line}: {message}")
@@ -38,17 +41,32 @@ class ValueReader:
         cls: type,
         names: tuple[str, ...],
         choices: dict[str, tuple[str, ...]] | None = None,
+        defaults: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The fields `names` of the settings dataclass `cls`, by field name, from the keys of
-        `spec` (the field's default where a key is missing); `choices` limits a text's values."""
-        values, choices = {}, choices or {}
+        `spec` (where a key is missing: its value in `defaults`, else the field's default);
+        `choices` limits a text's values."""
+        values, choices, defaults = {}, choices or {}, defaults or {}
         for name in names:
             each = settings(cls)[name]
+            if name in defaults:
+                each = replace(each, default=defaults[name])
+            self.rename(spec, each, where)
             if name in choices:
                 values[name] = self.choice(spec, each.key, where, choices[name], each.default)
             else:
                 values[name] = self.value(spec, each, where)
         return values
+
+    def rename(self, spec: Map, each: Setting, where: str) -> None:
+        """Read the former key of `each` as its key, with a note (both given: a mistake)."""
+        if each.former not in spec:
+            return
+        line = spec.lines[each.former]
+        if each.key in spec:
+            raise self.fail(line, f"{where}: both {each.former} and {each.key} are given: keep {each.key}")
+        spec[each.key], spec.lines[each.key] = spec.pop(each.former), spec.lines.pop(each.former)
+        self.notes.append(each.renamed(f"{self.path}:{line}"))
 
     def value(self, spec: Map, each: Setting, where: str) -> Any:
         """The value of the key of `each` as its type wants it."""
@@ -118,13 +136,16 @@ class ValueReader:
     def choice(self, spec: Map, key: str, where: str, choices: tuple[str, ...], default: str) -> str:
         value = spec.get(key, default)
         if value not in choices:
-            raise self.fail(spec.lines[key], f"{where}.{key}: expected {' or '.join(choices)}, not {value!r}")
+            # a default from elsewhere (a configuration file) is named at the table's line
+            line = spec.lines.get(key, spec.line)
+            raise self.fail(line, f"{where}.{key}: expected {' or '.join(choices)}, not {value!r}")
         return value
 
 
 def keys(*tables: tuple[type, tuple[str, ...]]) -> set[str]:
-    """The job-file keys of the fields named in `tables` ((settings dataclass, field names), ...)."""
-    return {settings(cls)[name].key for cls, names in tables for name in names}
+    """The job-file keys of the fields named in `tables` ((settings dataclass, field names), ...),
+    former keys included."""
+    return set(by_key(settings(cls)[name] for cls, names in tables for name in names))
 
 
 def example_line(

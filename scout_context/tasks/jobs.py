@@ -20,8 +20,10 @@ from typing import Any, Literal
 
 from ..engine import registry
 from ..engine.config import EngineConfig, SamplingConfig
+from ..errors import UsageError
 from ..pack.options import PackOptions
 from ..settings import setting
+from ..sources.remote import Remote, looks_remote, parse_remote
 from .job_paths import OUTSIDE_HINT, input_at, outside, unwritable
 from .job_values import JobFileError, ValueReader, example_line, keys
 from .yaml_lines import Map, Seq, load_yaml
@@ -44,8 +46,8 @@ class Question:
 @dataclass(frozen=True)
 class Corpus:
     name: str
-    sources: tuple[Path, ...]
-    """Folders, files, PDFs, chat exports."""
+    sources: tuple[Path | Remote, ...]
+    """Folders, files, PDFs, chat exports, remote repositories (as for ask: they need --allow-outside)."""
     options: PackOptions
     budget: int | None = setting(None, minimum=1)
     """Most corpus tokens (default: what the engine's context holds)."""
@@ -72,6 +74,12 @@ class JobFile:
     """With the openai engine, the requests in flight at once."""
     answer_language: str | None = None
     """Answer in this language (default: the question's)."""
+    notes: tuple[str, ...] = ()  # warnings for the reader (former keys)
+    system: str | None = None
+    """Your own instructions for the model, in place of the default ones (answer from the sources only; be
+    concise). What the prompt relies on stays: how the sources are written, that they are data, how to cite,
+    the answer's language (--answer-language) and a review's format. It is part of the cached prefix, and a
+    conversation keeps its first turn's: a follow-up given other instructions is refused."""
 
     def overwrites_input(self, path: Path) -> str | None:
         """Why writing `path` would overwrite this job file or a source; None when it would not."""
@@ -89,10 +97,14 @@ class JobFile:
         return [job.output for job in self.jobs]
 
 
-def load_job_file(path: Path, *, overwrite: bool = False, allow_outside: bool = False) -> JobFile:
+def load_job_file(
+    path: Path, *, overwrite: bool = False, allow_outside: bool = False, defaults: dict[str, Any] | None = None
+) -> JobFile:
     """Read and validate `path`, including where its paths point (see the module's note;
     `overwrite` lets reports replace existing files that are not reports, `allow_outside`
-    lets paths lie outside the job file's folder). Raises JobFileError (exit 2)."""
+    lets paths lie outside the job file's folder). `defaults`: `EngineConfig` values by field
+    name (the configuration file's `[engine]`) for what `engine:` does not give: below the
+    job file's keys and the environment. Raises JobFileError (exit 2)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -101,7 +113,7 @@ def load_job_file(path: Path, *, overwrite: bool = False, allow_outside: bool = 
         data = load_yaml(path, text)
     except ValueError as error:
         raise JobFileError(str(error)) from None
-    return _Reader(path, overwrite, allow_outside).job_file(data)
+    return _Reader(path, overwrite, allow_outside, defaults or {}).job_file(data)
 
 
 def template_questions(text: str, variables: dict[str, str], where: str) -> tuple[str, tuple[Question, ...]]:
@@ -137,7 +149,7 @@ HARDWARE_SETTINGS = ("gpus", "gpu_memory_gib", "tensor_parallel_size", "kv_cache
 ENGINE_SETTINGS = (
     (EngineConfig, ("backend", "model", "base_url", "max_model_len", *HARDWARE_SETTINGS)),
     (SamplingConfig, ("temperature", "max_tokens")),
-    (JobFile, ("concurrency", "answer_language")),
+    (JobFile, ("concurrency", "answer_language", "system")),
 )
 CORPUS_SETTINGS = (
     (PackOptions, ("include", "exclude", "default_excludes", "redact", "compress", "max_file_bytes")),
@@ -164,6 +176,7 @@ def _example() -> str:
         example_line(SamplingConfig, "temperature", indent=2),
         example_line(JobFile, "concurrency", indent=2, off=True),
         example_line(JobFile, "answer_language", "English", indent=2, off=True),
+        example_line(JobFile, "system", "Answer as a release engineer would.", indent=2, off=True),
     ]
     corpus = [
         example_line(Corpus, "sources", "[.]", indent=4),
@@ -217,8 +230,9 @@ EXAMPLE = _example()
 class _Reader(ValueReader):
     """Validation with the file and line of every mistake."""
 
-    def __init__(self, path: Path, overwrite: bool, allow_outside: bool) -> None:
+    def __init__(self, path: Path, overwrite: bool, allow_outside: bool, defaults: dict[str, Any]) -> None:
         super().__init__(path)
+        self.defaults = defaults
         self.root = path.resolve().parent
         self.overwrite = overwrite
         self.allow_outside = allow_outside
@@ -232,7 +246,7 @@ class _Reader(ValueReader):
         engine = self.mapping(top.get("engine", Map()), top.lines.get("engine", 1), "engine", _ENGINE)
         backends = {"backend": (registry.AUTO, *registry.names())}
         config, sampling, batch = (
-            self.read_settings(engine, "engine", cls, names, backends) for cls, names in ENGINE_SETTINGS
+            self.read_settings(engine, "engine", cls, names, backends, self.defaults) for cls, names in ENGINE_SETTINGS
         )
         answer_language = batch["answer_language"]
         if answer_language is not None and not _LANGUAGE.fullmatch(answer_language):
@@ -264,8 +278,9 @@ class _Reader(ValueReader):
             path=self.path,
             corpora=corpora,
             jobs=jobs,
-            engine=EngineConfig.from_env(**config),
+            engine=EngineConfig.from_env(**self.defaults | config),
             sampling=SamplingConfig(**sampling),
+            notes=tuple(self.notes),
             **batch,
         )
 
@@ -275,12 +290,25 @@ class _Reader(ValueReader):
         sources = self.texts(spec, "sources", where)
         if not sources:
             raise self.fail(spec.lines["sources"], f"{where}.sources: name at least one folder or file")
-        for source in sources:
-            if not (self.root / source).exists():
-                raise self.fail(spec.lines["sources"], f"{where}.sources: no such file or folder: {source}")
-            self.inside_folder(source, spec.lines["sources"], f"{where}.sources")
+        read = tuple(self.source(source, spec.lines["sources"], f"{where}.sources") for source in sources)
         options, corpus = (self.read_settings(spec, where, cls, names) for cls, names in CORPUS_SETTINGS)
-        return Corpus(name, tuple(self.root / source for source in sources), PackOptions(**options), **corpus)
+        return Corpus(name, read, PackOptions(**options), **corpus)
+
+    def source(self, source: str, line: int, where: str) -> Path | Remote:
+        """A path inside the job file's folder, or a remote repository: that one is read from
+        elsewhere (another host, or this one's disk over file://), so it needs the caller's
+        --allow-outside too. It is fetched when its corpus is packed."""
+        if not os.path.lexists(self.root / source) and looks_remote(source):
+            if not self.allow_outside:
+                raise self.fail(line, f"{where}: {source} is a remote repository: {OUTSIDE_HINT}")
+            try:
+                return parse_remote(source)
+            except UsageError as error:
+                raise self.fail(line, f"{where}: {error}") from None
+        if not (self.root / source).exists():
+            raise self.fail(line, f"{where}: no such file or folder: {source}")
+        self.inside_folder(source, line, where)
+        return self.root / source
 
     def job(self, index: int, spec: Any, line: int, corpora: dict[str, Corpus]) -> Job:
         where = f"jobs[{index}]"

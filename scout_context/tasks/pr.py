@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pathspec import GitIgnoreSpec
 
@@ -24,7 +25,7 @@ from ..engine.base import Engine, Generation, Request
 from ..engine.config import SamplingConfig
 from ..errors import PublishError
 from ..pack.options import PackOptions
-from ..project_config import read_table
+from ..project_config import Fields, read_table
 from ..sources import gitdiff
 from ..sources.defaults import DEFAULT_EXCLUDES
 from ..sources.files import SCOUTIGNORE
@@ -36,7 +37,7 @@ from .github import GitHub, is_bot
 from .pr_context import Material, prepare, snapshot
 from .pr_layers import Context, assemble
 from .pr_report import MARKER, Report, effort_from_size, parse_answer, walkthrough
-from .prompting import NoRoom, Overflow, fit_prompt
+from .prompting import NoRoom, Overflow, fit_prompt, with_instructions
 from .run_record import RunRecord
 
 PREFILL = "SUMMARY:"  # the answer starts here, so even a small model begins in format
@@ -91,6 +92,16 @@ def read_config(repo: Path, commit: str) -> PrConfig:
     return PrConfig(**values, ignore_lines=tuple(ignore.decode("utf-8", "replace").splitlines()))
 
 
+def base_engine(repo: Path, base: str, fields: Fields, notes: list[str]) -> dict[str, Any]:
+    """The `[engine]` keys (of `fields`) that the configuration file at `base` gives, by field
+    name: the trusted side's, as `[pr]`; the pull request's head is never read for them.
+    Warnings (former keys) go to `notes`."""
+    gitdiff.check_repository(repo)
+    commit = gitdiff.resolve(repo, base)
+    read = lambda name: gitdiff.read_file(repo, commit, name)  # noqa: E731
+    return read_table(read, "engine", fields, at=f" at {commit[:12]}", given=True, notes=notes)
+
+
 def path_filter(config: PrConfig, options: PackOptions) -> Callable[[str], bool]:
     """Whether a path goes into the context: the default excludes, the base's
     `.scoutignore`, then the configured and given globs."""
@@ -115,8 +126,10 @@ def summarize_pr(
     budget: int | None = None,
     blob_url: str = "",  # https://github.com/o/r/blob: valid citations link to the head's lines
     log: Callable[[str], None] = lambda message: None,
+    system: str | None = None,
 ) -> PrResult:
-    """The summary of `base...head` in `repo`. Raises UsageError (refs, shallow clone,
+    """The summary of `base...head` in `repo`, written as the system turn asks (`system`: the
+    user's own instructions in place of its default ones; see `prompting`). Raises UsageError (refs, shallow clone,
     configuration), ContextTooLarge, and the engine's errors."""
     started = time.perf_counter()
     gitdiff.check_repository(repo)
@@ -148,7 +161,7 @@ def summarize_pr(
         report.model = "no model run"
         return PrResult(report, "", 0, None, None, _timings(started, prepared, None))
 
-    system = _system(config.instructions)
+    system = _system(config.instructions, system)
     context, prompt, prompt_tokens = _fitted(material, engine, system, sampling, budget)
     log(
         f"prompt: {prompt_tokens:,} tokens ({', '.join(f'{k} {v:,}' for k, v in context.layers.items() if v)}; Scout counts)"
@@ -191,9 +204,9 @@ def _shown_model(name: str) -> str:
     return Path(name).name if Path(name).is_dir() else name
 
 
-def _system(instructions: str) -> str:
+def _system(instructions: str, system: str | None) -> str:
     guidance = f"Guidance from the project's maintainers:\n{instructions}" if instructions else ""
-    return prompt_template("pr_system.txt").replace("{instructions}", guidance).strip()
+    return with_instructions(prompt_template("pr_system.txt"), system).replace("{instructions}", guidance).strip()
 
 
 def _fitted(

@@ -9,6 +9,13 @@ tokenizer counts the same text differently, so the rendered prompt is counted in
 engine's tokens and built again for a smaller budget until it fits (`fit_to_engine`).
 A prompt that cannot fit is a ContextTooLarge, whose message says how the context was
 shared (`Overflow`), in the task's words.
+
+A task's system turn is a template from `prompts/` whose lines that start with `~ ` are its
+default instructions (how to answer: grounding, tone). A user's own instructions (`--system`,
+the `system` key) take the place of the last such line and the others go (`with_instructions`;
+an empty marked line keeps a place for them where no default stands);
+the rest of the template stays, for the task relies on it: how the sources are written,
+that they are data, how to cite, the answer's language, a report's format.
 """
 
 from __future__ import annotations
@@ -20,6 +27,10 @@ from typing import Generic, TypeVar
 from ..engine.base import Engine
 from ..engine.refit import fit_to_engine
 from ..errors import ContextTooLarge
+from ..pack.neutralize import neutralize
+
+INSTRUCTION = "~ "
+"""Marks a template's line as a default instruction, which a user's own instructions replace."""
 
 T = TypeVar("T")
 
@@ -30,6 +41,18 @@ UserTurn = Callable[[int], tuple[T, str, int]]
 class NoRoom(Exception):
     """Raised by a user turn's builder when no smaller budget can help (what it must hold
     does not fit): fitting stops with the task's ContextTooLarge."""
+
+
+def with_instructions(template: str, system: str | None) -> str:
+    """`template` with its default instructions (unmarked), or with `system` in their place
+    when it has text: where the last marked line was, the other marked lines left out. The
+    text is neutralized, so it cannot close the system turn or open another."""
+    lines = template.split("\n")
+    if not (system and system.strip()):
+        return "\n".join(line.removeprefix(INSTRUCTION) for line in lines)
+    marked = [i for i, line in enumerate(lines) if line.startswith(INSTRUCTION)]
+    lines[marked[-1]] = neutralize(system.strip())
+    return "\n".join(line for i, line in enumerate(lines) if i not in marked[:-1])
 
 
 @dataclass(frozen=True)
