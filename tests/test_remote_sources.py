@@ -85,6 +85,9 @@ def test_bad_refs_folders_and_addresses_are_one_line(server, tmp_path):
     for address in ("http://example.com/org/repo", "ext::sh -c touch% x", "ftp://example.com/repo.git", "gh:org"):
         assert "not a supported repository address" in one_line(cli("pack", address, env=env)), address
     assert not (tmp_path / "x").exists()
+    # A bare repository whose HEAD names a branch it lacks (a push of `main` to a `master` HEAD).
+    git(server / "org" / "repo.git", "symbolic-ref", "HEAD", "refs/heads/master")
+    assert "has no default branch: name a ref (URL#REF" in one_line(cli("pack", f"file://{server}/org/repo.git"))
 
 
 def test_the_token_reaches_git_for_github_only_and_is_never_stored_or_shown(server, tmp_path, monkeypatch):

@@ -122,6 +122,10 @@ def _resolve(remote: Remote) -> str:
     for name in (wanted, f"refs/heads/{wanted}", f"refs/tags/{wanted}^{{}}", f"refs/tags/{wanted}"):
         if name in refs and _COMMIT.fullmatch(refs[name]):
             return refs[name]
+    if remote.ref is None:  # an empty repository, or a HEAD naming a branch it lacks
+        raise UsageError(
+            f"{remote.name} ({_shown(remote.url)}) has no default branch: name a ref (URL#REF, gh:org/repo@REF, …/tree/REF)"
+        )
     raise UsageError(f"no branch or tag {wanted} in {remote.name} ({_shown(remote.url)})")
 
 
