@@ -24,7 +24,7 @@ from scout_context.tasks.reports import summary_json, write_reports
 from .console import err_console, markup, note, print_json
 from .engine_options import Timeout, Verbose
 from .help_text import CACHE, ENGINES, SOURCES, teaches
-from .option_sets import HardwareChoice, with_option_sets
+from .option_sets import HardwareChoice, ScreenChoice, with_option_sets
 from .options import JsonOutput
 from .summary import transient_bar
 
@@ -88,6 +88,7 @@ def batch_command(
     timeout: Timeout = None,
     verbose: Verbose = False,
     hardware: HardwareChoice = HardwareChoice(),
+    screening: ScreenChoice = ScreenChoice(),
 ) -> None:
     """Answer the questions of a job file's jobs and write a report per job.
 
@@ -109,6 +110,10 @@ def batch_command(
     if export_openai_batch_file and import_openai_batch_file:
         raise UsageError("--export-openai-batch and --import-openai-batch go in separate runs")
     job_file = load_job_file(jobs, overwrite=overwrite, allow_outside=allow_outside)
+    corpora = {
+        name: replace(corpus, options=screening.applied(corpus.options)) for name, corpus in job_file.corpora.items()
+    }
+    job_file = replace(job_file, corpora=corpora)  # the command line's screening over the job file's
     if export_openai_batch_file and (reason := job_file.overwrites_input(export_openai_batch_file)):
         raise UsageError(f"--export-openai-batch: {export_openai_batch_file} {reason}")
     imported = read_openai_batch(import_openai_batch_file) if import_openai_batch_file else None
