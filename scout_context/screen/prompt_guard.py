@@ -29,8 +29,7 @@ _MAX_LINES = 64  # lines of a flagged window scored to find the matching one
 @dataclass(frozen=True)
 class _Window:
     text: int  # which text it belongs to
-    ids: list[int]  # with special tokens
-    span: tuple[int, int]  # characters of the text it covers
+    span: tuple[int, int]  # the characters of the text it covers
 
 
 class PromptGuard:
@@ -61,7 +60,8 @@ class PromptGuard:
         self._torch = torch
         self._device = "cuda" if torch.cuda.is_available() else "cpu"
         self._model.to(self._device).eval()
-        self._body = min(window, self._tokenizer.model_max_length) - self._tokenizer.num_special_tokens_to_add()
+        self._window = min(window, self._tokenizer.model_max_length)
+        self._body = self._window - self._tokenizer.num_special_tokens_to_add()
         self._step = max(1, self._body - overlap)
         self._batch = batch
         self._threshold = threshold
@@ -70,10 +70,10 @@ class PromptGuard:
 
     def screen(self, texts: Sequence[str]) -> list[Finding | None]:
         windows = [w for index, text in enumerate(texts) for w in self._windows(index, text)]
-        scores = self._scores([w.ids for w in windows])
+        scores = self._scores([texts[w.text][w.span[0] : w.span[1]] for w in windows])
         best: dict[int, tuple[float, _Window]] = {}
         for each, score in zip(windows, scores, strict=True):
-            if score > best.get(each.text, (-1.0, each))[0]:
+            if each.text not in best or score > best[each.text][0]:
                 best[each.text] = score, each
         found: list[Finding | None] = [None] * len(texts)
         for index, (score, each) in best.items():
@@ -83,31 +83,31 @@ class PromptGuard:
         return found
 
     def _windows(self, index: int, text: str) -> list[_Window]:
-        encoded = self._tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-        ids, offsets = encoded["input_ids"], encoded["offset_mapping"]
-        windows = []
-        for start in range(0, max(len(ids) - self._body, 0) + self._step, self._step):
-            piece = ids[start : start + self._body]
-            if not piece:
-                break
-            span = offsets[start][0], offsets[start + len(piece) - 1][1]
-            windows.append(_Window(index, self._tokenizer.build_inputs_with_special_tokens(piece), span))
-            if start + self._body >= len(ids):
-                break
-        return windows
+        """`text` cut into spans of at most `_body` tokens, each starting `_step` tokens after
+        the last, the last one reaching the end."""
+        offsets = self._tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        starts = range(0, max(len(offsets) - self._body, 0) + self._step, self._step)
+        return [
+            _Window(index, (offsets[start][0], offsets[min(start + self._body, len(offsets)) - 1][1]))
+            for start in starts
+            if start < len(offsets)
+        ]
 
-    def _scores(self, inputs: list[list[int]]) -> list[float]:
-        """Each input's probability of not being benign, in batches padded to their longest."""
+    def _scores(self, texts: list[str]) -> list[float]:
+        """Each text's probability of not being benign, scored in batches (each truncated
+        to the window: a span re-tokenized alone can come out a token longer)."""
         torch = self._torch
-        pad = self._tokenizer.pad_token_id or 0
         scores: list[float] = []
-        for start in range(0, len(inputs), self._batch):
-            batch = inputs[start : start + self._batch]
-            longest = max(map(len, batch))
-            ids = torch.tensor([row + [pad] * (longest - len(row)) for row in batch], device=self._device)
-            mask = torch.tensor([[1] * len(row) + [0] * (longest - len(row)) for row in batch], device=self._device)
+        for start in range(0, len(texts), self._batch):
+            batch = self._tokenizer(
+                texts[start : start + self._batch],
+                truncation=True,
+                max_length=self._window,
+                padding=True,
+                return_tensors="pt",
+            ).to(self._device)
             with torch.inference_mode():
-                logits: Any = self._model(input_ids=ids, attention_mask=mask).logits
+                logits: Any = self._model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
             probabilities = torch.softmax(logits.float(), dim=-1)
             scores.extend((1.0 - probabilities[:, self._benign]).tolist())
         return scores
@@ -116,7 +116,5 @@ class PromptGuard:
         lines = [line for line in text.splitlines() if line.strip()][:_MAX_LINES]
         if not lines:
             return ""
-        encode = self._tokenizer.build_inputs_with_special_tokens
-        ids = [encode(self._tokenizer(line, add_special_tokens=False)["input_ids"][: self._body]) for line in lines]
-        scores = self._scores(ids)
+        scores = self._scores(lines)
         return lines[max(range(len(lines)), key=scores.__getitem__)]

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 
 from .base import Finding, shown_line
 
-_GAP = r"[^.!?。\n]{0,40}?"  # a few words within one sentence
-_SHORT = r"[^.!?。\n]{0,20}?"
+_IN_SENTENCE = r"(?:[^.!?。\n]|[.!?](?=\S))"  # a stop followed by a space or a line end ends a sentence
+_GAP = _IN_SENTENCE + "{0,40}?"  # a few words within one sentence
+_SHORT = _IN_SENTENCE + "{0,20}?"
 
 _OVERRIDE = [
     # en (and the French, Portuguese "ignore" with an English noun is the same phrase)
@@ -115,8 +116,12 @@ _SECRETS = [
     ),
     r"\b(?:send|exfiltrate|post|upload|leak|forward|email|transmit|include|append|paste)\b"
     + _GAP
-    + r"\b(?:api[ _-]?keys?|credentials|secrets|passwords?|private\s+keys?|access\s+tokens?|auth\s+tokens?|ssh\s+keys?"
-    + r"|env(?:ironment)?\s+variables|\.env|session\s+cookies?)\b[^.!?\n]{0,60}?\b(?:to|into|in)\b[^.!?\n]{0,30}?"
+    + r"(?:\b(?:api[ _-]?keys?|credentials|secrets|passwords?|private\s+keys?|access\s+tokens?|auth\s+tokens?|ssh\s+keys?"
+    + r"|env(?:ironment)?\s+variables|session\s+cookies?)\b|\.env\b)"
+    + _IN_SENTENCE
+    + r"{0,60}?\b(?:to|into|in)\b"
+    + _IN_SENTENCE
+    + r"{0,30}?"
     + r"(?:https?://|\bwebhook\b|\b(?:your\s+)?(?:answer|response|reply|output|summary|review)\b)",
     r"(?:zeig|gib|verrate|nenne)\w*"
     + _GAP
@@ -168,7 +173,7 @@ _UNSORTED = (
         0.9,
         re.compile(
             r"<!--(?:(?!-->).){0,2000}?\b(?:AI|LLM|language\s+model|chatbot|GPT|Claude|Copilot|assistants?)\b(?:(?!-->).)*?-->",
-            re.DOTALL,
+            re.DOTALL | re.IGNORECASE,
         ),
         False,
     ),
