@@ -25,6 +25,8 @@ class Corpus:
 
 
 CORPORA: dict[str, Corpus] = {
+    "click": Corpus("click", "click==8.5.1", "click-8.5.1", "src/click/core.py"),
+    "requests": Corpus("requests", "requests==2.34.2", "requests-2.34.2", "src/requests/sessions.py"),
     "flask": Corpus("flask", "flask==3.1.3", "flask-3.1.3", "src/flask/app.py"),
     "sympy": Corpus("sympy", "sympy==1.14.0", "sympy-1.14.0", "sympy/core/basic.py"),
 }

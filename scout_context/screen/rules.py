@@ -34,8 +34,13 @@ _OVERRIDE = [
     + _GAP
     + r"\b(?:previous|prior|above|earlier|preceding|former|original|initial|existing|all|any|your|system|other)\b"
     + _SHORT
-    + r"\b(?:instructions?|prompts?|directives?|guidelines|rules|guardrails|orders|programming|constraints)\b",
+    + r"\b(?:instructions?|directives?|guidelines|rules|guardrails|orders|programming|constraints)\b",
+    # "prompt" is also a command line's question: only with a word that places it before
+    r"\b(?:ignore|disregard|forget|override)\b"
+    + _GAP
+    + r"\b(?:previous|prior|above|earlier|preceding|original|initial|system)\s+prompts?\b",
     r"\b(?:disregard|forget|ignore)\s+(?:everything|all)\s+(?:(?:that\s+)?(?:you\s+were|you've\s+been|above|before|prior))",
+    r"\b(?:disregard|forget)\s+(?:everything\s+|all\s+(?:of\s+)?)?(?:the\s+)?(?:above|foregoing)\b",
     r"\b(?:ignorier\w*|vergiss|vergessen\s+sie|missachte\w*)\b"
     + _GAP
     + r"\b(?:Anweisungen|Instruktionen|Befehle|Regeln|Vorgaben)\b",
@@ -73,7 +78,7 @@ _ADDRESSED = [
     + r"\b(?:as\s+safe|without\s+(?:review|checking|comment)|immediately)\b",
     r"\b(?:do\s+not|don't|never)\s+(?:mention|report|flag|reveal|tell)\b"
     + _GAP
-    + r"\b(?:this\s+(?:comment|note|instruction|message)|these\s+instructions)\b",
+    + r"\b(?:this\s+(?:comment|note|instruction|message|sentence)|these\s+instructions)\b",
     r"(?:\ban|\bfür)\s+(?:die\s+|den\s+|alle\s+)?(?:KI|KI-Assistent\w*|Sprachmodell\w*|LLM)\s*[:,!]|\bwenn\s+du\s+eine\s+KI\s+bist\b",
     (
         r"(?:\bà|\bpour)\s+(?:l['’]\s*|les\s+)?(?:IA|assistants?\s+IA|intelligence\s+artificielle|modèles?\s+de\s+langage)\s*[:,!]"
@@ -93,7 +98,10 @@ _ROLE_PLAY = [
     + r"(?:\bDAN\b|\bunrestricted\b|\bunfiltered\b|\bjailbroken\b|\bin\s+(?:developer|debug|god|admin)\s+mode\b|\bno\s+longer\b"
     + r"|\ban?\s+(?:AI|assistant|hacker|different|new|evil|rogue)\b)",
     r"\bfrom\s+now\s+on,?\s+you\s+(?:are|will|must|shall|should|only|respond|answer|act|ignore)\b",
-    r"\b(?:pretend|imagine)\s+(?:that\s+)?you\s+(?:are|have)\s+(?:an?|no|not|the)\b",
+    (
+        r"\b(?:pretend|imagine)\s+(?:that\s+)?(?:you\s+(?:are|were)|to\s+be)\s+(?:an?\s+)?"
+        r"(?:unrestricted|unfiltered|jailbroken|evil|rogue|DAN|AI|assistant|hacker|different|my)\b"
+    ),
     r"\bact\s+as\s+(?:an?\s+)?(?:DAN|unrestricted|unfiltered|jailbroken|evil|rogue)\b",
     r"\b(?:enter|enable|activate|switch\s+to)\s+(?:developer|DAN|god|jailbreak|unrestricted)\s+mode\b",
     r"\byou\s+are\s+no\s+longer\s+(?:an?\s+|bound|restricted|required)",
