@@ -59,14 +59,9 @@ class Flagged:
     dropped: bool
 
     def as_json(self) -> dict[str, object]:
+        """As `--json` lists it: the chunk, and what was found in it."""
         finding = self.finding
-        return {
-            "id": self.id,
-            "source": self.source,
-            "score": finding.score,
-            "line": finding.line,
-            "kind": finding.kind,
-        }
+        return {"id": self.id, "source": self.source} | {k: getattr(finding, k) for k in ("score", "line", "kind")}
 
 
 def file_marks(flagged: Sequence[Flagged]) -> dict[str, str]:

@@ -28,6 +28,60 @@ _IN_SENTENCE = r"(?:[^.!?。\n]|[.!?](?=\S))"  # a stop followed by a space or a
 _GAP = _IN_SENTENCE + "{0,40}?"  # a few words within one sentence
 _SHORT = _IN_SENTENCE + "{0,20}?"
 
+# German, French, Spanish, Italian, Portuguese, Dutch, Russian: the verbs that dismiss
+# instructions and the words for them; the verbs that ask to be shown or sent something and
+# the secrets asked for. Each pair matches a few words apart within one sentence.
+_LANGUAGES = {
+    "de": (
+        r"ignorier\w*|vergiss|vergessen\s+sie|missachte\w*",
+        r"Anweisungen|Instruktionen|Befehle|Regeln|Vorgaben",
+        r"zeig\w*|gib|verrate\w*|nenne\w*",
+        r"System-?prompt|Systemanweisung\w*|Passw(?:o|ö)rter|API-Schlüssel|Zugangsdaten",
+    ),
+    "fr": (
+        r"ignore[zrs]?|oublie[zrs]?|néglige[zr]?",
+        r"instructions|consignes|directives|règles",
+        r"révèle\w*|affiche\w*|donne\w*|montre\w*",
+        r"prompt\s+système|invite\s+système|mots\s+de\s+passe|clés?\s+API|identifiants",
+    ),
+    "es": (
+        r"ignora[r]?|ignore[n]?|olvida[r]?|olvide|descarta",
+        r"instrucciones|indicaciones|órdenes|reglas|directrices",
+        r"revela\w*|muestra\w*|dame|imprime\w*",
+        r"prompt\s+del\s+sistema|contraseñas|claves?\s+de\s+(?:la\s+)?API|credenciales",
+    ),
+    "it": (
+        r"ignora(?:re)?|dimentica(?:re)?|trascura",
+        r"istruzioni|indicazioni|regole|direttive",
+        r"rivela\w*|mostra\w*|stampa\w*|dammi",
+        r"prompt\s+di\s+sistema|chiavi?\s+API|credenziali",
+    ),
+    "pt": (
+        r"ignore|ignora|esqueça|esqueca|desconsidere",
+        r"instruções|instrucoes|orientações|regras|diretrizes",
+        r"revele\w*|mostre\w*|imprima\w*|me\s+dê",
+        r"prompt\s+do\s+sistema|senhas|chaves?\s+de\s+API|credenciais",
+    ),
+    "nl": (
+        r"negeer|vergeet",
+        r"instructies|aanwijzingen|regels|opdrachten",
+        r"toon\w*|geef\w*|onthul\w*",
+        r"systeemprompt|wachtwoorden|API-sleutels?|inloggegevens",
+    ),
+    "ru": (
+        r"игнорируй\w*|проигнорируй\w*|забудь\w*|не\s+обращай\w*\s+внимани\w*",
+        r"инструкци\w*|указани\w*|правил\w*",
+        r"покажи\w*|выведи\w*|раскрой\w*|отправь\w*|дай",
+        r"системн\w*\s+(?:промпт|подсказк\w*|инструкци\w*)|парол\w*|API[- ]ключ\w*|уч[её]тн\w*\s+данн\w*",
+    ),
+}
+
+
+def _near(first: str, second: str) -> str:
+    """Words of `first`, then words of `second` a few words later in the same sentence."""
+    return rf"\b(?:{first})\b{_GAP}\b(?:{second})\b"
+
+
 _OVERRIDE = [
     # en (and the French, Portuguese "ignore" with an English noun is the same phrase)
     r"\b(?:ignore|disregard|forget|override|bypass|abandon|discard|overrule)\b"
@@ -41,21 +95,7 @@ _OVERRIDE = [
     + r"\b(?:previous|prior|above|earlier|preceding|original|initial|system)\s+prompts?\b",
     r"\b(?:disregard|forget|ignore)\s+(?:everything|all)\s+(?:(?:that\s+)?(?:you\s+were|you've\s+been|above|before|prior))",
     r"\b(?:disregard|forget)\s+(?:everything\s+|all\s+(?:of\s+)?)?(?:the\s+)?(?:above|foregoing)\b",
-    r"\b(?:ignorier\w*|vergiss|vergessen\s+sie|missachte\w*)\b"
-    + _GAP
-    + r"\b(?:Anweisungen|Instruktionen|Befehle|Regeln|Vorgaben)\b",
-    r"\b(?:ignore[zrs]?|oublie[zrs]?|néglige[zr]?)\b" + _GAP + r"\b(?:instructions|consignes|directives|règles)\b",
-    r"\b(?:ignora[r]?|ignore[n]?|olvida[r]?|olvide|descarta)\b"
-    + _GAP
-    + r"\b(?:instrucciones|indicaciones|órdenes|reglas|directrices)\b",
-    r"\b(?:ignora(?:re)?|dimentica(?:re)?|trascura)\b" + _GAP + r"\b(?:istruzioni|indicazioni|regole|direttive)\b",
-    r"\b(?:ignore|ignora|esqueça|esqueca|desconsidere)\b"
-    + _GAP
-    + r"(?:instruções|instrucoes|orientações|regras|diretrizes)",
-    r"\b(?:negeer|vergeet)\b" + _GAP + r"\b(?:instructies|aanwijzingen|regels|opdrachten)\b",
-    r"(?:игнорируй\w*|проигнорируй\w*|забудь\w*|не\s+обращай\w*\s+внимани\w*)"
-    + _GAP
-    + r"(?:инструкци\w*|указани\w*|правил\w*)",
+    *(_near(dismiss, instructions) for dismiss, instructions, _, _ in _LANGUAGES.values()),
     r"(?:忽略|无视|忽视|忘记|忘掉|不要理会|忽略掉)[^。\n]{0,20}?(?:指令|指示|说明|提示|规则|要求)",
     r"(?:指示|命令|ルール|プロンプト)[^。\n]{0,12}?(?:無視|忘れ)",
 ]
@@ -131,23 +171,7 @@ _SECRETS = [
     + _IN_SENTENCE
     + r"{0,30}?"
     + r"(?:https?://|\bwebhook\b|\b(?:your\s+)?(?:answer|response|reply|output|summary|review)\b)",
-    r"(?:zeig|gib|verrate|nenne)\w*"
-    + _GAP
-    + r"(?:System-?[Pp]rompt|Systemanweisung\w*|Passw(?:o|ö)rter|API-Schlüssel|Zugangsdaten)",
-    r"\b(?:révèle|affiche|donne|montre)\w*"
-    + _GAP
-    + r"(?:prompt\s+système|invite\s+système|mots\s+de\s+passe|clés?\s+API|identifiants)",
-    r"\b(?:revela|muestra|dame|imprime)\w*"
-    + _GAP
-    + r"(?:prompt\s+del\s+sistema|contraseñas|claves?\s+de\s+(?:la\s+)?API|credenciales)",
-    r"\b(?:rivela|mostra|stampa|dammi)\w*" + _GAP + r"(?:prompt\s+di\s+sistema|chiavi?\s+API|credenziali)",
-    r"\b(?:revele|mostre|imprima|me\s+dê)\w*"
-    + _GAP
-    + r"(?:prompt\s+do\s+sistema|senhas|chaves?\s+de\s+API|credenciais)",
-    r"\b(?:toon|geef|onthul)\w*" + _GAP + r"(?:systeemprompt|wachtwoorden|API-sleutels?|inloggegevens)",
-    r"(?:покажи|выведи|раскрой|отправь|дай)\w*"
-    + _GAP
-    + r"(?:системн\w*\s+(?:промпт|подсказк\w*|инструкци\w*)|парол\w*|API[- ]ключ\w*|уч[её]тн\w*\s+данн\w*)",
+    *(_near(ask, secrets) for _, _, ask, secrets in _LANGUAGES.values()),
     r"(?:显示|输出|泄露|告诉我|发送|打印)[^。\n]{0,15}(?:系统提示|系统指令|密码|API\s*密钥|密钥|凭据|凭证)",
     r"(?:システムプロンプト|パスワード|APIキー|認証情報)[^。\n]{0,15}?(?:表示|出力|教え|送信|見せ)",
 ]
