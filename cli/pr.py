@@ -10,7 +10,7 @@ or Dependabot, which gets no secrets) into a notice and exit 0.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -27,7 +27,7 @@ from scout_context.tasks.pr_report import MARKER, Report, as_json, render_markdo
 from .console import err_console, inert, json_text, markup
 from .engine_options import MaxTokens, Temperature, Timeout, Verbose, sampling_config
 from .help_text import ACTIONS, CACHE, ENGINES, teaches
-from .option_sets import EngineChoice, HardwareChoice, with_option_sets
+from .option_sets import EngineChoice, HardwareChoice, ScreenChoice, with_option_sets
 from .options import Exclude, Include, pack_options
 
 FORMATS = ("markdown", "json")
@@ -97,6 +97,7 @@ def pr_command(
     timeout: Timeout = None,
     verbose: Verbose = False,
     hardware: HardwareChoice = HardwareChoice(),
+    screening: ScreenChoice = ScreenChoice(),  # pr screens (fence) unless --screen=off
 ) -> None:
     """Summarize a pull request: the diff against the merge base, with the code around it.
 
@@ -146,7 +147,7 @@ def pr_command(
             result = summarize_pr(
                 repository, base, head or (pull.get("head") or {}).get("sha") or "HEAD", engine=llm, store=store,
                 sampling=sampling_config(max_tokens, temperature), pull_request=request, github=github,
-                options=pack_options(include, exclude, False, False, False), budget=budget,
+                options=screening.applied(replace(pack_options(include, exclude, False, False, False), screen="fence")), budget=budget,
                 blob_url=f"{actions.server_url}/{actions.repository}/blob" if actions.repository else "", log=_log,
             )  # fmt: skip
         finally:

@@ -33,21 +33,25 @@ def fenced(chunk: Chunk, finding: Finding) -> Chunk:
     )
 
 
+def screen_chunks(chunks: list[Chunk], mode: str, screener: Screener) -> tuple[list[Chunk], list[Flagged]]:
+    """`chunks` screened: the kept ones (flagged ones fenced; with `mode` drop, none) and
+    each flagged one."""
+    kept: list[Chunk] = []
+    flagged: list[Flagged] = []
+    for chunk, finding in zip(chunks, screener.screen([chunk.text for chunk in chunks]), strict=True):
+        if finding is not None:
+            flagged.append(Flagged(chunk.id, chunk.source, chunk.path, finding, mode == "drop"))
+        if finding is None or mode != "drop":
+            kept.append(chunk if finding is None else fenced(chunk, finding))
+    return kept, flagged
+
+
 def screen_pack(result: PackResult, mode: str, screener: Screener) -> None:
     """Screen `result`'s chunks in place: `mode` fence or drop (see the module's doc);
     each file's and source's tokens follow what is kept."""
-    findings = screener.screen([chunk.text for chunk in result.chunks])
-    kept: list[Chunk] = []
-    for chunk, finding in zip(result.chunks, findings, strict=True):
-        if finding is None:
-            kept.append(chunk)
-            continue
-        dropped = mode == "drop"
-        result.flagged.append(Flagged(chunk.id, chunk.source, chunk.path, finding, dropped))
-        if dropped:
-            result.skipped.append(Skipped(chunk.id, f"{finding.mark}: left out by --screen=drop"))
-        else:
-            kept.append(fenced(chunk, finding))
+    kept, flagged = screen_chunks(result.chunks, mode, screener)
+    result.flagged += flagged
+    result.skipped += [Skipped(f.id, f"{f.finding.mark}: left out by --screen=drop") for f in flagged if f.dropped]
     result.chunks = kept
     tokens = dict.fromkeys(result.file_tokens, 0)
     for chunk in kept:

@@ -25,6 +25,9 @@ from ..engine.config import SamplingConfig
 from ..errors import PublishError
 from ..pack.options import PackOptions
 from ..project_config import read_table
+from ..screen.apply import fenced, screen_chunks, warning
+from ..screen.base import Flagged
+from ..screen.choose import screener
 from ..sources import gitdiff
 from ..sources.defaults import DEFAULT_EXCLUDES
 from ..sources.files import SCOUTIGNORE
@@ -136,6 +139,13 @@ def summarize_pr(
         shown = ", ".join(where for where, _ in redactions[:10]) + (", ..." if len(redactions) > 10 else "")
         log(f"redacted {len(redactions):,} secrets ({', '.join(f'{k} {n}' for k, n in kinds.most_common())}): {shown}")
     material.task = prompt_template("pr_task.txt")
+    if options.screen != "off":
+        flagged = _screened(material, options)
+        if flagged:
+            log(
+                f"flagged {len(flagged)} for prompt injection: "
+                + ", ".join(f"{f.id} ({f.finding.mark})" for f in flagged)
+            )
     prepared = time.perf_counter()
     report = Report(
         base_commit, head_commit, merge_base, summary="", walkthrough=[], risk="", tests="", effort=1,
@@ -284,6 +294,28 @@ def _redacted(parts: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]], 
         clean.append((what, text))
         found += [(f"{what}:{r.line}", r.kind) for r in redactions]
     return clean, found
+
+
+def _screened(material: Material, options: PackOptions) -> list[Flagged]:
+    """Screen what may go into the prompt: related and changed files (fenced, or left out
+    with `--screen=drop`), the diff's hunks and the pull request's texts (always fenced: the
+    change and its description are what is reviewed)."""
+    screen = screener(options.screen_model)
+    material.related, related = screen_chunks(material.related, options.screen, screen)
+    material.changed_files, changed = screen_chunks(material.changed_files, options.screen, screen)
+    flagged = [*related, *changed]
+    for index, finding in enumerate(screen.screen([wide.text for wide, _ in material.diff])):
+        if finding is not None:
+            wide, narrow = material.diff[index]
+            material.diff[index] = fenced(wide, finding), [fenced(piece, finding) for piece in narrow]
+            flagged.append(Flagged(wide.id, wide.source, wide.path, finding, dropped=False))
+    for (what, _), finding in zip(
+        material.metadata, screen.screen([text for _, text in material.metadata]), strict=True
+    ):
+        if finding is not None:
+            material.warnings[what] = warning(finding)
+            flagged.append(Flagged(what, "pull request", what, finding, dropped=False))
+    return flagged
 
 
 def _timings(started: float, prepared: float, generation: Generation | None) -> dict[str, float]:
