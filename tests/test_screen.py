@@ -156,3 +156,16 @@ def test_pr_fences_a_flagged_hunk_and_description_that_cannot_forge_the_fence(sh
     assert "flagged 3 for prompt injection: shop/api.py:1-6" in " ".join(messages)  # file, hunk, description
     engine, _ = summarize(shop, pull_request=PullRequest(3, "Threshold", forged))  # the library's default: off
     assert 'warning="flagged' not in user_turn(engine.prompts[0])
+
+
+def test_a_job_file_corpus_takes_a_screen_key_checked_like_the_option(tmp_path) -> None:
+    from scout_context.errors import UsageError
+    from scout_context.tasks.jobs import load_job_file
+
+    job = "corpora:\n  a:\n    sources: [src]\n    screen: {}\njobs:\n  - name: x\n    corpus: a\n    questions: [q]\n"
+    (tmp_path / "src").mkdir()
+    (tmp_path / "jobs.yaml").write_text(job.format("drop"))
+    assert load_job_file(tmp_path / "jobs.yaml").corpora["a"].options.screen == "drop"
+    (tmp_path / "jobs.yaml").write_text(job.format("maybe"))
+    with pytest.raises(UsageError, match="screen must be one of fence, drop, off"):
+        load_job_file(tmp_path / "jobs.yaml")
