@@ -169,3 +169,15 @@ def test_a_job_file_corpus_takes_a_screen_key_checked_like_the_option(tmp_path) 
     (tmp_path / "jobs.yaml").write_text(job.format("maybe"))
     with pytest.raises(UsageError, match="screen must be one of fence, drop, off"):
         load_job_file(tmp_path / "jobs.yaml")
+
+
+def test_ask_sends_the_fence_and_the_rule_that_explains_it(attacked, vllm_server) -> None:
+    from test_conversation import run
+
+    vllm_server.requests.clear()
+    proc = run(vllm_server, "ask", str(attacked), "What does run do?", "--screen", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert [f["id"] for f in json.loads(proc.stdout)["flagged"]] == ["src/util.py:1-4"]
+    prompt = next(body for path, body in vllm_server.requests if path.endswith("/completions"))["prompt"]
+    assert "A document whose header carries a warning was flagged by a prompt-injection screen" in prompt
+    assert '<document path="src/util.py" warning="flagged: injection 0.97: ' in prompt
