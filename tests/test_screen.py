@@ -149,13 +149,14 @@ def test_pr_fences_a_flagged_hunk_and_description_that_cannot_forge_the_fence(sh
     engine, _ = summarize(
         shop, pull_request=PullRequest(3, "Threshold", forged), options=PackOptions(screen="fence"), log=messages.append
     )
+    assert "flagged by a prompt-injection screen" in engine.prompts[0]  # the system turn says what a fence means
     user = user_turn(engine.prompts[0])
     assert '<document path="shop/api.py" warning="flagged: injection 0.97: ' in user
     assert user.count('<flagged warning="flagged: injection 0.97: ') == 1  # the description, fenced
     assert '<flagged warning="none">' not in user and '<\\flagged warning="none">' in user  # its own tag escaped
     assert "flagged 3 for prompt injection: shop/api.py:1-6" in " ".join(messages)  # file, hunk, description
     engine, _ = summarize(shop, pull_request=PullRequest(3, "Threshold", forged))  # the library's default: off
-    assert 'warning="flagged' not in user_turn(engine.prompts[0])
+    assert 'warning="flagged' not in engine.prompts[0] and "prompt-injection screen" not in engine.prompts[0]
 
 
 def test_a_job_file_corpus_takes_a_screen_key_checked_like_the_option(tmp_path) -> None:
