@@ -31,7 +31,7 @@ from .engine_options import (
     sampling_config,
 )
 from .help_text import CACHE, ENGINES, SOURCES, teaches
-from .option_sets import EngineChoice, GuardChoice, HardwareChoice, SourceFilters, with_option_sets
+from .option_sets import EngineChoice, GuardChoice, HardwareChoice, ScreenChoice, SourceFilters, with_option_sets
 from .options import JsonOutput, LayoutOption, NoFit, Password, StyleOption, layout_option
 from .sources import FromStdin, NulSeparated, Sources, resolve_sources
 from .summary import pack_progress
@@ -70,6 +70,7 @@ def ask_command(
     max_tokens: MaxTokens = ASK_MAX_TOKENS,
     temperature: Temperature = 0.0,
     filters: SourceFilters = SourceFilters(),
+    screening: ScreenChoice = ScreenChoice(),
     images: Images = 5,
     timeout: Timeout = None,
     password: Password = None,
@@ -109,7 +110,7 @@ class Session:
         )
         engine: EngineChoice = given["engine"]
         self.config = engine.config(given["verbose"], given["images"], given["timeout"], given["hardware"])
-        self.options = given["filters"].options(given["password"])
+        self.options = given["screening"].applied(given["filters"].options(given["password"]))
         self.sampling = sampling_config(given["max_tokens"], given["temperature"])
         self.layout = layout_option(given["layout"])
         self.fit_to_budget = not given["no_fit"]
@@ -254,6 +255,7 @@ def as_json(result: AskResult) -> dict:
         "finish_reason": result.generation.finish_reason,
         "files": result.pack.files,
         "skipped": [{"path": s.path, "reason": s.reason} for s in result.pack.skipped],
+        "flagged": [each.as_json() for each in result.pack.flagged],
         "shrunk": result.pack.shrunk,
         "dropped": result.pack.dropped,
         "run_id": result.run_id,

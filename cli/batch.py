@@ -25,7 +25,7 @@ from .config_defaults import table_values
 from .console import err_console, markup, note, print_json
 from .engine_options import System, Timeout, Verbose
 from .help_text import CACHE, ENGINES, SOURCES, teaches
-from .option_sets import HardwareChoice, with_option_sets
+from .option_sets import HardwareChoice, ScreenChoice, with_option_sets
 from .options import JsonOutput
 from .summary import transient_bar
 
@@ -90,6 +90,7 @@ def batch_command(
     verbose: Verbose = False,
     hardware: HardwareChoice = HardwareChoice(),
     system: System = None,
+    screening: ScreenChoice = ScreenChoice(),
 ) -> None:
     """Answer the questions of a job file's jobs and write a report per job.
 
@@ -116,6 +117,10 @@ def batch_command(
         note(line)
     if system is not None:  # the command line's instructions over the job file's
         job_file = replace(job_file, system=system)
+    corpora = {
+        name: replace(corpus, options=screening.applied(corpus.options)) for name, corpus in job_file.corpora.items()
+    }
+    job_file = replace(job_file, corpora=corpora)  # the command line's screening over the job file's
     if export_openai_batch_file and (reason := job_file.overwrites_input(export_openai_batch_file)):
         raise UsageError(f"--export-openai-batch: {export_openai_batch_file} {reason}")
     imported = read_openai_batch(import_openai_batch_file) if import_openai_batch_file else None

@@ -1,6 +1,7 @@
 """Sets of options that several commands share, each declared once as a dataclass whose
 fields are typer options (`ask` and `pr` take `EngineChoice`; `ask` takes `SourceFilters`;
-every command that starts an engine takes `HardwareChoice`).
+every command that starts an engine takes `HardwareChoice`; the commands that pack take
+`ScreenChoice`).
 
 A command names a set as one parameter (`engine: EngineChoice`); `@with_option_sets` spreads
 the set's fields into the command's options in that place (so `--help` lists them where the
@@ -24,10 +25,11 @@ from scout_context.errors import UnsafeAnswer
 from scout_context.guard.check import guard_config
 from scout_context.guard.llama_guard import GUARD_MODEL
 from scout_context.pack.options import PackOptions
+from scout_context.screen import MODES
 from scout_context.sources.defaults import DEFAULT_MAX_FILE_BYTES
 
 from .engine_options import BaseUrl, EngineName, MaxModelLen, Model, engine_config
-from .help_text import ENGINE, SAFETY, choices
+from .help_text import ENGINE, INPUT, SAFETY, choices
 from .options import Compress, Exclude, Include, NoDefaultExcludes, NoRedact, pack_options
 from .setting_options import option
 
@@ -166,3 +168,21 @@ class GuardChoice:
     def config(self, answering: EngineConfig) -> EngineConfig:
         """The guard engine's settings, from the answer engine's (see `guard_config`)."""
         return guard_config(answering, self.guard_model, self.guard_url)
+
+
+def _screen(name: str, **extra: Any) -> Any:
+    return option(PackOptions, name, show_default=False, rich_help_panel=INPUT, **extra)
+
+
+@dataclass(frozen=True)
+class ScreenChoice:
+    """Screening for prompt injection (`scout_context.screen`): the `PackOptions` fields
+    `screen` and `screen_model`; unset, the configuration's or job file's value holds."""
+
+    screen: Annotated[str | None, _screen("screen", metavar=choices(MODES))] = None
+    screen_model: Annotated[str | None, _screen("screen_model")] = None
+
+    def applied(self, options: PackOptions) -> PackOptions:
+        """`options` with the screening given here."""
+        given = {f.name: value for f in dataclasses.fields(self) if (value := getattr(self, f.name)) is not None}
+        return dataclasses.replace(options, **given)

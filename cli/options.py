@@ -3,6 +3,7 @@ are `PackOptions` fields take their flag, bounds and help from it (see `setting_
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, cast
 
 import typer
@@ -10,6 +11,7 @@ import typer
 from scout_context.pack.arrange import LAYOUTS, Layout
 from scout_context.pack.options import PackOptions, Presentation
 from scout_context.pack.styles import STYLES
+from scout_context.screen import MODES
 from scout_context.sources.defaults import DEFAULT_MAX_FILE_BYTES, describe
 
 from .help_text import FITTING, INPUT, OUTPUT, choices
@@ -89,17 +91,24 @@ StyleOption = Annotated[
 
 # Options whose value may be left out: `--token-tree` alone means `--token-tree 0`. The
 # parser needs a value, so `optional_values` supplies it before parsing.
-OPTIONAL_VALUES = {"--token-tree": "0"}
+# `--screen` alone means `--screen fence`. Each names its value when left out and what a
+# value given looks like (anything else after it is an argument, never the option's value).
+OPTIONAL_VALUES: dict[str, tuple[str, Callable[[str], bool]]] = {
+    "--token-tree": ("0", str.isdigit),
+    "--screen": ("fence", MODES.__contains__),
+}
 
 
 def optional_values(args: list[str]) -> list[str]:
     """`args` with the default value inserted after an option of OPTIONAL_VALUES that is
-    not followed by a number (a number after it is its value, never a source)."""
+    not followed by one of its values."""
     out: list[str] = []
     for i, arg in enumerate(args):
         out.append(arg)
         if arg == "--":
             return out + args[i + 1 :]
-        if arg in OPTIONAL_VALUES and not (i + 1 < len(args) and args[i + 1].isdigit()):
-            out.append(OPTIONAL_VALUES[arg])
+        if arg in OPTIONAL_VALUES:
+            value, is_value = OPTIONAL_VALUES[arg]
+            if not (i + 1 < len(args) and is_value(args[i + 1])):
+                out.append(value)
     return out

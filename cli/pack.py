@@ -24,7 +24,7 @@ from scout_context.store import Store
 
 from .console import err_console, inert, markup, print_json
 from .help_text import CACHE, FITTING, OUTPUT, SOURCES, teaches
-from .option_sets import SourceFilters, with_option_sets
+from .option_sets import ScreenChoice, SourceFilters, with_option_sets
 from .options import (
     JsonOutput,
     LayoutOption,
@@ -66,6 +66,7 @@ def pack_command(
     from_stdin: FromStdin = False,
     null: NulSeparated = False,
     filters: SourceFilters = SourceFilters(),
+    screening: ScreenChoice = ScreenChoice(),
     budget: Annotated[
         int | None,
         typer.Option(
@@ -103,7 +104,7 @@ def pack_command(
     redacted; counts use Llama 4 Scout's own tokenizer; a re-pack only re-reads changed files.
     """
     specs = resolve_sources(sources, stdin=from_stdin, null=null)
-    options = filters.options(password, max_file_size)
+    options = screening.applied(filters.options(password, max_file_size))
     chosen_layout = layout_option(layout)
     chosen_style = style(style_name)
     if split_output is not None and output is None:
@@ -177,6 +178,7 @@ def _as_json(result: Arranged, output: Path | None, seconds: float) -> dict:
         "redactions": len(result.redactions),
         "redacted": [{"where": where, "kind": kind} for where, kind in result.redactions],
         "notes": [{"path": p, "note": note} for p, note in result.notes],
+        "flagged": [each.as_json() for each in result.flagged],
         "sources": [{"label": s.label, "root": s.root, "files": s.files, "tokens": s.tokens} for s in result.sources],
         "file_tokens": result.file_tokens,
         "cache": {"analysed": result.analysed, "reused": result.reused},

@@ -29,7 +29,7 @@ from .config_defaults import SECTIONS, not_given
 from .console import err_console, inert, json_text, markup
 from .engine_options import MaxTokens, System, Temperature, Timeout, Verbose, sampling_config
 from .help_text import ACTIONS, CACHE, ENGINES, teaches
-from .option_sets import EngineChoice, HardwareChoice, with_option_sets
+from .option_sets import EngineChoice, HardwareChoice, ScreenChoice, with_option_sets
 from .options import Exclude, Include, pack_options
 
 FORMATS = ("markdown", "json")
@@ -100,6 +100,7 @@ def pr_command(
     verbose: Verbose = False,
     hardware: HardwareChoice = HardwareChoice(),
     system: System = None,
+    screening: ScreenChoice = ScreenChoice(),  # pr screens (fence) unless --screen=off
 ) -> None:
     """Summarize a pull request: the diff against the merge base, with the code around it.
 
@@ -154,7 +155,9 @@ def pr_command(
             result = summarize_pr(
                 repository, base, head or (pull.get("head") or {}).get("sha") or "HEAD", engine=llm, store=store,
                 sampling=sampling_config(max_tokens, temperature), pull_request=request, github=github,
-                options=pack_options(include, exclude, False, False, False), budget=budget, system=system,
+                options=screening.applied(replace(pack_options(include, exclude, False, False, False), screen="fence")),
+                budget=budget,
+                system=system,
                 blob_url=f"{actions.server_url}/{actions.repository}/blob" if actions.repository else "", log=_log,
             )  # fmt: skip
         finally:

@@ -62,7 +62,7 @@ def print_summary(
     style: str = DEFAULT,
 ) -> None:
     """Files, tokens (of the text as written, in `style`), the `top` biggest consumers,
-    skipped files by reason, redactions, notes."""
+    skipped files by reason, redactions, chunks the screen flagged, notes."""
     head = Table.grid(padding=(0, 2))
     in_style = "" if style == DEFAULT else f", {style} style"
     head.add_row("tokens", f"[bold]{result.tokens:,}[/] (Llama 4 Scout, exact{in_style})")
@@ -112,6 +112,14 @@ def print_summary(
             console.print(f"  {markup(where)} {markup(kind)}", soft_wrap=True)
         if len(result.redactions) > TOP:
             console.print(f"  and {len(result.redactions) - TOP:,} more (see --json)")
+    if result.flagged:
+        fate = "left out" if result.flagged[0].dropped else "fenced with a warning"
+        console.print(f"[bold yellow]flagged[/] {len(result.flagged):,} chunks for prompt injection, {fate}:")
+        for each in result.flagged[:TOP]:
+            line = f"{each.finding.mark} ({each.finding.rule}): {each.finding.line}"
+            console.print(f"  {markup(each.id)} {markup(line)}", soft_wrap=True)
+        if len(result.flagged) > TOP:
+            console.print(f"  and {len(result.flagged) - TOP:,} more (see --json)")
     for path, note in result.notes[:TOP]:
         console.print(f"[yellow]note[/] {markup(path)}: {markup(note)}", soft_wrap=True)
     if len(result.notes) > TOP:

@@ -11,7 +11,7 @@ class Chunk:
 
     `id` is a stable string a person can follow back (`src/app.py:10-80`); `text` is the
     body exactly as rendered (redacted and neutralized); `tokens` is the exact Scout
-    token count of the rendered block that carries it.
+    token count of the rendered block that carries it, `warning` included.
     """
 
     id: str
@@ -21,3 +21,5 @@ class Chunk:
     end_line: int
     text: str
     tokens: int
+    warning: str = ""
+    """The screen's fence (`screen.apply`): shown in the chunk's header by every style."""

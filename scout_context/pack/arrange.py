@@ -212,5 +212,5 @@ def outline_chunk(chunk: Chunk, outlines: Outlines, room: int | None = None) -> 
     body = neutralize(f"{OUTLINE_NOTE}\n" + "".join(lines))
     if room is not None and len(body) > 2 * room:
         return None
-    tokens = document_tokens(chunk.id, chunk.path, body, body_tokens(body))
+    tokens = document_tokens(chunk.id, chunk.path, body, body_tokens(body), chunk.warning)
     return replace(chunk, text=body, tokens=tokens)

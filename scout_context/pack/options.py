@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
 
+from ..errors import UsageError
+from ..screen.base import MODES
 from ..settings import setting
 from ..sources.defaults import DEFAULT_MAX_FILE_BYTES
 
@@ -35,6 +37,17 @@ class PackOptions:
     chunk_chars: int = 16_000  # about 4K tokens: big files are cut at definitions near this size
     pdf_password: str | None = setting(None, flag="--password", env="SCOUT_PDF_PASSWORD", repr=False)
     """Password for encrypted PDFs (or set SCOUT_PDF_PASSWORD)."""
+
+    screen: str = "off"
+    """Screen every chunk for prompt injection: fence, drop or off. fence keeps a flagged chunk
+    behind a warning the model is told about (--screen alone), drop leaves it out."""
+    screen_model: str | None = None
+    """Screen with this Prompt Guard 2 classifier (meta-llama/Llama-Prompt-Guard-2-86M or -22M,
+    or its folder), on the GPU when there is one; without it, the built-in rules."""
+
+    def __post_init__(self) -> None:
+        if self.screen not in MODES:
+            raise UsageError(f"screen must be one of {', '.join(MODES)}, not {self.screen!r}")
 
     @property
     def analysis_key(self) -> str:

@@ -2,7 +2,8 @@
 
 Stages: open each named path as a source and list its files (`pack.collect`), reuse what
 the store knows about each file (stat index, then content hash), analyse only what is new
-(`pack.cached`), render and count (`pack.render`), save what was learnt in one transaction.
+(`pack.cached`), render and count (`pack.render`), save what was learnt in one transaction,
+then screen the chunks for prompt injection when asked (`screen.apply`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import UsageError
+from ..screen.apply import screen_pack
+from ..screen.choose import screener
 from ..sources.files import FileEntry, Skipped, display_path
 from ..sources.spec import SourceSpec, local_path, source_labels
 from ..store import IndexEntry, Store
@@ -94,6 +97,9 @@ def pack(
                 result.notes.append((shown, f"{analysis.language} did not parse cleanly: packed as plain text"))
         result.skipped.extend(Skipped(shown_as(s.path), s.reason) for s in source.skipped)
         result.sources.append(SourceSummary(label, str(source.root), files_packed, source_tokens))
+    if options.screen != "off":  # the one place a pack is screened: every command's chunks pass here
+        screen_pack(result, options.screen, screener(options.screen_model))
+        content.update(f"screen\0{options.screen}\0{options.screen_model or ''}".encode())
     result.digest = content.hexdigest()
     result.header = header(result)
     result.tokens = total_tokens(result)

@@ -29,16 +29,17 @@ def _attr(value: str) -> str:
 SEAM = '">\n'
 
 
-def _tag_head(chunk_id: str, path: str) -> str:
-    return f'<document path="{_attr(path)}" id="{_attr(chunk_id)}'
+def _tag_head(chunk_id: str, path: str, warning: str = "") -> str:
+    flagged = f' warning="{_attr(warning)}"' if warning else ""  # before the id: the head still ends in it
+    return f'<document path="{_attr(path)}"{flagged} id="{_attr(chunk_id)}'
 
 
-def open_tag(chunk_id: str, path: str) -> str:
-    return _tag_head(chunk_id, path) + SEAM
+def open_tag(chunk_id: str, path: str, warning: str = "") -> str:
+    return _tag_head(chunk_id, path, warning) + SEAM
 
 
 def document(chunk: Chunk) -> str:
-    return open_tag(chunk.id, chunk.path) + chunk.text + _CLOSE
+    return open_tag(chunk.id, chunk.path, chunk.warning) + chunk.text + _CLOSE
 
 
 def body_tokens(body: str) -> int:
@@ -46,10 +47,10 @@ def body_tokens(body: str) -> int:
     return scout_tokenizer().count(SEAM + body)
 
 
-def document_tokens(chunk_id: str, path: str, body: str, seam_body_tokens: int) -> int:
+def document_tokens(chunk_id: str, path: str, body: str, seam_body_tokens: int, warning: str = "") -> int:
     """Exact tokens of the rendered block, from the body's cached `body_tokens`."""
     tokenizer = scout_tokenizer()
-    head = _tag_head(chunk_id, path)
+    head = _tag_head(chunk_id, path, warning)
     head_tokens = tokenizer.count(head)
     if head[-1].isalnum():
         return head_tokens + seam_body_tokens + _close_tokens()

@@ -15,6 +15,7 @@ from typing import TextIO
 
 from ..chunk import Chunk
 from ..definition import Definition
+from ..screen.base import Flagged, file_marks
 from ..sources.files import Skipped
 from ..tokens import scout_tokenizer
 from .rank import Ranked
@@ -44,6 +45,7 @@ class PackResult:
     notes: list[tuple[str, str]] = field(default_factory=list)
     sources: list[SourceSummary] = field(default_factory=list)
     file_labels: dict[str, str] = field(default_factory=dict)  # path -> its source's label
+    flagged: list[Flagged] = field(default_factory=list)  # chunks the screen flagged (`screen.apply`)
     analysed: int = 0
     reused: int = 0
     digest: str = ""  # sha256 of the options and every chunk's id, path and body hash ("": not from `pack`)
@@ -97,17 +99,20 @@ def tree_entries(
     result: PackResult, status: Mapping[str, str] | None = None, tokens: Mapping[str, int] | None = None
 ) -> list[tuple[str, list[TreeEntry]]]:
     """Per source, its label and its files as the tree shows them: each with the tokens of
-    its chunks (or `tokens[path]`: a style's own figure) and its `status`."""
+    its chunks (or `tokens[path]`: a style's own figure) and its marks: the screen's, then `status`."""
     per_file: dict[str, int] = dict.fromkeys(result.files, 0)
     for chunk in result.chunks:
         per_file[chunk.path] += chunk.tokens
     if tokens is not None:
         per_file = {path: tokens.get(path, 0) for path in per_file}
+    marks = file_marks(result.flagged)
+    for path, mark in (status or {}).items():
+        marks[path] = f"{marks[path]}, {mark}" if path in marks else mark
     trees = []
     for source in result.sources:
         prefix = f"{source.label}/" if len(result.sources) > 1 else ""
         entries = [
-            (path.removeprefix(prefix), count, (status or {}).get(path, ""))
+            (path.removeprefix(prefix), count, marks.get(path, ""))
             for path, count in per_file.items()
             if result.file_labels[path] == source.label
         ]

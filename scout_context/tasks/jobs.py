@@ -152,7 +152,10 @@ ENGINE_SETTINGS = (
     (JobFile, ("concurrency", "answer_language", "system")),
 )
 CORPUS_SETTINGS = (
-    (PackOptions, ("include", "exclude", "default_excludes", "redact", "compress", "max_file_bytes")),
+    (
+        PackOptions,
+        ("include", "exclude", "default_excludes", "redact", "compress", "max_file_bytes", "screen", "screen_model"),
+    ),
     (Corpus, ("budget",)),
 )
 _ENGINE = keys(*ENGINE_SETTINGS)
@@ -183,8 +186,9 @@ def _example() -> str:
         example_line(PackOptions, "exclude", "[reports/]", indent=4, more="; also: include"),
         *(
             example_line(PackOptions, name, indent=4, off=True)
-            for name in ("compress", "redact", "default_excludes", "max_file_bytes")
+            for name in ("compress", "redact", "default_excludes", "max_file_bytes", "screen")
         ),
+        example_line(PackOptions, "screen_model", "meta-llama/Llama-Prompt-Guard-2-86M", indent=4, off=True),
         example_line(Corpus, "budget", "200000", indent=4, off=True),
     ]
     return _EXAMPLE.format(engine="\n".join(engine), corpus="\n".join(corpus))

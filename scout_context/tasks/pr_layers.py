@@ -14,7 +14,7 @@ Counts are Scout's, exact per block (each block starts with `<` and ends with a 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..chunk import Chunk
@@ -56,7 +56,9 @@ def assemble(material: Material, budget: int) -> Context:
     if dropped_changes:
         skipped.append(("list of changes", f"{_files(dropped_changes, 'changed file')} not listed to fit"))
     left = budget - task_tokens - count(changes_block)
-    meta_block, meta_skipped = _metadata(material.metadata, max(min(left, budget // METADATA_SHARE), 0))
+    meta_block, meta_skipped = _metadata(
+        material.metadata, max(min(left, budget // METADATA_SHARE), 0), material.warnings
+    )
     skipped += meta_skipped
     left -= count(meta_block)
     layers = {"changes": count(changes_block), "pull_request": count(meta_block), "task": task_tokens}
@@ -150,15 +152,20 @@ def _capped_lines(lines: Sequence[str], cap: int) -> tuple[list[str], int]:
     return kept, len(lines) - len(kept)
 
 
-def _metadata(parts: Sequence[tuple[str, str]], cap: int) -> tuple[str, list[tuple[str, str]]]:
+def _metadata(
+    parts: Sequence[tuple[str, str]], cap: int, warnings: Mapping[str, str]
+) -> tuple[str, list[tuple[str, str]]]:
     """The `<pull_request>` block within `cap` tokens: parts in order, the first that does
-    not fit cut short, the rest left out (and listed)."""
+    not fit cut short, the rest left out (and listed); a part with a screen's warning
+    inside `<flagged warning="...">` (a tag no part can write: `data` escapes it)."""
     count = scout_tokenizer().count
     opening, closing = "<pull_request>\n", "</pull_request>\n"
     left = cap - count(opening) - count(closing)
     body, skipped = "", []
     for what, text in parts:
         piece = data(text.strip()) + "\n"
+        if what in warnings:
+            piece = f'<flagged warning="{warnings[what]}">\n{piece}</flagged>\n'
         tokens = count(piece)
         if tokens <= left:
             body, left = body + piece, left - tokens

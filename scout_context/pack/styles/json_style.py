@@ -5,7 +5,7 @@ read JSON.
      "sources": [{"label", "files", "tokens", "tree"}],
      "files": [{"path", "source", "tokens", "status"}],
      "head": "...", "tail": "...",
-     "chunks": [{"id", "path", "source", "start_line", "end_line", "text"}]}
+     "chunks": [{"id", "path", "source", "start_line", "end_line", "text", "warning" (when screened)}]}
 
 `tokens` is the exact count of the text it sits in (a fixed point: a count's digits
 change its own count only when their number changes, so two or three rounds settle it).
@@ -35,7 +35,7 @@ def chunk_object(chunk: Chunk) -> dict[str, object]:
         "start_line": chunk.start_line,
         "end_line": chunk.end_line,
         "text": chunk.text,
-    }
+    } | ({"warning": chunk.warning} if chunk.warning else {})
 
 
 def render(pack: Arranged) -> Rendered:

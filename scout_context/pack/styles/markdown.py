@@ -30,7 +30,8 @@ def fenced(text: str, info: str = "") -> str:
 def document(chunk: Chunk) -> str:
     suffix = chunk.path.rsplit(".", 1)[-1] if "." in chunk.path.rsplit("/", 1)[-1] else ""
     info = suffix if _LANGUAGE.fullmatch(suffix) else ""
-    return f"## {neutralize(chunk.id)}\n\n{fenced(chunk.text, info)}\n"
+    warning = f"> warning: {chunk.warning}\n\n" if chunk.warning else ""  # outside the fence: no body can write it
+    return f"## {neutralize(chunk.id)}\n\n{warning}{fenced(chunk.text, info)}\n"
 
 
 def render(pack: Arranged) -> Rendered:

@@ -36,7 +36,8 @@ def section(title: str, body: str) -> str:
 
 
 def document(chunk: Chunk) -> str:
-    return section(f"File: {neutralize(chunk.path)}\nId: {neutralize(chunk.id)}", chunk.text)
+    warning = f"\nWarning: {chunk.warning}" if chunk.warning else ""  # between separators: no body can write it
+    return section(f"File: {neutralize(chunk.path)}\nId: {neutralize(chunk.id)}{warning}", chunk.text)
 
 
 def render(pack: Arranged) -> Rendered:
