@@ -13,7 +13,7 @@ gitingest and files-to-prompt (their own venv, pinned). See bench/README.md.
 
 Standard library only, so any Python >= 3.11 can run it:
 
-    python bench/pack_bench.py [--corpus flask|sympy|all] [--tools ...] [--repeat N]
+    python bench/pack_bench.py [--corpus peers|all|NAME] [--tools ...] [--repeat N]
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ if str(REPO_ROOT) not in sys.path:
 
 from bench import corpora  # noqa: E402
 from bench.corpora import CORPORA, Corpus  # noqa: E402
+
+GROUPS = {"peers": ("flask", "sympy"), "all": tuple(CORPORA)}
 
 # Pinned peers. Change here and in bench/README.md together.
 REPOMIX_VERSION = "1.18.1"
@@ -1012,7 +1014,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--corpus", choices=[*CORPORA, "all"], default="all", help="corpus to pack (default: all)")
+    p.add_argument(
+        "--corpus",
+        choices=[*CORPORA, *GROUPS],
+        default="peers",
+        help="corpus to pack (default: peers, flask and sympy, the corpora of the README's figures; all: every corpus)",
+    )
     p.add_argument(
         "--tools",
         nargs="+",
@@ -1066,7 +1073,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    corpora = list(CORPORA.values()) if args.corpus == "all" else [CORPORA[args.corpus]]
+    corpora = [CORPORA[name] for name in GROUPS.get(args.corpus, (args.corpus,))]
     log(f"setup in {args.work}")
     setup, roots = setup_all(args.work, corpora, args.tools)
     for problem in setup.problems:
