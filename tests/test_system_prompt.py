@@ -53,10 +53,11 @@ def test_own_instructions_cannot_act_as_chat_structure() -> None:
 
 
 def test_a_review_keeps_its_format_and_the_maintainers_guidance() -> None:
-    turn = pr_system("Mind the migrations.", OWN)
+    turn = pr_system("Mind the migrations.", OWN, screened=False)
     assert OWN in turn and "Be concrete and brief" not in turn
     assert "SUMMARY:" in turn and "EFFORT:" in turn and turn.endswith("Mind the migrations.")
-    assert "Be concrete and brief" in pr_system("", None)
+    assert "Be concrete and brief" in pr_system("", None, screened=False)
+    assert "flagged by a prompt-injection screen" in pr_system("", OWN, screened=True)
 
 
 def test_serve_primes_the_prefix_that_asks_with_the_same_instructions_share(vllm_server, source: Path) -> None:
