@@ -152,18 +152,14 @@ def summarize_pr(
         shown = ", ".join(where for where, _ in redactions[:10]) + (", ..." if len(redactions) > 10 else "")
         log(f"redacted {len(redactions):,} secrets ({', '.join(f'{k} {n}' for k, n in kinds.most_common())}): {shown}")
     material.task = prompt_template("pr_task.txt")
-    if options.screen != "off":
-        flagged = _screened(material, options)
-        if flagged:
-            log(
-                f"flagged {len(flagged)} for prompt injection: "
-                + ", ".join(f"{f.id} ({f.finding.mark})" for f in flagged)
-            )
+    flagged = _screened(material, options) if options.screen != "off" else []
+    if flagged:
+        log(f"flagged {len(flagged)} for prompt injection: " + ", ".join(f"{f.id} ({f.finding.mark})" for f in flagged))
     prepared = time.perf_counter()
     report = Report(
         base_commit, head_commit, merge_base, summary="", walkthrough=[], risk="", tests="", effort=1,
         effort_reason="", effort_source="diff size", not_analysed=[], model="",
-        blob_url=f"{blob_url}/{head_commit}" if blob_url else "", redactions=redactions,
+        blob_url=f"{blob_url}/{head_commit}" if blob_url else "", redactions=redactions, flagged=flagged,
     )  # fmt: skip
     if not changes:
         report.summary = "The pull request changes no files."

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ..screen.base import Flagged
 from .citations import Citation
 from .pr_context import Changed
 
@@ -88,6 +89,7 @@ class Report:
     blob_url: str = ""  # https://github.com/o/r/blob/<head>: valid citations become links
     built_with_llama: bool = False
     redactions: list[tuple[str, str]] = field(default_factory=list)  # (where, kind): secrets kept from the model
+    flagged: list[Flagged] = field(default_factory=list)  # what the screen fenced or dropped
 
 
 def parse_answer(text: str, paths: Sequence[str]) -> Prose:
@@ -284,7 +286,10 @@ def _markdown(report: Report, rows: list[Row], not_analysed: list[tuple[str, str
         "" if report.effort_source == "model" else f" (estimated from the {report.effort_source}: the model gave none)"
     )
     reason = f": {_cell(report.effort_reason)}" if report.effort_reason else ""
-    parts += ["## Effort", f"**{report.effort} / 5**{reason}{source}", "## Not analysed"]
+    parts += ["## Effort", f"**{report.effort} / 5**{reason}{source}"]
+    if report.flagged:
+        parts += ["## Flagged for prompt injection", _flagged(report.flagged)]
+    parts.append("## Not analysed")
     if not_analysed:
         items = [f"- {_code(what)}: {_cell(why)}" for what, why in not_analysed]
         if len(not_analysed) < len(report.not_analysed):
@@ -294,6 +299,16 @@ def _markdown(report: Report, rows: list[Row], not_analysed: list[tuple[str, str
         parts.append("Nothing: the whole diff was in the model's context.")
     parts += ["---", footer(report)]
     return "\n\n".join(parts) + "\n"
+
+
+def _flagged(flagged: Sequence[Flagged], shown: int = 10) -> str:
+    """The flagged items, each with the line that matched: text written to steer the model
+    that a reviewer should read for themselves."""
+    how = "left out" if all(f.dropped for f in flagged) else "fenced with a warning"
+    items = [f"- {_code(f.id)} ({f.finding.mark}): {_code(clean(f.finding.line)[:160])}" for f in flagged[:shown]]
+    if len(flagged) > shown:
+        items.append(f"- … and {len(flagged) - shown:,} more")
+    return f"The model was told to distrust these ({how}):\n" + "\n".join(items)
 
 
 def footer(report: Report) -> str:
@@ -364,6 +379,7 @@ def as_json(report: Report, markdown: str) -> dict:
         "citations": [c.as_json(quoted=False) for c in report.citations],
         "redactions": len(report.redactions),
         "redacted": [{"where": where, "kind": kind} for where, kind in report.redactions],
+        "flagged": [f.as_json() for f in report.flagged],
         "footer": {
             "model": report.model,
             "prompt_tokens": report.prompt_tokens,
