@@ -170,7 +170,7 @@ HELP = {  # each command's help: its panels, choices with their defaults, enviro
         "─ Fitting ",
         "─ Engine ",
         "─ Output ",
-        "[default: edges]",
+        "[default: stable]",
         "[auto|vllm|openai]",
         "[default: auto]",
         "[auto|fp8|model]",

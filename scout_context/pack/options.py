@@ -64,7 +64,7 @@ class Presentation:
     """How a pack is laid out around a question and written; each field's doc is its `--help`
     (the choices are `pack.arrange.LAYOUTS` and `pack.styles.STYLES`)."""
 
-    layout: str = "edges"
+    layout: str = "stable"
     """stable: the corpus does not depend on the question (prefix caching pays across questions), a short tail
     quotes the lines that match the question, then asks it; edges: the most relevant chunks at the start and
     the end, the question before and after."""

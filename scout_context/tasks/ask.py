@@ -83,7 +83,7 @@ def ask(
     store: Store,
     options: PackOptions,
     sampling: SamplingConfig,
-    layout: Layout = "edges",
+    layout: Layout = "stable",
     fit_to_budget: bool = True,
     answer_language: str | None = None,
     progress: Progress | None = None,
