@@ -64,7 +64,7 @@ def ask_command(
         str | None, typer.Option("--answer-language", help="Answer in this language (default: the question's).")
     ] = None,
     system: System = None,
-    layout: LayoutOption = "stable",
+    layout: LayoutOption = "auto",
     no_fit: NoFit = False,
     engine: EngineChoice = EngineChoice(),
     max_tokens: MaxTokens = ASK_MAX_TOKENS,

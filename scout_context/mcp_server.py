@@ -85,7 +85,7 @@ def ask_tool(
     model: Annotated[
         str | None, Field(description="A known model or folder (default: SCOUT_MODEL, else smollm2).")
     ] = None,
-    layout: Annotated[str, Field(description=f"{' or '.join(LAYOUTS)}.")] = "stable",
+    layout: Annotated[str, Field(description=f"{' or '.join(LAYOUTS)}.")] = "auto",
     max_tokens: Annotated[int, Field(description="Most tokens of the answer.", ge=1)] = ASK_MAX_TOKENS,
     style: StyleName = DEFAULT,
 ) -> dict[str, Any]:

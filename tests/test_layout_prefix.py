@@ -40,3 +40,17 @@ def test_edges_puts_the_question_first_and_last_and_the_best_chunk_at_the_edges(
     assert body.count("<question>") == 2 and text.rstrip().endswith("</question>")
     documents = [line for line in text.splitlines() if line.startswith("<document ")]
     assert 'id="shop/config.py:1-6"' in documents[0] or 'id="shop/config.py:1-6"' in documents[-1]
+
+
+def test_auto_is_stable_while_the_corpus_fits_and_lets_the_question_choose_when_it_does_not():
+    """The default layout: the whole example fits, so two questions share the stable prefix;
+    in 900 tokens it does not, so the question's ranking keeps what it asks about (the
+    question-free stable fit leaves shop/api.py out there)."""
+    fits = [packed(q, "--layout", "auto") for q in ("How is shipping computed?", "Which HTTP routes exist?")]
+    assert fits[0] == packed("How is shipping computed?")  # the stable layout, byte for byte
+    cut = fits[0].rindex("</document>")
+    assert fits[1][:cut] == fits[0][:cut]
+    question = "Which HTTP routes does the API expose?"
+    small = packed(question, "--layout", "auto", "--budget", "900")
+    assert 'id="shop/api.py:1-30"' not in packed(question, "--budget", "900")
+    assert 'id="shop/api.py:1-30"' in small and small.count("<question>") == 2  # edges: the question twice

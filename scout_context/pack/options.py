@@ -64,8 +64,9 @@ class Presentation:
     """How a pack is laid out around a question and written; each field's doc is its `--help`
     (the choices are `pack.arrange.LAYOUTS` and `pack.styles.STYLES`)."""
 
-    layout: str = "stable"
-    """stable: the corpus does not depend on the question (prefix caching pays across questions), a short tail
+    layout: str = "auto"
+    """auto: stable when the whole corpus fits, else edges; stable: the corpus does not depend on the question
+    (prefix caching pays across questions; over the budget, what is kept is chosen without it), a short tail
     quotes the lines that match the question, then asks it; edges: the most relevant chunks at the start and
     the end, the question before and after."""
     style: str = "xml"

@@ -70,6 +70,7 @@ class Arranged(PackResult):
     """A pack arranged for a question: its chunks are those kept, in the layout's order,
     `header` the tree marked with what fitting changed, `tokens` the whole prompt's."""
 
+    layout: str = ""  # the layout it is in ("stable" or "edges": `auto` resolved)
     head: str = ""
     tail: str = ""
     ranking: list[Ranked] = field(default_factory=list)

@@ -65,6 +65,11 @@ def render_prompt(engine: Engine, corpus: str, answer_language: str | None) -> s
     return engine.render_chat(system_prompt(answer_language), corpus)
 
 
+def _resolved(arranged: Arranged) -> Layout:
+    """The layout `auto` chose, which a follow-up arranges the sources in again."""
+    return "edges" if arranged.layout == "edges" else "stable"
+
+
 def check_instructions(conversation: Conversation, system: str | None) -> None:
     """A follow-up keeps its conversation's system turn: one given other instructions is a
     UsageError rather than a silent switch (which would also lose the cached prefix)."""
@@ -83,7 +88,7 @@ def ask(
     store: Store,
     options: PackOptions,
     sampling: SamplingConfig,
-    layout: Layout = "stable",
+    layout: Layout = "auto",
     fit_to_budget: bool = True,
     answer_language: str | None = None,
     progress: Progress | None = None,
@@ -127,9 +132,9 @@ def ask(
     )
     arranged, prompt, prompt_tokens = fitted.arranged, fitted.prompt, fitted.tokens
     turn, kept = system_prompt(answer_language, style, system), [described(spec) for spec in sources]
-    conversation = Conversation(kept, engine.model_name, layout, turn, fitted.corpus, question, fitted.budget).start(
-        store, sources
-    )
+    conversation = Conversation(
+        kept, engine.model_name, _resolved(fitted.arranged), turn, fitted.corpus, question, fitted.budget
+    ).start(store, sources)
 
     log = TurnLog(store, engine, command, conversation, 1, question, arranged, prompt_tokens)
     generation = log.answer(prompt, sampling, on_text, images)
