@@ -256,6 +256,7 @@ def as_json(result: AskResult) -> dict:
         "files": result.pack.files,
         "skipped": [{"path": s.path, "reason": s.reason} for s in result.pack.skipped],
         "flagged": [each.as_json() for each in result.pack.flagged],
+        "layout": result.pack.layout,
         "shrunk": result.pack.shrunk,
         "dropped": result.pack.dropped,
         "run_id": result.run_id,

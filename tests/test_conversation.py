@@ -59,7 +59,7 @@ def test_a_follow_up_starts_with_the_first_prompt_and_its_answer(vllm_server, so
         "<|header_start|>user<|header_end|>\n\nAnd why?<|eot|><|header_start|>assistant<|header_end|>\n\n"
     )
     result = json.loads(follow.stdout)
-    assert (result["turn"], result["left_out_turns"]) == (2, 0)
+    assert (result["turn"], result["left_out_turns"], result["layout"]) == (2, 0, "stable")  # auto: it fits
     turns = logged("--cid", str(result["conversation_id"]))
     assert [(t["turn"], t["question"], t["answer"]) for t in turns] == [
         (1, "What is TIMEOUT?", ANSWER),
