@@ -232,7 +232,7 @@ class Answering:
             quote = f' "{markup(c.quote)}"' if c.quote else ""
             err_console.print(f"  {mark} {markup(c.id)}{quote}", soft_wrap=True)
         if result.left_out:
-            note(f"left out the {result.left_out} oldest follow-up turn(s) to fit the context (the corpus stays)")
+            note(f"left out {result.left_out} of the earlier answers and turns to fit the context (the corpus stays)")
         if result.corpus_changed:
             note(
                 "the sources changed since the conversation began: it keeps its corpus; citations are checked against the files now"

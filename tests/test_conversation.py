@@ -17,8 +17,11 @@ import pytest
 from fake_vllm import KEY, PIECES
 from helpers import write
 from scout_context.engine.chat_format import Turn, llama4_chat
+from scout_context.errors import ContextTooLarge
 from scout_context.store import MIGRATIONS, Store
+from scout_context.tasks.conversation import FIRST_ANSWER_LEFT_OUT, fit_history
 from scout_context.tasks.run_record import RunRecord
+from scout_context.tokens import scout_tokenizer
 from test_cli import EXE, one_line_error
 
 ANSWER = "".join(PIECES)
@@ -86,7 +89,7 @@ def test_the_oldest_follow_ups_are_left_out_when_the_history_no_longer_fits(vllm
     for n in range(4):
         proc = run(vllm_server, "ask", str(source), "-c", f"{n} {long}", *limits)
         assert proc.returncode == 0, proc.stderr
-    assert "left out the 1 oldest follow-up" in proc.stderr
+    assert "left out 1 of the earlier answers and turns" in proc.stderr
     last = completions(vllm_server)[-1]
     assert "What is TIMEOUT?" in last and "TIMEOUT = 5" in last  # the first exchange, corpus and all
     assert f"0 {long}" not in last and f"1 {long}" in last and f"2 {long}" in last
@@ -216,6 +219,34 @@ def test_history_renders_each_turn_in_order() -> None:
         "A2<|eot|><|header_start|>user<|header_end|>\n\nU3<|eot|><|header_start|>assistant<|header_end|>\n\n"
     )
     assert prompt.index("U1") < prompt.index("A1") < prompt.index("U2") < prompt.index("A2") < prompt.index("U3")
+
+
+class _Counting:
+    """Just what fitting a history needs: Llama 4's format, counted in Scout's tokens."""
+
+    model_name = "counting"
+
+    def __init__(self, max_model_len: int) -> None:
+        self.max_model_len = max_model_len
+
+    def render_chat(self, system: str, user: str, assistant: str = "", history=()) -> str:
+        return llama4_chat(system, user, assistant, history)
+
+    def count_tokens(self, text: str) -> int:
+        return scout_tokenizer().count(text)
+
+
+def test_a_corpus_that_filled_the_context_drops_its_first_answer_before_the_follow_up_fails() -> None:
+    """The first turn was fitted to the whole context less one answer: a follow-up fits once
+    the follow-ups and then the first answer are left out; never the corpus and its question."""
+    corpus, answer = "corpus " * 300, "an answer " * 60
+    history = [Turn(corpus, answer), Turn("And then?", "more " * 40)]
+    needed = _Counting(0).count_tokens(llama4_chat("S", "Why?", history=[Turn(corpus, FIRST_ANSWER_LEFT_OUT)]))
+    prompt, tokens, left_out = fit_history(_Counting(needed + 64), "S", "Why?", history, 64)
+    assert (tokens, left_out) == (needed, 2) and corpus in prompt and answer not in prompt
+    assert FIRST_ANSWER_LEFT_OUT in prompt
+    with pytest.raises(ContextTooLarge, match="its first question and this question"):
+        fit_history(_Counting(needed + 63), "S", "Why?", history, 64)
 
 
 def test_a_conversation_stores_no_credential(vllm_server, source: Path) -> None:

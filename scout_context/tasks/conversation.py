@@ -35,6 +35,7 @@ from .citations import check_citations
 from .run_record import RunRecord
 
 FAILED = "failed"
+FIRST_ANSWER_LEFT_OUT = "(This answer is left out to fit the context.)"
 
 
 @dataclass
@@ -165,17 +166,21 @@ class TurnLog:
 
 
 def fit_history(engine: Engine, system: str, question: str, history: list[Turn], reserve: int) -> tuple[str, int, int]:
-    """The prompt (`question` escaped as `history` is), its tokens and how many follow-ups were left out for it to fit the context
-    less `reserve`: the oldest first, never the first exchange. ContextTooLarge when even
-    the first exchange and the question alone do not fit."""
+    """The prompt (`question` escaped as `history` is), its tokens and how many earlier
+    answers and follow-ups were left out for it to fit the context less `reserve`: the
+    oldest follow-ups first, then the first answer (a corpus fitted to the whole context
+    leaves little room after it), never the first question with its corpus, the prefix the
+    engine has cached. ContextTooLarge when even that and the question do not fit."""
     limit, question = engine.max_model_len - reserve, neutralize(question)
-    for left_out in range(len(history)):
-        kept = history[:1] + history[1 + left_out :]
+    first = history[:1]
+    tries = [first + history[1 + n :] for n in range(len(history))]
+    tries += [[Turn(first[0].user, FIRST_ANSWER_LEFT_OUT)]] if first else []
+    for left_out, kept in enumerate(tries):
         prompt = engine.render_chat(system, question, history=kept)
         tokens = engine.count_tokens(prompt)
         if tokens <= limit:
             return prompt, tokens, left_out
     raise ContextTooLarge(
-        f"the corpus, its first exchange and the question take {tokens:,} {engine.model_name} tokens, over the "
+        f"the corpus, its first question and this question take {tokens:,} {engine.model_name} tokens, over the "
         f"{limit:,} available ({engine.max_model_len:,} of context, {reserve:,} kept for the answer): start a new conversation"
     )
