@@ -155,5 +155,11 @@ class SamplingConfig:
     """Sampling temperature; 0 is greedy and reproducible (and cacheable)."""
     max_tokens: int = setting(512, minimum=1)
     """Most tokens in the answer (kept free in the context)."""
+    frequency_penalty: float = setting(0.0, minimum=-2.0)
+    """Lowers a token's score by this much for each time the answer already has it (the answer's
+    tokens only, not the sources'); deterministic, so greedy answers stay reproducible."""
+    repetition_penalty: float = setting(1.0, minimum=0.01)
+    """vLLM's repetition penalty: divides the score of every token the prompt or the answer
+    already has (1: none). It counts the sources' tokens too, which an answer must quote."""
     seed: int | None = None
     stop: tuple[str, ...] = ()

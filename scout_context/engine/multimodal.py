@@ -94,6 +94,10 @@ def request_options(sampling: SamplingConfig) -> dict[str, Any]:
         "stream": True,
         "stream_options": {"include_usage": True},
     }
+    if sampling.frequency_penalty:
+        options["frequency_penalty"] = sampling.frequency_penalty
+    if sampling.repetition_penalty != 1.0:  # vLLM's own field: a server that is not vLLM never sees it unasked
+        options["repetition_penalty"] = sampling.repetition_penalty
     if sampling.seed is not None:
         options["seed"] = sampling.seed
     if sampling.stop:

@@ -175,6 +175,8 @@ class VllmEngine:
         params = SamplingParams(
             temperature=sampling.temperature,
             max_tokens=sampling.max_tokens,
+            frequency_penalty=sampling.frequency_penalty,
+            repetition_penalty=sampling.repetition_penalty,
             seed=sampling.seed,
             stop=list(sampling.stop),
             output_kind=RequestOutputKind.DELTA,
