@@ -24,14 +24,20 @@ from .engine_options import (
     Images,
     MaxTokens,
     System,
-    Temperature,
     Timeout,
     Verbose,
     print_dry_run,
-    sampling_config,
 )
 from .help_text import CACHE, ENGINES, SOURCES, teaches
-from .option_sets import EngineChoice, GuardChoice, HardwareChoice, ScreenChoice, SourceFilters, with_option_sets
+from .option_sets import (
+    EngineChoice,
+    GuardChoice,
+    HardwareChoice,
+    SamplingChoice,
+    ScreenChoice,
+    SourceFilters,
+    with_option_sets,
+)
 from .options import JsonOutput, LayoutOption, NoFit, Password, StyleOption, layout_option
 from .sources import FromStdin, NulSeparated, Sources, resolve_sources
 from .summary import pack_progress
@@ -68,7 +74,7 @@ def ask_command(
     no_fit: NoFit = False,
     engine: EngineChoice = EngineChoice(),
     max_tokens: MaxTokens = ASK_MAX_TOKENS,
-    temperature: Temperature = 0.0,
+    sampling: SamplingChoice = SamplingChoice(),
     filters: SourceFilters = SourceFilters(),
     screening: ScreenChoice = ScreenChoice(),
     images: Images = 5,
@@ -111,7 +117,7 @@ class Session:
         engine: EngineChoice = given["engine"]
         self.config = engine.config(given["verbose"], given["images"], given["timeout"], given["hardware"])
         self.options = given["screening"].applied(given["filters"].options(given["password"]))
-        self.sampling = sampling_config(given["max_tokens"], given["temperature"])
+        self.sampling = given["sampling"].config(given["max_tokens"])
         self.layout = layout_option(given["layout"])
         self.fit_to_budget = not given["no_fit"]
         self.style = style(given["style_name"])

@@ -23,7 +23,7 @@ from typer._click.core import Command, Context, ParameterSource
 from typer._click.globals import get_current_context as click_context
 from typer.core import TyperOption as Option
 
-from scout_context.engine.config import EngineConfig, SamplingConfig
+from scout_context.engine.config import SAMPLING_SETTINGS, EngineConfig, SamplingConfig
 from scout_context.pack.options import PackOptions, Presentation
 from scout_context.project_config import Fields, Found, find_config, read_tables
 from scout_context.settings import Setting, settings
@@ -34,7 +34,7 @@ from .console import err_console, markup, note
 SECTIONS: dict[str, Fields] = {
     "pack": (*CORPUS_SETTINGS, (Presentation, ("style",))),
     "ask": (
-        (SamplingConfig, ("max_tokens", "temperature")),
+        (SamplingConfig, SAMPLING_SETTINGS),
         (JobFile, ("answer_language", "system")),
         (Presentation, ("layout",)),
     ),

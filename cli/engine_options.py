@@ -30,7 +30,6 @@ Model = Annotated[str | None, option(EngineConfig, "model", rich_help_panel=ENGI
 BaseUrl = Annotated[str | None, option(EngineConfig, "base_url", rich_help_panel=ENGINE)]
 MaxModelLen = Annotated[int | None, option(EngineConfig, "max_model_len", rich_help_panel=ENGINE)]
 MaxTokens = Annotated[int, option(SamplingConfig, "max_tokens", rich_help_panel=ENGINE)]
-Temperature = Annotated[float, option(SamplingConfig, "temperature", rich_help_panel=ENGINE)]
 System = Annotated[str | None, option(JobFile, "system", metavar="TEXT", show_default=False, rich_help_panel=ENGINE)]
 Images = Annotated[int, option(EngineConfig, "limit_images", rich_help_panel=ENGINE)]
 Verbose = Annotated[bool, option(EngineConfig, "verbose", rich_help_panel=OUTPUT)]
@@ -72,7 +71,3 @@ def print_dry_run(config: EngineConfig) -> None:
     for line in settings.notes:
         note(line)
     print_json(settings.as_json())
-
-
-def sampling_config(max_tokens: int, temperature: float) -> SamplingConfig:
-    return SamplingConfig(temperature=temperature, max_tokens=max_tokens)

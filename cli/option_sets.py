@@ -1,7 +1,7 @@
 """Sets of options that several commands share, each declared once as a dataclass whose
 fields are typer options (`ask` and `pr` take `EngineChoice`; `ask` takes `SourceFilters`;
 every command that starts an engine takes `HardwareChoice`; the commands that pack take
-`ScreenChoice`).
+`ScreenChoice`; the commands that answer take `SamplingChoice`).
 
 A command names a set as one parameter (`engine: EngineChoice`); `@with_option_sets` spreads
 the set's fields into the command's options in that place (so `--help` lists them where the
@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeVar, get_type_hints
 
 import typer
 
-from scout_context.engine.config import EngineConfig
+from scout_context.engine.config import EngineConfig, SamplingConfig
 from scout_context.engine.profile import KV_DTYPES
 from scout_context.errors import UnsafeAnswer
 from scout_context.guard.check import guard_config
@@ -56,6 +56,24 @@ class HardwareChoice:
     def given(self) -> dict[str, Any]:
         """The settings given, by `EngineConfig` field name."""
         return {f.name: value for f in dataclasses.fields(self) if (value := getattr(self, f.name)) is not None}
+
+
+def _sampling(name: str) -> Any:
+    return option(SamplingConfig, name, rich_help_panel=ENGINE)
+
+
+@dataclass(frozen=True)
+class SamplingChoice:
+    """How each answer is sampled, besides its length (`--max-tokens`, whose default is each
+    command's): the `SamplingConfig` fields of `SAMPLING_SETTINGS`, keys of `[ask]` and job files."""
+
+    temperature: Annotated[float, _sampling("temperature")] = SamplingConfig.temperature
+    frequency_penalty: Annotated[float, _sampling("frequency_penalty")] = SamplingConfig.frequency_penalty
+    repetition_penalty: Annotated[float, _sampling("repetition_penalty")] = SamplingConfig.repetition_penalty
+    stop_repeats: Annotated[int, _sampling("stop_repeats")] = SamplingConfig.stop_repeats
+
+    def config(self, max_tokens: int) -> SamplingConfig:
+        return SamplingConfig(max_tokens=max_tokens, **dataclasses.asdict(self))
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,9 @@ from scout_context.tasks.pr_report import MARKER, Report, as_json, render_markdo
 
 from .config_defaults import SECTIONS, not_given
 from .console import err_console, inert, json_text, markup
-from .engine_options import MaxTokens, System, Temperature, Timeout, Verbose, sampling_config
+from .engine_options import MaxTokens, System, Timeout, Verbose
 from .help_text import ACTIONS, CACHE, ENGINES, teaches
-from .option_sets import EngineChoice, HardwareChoice, ScreenChoice, with_option_sets
+from .option_sets import EngineChoice, HardwareChoice, SamplingChoice, ScreenChoice, with_option_sets
 from .options import Exclude, Include, pack_options
 
 FORMATS = ("markdown", "json")
@@ -95,7 +95,7 @@ def pr_command(
     exclude: Exclude = None,
     engine: EngineChoice = EngineChoice(),
     max_tokens: MaxTokens = 768,
-    temperature: Temperature = 0.0,
+    sampling: SamplingChoice = SamplingChoice(),
     timeout: Timeout = None,
     verbose: Verbose = False,
     hardware: HardwareChoice = HardwareChoice(),
@@ -154,7 +154,7 @@ def pr_command(
         try:
             result = summarize_pr(
                 repository, base, head or (pull.get("head") or {}).get("sha") or "HEAD", engine=llm, store=store,
-                sampling=sampling_config(max_tokens, temperature), pull_request=request, github=github,
+                sampling=sampling.config(max_tokens), pull_request=request, github=github,
                 options=screening.applied(replace(pack_options(include, exclude, False, False, False), screen="fence")),
                 budget=budget,
                 system=system,

@@ -80,7 +80,14 @@ def test_init_writes_every_key_at_the_commands_default_and_never_overwrites(tmp_
             "max_file_size": DEFAULT_MAX_FILE_BYTES,
             "style": "xml",
         },
-        "ask": {"max_tokens": ASK_MAX_TOKENS, "temperature": 0.0, "layout": "auto"},
+        "ask": {
+            "max_tokens": ASK_MAX_TOKENS,
+            "temperature": 0.0,
+            "frequency_penalty": 0.0,
+            "repetition_penalty": 1.0,
+            "stop_repeats": 0,
+            "layout": "auto",
+        },
         "engine": {"engine": "auto", "images": 5},
     }
     # Read back, it changes nothing: the engine's settings are those without it.

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from scout_context.engine.base import Events, Generation, Request
+from scout_context.engine.base import Engine, Events, Generation, Request
 from scout_context.engine.chat_format import Turn
 from scout_context.engine.config import EngineConfig, SamplingConfig
 from scout_context.engine.models import ensure_model
@@ -90,6 +90,26 @@ def test_answers_a_question_about_a_tiny_repo(engine: VllmEngine) -> None:
     assert answer.completion_tokens == len(answer.token_ids) > 0
     assert answer.finish_reason in ("stop", "length")
     assert 0 < answer.first_token_s <= answer.total_s
+
+
+LOOP = "The cache keeps every answer for the next question.\n"
+
+
+def looping_prompt(engine: Engine) -> str:
+    """A prompt whose answer, prefilled with a line three times, goes on repeating a line."""
+    return engine.render_chat("You are a helpful assistant.", "What does the cache do?", LOOP * 3)
+
+
+def test_an_answer_that_loops_is_ended_and_its_loop_kept_once(engine: VllmEngine) -> None:
+    prompt = looping_prompt(engine)
+    looping, stopped = (
+        engine.generate([Request(prompt)], SamplingConfig(max_tokens=100, stop_repeats=n))[0] for n in (0, 2)
+    )
+    assert looping.finish_reason == "length" and stopped.finish_reason == "repetition"
+    # Greedy: detection only ends the same answer early, and the loop's copies after the first go.
+    assert stopped.token_ids == looping.token_ids[: stopped.completion_tokens] and stopped.completion_tokens < 100
+    line = stopped.text.splitlines()[0]
+    assert len(line) > 20 and looping.text.count(line) >= 3 and stopped.text.count(line) == 1
 
 
 def test_a_prompt_over_the_context_is_context_too_large(engine: VllmEngine) -> None:

@@ -17,11 +17,13 @@ from pathlib import Path
 import pytest
 
 from scout_context import paths
-from scout_context.engine.config import EngineConfig
+from scout_context.engine.base import Request
+from scout_context.engine.config import EngineConfig, SamplingConfig
 from scout_context.engine.models import ensure_model
-from scout_context.engine.registry import choose
+from scout_context.engine.registry import choose, open_engine
 from scout_context.engine.server_state import ServerState, read_state, state_path, write_state
 from test_cli import EXAMPLE, EXE, one_line_error
+from test_engine_smollm2 import looping_prompt
 
 pytestmark = pytest.mark.engine
 
@@ -162,6 +164,16 @@ def test_a_chat_session_through_stdin(served: Served) -> None:
     assert "no question yet" in proc.stderr  # /tokens after /reset
     turns = json.loads(served.run("logs", "--json", "-n", "2").stdout)
     assert [(t["command"], t["turn"]) for t in turns] == [("chat", 1), ("chat", 2)]
+
+
+def test_a_looping_answer_is_ended_by_the_server(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`stop_repeats` reaches a vLLM server as `repetition_detection`, and its finish reason back."""
+    monkeypatch.setenv("SCOUT_CACHE_DIR", str(served.cache))
+    engine = open_engine(EngineConfig(backend="openai", base_url=f"http://127.0.0.1:{served.port}/v1"))
+    [answer] = engine.generate([Request(looping_prompt(engine))], SamplingConfig(max_tokens=100, stop_repeats=2))
+    line = answer.text.splitlines()[0]
+    assert answer.finish_reason == "repetition" and answer.completion_tokens < 100
+    assert len(line) > 20 and answer.text.count(line) == 1
 
 
 def test_explicit_engines_are_not_redirected(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:

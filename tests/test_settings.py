@@ -72,7 +72,14 @@ def test_the_example_job_file_shows_every_setting_key_with_its_comment() -> None
                     continue  # named in the comment on exclude
                 line = next(line for line in lines if re.match(rf"\s+(# )?{each.key}: ", line))
                 assert line.endswith(each.summary) or f"# {each.summary}" in line, line
-    assert yaml.safe_load(EXAMPLE)["engine"] == {"engine": "auto", "max_tokens": 512, "temperature": 0}
+    assert yaml.safe_load(EXAMPLE)["engine"] == {
+        "engine": "auto",
+        "max_tokens": 512,
+        "temperature": 0,
+        "frequency_penalty": 0,
+        "repetition_penalty": 1,
+        "stop_repeats": 0,
+    }
 
 
 def _files(**files: str):

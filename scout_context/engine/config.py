@@ -147,6 +147,10 @@ def _seconds(text: str, name: str) -> float:
     return seconds
 
 
+SAMPLING_SETTINGS = ("max_tokens", "temperature", "frequency_penalty", "repetition_penalty", "stop_repeats")
+"""The `SamplingConfig` fields that commands take as options and files as keys, in that order."""
+
+
 @dataclass(frozen=True)
 class SamplingConfig:
     """How to sample one answer: greedy by default, so answers are reproducible."""
@@ -161,5 +165,12 @@ class SamplingConfig:
     repetition_penalty: float = setting(1.0, minimum=0.01)
     """vLLM's repetition penalty: divides the score of every token the prompt or the answer
     already has (1: none). It counts the sources' tokens too, which an answer must quote."""
+    stop_repeats: int = setting(0, minimum=0)
+    """End an answer once a passage of 16 to 256 tokens has come this many times in a row, and keep
+    one copy of it (0: never; at least 2). Only a looping answer changes."""
     seed: int | None = None
     stop: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.stop_repeats == 1:
+            raise UsageError("--stop-repeats is 0 (never) or a count of at least 2, not 1")

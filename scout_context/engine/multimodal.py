@@ -19,6 +19,7 @@ import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from scout_context.engine import repeats
 from scout_context.engine.chat_format import llama4_header
 from scout_context.engine.config import SamplingConfig
 from scout_context.errors import UsageError
@@ -98,6 +99,8 @@ def request_options(sampling: SamplingConfig) -> dict[str, Any]:
         options["frequency_penalty"] = sampling.frequency_penalty
     if sampling.repetition_penalty != 1.0:  # vLLM's own field: a server that is not vLLM never sees it unasked
         options["repetition_penalty"] = sampling.repetition_penalty
+    if (detection := repeats.detection(sampling)) is not None:
+        options["repetition_detection"] = detection
     if sampling.seed is not None:
         options["seed"] = sampling.seed
     if sampling.stop:

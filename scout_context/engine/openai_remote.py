@@ -38,6 +38,7 @@ from typing import Any
 
 import httpx
 
+from scout_context.engine import repeats
 from scout_context.engine.base import Events, Generation, Request
 from scout_context.engine.chat_format import LLAMA4_IMAGE_TOKENS, Turn, llama4_chat, llama4_turns, messages
 from scout_context.engine.config import EngineConfig, SamplingConfig
@@ -225,8 +226,9 @@ class OpenAIEngine:
             if not completions:
                 raise self._unexpected(path, f"no completion (no event with `choices`; {media_type(response)})")
         details = usage.get("prompt_tokens_details")
+        text = "".join(parts)
         return Generation(
-            text="".join(parts),
+            text=repeats.one_copy(text) if finish_reason == repeats.STOPPED else text,
             prompt_tokens=_count(usage.get("prompt_tokens")) or 0,
             cached_tokens=(_count(details.get("cached_tokens")) or 0) if isinstance(details, dict) else 0,
             completion_tokens=_count(usage.get("completion_tokens")) or 0,

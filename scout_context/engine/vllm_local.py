@@ -31,7 +31,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from scout_context.engine import multimodal
+from scout_context.engine import multimodal, repeats
 from scout_context.engine.base import Events, Generation, Request
 from scout_context.engine.chat_format import LLAMA4_IMAGE_TOKENS, Turn, llama4_chat, template_chat
 from scout_context.engine.config import DEFAULT_MODEL, EngineConfig, SamplingConfig
@@ -61,8 +61,9 @@ class _Answer:
     finish_reason: str = ""
 
     def generation(self) -> Generation:
+        text = "".join(self.text)
         return Generation(
-            text="".join(self.text),
+            text=repeats.one_copy(text) if self.finish_reason == repeats.STOPPED else text,
             prompt_tokens=self.prompt_tokens,
             cached_tokens=self.cached_tokens,
             completion_tokens=len(self.token_ids),
@@ -177,6 +178,7 @@ class VllmEngine:
             max_tokens=sampling.max_tokens,
             frequency_penalty=sampling.frequency_penalty,
             repetition_penalty=sampling.repetition_penalty,
+            repetition_detection=repeats.vllm_detection(sampling),
             seed=sampling.seed,
             stop=list(sampling.stop),
             output_kind=RequestOutputKind.DELTA,

@@ -16,6 +16,7 @@ stored exactly as a run would store them.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -225,9 +226,7 @@ def prepare(
 
 def settings_key(job_file: JobFile) -> str:
     """What besides the prompt and the model changes an answer, as canonical JSON."""
-    sampling = job_file.sampling
-    settings = {"temperature": sampling.temperature, "max_tokens": sampling.max_tokens, "seed": sampling.seed}
-    return json.dumps({**settings, "stop": list(sampling.stop)}, sort_keys=True)
+    return json.dumps(dataclasses.asdict(job_file.sampling), sort_keys=True)
 
 
 def request_id(prepared: Prepared, question: str, model: str, settings: str) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..engine import registry
-from ..engine.config import EngineConfig, SamplingConfig
+from ..engine.config import SAMPLING_SETTINGS, EngineConfig, SamplingConfig
 from ..errors import UsageError
 from ..pack.options import PackOptions
 from ..settings import setting
@@ -148,7 +148,7 @@ HARDWARE_SETTINGS = ("gpus", "gpu_memory_gib", "tensor_parallel_size", "kv_cache
 """The `EngineConfig` fields that say what the embedded engine runs on (the commands' hardware options)."""
 ENGINE_SETTINGS = (
     (EngineConfig, ("backend", "model", "base_url", "max_model_len", *HARDWARE_SETTINGS)),
-    (SamplingConfig, ("temperature", "max_tokens")),
+    (SamplingConfig, SAMPLING_SETTINGS),
     (JobFile, ("concurrency", "answer_language", "system")),
 )
 CORPUS_SETTINGS = (
@@ -175,8 +175,7 @@ def _example() -> str:
             example_line(EngineConfig, name, value, indent=2, off=True)
             for name, value in zip(HARDWARE_SETTINGS, ("8", "79.18", "8", "auto", "0.9"), strict=True)
         ),
-        example_line(SamplingConfig, "max_tokens", indent=2),
-        example_line(SamplingConfig, "temperature", indent=2),
+        *(example_line(SamplingConfig, name, indent=2) for name in SAMPLING_SETTINGS),
         example_line(JobFile, "concurrency", indent=2, off=True),
         example_line(JobFile, "answer_language", "English", indent=2, off=True),
         example_line(JobFile, "system", "Answer as a release engineer would.", indent=2, off=True),
