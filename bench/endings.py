@@ -41,10 +41,12 @@ from scout_context.engine.config import SamplingConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WORK = REPO_ROOT / "bench" / ".work" / "endings"
+PLAIN = {"frequency_penalty": 0.0, "repetition_penalty": 1.0, "stop_repeats": 0}
+"""Sampling before this harness: spelled out, so that it stays `plain` whatever the defaults become."""
 CANDIDATES: dict[str, dict[str, Any]] = {
-    "plain": {},
-    "freq0.3": {"frequency_penalty": 0.3},
-    "rep1.1": {"repetition_penalty": 1.1},
+    "plain": PLAIN,
+    "freq0.3": PLAIN | {"frequency_penalty": 0.3},
+    "rep1.1": PLAIN | {"repetition_penalty": 1.1},
 }
 DETECTIONS = {  # name: (min pattern, max pattern, count), vLLM's RepetitionDetectionParams
     "": None,
