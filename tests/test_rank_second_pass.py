@@ -39,6 +39,30 @@ def test_a_guide_weighs_less_than_the_code_it_explains(ranked_paths):
     assert ranked_paths(files, "How long does the client wait before it retries a failed request?")[0] == "net/retry.py"
 
 
+def test_code_that_matches_ranks_above_a_guide_that_matches_better(ranked_paths):
+    """Docs are read for the code they name, then weigh less again as answers: the guide
+    uses more of the question's words, the code that answers it still comes first."""
+    files = {
+        "docs/retries.md": "# Retries\n\nWhen a request fails, the client waits and retries the failed request.\n",
+        "net/retry.py": 'def backoff(attempt):\n    """Seconds the client waits before a retry."""\n'
+        "    return 2 ** attempt\n",
+        "net/pool.py": 'def connections(limit):\n    """Open sockets, at most limit."""\n    return []\n',
+    }
+    order = ranked_paths(files, "How long does the client wait before it retries a failed request?")
+    assert order[:2] == ["net/retry.py", "docs/retries.md"]
+
+
+def test_a_docs_only_corpus_keeps_its_scores(make_repo, isolated_cache):
+    store = Store()
+    try:
+        files = {"a.md": "# Retries\n\nThe client retries.\n", "b.md": "# Other\n\nNothing here.\n"}
+        result = pack([make_repo(files)], PackOptions(), store=store)
+    finally:
+        store.close()
+    best = rank(result.chunks, "How does the client retry?", result.outlines)[0]
+    assert (best.chunk.path, best.lexical) == ("a.md", 1.0)
+
+
 def test_a_type_stub_and_a_bundle_weigh_less_than_their_source(ranked_paths):
     doc = "/** Seconds the client waits before it retries a failed request. */\n"
     files = {

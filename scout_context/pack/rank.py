@@ -12,7 +12,8 @@ snake_case split, lowercased, stemmed); a term matches a whole stemmed word. A c
 spells as code (`send_static_file`, `Cart.total`, `parseHTTPResponse`) gets a bonus.
 Tests, benchmarks and changelogs mention everything and rarely hold the answer: their
 lexical score is halved, and docs and generated copies weigh less than code too
-(`file_kinds`). Structural priors (README and docs, entry points, how many files import
+(`file_kinds`); docs weigh less again once the second pass has read them for the code
+they name. Structural priors (README and docs, entry points, how many files import
 the file) weigh less than a lexical match, so a named thing wins. A second pass lifts the
 definitions that the best chunks name where they talk about the question (`mentions`), and
 then the import neighbours of the best files (`neighbors`), each in proportion to the
@@ -42,7 +43,7 @@ from typing import TYPE_CHECKING
 
 from ..chunk import Chunk
 from ..definition import Definition, Outlines
-from .file_kinds import is_doc, is_readme, lexical_weight
+from .file_kinds import DOC_ANSWER_SCALE, is_doc, is_readme, lexical_weight
 from .imports import first_texts, imports, path_key
 from .mentions import mention_credit
 from .neighbors import neighbor_credit, undirected
@@ -83,6 +84,7 @@ class Ranked:
     chunk: Chunk
     score: float  # lexical + PRIOR_WEIGHT * prior; higher is more relevant
     lexical: float  # BM25 scaled to [0, 1], plus DEFINES_WEIGHT per code name it defines, times the lifts
+    # (a doc's, in a corpus with code that matches, times DOC_ANSWER_SCALE too)
     prior: float  # structural prior in [0, 1]
 
 
@@ -105,6 +107,10 @@ def rank(
     lexical = [b / top + DEFINES_WEIGHT * defines.get(i, 0) for i, b in enumerate(bm25)]
     if query:
         _second_pass(index, query, lexical)
+    docs, code = index.kinds()
+    if docs and any(lexical[i] > 0 for i in code):
+        for i in docs:
+            lexical[i] *= DOC_ANSWER_SCALE
     scores = _scores(index, lexical)
     keys = list(zip([-score for score in scores], [c.id for c in chunks], strict=False))
     order = sorted(range(len(chunks)), key=keys.__getitem__)
@@ -177,13 +183,23 @@ class _Index:
     weights: list[float]  # per chunk, the scale of its lexical score (`file_kinds.lexical_weight`)
     neighbors: dict[str, list[str]]  # per path, the paths it imports or is imported by
     _flat: tuple[list[str], list[int]] | None = field(default=None, init=False, compare=False)
+    _kinds: tuple[list[int], list[int]] | None = field(default=None, init=False, compare=False)
+
+    def kinds(self) -> tuple[list[int], list[int]]:
+        """The indexes of the docs chunks and of the others (code), found once per index."""
+        if self._kinds is None:
+            docs = [is_doc(c.path) for c in self.chunks]
+            kinds = ([i for i, d in enumerate(docs) if d], [i for i, d in enumerate(docs) if not d])
+            object.__setattr__(self, "_kinds", kinds)
+        assert self._kinds is not None
+        return self._kinds
 
     def definers(self, wanted: set[str]) -> dict[str, list[int]]:
         """Each of the `wanted` names (lowercased) that code defines -> the chunks defining
         it, in order (a docs heading is not a definition). The names are flattened and
         lowercased in bulk once per index; each call is one pass over them."""
         if self._flat is None:
-            code = [i for i, c in enumerate(self.chunks) if not is_doc(c.path)]
+            code = self.kinds()[1]
             owners = [i for i in code for _ in self.names[i]]
             lowered = "\0".join(name for i in code for name in self.names[i]).lower().split("\0")
             object.__setattr__(self, "_flat", (lowered, owners))
