@@ -1,12 +1,14 @@
 """What ranking weighs besides a chunk's own words: the kind of file (docs and generated
 copies below the code), the definitions the best chunks name where they talk about the
-question, the import neighbours of the best files, and British spellings. Real sources,
+question, the import neighbours of the best files, the classes the best chunks' classes
+extend, and British spellings. Real sources,
 packed by the real pipeline."""
 
 from __future__ import annotations
 
 import pytest
 
+from scout_context.pack.bases import bases
 from scout_context.pack.file_kinds import is_generated, lexical_weight
 from scout_context.pack.options import PackOptions
 from scout_context.pack.pipeline import pack
@@ -141,3 +143,38 @@ def test_line_hits_are_line_terms_found_in_one_pass():
     expected = {i: found & wanted for i, found in enumerate(line_terms(lines)) if found & wanted}
     assert line_hits("\n".join(lines), wanted) == expected
     assert line_hits("nothing here", wanted) == {}
+
+
+@pytest.mark.parametrize(
+    ("signature", "names"),
+    [
+        ("class Flask(App):", ["App"]),
+        ("class A(t.Generic[T], Base, metaclass=Meta):", ["Generic", "Base"]),
+        ("class A(*mixins):", []),
+        ("export class ObservableValue<T> extends Atom implements IObservableValue<T>", ["Atom"]),
+        ("export default abstract class Store extends base.Store {", ["Store"]),
+        ("class Plain:", []),
+        ("def classify(x):", []),
+    ],
+)
+def test_bases_of_a_class_signature(signature, names):
+    assert bases(signature) == names
+
+
+def test_the_class_that_the_best_class_extends_is_lifted(ranked_paths):
+    """`Server` answers the question and extends `Router`, in another file that matches it
+    only by name: the base comes second, above two files that match the question better."""
+    files = {
+        "web/server.py": "from .routing import Router\n\n\nclass Server(Router):\n"
+        '    """Answers each request: finds its route, calls the view, and sends the response."""\n\n'
+        "    def answer(self, request):\n        return self.view(request)\n",
+        "web/routing.py": 'class Router:\n    """Keeps the routes."""\n\n    def add(self, rule, view):\n'
+        '        """The methods it allows."""\n        self.rules = [rule]\n',
+        "web/log.py": 'def log(request, response):\n    """Write how the server answered a request, and its route."""\n'
+        "    return request\n",
+        "web/cache.py": "def cached(response):\n"
+        '    """Keep the server response to a request and its options, to answer it again."""\n'
+        "    return response\n",
+    }
+    order = ranked_paths(files, "How does the server answer an OPTIONS request to a route?")
+    assert order[:2] == ["web/server.py", "web/routing.py"]

@@ -15,10 +15,10 @@ lexical score is halved, and docs and generated copies weigh less than code too
 (`file_kinds`); docs weigh less again once the second pass has read them for the code
 they name. Structural priors (README and docs, entry points, how many files import
 the file) weigh less than a lexical match, so a named thing wins. A second pass lifts the
-definitions that the best chunks name where they talk about the question (`mentions`), and
-then the import neighbours of the best files (`neighbors`), each in proportion to the
-chunk's own lexical score. British spellings in the question also search for their
-American form (`spelling`). The question-independent part (surfaces, priors, the import
+definitions that the best chunks name where they talk about the question (`mentions`),
+then the import neighbours of the best files (`neighbors`), then the classes the best
+chunks' classes extend (`bases`), each in proportion to the chunk's own lexical score.
+British spellings in the question also search for their American form (`spelling`). The question-independent part (surfaces, priors, the import
 graph) is kept for the last corpus ranked, so further questions over the same chunks cost
 a few milliseconds, and in the store, by the pack's content and this code, so the next
 process reads it instead of building it.
@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 
 from ..chunk import Chunk
 from ..definition import Definition, Outlines
+from .bases import base_credit
 from .file_kinds import DOC_ANSWER_SCALE, is_doc, is_readme, lexical_weight
 from .imports import first_texts, imports, path_key
 from .mentions import mention_credit
@@ -60,6 +61,7 @@ MAX_DEFINITIONS = 3  # a name defined in more chunks than this does not identify
 PRIOR_WEIGHT = 0.2  # BM25 is scaled to [0, 1], priors to [0, PRIOR_WEIGHT]
 MENTION_WEIGHT = 2.0  # a chunk named by the best chunks: lexical * (1 + this * its credit)
 NEIGHBOR_WEIGHT = 0.2  # an import neighbour of the best files: lexical * (1 + this * its credit)
+BASE_WEIGHT = 2.0  # a class the best chunks' classes extend: lexical * (1 + this * its credit)
 K1, B = 1.2, 0.75
 
 STOPWORDS = frozenset(  # English function words and the verbs of asking about code
@@ -119,8 +121,9 @@ def rank(
 
 def _second_pass(index: _Index, query: list[str], lexical: list[float]) -> None:
     """Lift, in `lexical`, the chunks the best chunks name near the question's terms, then
-    the import neighbours of the best files; each lift is proportional to the chunk's own
-    lexical score, so a chunk that does not match the question stays where it is."""
+    the import neighbours of the best files, then the classes the best chunks' classes
+    extend; each lift is proportional to the chunk's own lexical score, so a chunk that
+    does not match the question stays where it is."""
     chunks = index.chunks
     credit = mention_credit(chunks, _scores(index, lexical), query, index.definers)
     for i, named in credit.items():
@@ -130,6 +133,9 @@ def _second_pass(index: _Index, query: list[str], lexical: list[float]) -> None:
     for i, path in enumerate(paths):
         if path in lifted:
             lexical[i] *= 1 + NEIGHBOR_WEIGHT * lifted[path]
+    extended = base_credit(chunks, _scores(index, lexical), index.outlines, index.names, index.definers)
+    for i, base in extended.items():
+        lexical[i] *= 1 + BASE_WEIGHT * base
 
 
 def _scores(index: _Index, lexical: list[float]) -> list[float]:
