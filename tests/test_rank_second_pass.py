@@ -1,7 +1,7 @@
 """What ranking weighs besides a chunk's own words: the kind of file (docs and generated
 copies below the code), the definitions the best chunks name where they talk about the
 question, the import neighbours of the best files, the classes the best chunks' classes
-extend, and British spellings. Real sources,
+extend, each clause of a question that asks two things, and British spellings. Real sources,
 packed by the real pipeline."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from scout_context.pack.bases import bases
+from scout_context.pack.clauses import clauses
 from scout_context.pack.file_kinds import is_generated, lexical_weight
 from scout_context.pack.options import PackOptions
 from scout_context.pack.pipeline import pack
@@ -178,3 +179,43 @@ def test_the_class_that_the_best_class_extends_is_lifted(ranked_paths):
     }
     order = ranked_paths(files, "How does the server answer an OPTIONS request to a route?")
     assert order[:2] == ["web/server.py", "web/routing.py"]
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        (
+            "What does the server answer to an OPTIONS request, and where is that switched on?",
+            ["What does the server answer to an OPTIONS request", "where is that switched on?"],
+        ),
+        ("How is it split; why there?", ["How is it split", "why there?"]),
+        ("How do I see which observers depend on a value?", []),
+        ("How are reads, writes and seeks buffered, if at all?", []),
+    ],
+)
+def test_clauses(question, parts):
+    assert clauses(question) == parts
+
+
+def test_the_answer_to_a_short_second_clause_is_not_buried_by_the_first(ranked_paths):
+    """Six files answer the long first clause in part; the one file that answers the
+    short second clause comes right after the first clause's best."""
+    docs = [
+        "Resume and retry a folder upload with backoff after a network failure or a dropped socket.",
+        "Resume a folder upload after a network failure.",
+        "Retry with backoff when a socket is dropped.",
+        "A dropped socket or a network failure stops an upload.",
+        "Backoff between retries of a folder upload.",
+        "Resume uploads after a dropped socket.",
+        "Read with a timeout.",
+        "Write with a timeout.",
+    ]
+    files = {
+        f"sync/step{n}.py": f'def step{n}(upload):\n    """{doc}"""\n    return upload\n' for n, doc in enumerate(docs)
+    }
+    files["sync/limits.py"] = 'def limits():\n    """The timeout is kept here, in seconds."""\n    return 10\n'
+    question = (
+        "How is a folder upload resumed and retried with backoff after a network failure or a dropped socket, "
+        "and where is the timeout kept?"
+    )
+    assert ranked_paths(files, question)[:2] == ["sync/step0.py", "sync/limits.py"]
