@@ -189,6 +189,11 @@ def test_the_class_that_the_best_class_extends_is_lifted(ranked_paths):
             ["What does the server answer to an OPTIONS request", "where is that switched on?"],
         ),
         ("How is it split; why there?", ["How is it split", "why there?"]),
+        (
+            "How do I see which observables a reaction reads, or which observers read a value?",
+            ["How do I see which observables a reaction reads", "which observers read a value?"],
+        ),
+        ("When a user mistypes an option name, how does the tool suggest the one they meant?", []),
         ("How do I see which observers depend on a value?", []),
         ("How are reads, writes and seeks buffered, if at all?", []),
     ],

@@ -4,14 +4,18 @@
 about two places, often in two files; the words of the longer clause can outweigh the
 other's best place in the whole question's ranking. So ranking also ranks each clause by
 its own words and keeps its best chunks near the top (`rank.CLAUSE_WEIGHT`). A clause
-starts after a comma or semicolon, at a question word (`..., and where`, `; why`).
+starts at a question word after a comma and a conjunction or after a semicolon (`..., and
+where`, `..., or which`, `...; why`); a clause put first to set the scene ("When a user
+mistypes an option, how ...") is part of the one thing asked.
 """
 
 from __future__ import annotations
 
 import re
 
-_BORDER = re.compile(r"[,;]\s*(?:(?:and|or|but)\s+)?(?=(?:how|what|where|why|when|which|who|whose)\b)", re.I)
+_BORDER = re.compile(
+    r"(?:,\s*(?:and|or|but)|;(?:\s*(?:and|or|but))?)\s+(?=(?:how|what|where|why|when|which|who|whose)\b)", re.I
+)
 
 
 def clauses(question: str) -> list[str]:
