@@ -6,11 +6,16 @@ and changelogs mention everything, and generated or bundled copies (`dist/`, `ve
 minified bundles, type stubs, protobuf output) repeat what their source defines. Their
 lexical score is scaled down (`lexical_weight`), so they still rank when nothing else
 matches, and a docs-only corpus ranks as before (the scale is relative to the best).
+Docs are good guides, though: ranking's second pass reads the best chunks, docs among
+them, for the code they name, and only then scales docs down again (DOC_ANSWER_SCALE)
+where the corpus has code, so a page that points at the answer no longer holds a place
+the answer needs.
 """
 
 from __future__ import annotations
 
 DOC_WEIGHT = 0.6  # lexical scale of docs and READMEs
+DOC_ANSWER_SCALE = 0.5  # and of their score again, after the second pass has read them
 SIDE_WEIGHT = 0.5  # of tests, benchmarks, test data and changelogs (see `is_side_file`)
 GENERATED_WEIGHT = 0.5  # of generated and bundled copies (see `is_generated`)
 

@@ -1,26 +1,30 @@
 """Ranking chunks against a question, and a question-independent dependency order.
 
-Lexical relevance is BM25 computed only for the question's terms (a sparse dot product:
-no index of the vocabulary is built, since tokenizing a 10M-token corpus in Python
-takes seconds). Each chunk is represented by a bounded *surface*: its path (twice, so
-path matches weigh more), the names of the definitions that start in it with the first
-line of each one's docstring (from the outlines, so every function of a 10M-token corpus
-is seen) and the head of its text (module docstring, imports). The heads share a fixed
-character budget, so a small corpus is indexed in full and a 10M-token one costs about
-what a 1M-token one does. Surfaces are normalized in bulk (`words`: camelCase and
-snake_case split, lowercased, stemmed); a term matches a whole stemmed word. A chunk that defines a name the question
-spells as code (`send_static_file`, `Cart.total`, `parseHTTPResponse`) gets a bonus.
-Tests, benchmarks and changelogs mention everything and rarely hold the answer: their
-lexical score is halved, and docs and generated copies weigh less than code too
-(`file_kinds`). Structural priors (README and docs, entry points, how many files import
-the file) weigh less than a lexical match, so a named thing wins. A second pass lifts the
-definitions that the best chunks name where they talk about the question (`mentions`), and
-then the import neighbours of the best files (`neighbors`), each in proportion to the
-chunk's own lexical score. British spellings in the question also search for their
-American form (`spelling`). The question-independent part (surfaces, priors, the import
-graph) is kept for the last corpus ranked, so further questions over the same chunks cost
-a few milliseconds, and in the store, by the pack's content and this code, so the next
-process reads it instead of building it.
+Lexical relevance is BM25 computed only for the question's terms (a sparse dot product: no
+index of the vocabulary is built, since tokenizing a 10M-token corpus in Python takes
+seconds). Each chunk is represented by a bounded *surface*: its path (twice, so path
+matches weigh more), the names of the definitions that start in it with the first line of
+each one's docstring (from the outlines, so every function of a 10M-token corpus is seen)
+and the head of its text (module docstring, imports). The heads share a fixed character
+budget, so a small corpus is indexed in full and a 10M-token one costs about what a
+1M-token one does. Surfaces are normalized in bulk (`words`: camelCase and snake_case
+split, lowercased, stemmed); a term matches a whole stemmed word. A chunk that defines a
+name the question spells as code (`send_static_file`, `Cart.total`, `parseHTTPResponse`)
+gets a bonus. A question that asks two things ("..., and where is that switched on?") has
+each clause ranked by its own terms too, and a clause's best chunks keep most of the best
+score (`clauses`), so one clause's words do not bury the other's answer. Tests, benchmarks
+and changelogs mention everything and rarely hold the answer: their lexical score is
+halved, and docs and generated copies weigh less than code too (`file_kinds`); docs weigh
+less again once the second pass has read them for the code they name. Structural priors
+(README and docs, entry points, how many files import the file) weigh less than a lexical
+match, so a named thing wins. A second pass lifts the definitions that the best chunks
+name where they talk about the question (`mentions`), then the import neighbours of the
+best files (`neighbors`), then the classes the best chunks' classes extend (`bases`), each
+in proportion to the chunk's own lexical score. British spellings in the question also
+search for their American form (`spelling`). The question-independent part (surfaces,
+priors, the import graph) is kept for the last corpus ranked, so further questions over
+the same chunks cost a few milliseconds, and in the store, by the pack's content and this
+code, so the next process reads it instead of building it.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import operator
 import re
 import zlib
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
@@ -42,7 +46,9 @@ from typing import TYPE_CHECKING
 
 from ..chunk import Chunk
 from ..definition import Definition, Outlines
-from .file_kinds import is_doc, is_readme, lexical_weight
+from .bases import base_credit
+from .clauses import clauses
+from .file_kinds import DOC_ANSWER_SCALE, is_doc, is_readme, lexical_weight
 from .imports import first_texts, imports, path_key
 from .mentions import mention_credit
 from .neighbors import neighbor_credit, undirected
@@ -59,6 +65,9 @@ MAX_DEFINITIONS = 3  # a name defined in more chunks than this does not identify
 PRIOR_WEIGHT = 0.2  # BM25 is scaled to [0, 1], priors to [0, PRIOR_WEIGHT]
 MENTION_WEIGHT = 2.0  # a chunk named by the best chunks: lexical * (1 + this * its credit)
 NEIGHBOR_WEIGHT = 0.2  # an import neighbour of the best files: lexical * (1 + this * its credit)
+BASE_WEIGHT = 2.0  # a class the best chunks' classes extend: lexical * (1 + this * its credit)
+CLAUSE_WEIGHT = 0.75  # a clause's best chunk scores at least this share of the question's best
+CLAUSE_MIN_TERMS = 2  # a clause with fewer search terms is not ranked on its own
 K1, B = 1.2, 0.75
 
 STOPWORDS = frozenset(  # English function words and the verbs of asking about code
@@ -83,6 +92,7 @@ class Ranked:
     chunk: Chunk
     score: float  # lexical + PRIOR_WEIGHT * prior; higher is more relevant
     lexical: float  # BM25 scaled to [0, 1], plus DEFINES_WEIGHT per code name it defines, times the lifts
+    # (a doc's, in a corpus with code that matches, times DOC_ANSWER_SCALE too)
     prior: float  # structural prior in [0, 1]
 
 
@@ -98,13 +108,24 @@ def rank(
     `digest`, the question-independent index is kept there for the next process."""
     index = _index(chunks, outlines, store, digest)
     query = terms(question)
-    bm25 = [b * weight for b, weight in zip(index.bm25(query), index.weights, strict=False)]
+    by_term = index.term_scores(query)
+    bm25 = _weighted(index, by_term.values())
     top = max(bm25, default=0.0) or 1.0
+    for clause in clauses(question):
+        own = [t for t in terms(clause) if t in by_term]
+        if len(own) >= CLAUSE_MIN_TERMS:
+            part = _weighted(index, [by_term[t] for t in own])
+            scale = CLAUSE_WEIGHT * top / (max(part) or 1.0)
+            bm25 = [max(b, p * scale) for b, p in zip(bm25, part, strict=False)]
     wanted = code_names(question)
     defines = _defines(wanted, index.names) if wanted else {}
     lexical = [b / top + DEFINES_WEIGHT * defines.get(i, 0) for i, b in enumerate(bm25)]
     if query:
         _second_pass(index, query, lexical)
+    docs, code = index.kinds()
+    if docs and any(lexical[i] > 0 for i in code):
+        for i in docs:
+            lexical[i] *= DOC_ANSWER_SCALE
     scores = _scores(index, lexical)
     keys = list(zip([-score for score in scores], [c.id for c in chunks], strict=False))
     order = sorted(range(len(chunks)), key=keys.__getitem__)
@@ -113,8 +134,9 @@ def rank(
 
 def _second_pass(index: _Index, query: list[str], lexical: list[float]) -> None:
     """Lift, in `lexical`, the chunks the best chunks name near the question's terms, then
-    the import neighbours of the best files; each lift is proportional to the chunk's own
-    lexical score, so a chunk that does not match the question stays where it is."""
+    the import neighbours of the best files, then the classes the best chunks' classes
+    extend; each lift is proportional to the chunk's own lexical score, so a chunk that
+    does not match the question stays where it is."""
     chunks = index.chunks
     credit = mention_credit(chunks, _scores(index, lexical), query, index.definers)
     for i, named in credit.items():
@@ -124,6 +146,18 @@ def _second_pass(index: _Index, query: list[str], lexical: list[float]) -> None:
     for i, path in enumerate(paths):
         if path in lifted:
             lexical[i] *= 1 + NEIGHBOR_WEIGHT * lifted[path]
+    extended = base_credit(chunks, _scores(index, lexical), index.outlines, index.names, index.definers)
+    for i, base in extended.items():
+        lexical[i] *= 1 + BASE_WEIGHT * base
+
+
+def _weighted(index: _Index, shares: Iterable[Mapping[int, float]]) -> list[float]:
+    """BM25 per chunk, the sum of the terms' `shares`, scaled by the chunk's kind."""
+    scores = [0.0] * len(index.chunks)
+    for share in shares:
+        for i, score in share.items():
+            scores[i] += score
+    return [score * weight for score, weight in zip(scores, index.weights, strict=False)]
 
 
 def _scores(index: _Index, lexical: list[float]) -> list[float]:
@@ -177,13 +211,23 @@ class _Index:
     weights: list[float]  # per chunk, the scale of its lexical score (`file_kinds.lexical_weight`)
     neighbors: dict[str, list[str]]  # per path, the paths it imports or is imported by
     _flat: tuple[list[str], list[int]] | None = field(default=None, init=False, compare=False)
+    _kinds: tuple[list[int], list[int]] | None = field(default=None, init=False, compare=False)
+
+    def kinds(self) -> tuple[list[int], list[int]]:
+        """The indexes of the docs chunks and of the others (code), found once per index."""
+        if self._kinds is None:
+            docs = [is_doc(c.path) for c in self.chunks]
+            kinds = ([i for i, d in enumerate(docs) if d], [i for i, d in enumerate(docs) if not d])
+            object.__setattr__(self, "_kinds", kinds)
+        assert self._kinds is not None
+        return self._kinds
 
     def definers(self, wanted: set[str]) -> dict[str, list[int]]:
         """Each of the `wanted` names (lowercased) that code defines -> the chunks defining
         it, in order (a docs heading is not a definition). The names are flattened and
         lowercased in bulk once per index; each call is one pass over them."""
         if self._flat is None:
-            code = [i for i, c in enumerate(self.chunks) if not is_doc(c.path)]
+            code = self.kinds()[1]
             owners = [i for i in code for _ in self.names[i]]
             lowered = "\0".join(name for i in code for name in self.names[i]).lower().split("\0")
             object.__setattr__(self, "_flat", (lowered, owners))
@@ -196,19 +240,18 @@ class _Index:
                     places.append(i)
         return where
 
-    def bm25(self, query: list[str]) -> list[float]:
-        """BM25 of each chunk's surface for the query terms (0.0 where none occurs)."""
-        scores = [0.0] * len(self.chunks)
-        text, starts = self.text, self.starts
+    def term_scores(self, query: list[str]) -> dict[str, dict[int, float]]:
+        """Per query term, its BM25 share of each chunk's surface where it occurs."""
+        text, starts, count = self.text, self.starts, len(self.chunks)
+        found: dict[str, dict[int, float]] = {}
         for term in query:
             tf: dict[int, int] = {}
             for at in find_all(text, f" {term} ", 1):  # at: where the term's first word starts
                 i = bisect_right(starts, at) - 1
                 tf[i] = tf.get(i, 0) + 1
-            idf = math.log(1 + (len(scores) - len(tf) + 0.5) / (len(tf) + 0.5))
-            for i, f in tf.items():
-                scores[i] += idf * f * (K1 + 1) / (f + self.norm[i])
-        return scores
+            idf = math.log(1 + (count - len(tf) + 0.5) / (len(tf) + 0.5))
+            found[term] = {i: idf * f * (K1 + 1) / (f + self.norm[i]) for i, f in tf.items()}
+        return found
 
 
 _last_index: list[_Index] = []  # the last corpus ranked: batch questions reuse it
