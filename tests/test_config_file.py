@@ -83,9 +83,9 @@ def test_init_writes_every_key_at_the_commands_default_and_never_overwrites(tmp_
         "ask": {
             "max_tokens": ASK_MAX_TOKENS,
             "temperature": 0.0,
-            "frequency_penalty": 0.0,
+            "frequency_penalty": 0.3,
             "repetition_penalty": 1.0,
-            "stop_repeats": 0,
+            "stop_repeats": 3,
             "layout": "auto",
         },
         "engine": {"engine": "auto", "images": 5},

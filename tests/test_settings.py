@@ -76,9 +76,9 @@ def test_the_example_job_file_shows_every_setting_key_with_its_comment() -> None
         "engine": "auto",
         "max_tokens": 512,
         "temperature": 0,
-        "frequency_penalty": 0,
+        "frequency_penalty": 0.3,
         "repetition_penalty": 1,
-        "stop_repeats": 0,
+        "stop_repeats": 3,
     }
 
 
