@@ -219,11 +219,20 @@ VARIANTS: dict[str, Combine] = {
     **{f"minmax w={w}": minmax(w) for w in (0.25, 0.5, 1.0)},
     **{f"rrf w={w}": rrf(w) for w in (0.5, 1.0)},
 }
+FILE_VARIANTS = {f"file best, linear w={w}": linear(w) for w in (0.25, 0.5, 1.0)}  # `reranked(per_file=True)`
 
 
-def reranked(item: dict[str, Any], depth: int, combine: Combine) -> list[str]:
+def reranked(item: dict[str, Any], depth: int, combine: Combine, per_file: bool = False) -> list[str]:
+    """The ranking with its best `depth` chunks re-ordered by `combine`; `per_file`: each
+    chunk's cosine replaced by the best one of its file's chunks among them."""
     n = min(depth, len(item["scores"]))
-    fused = combine(item["scores"][:n], item["cosines"][:n])
+    cosines = item["cosines"][:n]
+    if per_file:
+        best: dict[str, float] = {}
+        for path, cosine in zip(item["paths"], cosines, strict=False):
+            best[path] = max(best.get(path, -1.0), cosine)
+        cosines = [best[path] for path in item["paths"][:n]]
+    fused = combine(item["scores"][:n], cosines)
     order = sorted(range(n), key=lambda i: (-fused[i], i))
     return [item["paths"][i] for i in order] + item["paths"][n:]
 
@@ -259,6 +268,10 @@ def main(argv: list[str] | None = None) -> int:
     for depth in DEPTHS:
         for label, combine in VARIANTS.items():
             results[f"N={depth} {label}"] = evaluate(items, lambda it, d=depth, c=combine: reranked(it, d, c))
+        for label, combine in FILE_VARIANTS.items():
+            results[f"N={depth} {label}"] = evaluate(
+                items, lambda it, d=depth, c=combine: reranked(it, d, c, per_file=True)
+            )
     languages = [k for k in results["lexical (before)"] if k != "all"]
     print(f"{'variant':<24} {'all @5':>7} {'@10':>6} " + " ".join(f"{lang[:10]:>10} @5/@10" for lang in languages))
     for label, r in results.items():
