@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from scout_context.engine.config import SamplingConfig
 from scout_context.engine.multimodal import request_options
 from scout_context.engine.repeats import MAX_PATTERN, MIN_PATTERN, detection, one_copy, vllm_detection
 from scout_context.errors import UsageError
+from test_cli import EXAMPLE, EXE, one_line_error
 
 LOOP = "The app object keeps the URL map.\n\n"
 
@@ -57,3 +60,11 @@ def test_a_server_is_sent_only_the_fields_that_are_set() -> None:
         "max_pattern_size": MAX_PATTERN,
         "min_count": 2,
     }
+
+
+def test_a_count_of_one_on_the_command_line_is_one_line_and_exit_2() -> None:
+    proc = subprocess.run(
+        [EXE, "ask", str(EXAMPLE), "q", "--stop-repeats", "1"], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 2
+    assert "--stop-repeats is 0 (never) or a count of at least 2" in one_line_error(proc)
