@@ -8,8 +8,9 @@ import pytest
 
 from scout_context.engine.config import SamplingConfig
 from scout_context.engine.multimodal import request_options
-from scout_context.engine.repeats import MAX_PATTERN, MIN_PATTERN, detection, one_copy, vllm_detection
+from scout_context.engine.repeats import MAX_PATTERN, MIN_PATTERN, answer_text, detection, one_copy, vllm_detection
 from scout_context.errors import UsageError
+from scout_context.settings import settings
 from test_cli import EXAMPLE, EXE, one_line_error
 
 LOOP = "The app object keeps the URL map.\n\n"
@@ -38,6 +39,15 @@ def test_a_loop_whose_start_agrees_with_the_text_before_it_still_ends_at_a_copy(
 def test_text_without_a_repeated_tail_is_returned_whole() -> None:
     for text in ("", "a", "Flask matches rules.", "abcabd"):
         assert one_copy(text) == text
+
+
+def test_only_an_answer_that_detection_ended_loses_its_copies() -> None:
+    assert answer_text(LOOP * 3, "repetition") == LOOP
+    assert answer_text(LOOP * 3, "length") == answer_text(LOOP * 3, "stop") == LOOP * 3
+
+
+def test_the_help_names_the_pattern_sizes_detection_is_asked_for() -> None:
+    assert f"{MIN_PATTERN} to {MAX_PATTERN} tokens" in settings(SamplingConfig)["stop_repeats"].doc
 
 
 def test_detection_is_off_at_zero_and_a_count_of_one_is_refused() -> None:

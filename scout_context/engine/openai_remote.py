@@ -226,9 +226,8 @@ class OpenAIEngine:
             if not completions:
                 raise self._unexpected(path, f"no completion (no event with `choices`; {media_type(response)})")
         details = usage.get("prompt_tokens_details")
-        text = "".join(parts)
         return Generation(
-            text=repeats.one_copy(text) if finish_reason == repeats.STOPPED else text,
+            text=repeats.answer_text("".join(parts), finish_reason),
             prompt_tokens=_count(usage.get("prompt_tokens")) or 0,
             cached_tokens=(_count(details.get("cached_tokens")) or 0) if isinstance(details, dict) else 0,
             completion_tokens=_count(usage.get("completion_tokens")) or 0,

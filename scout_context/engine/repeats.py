@@ -17,8 +17,7 @@ from scout_context.engine.config import SamplingConfig
 
 MIN_PATTERN = 16
 MAX_PATTERN = 256
-STOPPED = "repetition"
-"""The finish reason of an answer that repetition detection ended."""
+STOPPED = "repetition"  # the finish reason of an answer that repetition detection ended
 
 
 def detection(sampling: SamplingConfig) -> dict[str, int] | None:
@@ -36,6 +35,12 @@ def vllm_detection(sampling: SamplingConfig) -> Any:
     from vllm.sampling_params import RepetitionDetectionParams
 
     return RepetitionDetectionParams(**fields)
+
+
+def answer_text(text: str, finish_reason: str) -> str:
+    """The answer an engine returns for what it generated: `one_copy` of an answer that
+    detection ended, any other as it came."""
+    return one_copy(text) if finish_reason == STOPPED else text
 
 
 def one_copy(text: str) -> str:

@@ -61,9 +61,8 @@ class _Answer:
     finish_reason: str = ""
 
     def generation(self) -> Generation:
-        text = "".join(self.text)
         return Generation(
-            text=repeats.one_copy(text) if self.finish_reason == repeats.STOPPED else text,
+            text=repeats.answer_text("".join(self.text), self.finish_reason),
             prompt_tokens=self.prompt_tokens,
             cached_tokens=self.cached_tokens,
             completion_tokens=len(self.token_ids),
