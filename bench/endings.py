@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         log(f"unknown candidate(s): {', '.join(unknown)}; known: {', '.join(CANDIDATES)}")
         return 2
     questions, repos = code_task.load_questions(args.questions)
-    questions = interleaved([q for q in questions if args.half in ("both", half(q.id))])[: args.limit]
+    questions = code_task.interleaved([q for q in questions if args.half in ("both", half(q.id))])[: args.limit]
     out = args.resume or WORK / f"{datetime.now():%Y%m%d-%H%M%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     done: dict[str, Any] = json.loads(out.read_text())["answers"] if args.resume else {}
@@ -138,19 +138,6 @@ def run(args: argparse.Namespace) -> int:
         store.close()
     log(f"answers: {out}")
     return 0
-
-
-def interleaved(questions: list[code_task.Question]) -> list[code_task.Question]:
-    """Round robin over the repositories, so that a run cut short covers each of them."""
-    by_repo: dict[str, list[code_task.Question]] = {}
-    for q in questions:
-        by_repo.setdefault(q.repo, []).append(q)
-    order: list[code_task.Question] = []
-    while any(by_repo.values()):
-        for queue in by_repo.values():
-            if queue:
-                order.append(queue.pop(0))
-    return order
 
 
 # ---------------------------------------------------------------------------- report

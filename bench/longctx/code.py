@@ -154,6 +154,20 @@ def summarize_recall(rows: Sequence[dict[str, Any]], ks: Sequence[int] = (5, 10)
     }
 
 
+def interleaved(questions: Sequence[Question]) -> list[Question]:
+    """Round robin over the repositories, each in its own order, so that a run cut short
+    (`--limit`, or stopped) covers each of them."""
+    by_repo: dict[str, list[Question]] = {}
+    for q in questions:
+        by_repo.setdefault(q.repo, []).append(q)
+    order: list[Question] = []
+    while any(by_repo.values()):
+        for queue in by_repo.values():
+            if queue:
+                order.append(queue.pop(0))
+    return order
+
+
 def answer_questions(
     questions: Sequence[Question],
     packs: dict[str, PackResult],
@@ -165,16 +179,7 @@ def answer_questions(
 ) -> list[dict[str, Any]]:
     """Answer the questions that carry `expect` (interleaved across repositories, at most
     `limit`) through `_fitted_prompt`, as `ask` does, and score the answers."""
-    by_repo: dict[str, list[Question]] = {}
-    for q in questions:
-        if q.expect:
-            by_repo.setdefault(q.repo, []).append(q)
-    interleaved: list[Question] = []
-    while any(by_repo.values()):
-        for repo in list(by_repo):
-            if by_repo[repo]:
-                interleaved.append(by_repo[repo].pop(0))
-    chosen = interleaved[:limit] if limit is not None else interleaved
+    chosen = interleaved([q for q in questions if q.expect])[:limit]
     sampling = SamplingConfig(max_tokens=max_tokens)
     rows: list[dict[str, Any]] = []
     for n, q in enumerate(chosen, 1):
