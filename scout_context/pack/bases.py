@@ -12,16 +12,15 @@ so a base that does not match the question stays where it is.
 
 from __future__ import annotations
 
-import heapq
 import re
 from collections.abc import Callable, Mapping, Sequence
 
 from ..chunk import Chunk
 from ..definition import Outlines
 from .file_kinds import lexical_weight
+from .mentions import MAX_DEFINERS, best
 
 READERS = 3  # the best chunks whose classes' bases are credited
-MAX_DEFINERS = 3  # a base defined in more chunks than this does not identify a place
 _CLASS = re.compile(
     r"\s*(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+\w+\s*"
     r"(?:\(([^)]*)\)|(?:<[^>]*>)?\s+extends\s+([\w.]+))"
@@ -55,7 +54,7 @@ def base_credit(
     reader's score relative to the best; a chunk keeps its best credit."""
     if not chunks:
         return {}
-    readers = heapq.nsmallest(READERS, range(len(chunks)), key=lambda i: (-scores[i], i))
+    readers = best(scores, READERS)
     top = scores[readers[0]]
     if top <= 0:
         return {}

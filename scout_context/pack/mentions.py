@@ -24,6 +24,12 @@ MAX_DEFINERS = 3  # a name defined in more chunks than this does not identify a 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
 
 
+def best(scores: Sequence[float], n: int) -> list[int]:
+    """The indexes of the `n` best `scores`, best first (the earlier on a tie): the chunks a
+    second-pass lift reads."""
+    return heapq.nsmallest(n, range(len(scores)), key=lambda i: (-scores[i], i))
+
+
 def mention_credit(
     chunks: Sequence[Chunk],
     scores: Sequence[float],
@@ -38,7 +44,7 @@ def mention_credit(
     words = {t for t in query if " " not in t}
     if not words or not chunks:
         return {}
-    readers = heapq.nsmallest(READERS, range(len(chunks)), key=lambda i: (-scores[i], i))
+    readers = best(scores, READERS)
     top = scores[readers[0]] or 1.0
     mentions: list[tuple[int, float, set[str]]] = []  # reader, weight of its line, names on it
     for reader in readers:
