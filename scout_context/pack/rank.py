@@ -21,7 +21,9 @@ match, so a named thing wins. A second pass lifts the definitions that the best 
 name where they talk about the question (`mentions`), then the import neighbours of the
 best files (`neighbors`), then the classes the best chunks' classes extend (`bases`), each
 in proportion to the chunk's own lexical score. British spellings in the question also
-search for their American form (`spelling`). The question-independent part (surfaces,
+search for their American form (`spelling`). Last, the best few chunks are re-scored by
+their cosine to the question under a small sentence encoder (`dense`), which reaches an
+answer asked in other words than the code's. The question-independent part (surfaces,
 priors, the import graph) is kept for the last corpus ranked, so further questions over
 the same chunks cost a few milliseconds, and in the store, by the pack's content and this
 code, so the next process reads it instead of building it.
@@ -46,6 +48,7 @@ from typing import TYPE_CHECKING
 
 from ..chunk import Chunk
 from ..definition import Definition, Outlines
+from . import dense
 from .bases import base_credit
 from .clauses import clauses
 from .file_kinds import DOC_ANSWER_SCALE, is_doc, is_readme, lexical_weight
@@ -90,7 +93,7 @@ _CAMEL = re.compile(r"[a-z0-9][A-Z]")
 @dataclass(frozen=True, slots=True)
 class Ranked:
     chunk: Chunk
-    score: float  # lexical + PRIOR_WEIGHT * prior; higher is more relevant
+    score: float  # lexical + PRIOR_WEIGHT * prior (+ the dense gain among the best); higher is more relevant
     lexical: float  # BM25 scaled to [0, 1], plus DEFINES_WEIGHT per code name it defines, times the lifts
     # (a doc's, in a corpus with code that matches, times DOC_ANSWER_SCALE too)
     prior: float  # structural prior in [0, 1]
@@ -129,7 +132,30 @@ def rank(
     scores = _scores(index, lexical)
     keys = list(zip([-score for score in scores], [c.id for c in chunks], strict=False))
     order = sorted(range(len(chunks)), key=keys.__getitem__)
+    if query:
+        _dense_pass(question, order, scores, keys, chunks, outlines, store)
     return [Ranked(chunks[i], scores[i], lexical[i], index.priors[i]) for i in order]
+
+
+def _dense_pass(
+    question: str,
+    order: list[int],
+    scores: list[float],
+    keys: list[tuple[float, str]],
+    chunks: Sequence[Chunk],
+    outlines: Outlines,
+    store: Store | None,
+) -> None:
+    """Re-score the best `dense.DEPTH` chunks of `order` by their cosine to the question
+    (`dense`), and re-order them among themselves; `scores` and `order` change in place."""
+    best = order[: dense.DEPTH]
+    picked = [chunks[i] for i in best]
+    cosines = dense.gains(question, picked, _defined(picked, outlines), store)
+    top = scores[best[0]] if best else 0.0
+    for i, cosine in zip(best, cosines, strict=False):
+        scores[i] += dense.WEIGHT * top * cosine
+        keys[i] = (-scores[i], chunks[i].id)
+    order[: len(best)] = sorted(best, key=keys.__getitem__)
 
 
 def _second_pass(index: _Index, query: list[str], lexical: list[float]) -> None:
