@@ -88,7 +88,7 @@ def test_the_pass_reorders_only_the_best_chunks(packed, monkeypatch):
 
 def test_without_the_encoder_the_ranking_is_the_lexical_one(packed, monkeypatch):
     result = packed({"a.py": '"""Parse the config."""\n', "b.py": '"""Write the config."""\n'})
-    monkeypatch.setattr(dense.encoder, "load", lambda max_tokens: None)
+    monkeypatch.setattr(encoder, "load", lambda max_tokens: None)
     plain = rank(result.chunks, "How is the config read?", result.outlines)
     monkeypatch.setattr(dense, "DEPTH", 0)
     lexical = rank(result.chunks, "How is the config read?", result.outlines)
@@ -104,13 +104,13 @@ def test_surface_vectors_are_kept_in_the_store(packed, isolated_cache, monkeypat
         encoded.append(len(texts))
         return real(texts)
 
-    monkeypatch.setattr(dense.encoder, "load", lambda max_tokens: counting)
+    monkeypatch.setattr(encoder, "load", lambda max_tokens: counting)
     chunks = list(result.chunks)
     defined = _defined(chunks, result.outlines)
     store = Store(Path(isolated_cache) / "vectors.db")
     first = dense.gains("Where are settings read?", chunks, defined, store)
     store.close()
-    assert encoded == [6, 1]  # the surfaces, then the question
+    assert encoded == [7]  # the question and the six surfaces, in one batch
     dense._vectors.clear()  # as in the next process
     encoded.clear()
     store = Store(Path(isolated_cache) / "vectors.db")

@@ -63,7 +63,10 @@ def surface(chunk: Any, defined: Sequence[Any], style: str) -> str:
     characters too)."""
     from scout_context.pack import dense
 
-    found = dense.surface(chunk, defined)
+    if style == "names":
+        found = dense.surface(chunk, [d._replace(doc="") for d in defined])
+    else:
+        found = dense.surface(chunk, defined)
     return f"{found}. {' '.join(chunk.text[:400].split())}" if style == "head" else found
 
 
@@ -218,7 +221,7 @@ def evaluate(items: Sequence[dict[str, Any]], paths: Callable[[dict[str, Any]], 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ranking.dense_rerank")
     parser.add_argument("--corpora", help="comma-separated corpus names (default: all eight)")
-    parser.add_argument("--surface", choices=("short", "head"), default="short")
+    parser.add_argument("--surface", choices=("short", "head", "names"), default="short")
     parser.add_argument("--max-tokens", type=int, default=128, help="wordpieces embedded per surface")
     parser.add_argument("--json", type=Path, dest="json_out")
     parser.add_argument("--timed", type=int, default=4, help="questions per corpus whose smaller depths are timed")

@@ -19,13 +19,12 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from ..chunk import Chunk
 from ..definition import Definition
-from . import encoder
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from ..store import Store
 
 DEPTH = 20  # the best chunks re-scored
@@ -42,22 +41,26 @@ def gains(
     question: str, chunks: Sequence[Chunk], defined: Sequence[Sequence[Definition]], store: Store | None
 ) -> list[float]:
     """Per chunk, its cosine to `question` (at least 0); [] without the encoder."""
+    if not chunks:
+        return []
+    from . import encoder  # NumPy and the model only when a question is ranked
+
     encode = encoder.load(SURFACE_TOKENS)
-    if encode is None or not chunks:
+    if encode is None:
         return []
     surfaces = [surface(c, found) for c, found in zip(chunks, defined, strict=True)]
-    keys = [_key(s) for s in surfaces]
+    keys = [_key(s, encoder.MODEL) for s in surfaces]
     missing = [k for k in dict.fromkeys(keys) if k not in _vectors]
     if missing and store is not None:
         for key, data in store.surface_vectors(missing).items():
-            _vectors[key] = np.frombuffer(data, dtype=np.float32)
+            _vectors[key] = encoder.from_bytes(data)
     todo = {k: s for k, s in zip(keys, surfaces, strict=True) if k not in _vectors}
+    # The question goes in the same batch as the surfaces not embedded yet: one pass.
+    asked, *fresh = encode([question, *todo.values()])
     if todo:
-        fresh = dict(zip(todo, encode(list(todo.values())), strict=True))
-        _vectors.update(fresh)
+        _vectors.update(zip(todo, fresh, strict=True))
         if store is not None:
-            store.save_surface_vectors({k: v.tobytes() for k, v in fresh.items()})
-    asked = encode([question])[0]
+            store.save_surface_vectors({k: v.tobytes() for k, v in zip(todo, fresh, strict=True)})
     return [max(float(_vectors[k] @ asked), 0.0) for k in keys]
 
 
@@ -92,5 +95,5 @@ def _leading_comment(text: str, lines: int = 4) -> str:
     return " ".join(found)
 
 
-def _key(surface: str) -> str:
-    return hashlib.sha256(f"{encoder.MODEL}:{SURFACE_TOKENS}:{surface}".encode()).hexdigest()[:32]
+def _key(surface: str, model: str) -> str:
+    return hashlib.sha256(f"{model}:{SURFACE_TOKENS}:{surface}".encode()).hexdigest()[:32]

