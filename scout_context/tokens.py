@@ -20,6 +20,9 @@ input such as minified files.
 from __future__ import annotations
 
 import binascii
+import hashlib
+import marshal
+import os
 import re
 from collections.abc import Iterator, Sequence
 from functools import cache
@@ -33,6 +36,8 @@ from llama_models.llama4.tokenizer import (
     TIKTOKEN_MAX_ENCODE_CHARS,
     Tokenizer as _MetaTokenizer,
 )
+
+from .paths import cache_dir, cache_root
 
 NUM_RESERVED_SPECIAL_TOKENS = 2048
 
@@ -102,11 +107,29 @@ class ScoutTokenizer:
 
 
 def _load_ranks() -> dict[bytes, int]:
-    """Meta's `load_bpe_file`, about four times faster: 200,000 lines of `base64 rank`."""
+    """Meta's `load_bpe_file`: 200,000 lines of `base64 rank`. Parsed once, then kept in the
+    cache folder by the file's hash (marshal reads it back in a quarter of the time a parse
+    takes, a tenth of a second saved per process); a kept copy that cannot be read is
+    parsed and written again."""
     data = (resources.files("llama_models.llama4") / "tokenizer.model").read_bytes()
-    return {
+    name = f"llama4-ranks-{hashlib.sha256(data).hexdigest()[:16]}-m{marshal.version}.marshal"
+    kept = cache_root() / name
+    try:
+        ranks = marshal.loads(kept.read_bytes())
+        if isinstance(ranks, dict) and ranks:
+            return ranks
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    ranks = {
         binascii.a2b_base64(token): int(rank) for token, rank in (line.split() for line in data.splitlines() if line)
     }
+    try:
+        partial = cache_dir() / f"{name}.{os.getpid()}.tmp"
+        partial.write_bytes(marshal.dumps(ranks))
+        partial.replace(kept)
+    except OSError:
+        pass  # a read-only cache: parse again next time
+    return ranks
 
 
 def is_safe_join(left: str, right: str) -> bool:

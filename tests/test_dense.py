@@ -48,7 +48,9 @@ def test_the_numpy_encoder_matches_transformers():
     expected = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=1).numpy()
     found = encoder.load()(TEXTS)
     assert found.shape == (len(TEXTS), encoder.DIM)
-    assert np.abs(found - expected).max() < 1e-5
+    # GELU's tanh form (the encoder's docstring) against the erf form: within 1e-3 a component.
+    assert np.abs(found - expected).max() < 1e-3
+    assert (found * expected).sum(1).min() > 0.99999
 
 
 def test_a_chunk_about_the_question_is_closer_to_it(packed):

