@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from scout_context.pack import dense
 from scout_context.pack.bases import bases
 from scout_context.pack.clauses import clauses
 from scout_context.pack.file_kinds import is_generated, lexical_weight
@@ -20,8 +21,10 @@ from scout_context.store import Store
 
 
 @pytest.fixture
-def ranked_paths(make_repo, isolated_cache):
-    """The distinct files of the ranking of `question` over a repository of `files`."""
+def ranked_paths(make_repo, isolated_cache, monkeypatch):
+    """The distinct files of the lexical ranking of `question` over a repository of `files`:
+    the stages tested here come before the dense pass (tests/test_dense.py), which is off."""
+    monkeypatch.setattr(dense, "DEPTH", 0)
     store = Store()
 
     def run(files: dict[str, str], question: str) -> list[str]:

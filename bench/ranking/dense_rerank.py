@@ -34,7 +34,7 @@ if __package__ in (None, ""):  # run as a script: make `bench.ranking` importabl
 from bench.longctx import code as code_task
 from bench.ranking import questions_schema as schema, run
 
-DEPTHS = (10, 20, 30)
+DEPTHS = (10, 12, 15, 20)
 KEPT = 600  # ranked chunks kept per question: far more than the first 10 distinct files need
 
 
