@@ -9,7 +9,7 @@ index per source, and numbered migrations (`migrations.py`).
 - `rank_indexes`: a pack's question-independent ranking index (see `rank.py`), by a key
   of the pack's content and the ranking code; only the few most recently used are kept.
 - `surface_vectors`: a chunk surface's sentence vector for the dense re-score (see
-  `pack/dense.py`), by a hash of the surface and the encoder.
+  `pack/dense.py`), by a hash of the surface and the encoder; only the most recent are kept.
 - `runs` (the run log, see `tasks/run_record.py`) and `conversations` (a conversation's
   first turn, which its later turns repeat; see `tasks/conversation.py`).
 """
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 
 RANK_INDEXES_KEPT = 8  # the most recently used; each under 1 MB for a 10M-token corpus
+SURFACE_VECTORS_KEPT = 50_000  # 1.5 KB each: about 80 MB
 
 
 def _now() -> str:
@@ -224,8 +225,14 @@ class Store:
 
     @_guarded
     def save_surface_vectors(self, vectors: dict[str, bytes]) -> None:
+        """Keep vectors (one already kept stays as it is), and only the SURFACE_VECTORS_KEPT
+        kept last: one that goes is computed again, to the same bits, when next needed."""
         with self._transaction():
-            self.conn.executemany("INSERT OR REPLACE INTO surface_vectors VALUES (?, ?)", vectors.items())
+            self.conn.executemany("INSERT OR IGNORE INTO surface_vectors VALUES (?, ?)", vectors.items())
+            self.conn.execute(
+                "DELETE FROM surface_vectors WHERE rowid <= (SELECT MAX(rowid) FROM surface_vectors) - ?",
+                [SURFACE_VECTORS_KEPT],
+            )
 
     @_guarded
     def save_rank_index(self, key: str, data: bytes) -> None:

