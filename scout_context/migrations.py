@@ -129,7 +129,7 @@ def _m007_run_guard(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def _m008_surface_vectors(db: sqlite_utils.Database) -> None:
-    """A chunk surface's sentence vector (`pack/dense.py`), by a hash of the surface and the
-    encoder, so a chunk is embedded once per store."""
-    db.table("surface_vectors").create({"key": str, "vector": bytes}, pk="key")
+def _m008_vectors(db: sqlite_utils.Database) -> None:
+    """Sentence vectors of chunk surfaces and questions (`pack/dense.py`), by a hash of the
+    text and the encoder, so that each is embedded once per store."""
+    db.table("vectors").create({"key": str, "vector": bytes}, pk="key")

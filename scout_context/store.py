@@ -8,8 +8,8 @@ index per source, and numbered migrations (`migrations.py`).
   metadata only and re-analyses just the files whose metadata changed.
 - `rank_indexes`: a pack's question-independent ranking index (see `rank.py`), by a key
   of the pack's content and the ranking code; only the few most recently used are kept.
-- `surface_vectors`: a chunk surface's sentence vector for the dense re-score (see
-  `pack/dense.py`), by a hash of the surface and the encoder; only the most recent are kept.
+- `vectors`: the sentence vectors of chunk surfaces and questions for ranking's dense pass
+  (see `pack/dense.py`), by a hash of the text and the encoder; only the most recent are kept.
 - `runs` (the run log, see `tasks/run_record.py`) and `conversations` (a conversation's
   first turn, which its later turns repeat; see `tasks/conversation.py`).
 """
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 
 RANK_INDEXES_KEPT = 8  # the most recently used; each under 1 MB for a 10M-token corpus
-SURFACE_VECTORS_KEPT = 50_000  # 1.5 KB each: about 80 MB
+VECTORS_KEPT = 50_000  # 1.5 KB each: about 80 MB
 
 
 def _now() -> str:
@@ -214,9 +214,9 @@ class Store:
         return row[0]
 
     @_guarded
-    def surface_vectors(self, keys: Iterable[str]) -> dict[str, bytes]:
+    def vectors(self, keys: Iterable[str]) -> dict[str, bytes]:
         rows = self.conn.execute(
-            "SELECT key, vector FROM surface_vectors WHERE key IN (SELECT value FROM json_each(?))",
+            "SELECT key, vector FROM vectors WHERE key IN (SELECT value FROM json_each(?))",
             [json.dumps(list(keys))],
         ).fetchall()
         return dict(rows)
@@ -224,15 +224,12 @@ class Store:
     # --- writes ----------------------------------------------------------------------
 
     @_guarded
-    def save_surface_vectors(self, vectors: dict[str, bytes]) -> None:
-        """Keep vectors (one already kept stays as it is), and only the SURFACE_VECTORS_KEPT
-        kept last: one that goes is computed again, to the same bits, when next needed."""
+    def save_vectors(self, vectors: dict[str, bytes]) -> None:
+        """Keep vectors (one already kept stays as it is), and only the VECTORS_KEPT kept
+        last: one that goes is computed again, to the same bits, when next needed."""
         with self._transaction():
-            self.conn.executemany("INSERT OR IGNORE INTO surface_vectors VALUES (?, ?)", vectors.items())
-            self.conn.execute(
-                "DELETE FROM surface_vectors WHERE rowid <= (SELECT MAX(rowid) FROM surface_vectors) - ?",
-                [SURFACE_VECTORS_KEPT],
-            )
+            self.conn.executemany("INSERT OR IGNORE INTO vectors VALUES (?, ?)", vectors.items())
+            self.conn.execute("DELETE FROM vectors WHERE rowid <= (SELECT MAX(rowid) FROM vectors) - ?", [VECTORS_KEPT])
 
     @_guarded
     def save_rank_index(self, key: str, data: bytes) -> None:

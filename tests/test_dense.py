@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scout_context.pack import dense, encoder
+from scout_context.pack import dense, encoder, encoder_files
 from scout_context.pack.options import PackOptions
 from scout_context.pack.pipeline import pack
 from scout_context.pack.rank import _defined, rank
@@ -90,7 +90,7 @@ def test_the_pass_reorders_only_the_best_chunks(packed, monkeypatch):
 
 def test_without_the_encoder_the_ranking_is_the_lexical_one(packed, monkeypatch):
     result = packed({"a.py": '"""Parse the config."""\n', "b.py": '"""Write the config."""\n'})
-    monkeypatch.setattr(encoder, "load", lambda max_tokens: None)
+    monkeypatch.setattr(encoder_files, "version", lambda cut: None)
     plain = rank(result.chunks, "How is the config read?", result.outlines)
     monkeypatch.setattr(dense, "DEPTH", 0)
     lexical = rank(result.chunks, "How is the config read?", result.outlines)
@@ -106,26 +106,26 @@ def test_surface_vectors_are_kept_in_the_store(packed, isolated_cache, monkeypat
         encoded.append(len(texts))
         return real(texts)
 
-    counting.version = real.version
-
     monkeypatch.setattr(encoder, "load", lambda max_tokens: counting)
     chunks = list(result.chunks)
     defined = _defined(chunks, result.outlines)
     store = Store(Path(isolated_cache) / "vectors.db")
     first = dense.gains("Where are settings read?", chunks, defined, store)
     store.close()
-    assert encoded == [6, 1]  # the surfaces, then the question
+    assert encoded == [7]  # the question and the six surfaces
     dense._vectors.clear()  # as in the next process
     encoded.clear()
     store = Store(Path(isolated_cache) / "vectors.db")
     again = dense.gains("Where are settings read?", chunks, defined, store)
-    assert encoded == [1]  # the question alone: the surfaces' vectors came from the store
+    assert encoded == []  # the question's and the surfaces' vectors came from the store
     assert again == first  # to the bit: the ranking does not depend on what was kept
-    store.conn.execute("UPDATE surface_vectors SET vector = x'00'")  # damaged
+    assert dense.gains("Where are the settings read?", chunks, defined, store) != first
+    assert encoded == [1]  # a new question alone
+    store.conn.execute("UPDATE vectors SET vector = x'00'")  # damaged
     dense._vectors.clear()
     encoded.clear()
     assert dense.gains("Where are settings read?", chunks, defined, store) == first
-    assert encoded == [6, 1]  # embedded again
+    assert encoded == [7]  # embedded again
     store.close()
 
 

