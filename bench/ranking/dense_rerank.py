@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
 """Experiment (issue 23 item 2): a dense re-score of the ranker's best chunks, dev half only.
 
-    python -m bench.ranking.dense_rerank [--corpora flask,click] [--surface short|head]
+    python -m bench.ranking.dense_rerank [--corpora flask,click] [--surface short|head|names]
         [--max-tokens T] [--timed N] [--cosines FILE] [--json OUT]
 
 For each dev question, `rank()` orders the chunks as `pack --question` does without its dense
 pass; the question and the surface of each of its best 50 chunks (`pack.dense.surface`: path,
 the names its outline defines, their docstrings' first lines, the chunk's leading comment;
-`--max-tokens` wordpieces of it) are embedded with all-MiniLM-L6-v2 (`pack.encoder`), and each
-variant re-orders the best N chunks by a combination of the lexical score and the cosine, the
-rest kept in place. Every variant's recall@5 and @10 (distinct files), overall
+`head`: the chunk's first 400 characters too; `names`: without the docstrings; `--max-tokens`
+wordpieces of it) are embedded with all-MiniLM-L6-v2 (`pack.encoder`), and each
+variant re-orders the best N chunks (N = 10 to 50) by a combination of the lexical score and
+the cosine, the rest kept in place. Every variant's recall@5 and @10 (distinct files), overall
 and per language, goes to stdout; the embedding's cost (warm seconds per question for the best
-N surfaces, nothing cached between questions, N = 20 and 30 timed on each corpus's first
-`--timed` questions only; and the model's load) to stderr. `--cosines FILE` keeps the
+N surfaces, nothing cached between questions, the smaller N timed on each corpus's first
+`--timed` questions only; and the model's load) to stderr. The shipped pass is `N=20 linear
+w=0.5` at `--max-tokens 64`. `--cosines FILE` keeps the
 rankings and cosines there, and reads them instead of embedding again when FILE exists;
 `--json` writes the variants' figures and the cost. The test half is never read: the
 variants are chosen on dev alone.
@@ -34,7 +36,7 @@ if __package__ in (None, ""):  # run as a script: make `bench.ranking` importabl
 from bench.longctx import code as code_task
 from bench.ranking import questions_schema as schema, run
 
-DEPTHS = (10, 12, 15, 20)
+DEPTHS = (10, 12, 15, 20, 30, 50)
 KEPT = 600  # ranked chunks kept per question: far more than the first 10 distinct files need
 
 
