@@ -1,7 +1,7 @@
 """What a new question costs: the warm `pack --question` command, this tree against a baseline
 revision, question by question (issue 23: the ranking within +15% of the warm command).
 
-    python bench/question_cost.py [--baseline REV] [--corpus sympy] [--budget N]
+    python bench/question_cost.py --baseline REV [--corpus sympy] [--budget N]
 
 The baseline is checked out into a temporary git worktree and run with the same interpreter,
 its code first on the import path. Each side has its own cache, filled by a plain `pack`
@@ -35,7 +35,7 @@ from bench.ranking import questions_schema as schema  # noqa: E402
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline", default="HEAD~1", help="the git revision to compare with")
+    parser.add_argument("--baseline", required=True, help="the git revision to compare with")
     parser.add_argument("--corpus", default="sympy", help="a corpus of bench/corpora.py with ranking questions")
     parser.add_argument("--budget", type=int, default=1_000_000)
     args = parser.parse_args()

@@ -68,9 +68,9 @@ def test_a_chunk_about_the_question_is_closer_to_it(packed):
     assert "backoff" in dense.surface(chunks[0], _defined(chunks, result.outlines)[0])
 
 
-def test_the_pass_reorders_only_the_best_chunks(packed, monkeypatch):
+def test_the_pass_reorders_only_the_best_chunks_by_their_real_cosines(packed, monkeypatch):
     files = {
-        f"pkg/mod_{i:02}.py": f'"""Cart totals, part {i}."""\n\n\ndef total_{i}(cart):\n    return {i}\n'
+        f"pkg/mod_{i:02}.py": f'"""Cart totals, part {i}: {"taxes" if i % 3 else "discounts"}."""\n\n\ndef total_{i}(cart):\n    return {i}\n'
         for i in range(30)
     }
     result = packed(files)
@@ -78,14 +78,33 @@ def test_the_pass_reorders_only_the_best_chunks(packed, monkeypatch):
     monkeypatch.setattr(dense, "DEPTH", 0)
     lexical = rank(result.chunks, question, result.outlines)
     monkeypatch.setattr(dense, "DEPTH", 5)
-    # The fifth best is made the closest to the question, the others orthogonal to it.
-    monkeypatch.setattr(dense, "gains", lambda q, chunks, defined, store: [0.0, 0.0, 0.0, 0.0, 1.0])
     ranked = rank(result.chunks, question, result.outlines)
+    best = [r.chunk for r in lexical[:5]]
+    cosines = dict(zip(best, dense.gains(question, best, _defined(best, result.outlines), None), strict=True))
     top = lexical[0].score
-    assert ranked[0].chunk is lexical[4].chunk
-    assert ranked[0].score == pytest.approx(lexical[4].score + dense.WEIGHT * top)
-    assert [r.chunk for r in ranked[1:5]] == [r.chunk for r in lexical[:4]]
-    assert [r.chunk for r in ranked[5:]] == [r.chunk for r in lexical[5:]]  # beyond the best five: unmoved
+    expected = sorted(lexical[:5], key=lambda r: (-(r.score + dense.WEIGHT * top * cosines[r.chunk]), r.chunk.id))
+    assert [r.chunk for r in ranked[:5]] == [r.chunk for r in expected] != best  # re-ordered
+    assert [r.score for r in ranked[:5]] == [r.score + dense.WEIGHT * top * cosines[r.chunk] for r in expected]
+    assert [(r.chunk, r.score) for r in ranked[5:]] == [(r.chunk, r.score) for r in lexical[5:]]  # unmoved
+
+
+def test_a_near_tie_in_words_goes_to_the_chunk_whose_surface_reads_closer(packed, monkeypatch):
+    """The real pass through `rank`: settings.py leads on words (it holds the answer, on its
+    41st line), but its surface is its path alone, while gates.py's comment is about gates,
+    so the pass puts gates.py first. A surface sees a chunk's head, not all of it."""
+    body = "".join(f"SETTING_{i} = {i}\n" for i in range(40)) + "# The east gate code is 4719.\n"
+    result = packed({"conf/settings.py": body, "conf/gates.py": "# The west gate has no code.\n"})
+    question = "What is the code of the east gate?"
+    monkeypatch.setattr(dense, "DEPTH", 0)
+    assert [r.chunk.path for r in rank(result.chunks, question, result.outlines)] == [
+        "conf/settings.py",
+        "conf/gates.py",
+    ]
+    monkeypatch.undo()
+    assert [r.chunk.path for r in rank(result.chunks, question, result.outlines)] == [
+        "conf/gates.py",
+        "conf/settings.py",
+    ]
 
 
 def test_without_the_encoder_the_ranking_is_the_lexical_one(packed, monkeypatch):

