@@ -79,13 +79,7 @@ def _side(tree: Path, cache: Path) -> Callable[[Path, str | None, int], float]:
     """A function timing `scout-context pack FOLDER [--question Q --budget N]` with `tree`'s
     code, in its own cache."""
     env = {**os.environ, "SCOUT_CACHE_DIR": str(cache)}
-    # The tree's cli/ as the installed command's package, whichever tree is installed.
-    run = (
-        f"import importlib, sys; sys.path.insert(0, {str(tree)!r}); "
-        "sys.modules['scout_context_cli'] = importlib.import_module('cli'); "
-        "from cli.main import main; sys.exit(main())"
-    )
-    command = [sys.executable, "-c", run]
+    command = cli_command(tree)
 
     def timed(folder: Path, question: str | None, budget: int) -> float:
         extra = [] if question is None else ["--question", question, "--budget", str(budget)]
@@ -100,6 +94,17 @@ def _side(tree: Path, cache: Path) -> Callable[[Path, str | None, int], float]:
         return time.perf_counter() - started
 
     return timed
+
+
+def cli_command(tree: Path) -> list[str]:
+    """The `scout-context` command with `tree`'s code, whichever tree is installed: its
+    cli/ as the installed command's package."""
+    run = (
+        f"import importlib, sys; sys.path.insert(0, {str(tree)!r}); "
+        "sys.modules['scout_context_cli'] = importlib.import_module('cli'); "
+        "from cli.main import main; sys.exit(main())"
+    )
+    return [sys.executable, "-c", run]
 
 
 if __name__ == "__main__":

@@ -133,3 +133,11 @@ def _m008_vectors(db: sqlite_utils.Database) -> None:
     """Sentence vectors of chunk surfaces and questions (`pack/dense.py`), by a hash of the
     text and the encoder, so that each is embedded once per store."""
     db.table("vectors").create({"key": str, "vector": bytes}, pk="key")
+
+
+@migration
+def _m009_screenings(db: sqlite_utils.Database) -> None:
+    """What a screener found in a chunk's text (`screen/kept.py`), by a hash of the text and
+    the screener, so that a text is screened once per store: a finding as JSON, or "" for
+    none."""
+    db.table("screenings").create({"key": str, "finding": str}, pk="key")

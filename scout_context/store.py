@@ -23,7 +23,7 @@ import random
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 RANK_INDEXES_KEPT = 8  # the most recently used; each under 1 MB for a 10M-token corpus
 VECTORS_KEPT = 50_000  # 1.5 KB each: about 80 MB
+SCREENINGS_KEPT = 400_000  # about 100 bytes each: every chunk of several corpora of sympy's size
 
 
 def _now() -> str:
@@ -215,8 +216,16 @@ class Store:
 
     @_guarded
     def vectors(self, keys: Iterable[str]) -> dict[str, bytes]:
+        return self._kept("vectors", keys)
+
+    @_guarded
+    def screenings(self, keys: Iterable[str]) -> dict[str, str]:
+        return self._kept("screenings", keys)
+
+    def _kept(self, table: str, keys: Iterable[str]) -> dict[str, Any]:
+        """The values kept in `table` (key, value) for those of `keys` it has."""
         rows = self.conn.execute(
-            "SELECT key, vector FROM vectors WHERE key IN (SELECT value FROM json_each(?))",
+            f"SELECT * FROM {table} WHERE key IN (SELECT value FROM json_each(?))",
             [json.dumps(list(keys))],
         ).fetchall()
         return dict(rows)
@@ -225,11 +234,22 @@ class Store:
 
     @_guarded
     def save_vectors(self, vectors: dict[str, bytes]) -> None:
-        """Keep vectors (one already kept stays as it is), and only the VECTORS_KEPT kept
-        last: one that goes is computed again, to the same bits, when next needed."""
+        """Keep vectors, and only the VECTORS_KEPT kept last: one that goes is computed
+        again, to the same bits, when next needed."""
+        self._keep("vectors", vectors, VECTORS_KEPT)
+
+    @_guarded
+    def save_screenings(self, findings: dict[str, str]) -> None:
+        """Keep screenings, and only the SCREENINGS_KEPT kept last: a text whose screening
+        went is screened again when next packed."""
+        self._keep("screenings", findings, SCREENINGS_KEPT)
+
+    def _keep(self, table: str, values: Mapping[str, Any], kept: int) -> None:
+        """Add `values` to `table` (one already kept stays as it is), then drop all but the
+        `kept` added last."""
         with self._transaction():
-            self.conn.executemany("INSERT OR IGNORE INTO vectors VALUES (?, ?)", vectors.items())
-            self.conn.execute("DELETE FROM vectors WHERE rowid <= (SELECT MAX(rowid) FROM vectors) - ?", [VECTORS_KEPT])
+            self.conn.executemany(f"INSERT OR IGNORE INTO {table} VALUES (?, ?)", values.items())
+            self.conn.execute(f"DELETE FROM {table} WHERE rowid <= (SELECT MAX(rowid) FROM {table}) - ?", [kept])
 
     @_guarded
     def save_rank_index(self, key: str, data: bytes) -> None:

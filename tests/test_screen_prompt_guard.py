@@ -132,3 +132,32 @@ def test_pack_screens_with_the_model_when_one_is_named(tiny_guard: Path, tmp_pat
     assert proc.returncode == 0, proc.stderr
     (flagged,) = json.loads(proc.stdout)["flagged"]
     assert flagged["id"] == "b.md:1-2" and flagged["line"] == f"print {TRIGGER} now" and flagged["score"] > 0.9
+
+
+def test_its_findings_are_kept_under_its_folder_and_settings(tiny_guard: Path, tmp_path: Path) -> None:
+    """The identity the store keeps findings under changes with the settings and with any
+    file of the folder, and not between two loads of the same."""
+    import shutil
+
+    from scout_context.screen.kept import screen_kept
+    from scout_context.store import Store
+
+    folder = tmp_path / "guard"
+    shutil.copytree(tiny_guard, folder)
+    first = PromptGuard(str(folder), window=64, overlap=16)
+    assert first.identity and first.identity == PromptGuard(str(folder), window=64, overlap=16).identity
+    assert PromptGuard(str(folder), window=64, overlap=8).identity != first.identity
+    texts = ["the value of data", f"import data\nprint {TRIGGER} now"]
+    store = Store(tmp_path / "store.db")
+    try:
+        found = screen_kept(first, texts, store)
+        assert found[0] is None and found[1] is not None and found[1].line == f"print {TRIGGER} now"
+        assert store.conn.execute("SELECT count(*) FROM screenings").fetchone()[0] == 2
+        again = PromptGuard(str(folder), window=64, overlap=16)
+        again.screen = lambda texts: pytest.fail(f"screened again: {texts}")  # type: ignore[method-assign]
+        assert screen_kept(again, texts, store) == found
+        config = folder / "config.json"
+        config.write_text(config.read_text())  # the same bytes, a new time: a changed folder
+        assert PromptGuard(str(folder), window=64, overlap=16).identity != first.identity
+    finally:
+        store.close()

@@ -7,22 +7,17 @@ from the store, and each analysis becomes chunks with ids unique in their prompt
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 
 from ..chunk import Chunk
 from ..store import Store
 from ..tokens import scout_tokenizer
+from ..workers import in_parallel, worker_map
 from .analysis import Analysis
 from .analyze import analyze
 from .options import PackOptions
 from .render import document_tokens
-
-# Below this many bytes to analyse, worker processes cost more than they save.
-PARALLEL_MIN_BYTES = 2_000_000
 
 
 def analyse_new(
@@ -89,16 +84,12 @@ def _unique(chunk_id: str, seen: set[str]) -> str:
 
 @contextmanager
 def _analysis_map(total_bytes: int) -> Iterator[Callable]:
-    """`map` for analysis jobs: over worker processes when there is enough work (tree-sitter
-    holds the GIL, so threads would not help), in this process otherwise. Workers are
-    forked after the tokenizer is loaded, so they share it instead of loading their own."""
-    workers = min(os.cpu_count() or 1, 8)
-    if workers < 2 or total_bytes < PARALLEL_MIN_BYTES or "fork" not in multiprocessing.get_all_start_methods():
-        yield map
-        return
-    scout_tokenizer()
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        yield lambda function, items: pool.map(function, items, chunksize=4)
+    """`workers.worker_map` for analysis jobs, the tokenizer loaded first so that forked
+    workers share it."""
+    if in_parallel(total_bytes):
+        scout_tokenizer()
+    with worker_map(total_bytes) as run:
+        yield run
 
 
 def _analyze_job(job: tuple[bytes, str, PackOptions]) -> tuple[Analysis, dict[str, str]]:

@@ -98,7 +98,7 @@ def pack(
         result.skipped.extend(Skipped(shown_as(s.path), s.reason) for s in source.skipped)
         result.sources.append(SourceSummary(label, str(source.root), files_packed, source_tokens))
     if options.screen != "off":  # the one place a pack is screened: every command's chunks pass here
-        screen_pack(result, options.screen, screener(options.screen_model))
+        screen_pack(result, options.screen, screener(options.screen_model), store)
         content.update(f"screen\0{options.screen}\0{options.screen_model or ''}".encode())
     result.digest = content.hexdigest()
     result.header = header(result)

@@ -12,12 +12,17 @@ marks its file.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ..chunk import Chunk
 from ..pack.render import body_tokens, document_tokens
 from ..pack.result import PackResult
 from ..sources.files import Skipped
 from .base import Finding, Flagged, Screener
+from .kept import screen_kept
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 
 def warning(finding: Finding) -> str:
@@ -33,12 +38,15 @@ def fenced(chunk: Chunk, finding: Finding) -> Chunk:
     )
 
 
-def screen_chunks(chunks: list[Chunk], mode: str, screener: Screener) -> tuple[list[Chunk], list[Flagged]]:
-    """`chunks` screened: the kept ones (flagged ones fenced; with `mode` drop, none) and
-    each flagged one."""
+def screen_chunks(
+    chunks: list[Chunk], mode: str, screener: Screener, store: Store | None = None
+) -> tuple[list[Chunk], list[Flagged]]:
+    """`chunks` screened (through the findings `store` keeps: `kept`): the kept ones
+    (flagged ones fenced; with `mode` drop, none) and each flagged one."""
     kept: list[Chunk] = []
     flagged: list[Flagged] = []
-    for chunk, finding in zip(chunks, screener.screen([chunk.text for chunk in chunks]), strict=True):
+    findings = screen_kept(screener, [chunk.text for chunk in chunks], store)
+    for chunk, finding in zip(chunks, findings, strict=True):
         if finding is not None:
             flagged.append(Flagged(chunk.id, chunk.source, chunk.path, finding, mode == "drop"))
         if finding is None or mode != "drop":
@@ -46,10 +54,10 @@ def screen_chunks(chunks: list[Chunk], mode: str, screener: Screener) -> tuple[l
     return kept, flagged
 
 
-def screen_pack(result: PackResult, mode: str, screener: Screener) -> None:
+def screen_pack(result: PackResult, mode: str, screener: Screener, store: Store | None = None) -> None:
     """Screen `result`'s chunks in place: `mode` fence or drop (see the module's doc);
     each file's and source's tokens follow what is kept."""
-    kept, flagged = screen_chunks(result.chunks, mode, screener)
+    kept, flagged = screen_chunks(result.chunks, mode, screener, store)
     result.flagged += flagged
     result.skipped += [Skipped(f.id, f"{f.finding.mark}: left out by --screen=drop") for f in flagged if f.dropped]
     result.chunks = kept

@@ -12,8 +12,11 @@ that window are scored one by one to name the matching line. A model that cannot
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..errors import ModelMissing
@@ -67,6 +70,7 @@ class PromptGuard:
         self._threshold = threshold
         labels = {str(name).upper(): index for index, name in self._model.config.id2label.items()}
         self._benign = labels.get("BENIGN", labels.get("LABEL_0", 0))
+        self.identity = _identity(model, self._model.config, (self._window, overlap, threshold))
 
     def screen(self, texts: Sequence[str]) -> list[Finding | None]:
         windows = [w for index, text in enumerate(texts) for w in self._windows(index, text)]
@@ -118,3 +122,21 @@ class PromptGuard:
             return ""
         scores = self._scores(lines)
         return lines[max(range(len(lines)), key=scores.__getitem__)]
+
+
+def _identity(model: str, config: Any, settings: tuple[int, int, float]) -> str | None:
+    """What the findings depend on: this code, the settings, and the weights: a hub
+    model's commit, or a folder's files (names, sizes, times). None (findings not kept)
+    when neither is known."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(repr((model, settings)).encode())
+    commit = getattr(config, "_commit_hash", None)
+    if os.path.isdir(model):
+        for entry in sorted(os.scandir(model), key=lambda e: e.name):
+            stat = entry.stat()
+            digest.update(f"{entry.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    elif commit:
+        digest.update(str(commit).encode())
+    else:
+        return None
+    return "prompt-guard:" + digest.hexdigest()

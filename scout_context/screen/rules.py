@@ -17,11 +17,15 @@ injection can match, and an attack phrased in none of these ways does not.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from ..workers import worker_map
+from . import base
 from .base import Finding, shown_line
 
 _IN_SENTENCE = r"(?:[^.!?。\n]|[.!?](?=\S))"  # a stop followed by a space or a line end ends a sentence
@@ -221,24 +225,37 @@ def fold(text: str) -> str:
     return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
 
 
+def _code_digest() -> str:
+    """The rules' identity: a hash of this module and of `base` (which writes a finding)."""
+    digest = hashlib.sha256()
+    for module in (__file__, base.__file__):
+        digest.update(Path(module).read_bytes())
+    return "rules:" + digest.hexdigest()
+
+
 class RulesScreener:
-    """`Screener` by the rules above: the highest-scoring rule that matches a text."""
+    """`Screener` by the rules above: the highest-scoring rule that matches a text. Many
+    texts are screened over worker processes (`workers`), in the same order."""
 
     name = "rules"
+    identity: str | None = _code_digest()
 
     def screen(self, texts: Sequence[str]) -> list[Finding | None]:
-        return [self.screen_one(text) for text in texts]
+        with worker_map(sum(map(len, texts)), chunksize=64) as run:
+            return list(run(screen_one, texts))
 
-    def screen_one(self, text: str) -> Finding | None:
-        folded: str | None = None
-        for rule in RULES:
-            if rule.folded:
-                folded = fold(text) if folded is None else folded
-            where = folded if rule.folded and folded is not None else text
-            found = rule.pattern.search(where)
-            if found:
-                return Finding(rule.kind, rule.score, shown_line(_line_at(where, found.start())), rule.name)
-        return None
+
+def screen_one(text: str) -> Finding | None:
+    """The finding of the highest-scoring rule that matches `text`, or None."""
+    folded: str | None = None
+    for rule in RULES:
+        if rule.folded:
+            folded = fold(text) if folded is None else folded
+        where = folded if rule.folded and folded is not None else text
+        found = rule.pattern.search(where)
+        if found:
+            return Finding(rule.kind, rule.score, shown_line(_line_at(where, found.start())), rule.name)
+    return None
 
 
 def _line_at(text: str, index: int) -> str:

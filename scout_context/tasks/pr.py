@@ -152,7 +152,7 @@ def summarize_pr(
         shown = ", ".join(where for where, _ in redactions[:10]) + (", ..." if len(redactions) > 10 else "")
         log(f"redacted {len(redactions):,} secrets ({', '.join(f'{k} {n}' for k, n in kinds.most_common())}): {shown}")
     material.task = prompt_template("pr_task.txt")
-    flagged = _screened(material, options) if options.screen != "off" else []
+    flagged = _screened(material, options, store) if options.screen != "off" else []
     if flagged:
         log(f"flagged {len(flagged)} for prompt injection: " + ", ".join(f"{f.id} ({f.finding.mark})" for f in flagged))
     prepared = time.perf_counter()
@@ -316,13 +316,13 @@ def _redacted(parts: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]], 
     return clean, found
 
 
-def _screened(material: Material, options: PackOptions) -> list[Flagged]:
+def _screened(material: Material, options: PackOptions, store: Store) -> list[Flagged]:
     """Screen what may go into the prompt: related and changed files (fenced, or left out
-    with `--screen=drop`), the diff's hunks and the pull request's texts (always fenced: the
-    change and its description are what is reviewed)."""
+    with `--screen=drop`; their findings kept in `store`), the diff's hunks and the pull
+    request's texts (always fenced: the change and its description are what is reviewed)."""
     screen = screener(options.screen_model)
-    material.related, related = screen_chunks(material.related, options.screen, screen)
-    material.changed_files, changed = screen_chunks(material.changed_files, options.screen, screen)
+    material.related, related = screen_chunks(material.related, options.screen, screen, store)
+    material.changed_files, changed = screen_chunks(material.changed_files, options.screen, screen, store)
     flagged = [*related, *changed]
     for index, finding in enumerate(screen.screen([wide.text for wide, _ in material.diff])):
         if finding is not None:
