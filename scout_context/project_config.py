@@ -95,6 +95,9 @@ def checked(value: Any, each: Setting, where: str) -> Any:
         expected += f" of at least {each.minimum:g}"
     if not valid(value) or (each.minimum is not None and value < each.minimum):
         raise UsageError(f"{where} must be {expected}")
+    refusal = each.refusal(value)
+    if refusal:
+        raise UsageError(f"{where} must be {refusal}")
     return tuple(value) if each.kind is tuple else float(value) if each.kind is float else value
 
 

@@ -25,10 +25,12 @@ import re
 import textwrap
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from functools import cache
 from typing import Any
+
+from .errors import UsageError
 
 _SENTENCE_END = re.compile(r"\.(?:\s|$)")
 
@@ -53,6 +55,9 @@ class Setting:
     """The key files used before `key` ("" when none): still read, with a warning (`renamed`)."""
     minimum: float | None
     """The smallest value accepted, for numbers."""
+    excluded: Mapping[float, str]
+    """Values above the minimum still refused, each with what is accepted instead
+    (`--stop-repeats` 1: "0 (never) or a count of at least 2")."""
     env: str
     """The environment variable that gives it ("" when none does): it beats a configuration file."""
 
@@ -67,6 +72,23 @@ class Setting:
         """The warning for a file that uses the former key, at `where` ("jobs.yaml:3")."""
         return f"{where}: {self.former} is now {self.key}, the option's name (the old key still works, for now)"
 
+    def refusal(self, value: Any) -> str | None:
+        """What is accepted instead of `value`, when `value` is one of `excluded`: "0 (never)
+        or a count of at least 2, not 1"; else None."""
+        if isinstance(value, bool) or not isinstance(value, int | float) or value not in self.excluded:
+            return None
+        return f"{self.excluded[value]}, not {value:g}"
+
+
+def check_excluded(instance: Any) -> None:
+    """UsageError for the first field of the settings dataclass `instance` whose value is
+    one of its `excluded`: "--stop-repeats is 0 (never) or a count of at least 2, not 1"."""
+    cls: type = type(instance)
+    for each in settings(cls).values():
+        refusal = each.refusal(getattr(instance, each.name))
+        if refusal:
+            raise UsageError(f"{each.flag} is {refusal}")
+
 
 def by_key(chosen: Iterable[Setting]) -> dict[str, Setting]:
     """The settings `chosen` by the keys files may use for them: each key and each former key."""
@@ -78,12 +100,13 @@ def setting(
     *,
     flag: str = "",
     minimum: float | None = None,
+    excluded: Mapping[float, str] | None = None,
     env: str = "",
     former: str = "",
     repr: bool = True,
 ) -> Any:
     """A dataclass field with what the surfaces need besides its name, type and doc."""
-    metadata = {"flag": flag, "minimum": minimum, "env": env, "former": former}
+    metadata = {"flag": flag, "minimum": minimum, "excluded": excluded or {}, "env": env, "former": former}
     return field(default=default, repr=repr, metadata=metadata)
 
 
@@ -107,6 +130,7 @@ def settings(cls: type) -> dict[str, Setting]:
             key=flag.removeprefix("--").removeprefix("no-").replace("-", "_"),
             former=meta.get("former", ""),
             minimum=meta.get("minimum"),
+            excluded=meta.get("excluded", {}),
             env=meta.get("env", ""),
         )
     return found

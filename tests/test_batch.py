@@ -185,6 +185,11 @@ def test_the_example_and_the_init_template_are_valid(tmp_path: Path) -> None:
             "expected markdown or json or html",
         ),
         ("engine:\n  max_tokens: many\ncorpora:\n  a:\n    sources: [.]\njobs: []\n", 2, "expected a whole number"),
+        (
+            "engine:\n  max_tokens: 64\n  stop_repeats: 1\ncorpora:\n  a:\n    sources: [.]\njobs: []\n",
+            3,
+            "engine.stop_repeats: expected 0 (never) or a count of at least 2, not 1",
+        ),
         ("corpora:\n  a:\n    sources: [.]\n  a:\n    sources: [.]\njobs: []\n", 4, "'a' is given twice"),
         (
             "corpora:\n  a:\n    sources: [.]\n    exclude: [reports/]\njobs:\n  - name: x\n    corpus: a\n    questions: [q]\n  - name: x\n    corpus: a\n    questions: [q]\n",

@@ -110,6 +110,10 @@ def test_a_mistake_in_the_file_is_one_line_naming_file_line_and_key(tmp_path: Pa
         ("[pr]\ninclude = []\n\n[pack]\ncompres = true\n", ".scout-context.toml:5: [pack] unknown key 'compres'"),
         ("[ask]\ntemperature = 'hot'\n", ".scout-context.toml:2: [ask] temperature must be a number"),
         ("[engine]\nmax_model_len = 10\n", "max_model_len must be a whole number of at least 256"),
+        (
+            "[ask]\nstop_repeats = 1\n",
+            ".scout-context.toml:2: [ask] stop_repeats must be 0 (never) or a count of at least 2, not 1",
+        ),
         ("[paks]\n", ".scout-context.toml:1: unknown table [paks] (known: pack, ask, engine, pr)"),
         ('[engine]\nbase_url = "http://elsewhere"\n', "base_url is never read from a file"),
     ):

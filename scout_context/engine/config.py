@@ -18,7 +18,7 @@ from typing import Any
 
 from scout_context import paths
 from scout_context.errors import UsageError
-from scout_context.settings import setting
+from scout_context.settings import check_excluded, setting
 
 DEFAULT_MODEL = "smollm2"
 AUTO = "auto"  # the backend: a running `scout-context serve` for the model, else the embedded engine
@@ -166,12 +166,11 @@ class SamplingConfig:
     repetition_penalty: float = setting(1.0, minimum=0.01)
     """vLLM's repetition penalty: lowers the score of every token the prompt or the answer
     already has (1: none). It counts the sources' tokens too, which an answer must quote."""
-    stop_repeats: int = setting(3, minimum=0)
+    stop_repeats: int = setting(3, minimum=0, excluded={1: "0 (never) or a count of at least 2"})
     """End an answer once a passage of 16 to 256 tokens has come this many times in a row, and keep
     one copy of it (0: never; at least 2). Only a looping answer changes."""
     seed: int | None = None
     stop: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.stop_repeats == 1:
-            raise UsageError("--stop-repeats is 0 (never) or a count of at least 2, not 1")
+        check_excluded(self)

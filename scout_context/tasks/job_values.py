@@ -73,10 +73,15 @@ class ValueReader:
         key, default = each.key, each.default
         if each.kind is bool:
             return self.flag(spec, key, where, default)
-        if each.kind is int:
-            return self.integer(spec, key, where, default, minimum=int(each.minimum or 0))
-        if each.kind is float:
-            return self.number(spec, key, where, default, minimum=each.minimum or 0)
+        if each.kind in (int, float):
+            if each.kind is int:
+                value = self.integer(spec, key, where, default, minimum=int(each.minimum or 0))
+            else:
+                value = self.number(spec, key, where, default, minimum=each.minimum or 0)
+            refusal = each.refusal(value) if key in spec else None
+            if refusal:
+                raise self.fail(spec.lines[key], f"{where}.{key}: expected {refusal}")
+            return value
         if each.kind is tuple:
             return tuple(self.texts(spec, key, where))
         return self.text(spec, key, where, default)
