@@ -12,20 +12,22 @@ import typer
 from rich.progress import TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from scout_context.engine.config import EngineConfig
 from scout_context.engine.registry import open_engine
 from scout_context.errors import UsageError
 from scout_context.output import write_output
 from scout_context.store import Store
-from scout_context.tasks.batch import BatchResult, Progress as ProgressCallback, run_batch
+from scout_context.tasks.batch import BatchResult, Progress as ProgressCallback, guard_answers, run_batch
 from scout_context.tasks.jobs import EXAMPLE, load_job_file
 from scout_context.tasks.openai_batch import export_openai_batch, read_openai_batch
 from scout_context.tasks.reports import summary_json, write_reports
 
+from .ask import unsafe_line
 from .config_defaults import table_values
 from .console import err_console, markup, note, print_json
 from .engine_options import System, Timeout, Verbose
 from .help_text import CACHE, ENGINES, SOURCES, teaches
-from .option_sets import HardwareChoice, ScreenChoice, with_option_sets
+from .option_sets import GuardChoice, HardwareChoice, ScreenChoice, with_option_sets
 from .options import JsonOutput
 from .summary import transient_bar
 
@@ -34,7 +36,7 @@ DEFAULT_JOB_FILE = Path("jobs.yaml")
 
 @teaches(
     "scout-context batch --init jobs.yaml",
-    "scout-context batch jobs.yaml --engine openai --base-url http://gpu:8000/v1",
+    "SCOUT_BASE_URL=http://gpu:8000/v1 scout-context batch jobs.yaml --guard-url http://gpu:8001/v1",
     environment=SOURCES | ENGINES | CACHE,
 )
 @with_option_sets
@@ -91,6 +93,7 @@ def batch_command(
     hardware: HardwareChoice = HardwareChoice(),
     system: System = None,
     screening: ScreenChoice = ScreenChoice(),
+    guard: GuardChoice = GuardChoice(),
 ) -> None:
     """Answer the questions of a job file's jobs and write a report per job.
 
@@ -100,9 +103,14 @@ def batch_command(
     Before anything runs, a report that would replace the job file, a source or a folder is
     refused, and so is one that would replace a file that is not a scout-context report,
     unless --overwrite; paths outside the job file's folder need --allow-outside.
-    Exit status: 0 when every question is done or cached; otherwise that of the first
-    failed question's error (2 missing from an imported batch, 3 engine unreachable, 4 context
-    too large, 8 out of memory, 1 unexpected), after the reports are written.
+    With --guard, Llama Guard 4 reads every answer once all are written (after the answer
+    engine closes, when embedded); an answer it does not find safe is withheld from the
+    reports, its categories named, unless --show-unsafe. A guard that cannot run leaves the
+    reports unwritten (the answers stay stored: the next run only judges them).
+    Exit status: 0 when every question is done or cached (and, with --guard, found safe);
+    otherwise that of the first failed question's error (2 missing from an imported batch, 3
+    engine unreachable, 4 context too large, 8 out of memory, 1 unexpected), else 10 for an
+    answer not found safe, after the reports are written.
     """
     if init:
         _init(jobs or DEFAULT_JOB_FILE)
@@ -145,6 +153,8 @@ def batch_command(
     finally:
         store.close()
         engine.close()
+    if guard.on:
+        _guarded(result, guard, config)
     write_reports(result)
     if json_output:
         print_json(summary_json(result))
@@ -152,6 +162,24 @@ def batch_command(
         _print_summary(result)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
+
+
+def _guarded(result: BatchResult, guard: GuardChoice, answering: EngineConfig) -> None:
+    """Every answer of `result` judged by the guard (`guard_answers`); those not found safe
+    named on stderr."""
+    checking = open_engine(guard.config(answering), announce=note)
+    try:
+        guard_answers(result, checking, guard.show_unsafe)
+    finally:
+        checking.close()
+    for report in result.jobs:
+        for q in report.questions:
+            if q.verdict is not None and not q.verdict.safe:
+                err_console.print(
+                    f"[bold red]guard:[/] {markup(report.job.name)}: {markup(q.title[:60])}: "
+                    f"{markup(unsafe_line(q.verdict, guard.show_unsafe))}",
+                    soft_wrap=True,
+                )
 
 
 def _init(path: Path) -> None:

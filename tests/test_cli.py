@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -203,3 +204,41 @@ def test_a_choice_outside_the_choices_is_a_usage_error():
     for option, value in (("--layout", "middle"), ("--style", "yaml")):
         proc = cli("pack", str(EXAMPLE), option, value)
         assert proc.returncode == 2 and f"{value}'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _examples(command, path=()):
+    """(command path, example command line) for every example in `command`'s help, recursively."""
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _examples(sub, (*path, name))
+    for line in (command.help or "").splitlines():
+        if line.strip().startswith("[cyan]$ "):
+            yield path, line.strip().removeprefix("[cyan]$ ").removesuffix("[/]").replace("\\[", "[")
+
+
+def test_every_example_in_the_help_parses_as_that_command():
+    """An example a new user copies from `--help` names only options and values its command
+    takes (it is parsed, not run)."""
+    import shlex
+
+    import typer
+    from typer._click.exceptions import ClickException
+
+    from cli.main import app
+
+    root = typer.main.get_command(app)
+    found = list(_examples(root))
+    assert len(found) >= 10
+    for path, example in found:
+        command_line = re.sub(r"\s+\(.*\)$", "", example.split(" | ")[-1])  # the piped-to command, no remark
+        words = shlex.split(command_line)
+        while "=" in words[0]:  # VARIABLE=value before the command
+            words.pop(0)
+        assert words[0] == "scout-context" and words[1 : 1 + len(path)] == list(path), example
+        command, args, parent = root, words[1:], None
+        try:
+            for name in path:  # down the groups (typer's own click: resolved by name)
+                parent = command.make_context(command.name or "scout-context", args, parent=parent)
+                command, args = command.commands[name], args[1:]  # type: ignore[attr-defined]
+            command.make_context(command.name, args, parent=parent)
+        except ClickException as error:
+            pytest.fail(f"{example}: {error.format_message()}")

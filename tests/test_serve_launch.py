@@ -77,7 +77,19 @@ def test_auto_is_the_embedded_engine_without_a_server_that_answers() -> None:
     )
     assert find_server("smollm2", None) is None
     assert choose(EngineConfig(backend=AUTO)).backend == "vllm"
-    assert option_help().startswith("auto: a running `scout-context serve` for the model, else vllm; vllm: ")
+    assert option_help().startswith(
+        "auto: openai when a server address is given (--base-url, SCOUT_BASE_URL), else a running "
+        "`scout-context serve` for the model, else vllm; vllm: "
+    )
+
+
+def test_auto_with_a_server_address_asks_that_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--base-url` alone (or SCOUT_BASE_URL) is not ignored for the embedded engine."""
+    chosen = choose(EngineConfig(backend=AUTO, base_url="http://gpu-box:8000/v1"))
+    assert (chosen.backend, chosen.base_url) == ("openai", "http://gpu-box:8000/v1")
+    monkeypatch.setenv("SCOUT_BASE_URL", "http://gpu-box:8000/v1")
+    assert choose(EngineConfig.from_env(backend=AUTO)).backend == "openai"
+    assert choose(EngineConfig.from_env(backend="vllm")).backend == "vllm"  # named: as named
 
 
 def test_the_commands_default_to_auto_and_job_files_accept_it(tmp_path: Path) -> None:

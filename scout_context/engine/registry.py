@@ -19,7 +19,7 @@ from scout_context.engine.base import Engine
 from scout_context.engine.config import AUTO, EngineConfig
 from scout_context.errors import UsageError
 
-AUTO_HELP = "a running `scout-context serve` for the model, else vllm"
+AUTO_HELP = "openai when a server address is given (--base-url, SCOUT_BASE_URL), else a running `scout-context serve` for the model, else vllm"
 
 
 @dataclass(frozen=True)
@@ -73,10 +73,13 @@ def option_help() -> str:
 
 
 def choose(config: EngineConfig, announce: Callable[[str], None] | None = None) -> EngineConfig:
-    """`config` with `auto` resolved: a running local server for the model (`serve_state.
-    find_server`; `announce` is told which), else the embedded engine. Other backends as named."""
+    """`config` with `auto` resolved: the server at the address given, else a running local
+    server for the model (`serve_state.find_server`; `announce` is told which), else the
+    embedded engine. Other backends as named."""
     if config.backend != AUTO:
         return config
+    if config.base_url:
+        return replace(config, backend="openai")
     from scout_context.engine.server_state import find_server
 
     server = find_server(config.model, config.api_key)

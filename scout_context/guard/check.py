@@ -8,6 +8,7 @@ embedded answer engine too, the guard's start closes it, and the next answer sta
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from ..engine.base import Engine, Request
@@ -27,5 +28,11 @@ def guard_config(answering: EngineConfig, model: str | None, url: str | None) ->
 
 def check(engine: Engine, question: str, answer: str) -> Verdict:
     """Llama Guard's verdict on `answer` to `question` (greedy, a few tokens)."""
-    [generation] = engine.generate([Request(guard_prompt(question, answer))], GREEDY)
-    return parse_verdict(generation.text, engine.model_name)
+    [verdict] = check_all(engine, [(question, answer)])
+    return verdict
+
+
+def check_all(engine: Engine, pairs: Sequence[tuple[str, str]]) -> list[Verdict]:
+    """Llama Guard's verdict on each (question, answer), in one call to the engine."""
+    generations = engine.generate([Request(guard_prompt(q, a)) for q, a in pairs], GREEDY)
+    return [parse_verdict(generation.text, engine.model_name) for generation in generations]

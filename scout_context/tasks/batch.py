@@ -29,7 +29,9 @@ from typing import Literal
 from ..chunk import Chunk
 from ..engine.base import Engine, Events, Generation, Request
 from ..engine.config import SamplingConfig
-from ..errors import ScoutError, UsageError
+from ..errors import ScoutError, UnsafeAnswer, UsageError
+from ..guard.check import check_all
+from ..guard.llama_guard import Verdict
 from ..pack.arrange import arrange
 from ..pack.pipeline import pack
 from ..pack.result import Arranged, biggest_consumers
@@ -66,6 +68,10 @@ class Answered:
     seconds: float = 0.0
     error: str = ""
     exit_code: int = 0
+    verdict: Verdict | None = None
+    """Llama Guard's, with `batch --guard` (`guard_answers`)."""
+    withheld: bool = False
+    """Not found safe by the guard, and left out of the reports (no --show-unsafe)."""
 
 
 Deliver = Callable[[str, "Generation | Answered"], None]
@@ -90,8 +96,24 @@ class BatchResult:
 
     @property
     def exit_code(self) -> int:
-        """0 when every question is done or cached; else the first failure's exit code."""
-        return next((q.exit_code for job in self.jobs for q in job.questions if q.status == "failed"), 0)
+        """0 when every question is done or cached and the guard, if asked, found every answer
+        safe; else the first failure's exit code, or UnsafeAnswer's."""
+        questions = [q for job in self.jobs for q in job.questions]
+        failed = next((q.exit_code for q in questions if q.status == "failed"), 0)
+        unsafe = any(q.verdict is not None and not q.verdict.safe for q in questions)
+        return failed or (UnsafeAnswer.exit_code if unsafe else 0)
+
+
+def guard_answers(result: BatchResult, guard: Engine, show_unsafe: bool) -> None:
+    """Llama Guard's verdict on every answer of `result` (each question and answer judged
+    once, in one call), kept on it; one not found safe is `withheld` from the reports unless
+    `show_unsafe`."""
+    answered = [q for job in result.jobs for q in job.questions if q.status != "failed"]
+    pairs = list(dict.fromkeys((q.question, q.answer) for q in answered))
+    verdicts = dict(zip(pairs, check_all(guard, pairs), strict=True))
+    for q in answered:
+        q.verdict = verdicts[q.question, q.answer]
+        q.withheld = not q.verdict.safe and not show_unsafe
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from .batch import Answered, JobReport
 from .citations import Citation
 from .report_chart import FAILED_COLOUR, chart
 from .report_marker import HTML_META
-from .report_text import one_line, overview, usage
+from .report_text import guard_line, marked, one_line, overview, usage
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"]).disable("image")
 _HEAD = (
@@ -49,7 +49,7 @@ def html(report: JobReport) -> str:
     title = escape(report.job.title)
     toc = "".join(
         f'<li><a href="#q{i}">{escape(one_line(q.title))}</a>'
-        f"{' <span class=failed>(failed)</span>' if q.status == 'failed' else ''}</li>"
+        f"{f' <span class=failed>{marked(q).strip()}</span>' if marked(q) else ''}</li>"
         for i, q in enumerate(report.questions, 1)
     )
     sections = "".join(_section(i, q) for i, q in enumerate(report.questions, 1))
@@ -65,12 +65,15 @@ def html(report: JobReport) -> str:
 
 
 def _section(i: int, q: Answered) -> str:
-    failed = " <span class=failed>(failed)</span>" if q.status == "failed" else ""
-    parts = [f'<h2 id="q{i}">{i}. {escape(one_line(q.title))}{failed}</h2>']
+    mark = f" <span class=failed>{marked(q).strip()}</span>" if marked(q) else ""
+    parts = [f'<h2 id="q{i}">{i}. {escape(one_line(q.title))}{mark}</h2>']
     if q.question != q.title:
         parts.append(f"<p class=question>{escape(q.question)}</p>")
     if q.status == "failed":
         parts.append(f"<p class=failed>Failed: {escape(q.error)}</p>")
+        return "\n".join(parts) + "\n"
+    if q.withheld:
+        parts += [f"<p class=failed>{escape(guard_line(q))}</p>", f"<p class=usage>{escape(usage(q))}</p>"]
         return "\n".join(parts) + "\n"
     parts.append(
         f"<div class=answer>{answer_html(q.answer.strip()) if q.answer.strip() else '<em>(empty answer)</em>'}</div>"
@@ -79,6 +82,8 @@ def _section(i: int, q: Answered) -> str:
         valid = sum(c.valid for c in q.citations)
         items = "".join(_citation(c) for c in q.citations)
         parts.append(f"<p><strong>Citations</strong> ({valid} of {len(q.citations)} check out)</p><ul>{items}</ul>")
+    if q.verdict is not None:
+        parts.append(f"<p class={'usage' if q.verdict.safe else 'failed'}>{escape(guard_line(q))}</p>")
     parts.append(f"<p class=usage>{escape(usage(q))}</p>")
     return "\n".join(parts) + "\n"
 

@@ -44,3 +44,19 @@ def usage(q: Answered) -> str:
         f"{q.prompt_tokens:,} prompt tokens ({q.cached_tokens:,}, {cached_percent(q.cached_tokens, q.prompt_tokens)}, "
         f"from the prefix cache), {q.completion_tokens:,} answer tokens, done {q.seconds:.1f} s after it was sent{earlier}"
     )
+
+
+def guard_line(q: Answered) -> str:
+    """What the guard said of the answer, in words ("" without --guard)."""
+    if q.verdict is None:
+        return ""
+    if q.verdict.safe:
+        return f"Checked by {q.verdict.model}: safe."
+    if q.withheld:
+        return f"Withheld: {q.verdict.model} did not find this answer safe ({q.verdict.described()}); --show-unsafe shows it."
+    return f"Not found safe by {q.verdict.model} ({q.verdict.described()}); shown with --show-unsafe."
+
+
+def marked(q: Answered) -> str:
+    """The contents entry's mark: " (failed)", " (withheld)", or ""."""
+    return " (failed)" if q.status == "failed" else " (withheld)" if q.withheld else ""

@@ -15,7 +15,7 @@ from ..output import write_output
 from .batch import Answered, BatchResult, JobReport
 from .report_html import html
 from .report_marker import JSON_KEY, MARKDOWN
-from .report_text import one_line, overview, usage
+from .report_text import guard_line, marked, one_line, overview, usage
 
 
 def write_reports(result: BatchResult) -> None:
@@ -32,6 +32,7 @@ def summary_json(result: BatchResult) -> dict[str, Any]:
         "jobs": [job_json(report) for report in result.jobs],
         "totals": {
             **{status: sum(q.status == status for q in questions) for status in ("done", "cached", "failed")},
+            "not_found_safe": sum(q.verdict is not None and not q.verdict.safe for q in questions),
             "prompt_tokens": sum(q.prompt_tokens for q in questions if q.status == "done"),
             "cached_tokens": sum(q.cached_tokens for q in questions if q.status == "done"),
         },
@@ -69,9 +70,10 @@ def _question_json(q: Answered) -> dict[str, Any]:
         "completion_tokens": q.completion_tokens,
         "finish_reason": q.finish_reason,
         "seconds": q.seconds,
-        "answer": q.answer,
-        "citations": [c.as_json() for c in q.citations],
+        "answer": None if q.withheld else q.answer,
+        "citations": [] if q.withheld else [c.as_json() for c in q.citations],
         "error": q.error,
+        "guard": None if q.verdict is None else q.verdict.as_json() | {"withheld": q.withheld},
     }
 
 
@@ -81,13 +83,16 @@ def _question_json(q: Answered) -> dict[str, Any]:
 def markdown(report: JobReport) -> str:
     lines = [MARKDOWN, f"# {report.job.title}", "", overview(report) + ".", "", "## Contents", ""]
     for i, q in enumerate(report.questions, 1):
-        lines.append(f"{i}. [{one_line(q.title)}](#q{i}){' (failed)' if q.status == 'failed' else ''}")
+        lines.append(f"{i}. [{one_line(q.title)}](#q{i}){marked(q)}")
     for i, q in enumerate(report.questions, 1):
         lines += ["", f'<a id="q{i}"></a>', "", f"## {i}. {one_line(q.title)}", ""]
         if q.question != q.title:
             lines += ["> " + line for line in q.question.splitlines()] + [""]
         if q.status == "failed":
             lines += [f"**Failed:** {q.error}"]
+            continue
+        if q.withheld:
+            lines += [f"**{guard_line(q)}**", "", f"*{usage(q)}*"]
             continue
         lines += [q.answer.strip() or "*(empty answer)*", ""]
         if q.citations:
@@ -97,5 +102,7 @@ def markdown(report: JobReport) -> str:
                 quote = f' "{c.quote}"' if c.quote else ""
                 lines.append(f"- {'✓' if c.valid else '✗'} `{c.id}`{quote}{'' if c.valid else ' — ' + c.reason}")
             lines.append("")
+        if q.verdict is not None:
+            lines += [f"**{guard_line(q)}**" if not q.verdict.safe else f"*{guard_line(q)}*", ""]
         lines.append(f"*{usage(q)}*")
     return "\n".join(lines) + "\n"
