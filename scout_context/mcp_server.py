@@ -34,8 +34,10 @@ from .engine.config import AUTO, EngineConfig, SamplingConfig
 from .engine.engine_settings import plan_report
 from .engine.hardware import Hardware
 from .engine.profile import PlanRequest
-from .engine.registry import choose, open_engine
+from .engine.registry import AUTO_HELP, choose, open_engine
 from .errors import ScoutError, UsageError
+from .guard.check import check, guard_config
+from .guard.llama_guard import GUARD_MODEL
 from .output import write_output
 from .pack import styles
 from .pack.arrange import LAYOUTS, Layout, arrange
@@ -79,18 +81,30 @@ def pack_tool(
 def ask_tool(
     sources: Sources,
     question: Question,
-    engine: Annotated[
-        str, Field(description="auto: a running `scout-context serve`, else vllm; or vllm, openai.")
-    ] = AUTO,
+    engine: Annotated[str, Field(description=f"{AUTO}: {AUTO_HELP}; or vllm, openai.")] = AUTO,
     model: Annotated[
         str | None, Field(description="A known model or folder (default: SCOUT_MODEL, else smollm2).")
     ] = None,
     layout: Annotated[str, Field(description=f"{' or '.join(LAYOUTS)}.")] = "auto",
     max_tokens: Annotated[int, Field(description="Most tokens of the answer.", ge=1)] = ASK_MAX_TOKENS,
     style: StyleName = DEFAULT,
+    guard: Annotated[
+        bool,
+        Field(
+            description="Check the answer with Llama Guard 4 (embedded, after the answer engine closes); "
+            "one not found safe is withheld: answer null, guard.withheld true."
+        ),
+    ] = False,
+    guard_url: Annotated[
+        str | None, Field(description="A vLLM server serving the guard model (implies guard; key SCOUT_API_KEY).")
+    ] = None,
+    guard_model: Annotated[
+        str | None, Field(description=f"The guard model (implies guard; default {GUARD_MODEL}).")
+    ] = None,
 ) -> dict[str, Any]:
     """Answer a question from sources with Llama 4 Scout (or the model named), citing the
-    sources by chunk id; every citation is checked against the sources."""
+    sources by chunk id; every citation is checked against the sources. With a guard, the
+    answer is withheld unless Llama Guard 4 finds it safe."""
     with _tool_errors():
         written_as = styles.style(style)
         chosen = choose(EngineConfig.from_env(backend=engine, model=model))
@@ -108,12 +122,23 @@ def ask_tool(
                 command="mcp ask",
                 style=written_as,
             )
+            llm.close()
+            verdict = None
+            if guard or guard_url or guard_model:
+                checking = open_engine(guard_config(chosen, guard_model, guard_url))
+                try:
+                    verdict = check(checking, question, result.answer)
+                finally:
+                    checking.close()
+                store.record_guard(result.run_id, verdict.as_json())
         finally:
             store.close()
             llm.close()
+        withheld = verdict is not None and not verdict.safe
         return {
-            "answer": result.answer,
-            "citations": [citation.as_json() for citation in result.citations],
+            "answer": None if withheld else result.answer,
+            "citations": [] if withheld else [citation.as_json() for citation in result.citations],
+            "guard": None if verdict is None else verdict.as_json() | {"withheld": withheld},
             "engine": {"backend": chosen.backend, "base_url": chosen.base_url, "model": llm.model_name},
             "usage": usage(result),
             "finish_reason": result.generation.finish_reason,

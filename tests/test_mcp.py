@@ -89,6 +89,26 @@ def test_ask_answers_with_checked_citations(vllm_server):
     assert '<document path="shop/config.py" id="shop/config.py:1-6">' in prompt  # ask sends the xml style
 
 
+def test_ask_with_a_guard_withholds_an_answer_not_found_safe(vllm_server):
+    from fake_vllm import FakeVllm
+    from helpers import serving
+    from scout_context.guard.llama_guard import GUARD_MODEL, guard_prompt
+
+    vllm_server.pieces = ["The threshold is 50.0."]
+    env = {"SCOUT_BASE_URL": f"http://127.0.0.1:{vllm_server.server_port}/v1", "SCOUT_API_KEY": KEY}
+    asked = {"sources": [str(EXAMPLE)], "question": "What is the threshold?", "model": SCOUT}
+    with serving(FakeVllm, served_model=GUARD_MODEL, pieces=["unsafe", "\nS7"]) as unsafe:
+        guard = {"guard_url": f"http://127.0.0.1:{unsafe.server_port}/v1"}
+        _, withheld, plain = call(("ask", asked | guard), ("ask", asked), env=env)
+        [(_, judged)] = unsafe.requests
+    assert not withheld.is_error, withheld.content
+    result = withheld.structured_content
+    assert result["answer"] is None and result["citations"] == []
+    assert result["guard"]["verdict"] == "unsafe" and result["guard"]["withheld"] is True
+    assert judged["prompt"] == guard_prompt("What is the threshold?", "The threshold is 50.0.")
+    assert plain.structured_content["answer"] == "The threshold is 50.0." and plain.structured_content["guard"] is None
+
+
 @pytest.mark.engine
 def test_ask_on_the_embedded_engine():
     model = str(ensure_model("smollm2"))
