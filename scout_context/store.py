@@ -216,16 +216,16 @@ class Store:
 
     @_guarded
     def vectors(self, keys: Iterable[str]) -> dict[str, bytes]:
-        return self._kept("vectors", keys)
+        return self._kept("vectors", "vector", keys)
 
     @_guarded
     def screenings(self, keys: Iterable[str]) -> dict[str, str]:
-        return self._kept("screenings", keys)
+        return self._kept("screenings", "finding", keys)
 
-    def _kept(self, table: str, keys: Iterable[str]) -> dict[str, Any]:
-        """The values kept in `table` (key, value) for those of `keys` it has."""
+    def _kept(self, table: str, column: str, keys: Iterable[str]) -> dict[str, Any]:
+        """The `column` kept in `table` for those of `keys` it has (both names are ours)."""
         rows = self.conn.execute(
-            f"SELECT * FROM {table} WHERE key IN (SELECT value FROM json_each(?))",
+            f"SELECT key, {column} FROM {table} WHERE key IN (SELECT value FROM json_each(?))",
             [json.dumps(list(keys))],
         ).fetchall()
         return dict(rows)
@@ -236,19 +236,19 @@ class Store:
     def save_vectors(self, vectors: dict[str, bytes]) -> None:
         """Keep vectors, and only the VECTORS_KEPT kept last: one that goes is computed
         again, to the same bits, when next needed."""
-        self._keep("vectors", vectors, VECTORS_KEPT)
+        self._keep("vectors", "vector", vectors, VECTORS_KEPT)
 
     @_guarded
     def save_screenings(self, findings: dict[str, str]) -> None:
         """Keep screenings, and only the SCREENINGS_KEPT kept last: a text whose screening
         went is screened again when next packed."""
-        self._keep("screenings", findings, SCREENINGS_KEPT)
+        self._keep("screenings", "finding", findings, SCREENINGS_KEPT)
 
-    def _keep(self, table: str, values: Mapping[str, Any], kept: int) -> None:
-        """Add `values` to `table` (one already kept stays as it is), then drop all but the
-        `kept` added last."""
+    def _keep(self, table: str, column: str, values: Mapping[str, Any], kept: int) -> None:
+        """Put `values` in `table`'s `column` (replacing a kept one: the caller computed it
+        again because the kept one could not be read), then drop all but the `kept` put last."""
         with self._transaction():
-            self.conn.executemany(f"INSERT OR IGNORE INTO {table} VALUES (?, ?)", values.items())
+            self.conn.executemany(f"INSERT OR REPLACE INTO {table} (key, {column}) VALUES (?, ?)", values.items())
             self.conn.execute(f"DELETE FROM {table} WHERE rowid <= (SELECT MAX(rowid) FROM {table}) - ?", [kept])
 
     @_guarded

@@ -161,6 +161,12 @@ def test_pr_fences_a_flagged_hunk_and_description_that_cannot_forge_the_fence(sh
     assert len(listed) == 3 and listed[0]["id"] == "shop/api.py:1-6" and listed[0]["line"] == ATTACK.strip()
     comment = render_markdown(result.report)
     assert "## Flagged for prompt injection" in comment and "`shop/api.py:1-6` (flagged: injection 0.97)" in comment
+    store = Store()  # the changed and related files' findings are kept for the next run
+    try:
+        kept = [finding for (finding,) in store.conn.execute("SELECT finding FROM screenings")]
+    finally:
+        store.close()
+    assert len(kept) >= 2 and sum(ATTACK.strip() in finding for finding in kept) == 1
     engine, _ = summarize(shop, pull_request=PullRequest(3, "Threshold", forged))  # the library's default: off
     assert 'warning="flagged' not in engine.prompts[0] and "prompt-injection screen" not in engine.prompts[0]
 

@@ -57,20 +57,49 @@ def test_kept_findings_are_those_of_a_fresh_screen_and_a_damaged_one_is_screened
         assert screen_kept(RulesScreener(), texts, store) == fresh
         counted.clear()
         assert screen_kept(RulesScreener(), texts, store) == fresh and not counted
-        store.conn.execute("UPDATE screenings SET finding = '[1, 2' WHERE finding LIKE '%ignore%'")
-        store.conn.execute('UPDATE screenings SET finding = \'["injection", true, "x", "y"]\' WHERE finding = \'\'')
+        damaged = [
+            "[1, 2",
+            '["injection", true, "x", "y"]',
+            '["injection", 0.9, 7, "y"]',
+            '["injection", NaN, "x", "y"]',
+            '["injection", 1.5, "x", "y"]',
+            '["injection", ' + "9" * 400 + ', "x", "y"]',
+            "[" * 100_000,
+            "null",
+            "{}",
+        ]
+        keys = [key for (key,) in store.conn.execute("SELECT key FROM screenings ORDER BY key")]
+        for key, value in zip(keys, damaged, strict=False):
+            store.conn.execute("UPDATE screenings SET finding = ? WHERE key = ?", [value, key])
+        store.conn.execute("UPDATE screenings SET finding = x'00ff' WHERE key = ?", [keys[-1]])
+        counted.clear()
         assert screen_kept(RulesScreener(), texts, store) == fresh
-        assert ATTACK in counted and "plain code" in counted
+        assert len(counted) == len(texts), "every damaged value screened again"
+        counted.clear()
+        assert screen_kept(RulesScreener(), texts, store) == fresh and not counted, "and put back"
+    finally:
+        store.close()
+
+
+def test_only_the_last_kept_stay(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from scout_context import store as store_module
+
+    monkeypatch.setattr(store_module, "SCREENINGS_KEPT", 3)
+    store = Store(tmp_path / "store.db")
+    try:
+        store.save_screenings({f"k{i}": "" for i in range(5)})
+        store.save_screenings({"k1": "", "k5": ""})  # k1 again: put last
+        assert set(store.screenings([f"k{i}" for i in range(6)])) == {"k4", "k1", "k5"}
     finally:
         store.close()
 
 
 def test_findings_are_kept_per_screener(counted, tmp_path: Path) -> None:
     class Changed(RulesScreener):
-        identity = "rules:another version"
+        identity = "rules:another version"  # type: ignore[assignment]
 
     class Unkept(RulesScreener):
-        identity = None
+        identity = None  # type: ignore[assignment]
 
     expected = RulesScreener().screen([ATTACK])
     store = Store(tmp_path / "store.db")
@@ -84,9 +113,25 @@ def test_findings_are_kept_per_screener(counted, tmp_path: Path) -> None:
         store.close()
 
 
-def test_the_rules_identity_follows_their_code() -> None:
-    assert RulesScreener.identity == rules._code_digest()
-    assert RulesScreener.identity and RulesScreener.identity.startswith("rules:")
+def test_the_rules_identity_follows_their_code_and_unicode(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import unicodedata
+
+    first = RulesScreener().identity
+    assert first and first.startswith("rules:")
+    changed = tmp_path / "rules.py"
+    changed.write_text(Path(rules.__file__).read_text().replace("0.97", "0.96"))
+    for patch in (
+        lambda: monkeypatch.setattr(rules, "__file__", str(changed)),
+        lambda: monkeypatch.setattr(unicodedata, "unidata_version", "99.0.0"),
+        lambda: monkeypatch.setattr(rules, "__file__", str(tmp_path / "gone.py")),
+    ):
+        patch()
+        rules._code_digest.cache_clear()
+        assert RulesScreener().identity != first
+    assert RulesScreener().identity is None  # its code cannot be read: nothing kept
+    monkeypatch.undo()
+    rules._code_digest.cache_clear()
+    assert RulesScreener().identity == first
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: the work stays in this process")

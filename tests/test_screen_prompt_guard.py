@@ -158,6 +158,10 @@ def test_its_findings_are_kept_under_its_folder_and_settings(tiny_guard: Path, t
         assert screen_kept(again, texts, store) == found
         config = folder / "config.json"
         config.write_text(config.read_text())  # the same bytes, a new time: a changed folder
-        assert PromptGuard(str(folder), window=64, overlap=16).identity != first.identity
+        changed = PromptGuard(str(folder), window=64, overlap=16).identity
+        assert changed != first.identity
+        (folder / "README.md").symlink_to(tmp_path / "gone")  # a dangling link beside the model
+        linked = PromptGuard(str(folder), window=64, overlap=16)
+        assert linked.identity and linked.identity != changed
     finally:
         store.close()

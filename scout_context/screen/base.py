@@ -36,9 +36,11 @@ class Screener(Protocol):
     name: str
     """How reports name it (`rules`, or the model's id)."""
 
-    identity: str | None
-    """Everything its findings depend on (its code, rules, model and settings), hashed; the
-    store keeps findings under it (`kept`). None: its findings are not kept."""
+    @property
+    def identity(self) -> str | None:
+        """Everything its findings depend on (its code, rules, model and settings), hashed; the
+        store keeps findings under it (`kept`). None: its findings are not kept."""
+        ...
 
     def screen(self, texts: Sequence[str]) -> list[Finding | None]:
         """One entry per text: a finding when the text is flagged, else None."""

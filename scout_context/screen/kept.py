@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -50,15 +51,15 @@ def _dumped(finding: Finding | None) -> str:
 
 
 def _loaded(value: object) -> Finding | None:
-    """The kept finding (None: the text was clean); ValueError when `value` cannot be read."""
+    """The kept finding (None: the text was clean); ValueError when `value` cannot be read
+    (whatever it holds: the store is a file anyone with the account can write)."""
     if value == "":
         return None
     try:
         kind, score, line, rule = json.loads(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(value) from None
-    if not all(isinstance(field, str) for field in (kind, line, rule)):
-        raise ValueError(value)
-    if isinstance(score, bool) or not isinstance(score, int | float):
-        raise ValueError(value)
-    return Finding(kind, float(score), line, rule)
+        score = float(score) if isinstance(score, int | float) and not isinstance(score, bool) else math.nan
+    except (TypeError, ValueError, RecursionError, OverflowError):
+        raise ValueError("unreadable") from None
+    if not (all(isinstance(field, str) for field in (kind, line, rule)) and 0.0 <= score <= 1.0):
+        raise ValueError("unreadable")
+    return Finding(kind, score, line, rule)

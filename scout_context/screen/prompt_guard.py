@@ -125,16 +125,28 @@ class PromptGuard:
 
 
 def _identity(model: str, config: Any, settings: tuple[int, int, float]) -> str | None:
-    """What the findings depend on: this code, the settings, and the weights: a hub
-    model's commit, or a folder's files (names, sizes, times). None (findings not kept)
-    when neither is known."""
-    digest = hashlib.sha256(Path(__file__).read_bytes())
-    digest.update(repr((model, settings)).encode())
+    """What the findings depend on: this code and `base`'s (which writes a finding's line),
+    the libraries' versions, the settings, and the weights: a hub model's commit, or a
+    folder's files (names, sizes, times). None (findings not kept) when neither is known."""
+    import tokenizers
+    import torch
+    import transformers
+
+    from . import base
+
+    digest = hashlib.sha256()
+    for module in (__file__, base.__file__):
+        digest.update(Path(module).read_bytes())
+    versions = (transformers.__version__, tokenizers.__version__, torch.__version__)
+    digest.update(repr((model, settings, versions)).encode())
     commit = getattr(config, "_commit_hash", None)
     if os.path.isdir(model):
         for entry in sorted(os.scandir(model), key=lambda e: e.name):
-            stat = entry.stat()
-            digest.update(f"{entry.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+            try:
+                stat = entry.stat()
+                digest.update(f"{entry.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+            except OSError:  # a dangling link, say: not part of the model
+                digest.update(f"{entry.name}\0unreadable\n".encode())
     elif commit:
         digest.update(str(commit).encode())
     else:

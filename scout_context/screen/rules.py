@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from ..workers import worker_map
@@ -225,11 +227,17 @@ def fold(text: str) -> str:
     return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
 
 
-def _code_digest() -> str:
-    """The rules' identity: a hash of this module and of `base` (which writes a finding)."""
-    digest = hashlib.sha256()
-    for module in (__file__, base.__file__):
-        digest.update(Path(module).read_bytes())
+@cache
+def _code_digest() -> str | None:
+    """The rules' identity: a hash of this module and of `base` (which writes a finding), and
+    of Python's version and Unicode's (NFKC, `\\w` and what is printable follow them); None
+    (findings not kept) when the code cannot be read."""
+    digest = hashlib.sha256(f"{sys.version_info[:2]}:{unicodedata.unidata_version}".encode())
+    try:
+        for module in (__file__, base.__file__):
+            digest.update(Path(module).read_bytes())
+    except OSError:
+        return None
     return "rules:" + digest.hexdigest()
 
 
@@ -238,7 +246,10 @@ class RulesScreener:
     texts are screened over worker processes (`workers`), in the same order."""
 
     name = "rules"
-    identity: str | None = _code_digest()
+
+    @property
+    def identity(self) -> str | None:
+        return _code_digest()
 
     def screen(self, texts: Sequence[str]) -> list[Finding | None]:
         with worker_map(sum(map(len, texts)), chunksize=64) as run:
