@@ -18,7 +18,9 @@ import typer
 
 from scout_context.engine.config import EngineConfig
 from scout_context.engine.registry import open_engine
-from scout_context.errors import PublishError, ScoutError, UsageError
+from scout_context.errors import PublishError, ScoutError, UnsafeAnswer, UsageError
+from scout_context.guard.check import check
+from scout_context.guard.llama_guard import Verdict
 from scout_context.output import write_output
 from scout_context.store import Store
 from scout_context.tasks.github import GITHUB_TIMEOUT_S, Actions, GitHub
@@ -29,7 +31,7 @@ from .config_defaults import SECTIONS, not_given
 from .console import err_console, inert, json_text, markup
 from .engine_options import MaxTokens, System, Timeout, Verbose
 from .help_text import ACTIONS, CACHE, ENGINES, teaches
-from .option_sets import EngineChoice, HardwareChoice, SamplingChoice, ScreenChoice, with_option_sets
+from .option_sets import EngineChoice, GuardChoice, HardwareChoice, SamplingChoice, ScreenChoice, with_option_sets
 from .options import Exclude, Include, pack_options
 
 FORMATS = ("markdown", "json")
@@ -101,6 +103,7 @@ def pr_command(
     hardware: HardwareChoice = HardwareChoice(),
     system: System = None,
     screening: ScreenChoice = ScreenChoice(),  # pr screens (fence) unless --screen=off
+    guard: GuardChoice = GuardChoice(),
 ) -> None:
     """Summarize a pull request: the diff against the merge base, with the code around it.
 
@@ -108,7 +111,12 @@ def pr_command(
 
     The configuration comes from the base commit; no code of the pull request runs.
 
-    Exit codes: 0 done, 2 usage, 3 engine unreachable, 4 context too large, 5 publishing failed.
+    With --guard, Llama Guard 4 reads the comment as it would be published; one it does not
+    find safe is not published (written, commented or summarized) unless --show-unsafe, and
+    the command exits 10 (a warning with --soft-fail).
+
+    Exit codes: 0 done, 2 usage, 3 engine unreachable, 4 context too large, 5 publishing failed,
+    10 the guard did not find the summary safe.
     """
     if output_format not in FORMATS:
         raise typer.BadParameter(f"unknown format {output_format!r}: use markdown or json", param_hint="--format")
@@ -163,7 +171,12 @@ def pr_command(
         finally:
             store.close()
             llm.close()
-        _publish(result.report, target, github)
+        verdict = _judged(result.report, target, guard, config) if guard.on else None
+        if verdict is None or verdict.safe or guard.show_unsafe:
+            _publish(result.report, target, github)
+        if verdict is not None and not verdict.safe:
+            fate = "published (--show-unsafe)" if guard.show_unsafe else "not published (--show-unsafe publishes it)"
+            raise UnsafeAnswer(f"{verdict.model} {verdict.described()}: the summary is {fate}")
     except ScoutError as error:
         message = _scrub(str(error), target.secrets)
         if not soft_fail or error.exit_code < 3:
@@ -172,6 +185,22 @@ def pr_command(
     finally:
         if github is not None:
             github.close()
+
+
+GUARD_QUESTION = "Summarize this pull request for its reviewers."
+"""The user turn the guard reads the summary under: the task only, none of the pull request's
+own text, which strangers write."""
+
+
+def _judged(report: Report, target: _Target, guard: GuardChoice, answering: EngineConfig) -> Verdict:
+    """Llama Guard's verdict on the comment as it would be published."""
+    checking = open_engine(guard.config(answering), announce=_log)
+    try:
+        verdict = check(checking, GUARD_QUESTION, _scrub(render_markdown(report), target.secrets))
+    finally:
+        checking.close()
+    _log(f"{verdict.model}: {verdict.described()}")
+    return verdict
 
 
 @dataclass(frozen=True)

@@ -333,3 +333,30 @@ def test_the_engine_table_is_read_from_the_base_commit_never_the_head(pr_repo, t
     assert "[engine] in .scout-context.toml at " in said and "backend is now engine, the option's name" in said
     given = run("--base", "main", "--head", "feature", "--model", "/nowhere/from-cli", env=env, cwd=pr_repo)
     assert given.returncode == 7 and "no model '/nowhere/from-cli'" in given.stderr
+
+
+def test_a_summary_the_guard_does_not_find_safe_is_not_published(pr_repo, vllm, github, tmp_path: Path) -> None:
+    from scout_context.guard.llama_guard import GUARD_MODEL
+    from scout_context_cli.pr import GUARD_QUESTION
+
+    env = actions_env(tmp_path, pr_repo, vllm, github)
+    step_summary = Path(env["GITHUB_STEP_SUMMARY"])
+    with serving(FakeVllm, served_model=GUARD_MODEL, pieces=["unsafe", "\nS7"]) as unsafe:
+        guarded = ["--engine", "openai", "--comment", "--guard-url", f"http://127.0.0.1:{unsafe.server_port}/v1"]
+        proc = run(*guarded, env=env, cwd=pr_repo)
+        assert proc.returncode == 10, proc.stderr
+        assert "S7 Privacy: the summary is not published" in last_line(proc)
+        assert proc.stdout == "" and not marker_comments(github) and not step_summary.exists()
+        [(_, judged)] = unsafe.requests
+        assert f"User: {GUARD_QUESTION}\n\nAgent: " in judged["prompt"]
+        assert "Makes the shipping threshold a setting." in judged["prompt"]  # the comment as it would be posted
+        assert "Needed for sales." not in judged["prompt"].split("Agent:")[0]  # no text of the pull request's
+        soft = run(*guarded, "--soft-fail", env=env, cwd=pr_repo)
+        assert soft.returncode == 0 and soft.stdout == "" and not marker_comments(github)
+        assert last_line(soft).startswith("::warning title=scout-context pr::") and "not published" in last_line(soft)
+        shown = run(*guarded, "--show-unsafe", env=env, cwd=pr_repo)
+        assert shown.returncode == 10 and len(marker_comments(github)) == 1
+    with serving(FakeVllm, served_model=GUARD_MODEL, pieces=["safe"]) as safe:
+        proc = run("--engine", "openai", "--guard-url", f"http://127.0.0.1:{safe.server_port}/v1", env=env, cwd=pr_repo)
+    assert proc.returncode == 0 and "Makes the shipping threshold a setting." in proc.stdout
+    assert f"{GUARD_MODEL}: safe" in proc.stderr
