@@ -54,3 +54,36 @@ def test_auto_is_stable_while_the_corpus_fits_and_lets_the_question_choose_when_
     small = packed(question, "--layout", "auto", "--budget", "900")
     assert 'id="shop/api.py:1-30"' not in packed(question, "--budget", "900")
     assert 'id="shop/api.py:1-30"' in small and small.count("<question>") == 2  # edges: the question twice
+
+
+def test_auto_tries_stable_only_when_the_documents_could_fit_whole(monkeypatch) -> None:
+    """Around the budget where the example's documents stop fitting, `auto` gives what trying
+    `stable` first gives, and below it lays out `edges` alone."""
+    from scout_context.pack import arrange as arranging
+    from scout_context.pack.options import PackOptions
+    from scout_context.pack.pipeline import pack
+    from scout_context.store import Store
+
+    store = Store()
+    try:
+        result = pack([EXAMPLE], PackOptions(), store=store)
+    finally:
+        store.close()
+    documents = sum(chunk.tokens for chunk in result.chunks)
+    question = "Which HTTP routes does the API expose?"
+    laid: list[str] = []
+    real = arranging._lay_out
+    monkeypatch.setattr(arranging, "_lay_out", lambda *args: laid.append(args[4]) or real(*args))
+    for budget in (documents - 300, documents - 1, documents, documents + 400, documents + 3000):
+        stable = arranging.arrange(result, question=question, layout="stable", budget=budget)
+        expected = (
+            stable
+            if not (stable.shrunk or stable.dropped)
+            else arranging.arrange(result, question=question, layout="edges", budget=budget)
+        )
+        laid.clear()
+        auto = arranging.arrange(result, question=question, layout="auto", budget=budget)
+        assert (auto.text, auto.tokens) == (expected.text, expected.tokens), budget
+        if budget < documents:
+            assert laid == ["edges"], budget
+    assert laid == ["stable"]  # the whole example fits in the largest budget
