@@ -27,7 +27,7 @@ import json
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -41,12 +41,10 @@ from scout_context.engine.config import SamplingConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WORK = REPO_ROOT / "bench" / ".work" / "endings"
-PLAIN = {"frequency_penalty": 0.0, "repetition_penalty": 1.0, "stop_repeats": 0}
-"""Sampling before this harness: spelled out, so that it stays `plain` whatever the defaults become."""
-CANDIDATES: dict[str, dict[str, Any]] = {
-    "plain": PLAIN,
-    "freq0.3": PLAIN | {"frequency_penalty": 0.3},
-    "rep1.1": PLAIN | {"repetition_penalty": 1.1},
+CANDIDATES: dict[str, dict[str, Any]] = {  # each over `SamplingConfig.plain`, whatever the defaults become
+    "plain": {},
+    "freq0.3": {"frequency_penalty": 0.3},
+    "rep1.1": {"repetition_penalty": 1.1},
 }
 DETECTIONS = {  # name: (min pattern, max pattern, count), vLLM's RepetitionDetectionParams
     "": None,
@@ -112,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
                 key = f"{q.id}/{name}"
                 if key in done:
                     continue
-                sampling = SamplingConfig(max_tokens=ASK_MAX_TOKENS, **CANDIDATES[name])
+                sampling = replace(SamplingConfig.plain(ASK_MAX_TOKENS), **CANDIDATES[name])
                 g = engine.generate([Request(prompt)], sampling)[0]
                 done[key] = {
                     "id": q.id,

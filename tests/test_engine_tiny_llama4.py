@@ -45,7 +45,7 @@ def test_a_prompt_of_eight_chunks_runs_and_matches_transformers(engine: VllmEngi
 
     prompt = engine.render_chat("", SOURCE + "\nSummarise the module.")
     # Plain greedy decoding, as transformers' reference decodes (no penalty, no repeat stop).
-    plain = SamplingConfig(max_tokens=24, frequency_penalty=0.0, stop_repeats=0)
+    plain = SamplingConfig.plain(24)
     [answer] = engine.generate([Request(prompt)], plain)
     assert answer.prompt_tokens == scout_tokenizer().count(prompt) >= 8 * CHUNK  # one BOS: the rendered one
     assert answer.completion_tokens == len(answer.token_ids) > 0

@@ -61,7 +61,7 @@ def test_detection_is_off_at_zero_and_a_count_of_one_is_refused() -> None:
 
 
 def test_a_server_is_sent_only_the_fields_that_are_set() -> None:
-    neutral = request_options(SamplingConfig(frequency_penalty=0.0, stop_repeats=0))
+    neutral = request_options(SamplingConfig.plain(512))
     assert not {"frequency_penalty", "repetition_penalty", "repetition_detection"} & set(neutral)
     options = request_options(SamplingConfig(frequency_penalty=0.3, repetition_penalty=1.1, stop_repeats=2))
     assert options["frequency_penalty"] == 0.3 and options["repetition_penalty"] == 1.1

@@ -174,3 +174,11 @@ class SamplingConfig:
 
     def __post_init__(self) -> None:
         check_excluded(self)
+
+    @classmethod
+    def plain(cls, max_tokens: int) -> SamplingConfig:
+        """Greedy decoding and nothing else: no penalty, no loop stop (the guard's verdicts;
+        the baseline that the defaults are measured against)."""
+        return cls(
+            temperature=0.0, max_tokens=max_tokens, frequency_penalty=0.0, repetition_penalty=1.0, stop_repeats=0
+        )

@@ -15,7 +15,7 @@ from ..engine.base import Engine, Request
 from ..engine.config import EngineConfig, SamplingConfig
 from .llama_guard import GUARD_MAX_TOKENS, GUARD_MODEL, Verdict, guard_prompt, parse_verdict
 
-GREEDY = SamplingConfig(temperature=0.0, max_tokens=GUARD_MAX_TOKENS, frequency_penalty=0.0, stop_repeats=0)
+GREEDY = SamplingConfig.plain(GUARD_MAX_TOKENS)
 
 
 def guard_config(answering: EngineConfig, model: str | None, url: str | None) -> EngineConfig:
