@@ -1,7 +1,7 @@
 """What a new question costs: the warm `pack --question` command, this tree against a baseline
 revision, question by question (issue 23: the ranking within +15% of the warm command).
 
-    python bench/question_cost.py --baseline REV [--corpus sympy] [--budget N]
+    python bench/question_cost.py --baseline REV [--corpus sympy] [--budget N] [--layout L]
 
 The baseline is checked out into a temporary git worktree and run with the same interpreter,
 its code first on the import path. Each side has its own cache, filled by a plain `pack`
@@ -38,6 +38,7 @@ def main() -> int:
     parser.add_argument("--baseline", required=True, help="the git revision to compare with")
     parser.add_argument("--corpus", default="sympy", help="a corpus of bench/corpora.py with ranking questions")
     parser.add_argument("--budget", type=int, default=1_000_000)
+    parser.add_argument("--layout", default="stable", help="pack's --layout (stable, its default; auto, ask's)")
     args = parser.parse_args()
     folder = corpora.ensure(corpora.CORPORA[args.corpus])
     questions = [q.question for q in schema.load_all() if q.corpus == args.corpus]
@@ -48,8 +49,8 @@ def main() -> int:
         )
         try:
             sides = {
-                "baseline": _side(tree, Path(work) / "cache-baseline"),
-                "this tree": _side(ROOT, Path(work) / "cache-this"),
+                "baseline": _side(tree, Path(work) / "cache-baseline", args.layout),
+                "this tree": _side(ROOT, Path(work) / "cache-this", args.layout),
             }
             times: dict[str, list[float]] = {name: [] for name in sides}
             for run in sides.values():
@@ -65,7 +66,10 @@ def main() -> int:
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
     base, this = times["baseline"], times["this tree"]
-    print(f"corpus {args.corpus}: {len(questions)} new questions, budget {args.budget:,}, baseline {args.baseline}")
+    print(
+        f"corpus {args.corpus}: {len(questions)} new questions, budget {args.budget:,}, layout {args.layout}, "
+        f"baseline {args.baseline}"
+    )
     for name, values in times.items():
         print(f"{name:<10} median {statistics.median(values):.2f} s, max {max(values):.2f} s")
     extra = statistics.median(t - b for t, b in zip(this, base, strict=True))
@@ -75,14 +79,14 @@ def main() -> int:
     return 0
 
 
-def _side(tree: Path, cache: Path) -> Callable[[Path, str | None, int], float]:
-    """A function timing `scout-context pack FOLDER [--question Q --budget N]` with `tree`'s
-    code, in its own cache."""
+def _side(tree: Path, cache: Path, layout: str) -> Callable[[Path, str | None, int], float]:
+    """A function timing `scout-context pack FOLDER [--question Q --budget N --layout L]` with
+    `tree`'s code, in its own cache."""
     env = {**os.environ, "SCOUT_CACHE_DIR": str(cache)}
     command = cli_command(tree)
 
     def timed(folder: Path, question: str | None, budget: int) -> float:
-        extra = [] if question is None else ["--question", question, "--budget", str(budget)]
+        extra = [] if question is None else ["--question", question, "--budget", str(budget), "--layout", layout]
         started = time.perf_counter()
         subprocess.run(
             [*command, "pack", str(folder), "-o", os.devnull, "--json", *extra],
