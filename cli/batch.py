@@ -17,7 +17,7 @@ from scout_context.engine.registry import open_engine
 from scout_context.errors import UsageError
 from scout_context.output import write_output
 from scout_context.store import Store
-from scout_context.tasks.batch import BatchResult, Progress as ProgressCallback, guard_answers, run_batch
+from scout_context.tasks.batch import BatchResult, Progress as ProgressCallback, answered, guard_answers, run_batch
 from scout_context.tasks.jobs import EXAMPLE, load_job_file
 from scout_context.tasks.openai_batch import export_openai_batch, read_openai_batch
 from scout_context.tasks.reports import summary_json, write_reports
@@ -153,8 +153,8 @@ def batch_command(
     finally:
         store.close()
         engine.close()
-    if guard.on:
-        _guarded(result, guard, config)
+    if guard.on and answered(result):
+        _guarded(result, guard, config if timeout is None else replace(config, timeout_s=timeout))
     write_reports(result)
     if json_output:
         print_json(summary_json(result))
@@ -172,6 +172,12 @@ def _guarded(result: BatchResult, guard: GuardChoice, answering: EngineConfig) -
         guard_answers(result, checking, guard.show_unsafe)
     finally:
         checking.close()
+    store = Store()  # each verdict kept with its run, as ask's is (`logs --json`'s guard)
+    try:
+        for run_id, verdict in {q.run_id: q.verdict for q in answered(result) if q.run_id and q.verdict}.items():
+            store.record_guard(run_id, verdict.as_json())
+    finally:
+        store.close()
     for report in result.jobs:
         for q in report.questions:
             if q.verdict is not None and not q.verdict.safe:

@@ -10,6 +10,7 @@ import typer
 
 from scout_context.engine import registry
 from scout_context.engine.config import EngineConfig, SamplingConfig
+from scout_context.errors import UsageError
 from scout_context.tasks.jobs import JobFile
 
 from .console import note, print_json
@@ -67,6 +68,12 @@ def print_dry_run(config: EngineConfig) -> None:
     on stderr too. Nothing starts; a registry model's checkpoint need not be here."""
     from scout_context.engine.engine_settings import engine_settings
 
+    chosen = registry.choose(config)
+    if chosen.backend != "vllm":
+        raise UsageError(
+            f"--dry-run shows the embedded engine's settings, and this run would ask the server at {chosen.base_url}; "
+            "add --engine vllm to see them"
+        )
     settings = engine_settings(config)
     for line in settings.notes:
         note(line)

@@ -1,7 +1,8 @@
 """`scout-context pr`: summarize a pull request, locally or as a CI bot.
 
 Exit codes: 0 done, 2 usage error, 3 engine unreachable, 4 context too large even after
-fitting, 5 publishing failed (6 to 8: the engine's own, see `errors.py`); `--soft-fail`
+fitting, 5 publishing failed (6 to 8: the engine's own, see `errors.py`), 10 the guard
+(`--guard`) did not find the summary safe; `--soft-fail`
 turns 3 and above into a warning and exit 0, so the bot never blocks a merge, and turns a
 missing server address (`--engine openai` without SCOUT_BASE_URL: a pull request from a fork
 or Dependabot, which gets no secrets) into a notice and exit 0.
@@ -196,7 +197,8 @@ def _judged(report: Report, target: _Target, guard: GuardChoice, answering: Engi
     """Llama Guard's verdict on the comment as it would be published."""
     checking = open_engine(guard.config(answering), announce=_log)
     try:
-        verdict = check(checking, GUARD_QUESTION, _scrub(render_markdown(report), target.secrets))
+        # The whole text, not the comment cut to GitHub's limit: --format json publishes it all.
+        verdict = check(checking, GUARD_QUESTION, _scrub(render_markdown(report, limit=sys.maxsize), target.secrets))
     finally:
         checking.close()
     _log(f"{verdict.model}: {verdict.described()}")

@@ -124,7 +124,7 @@ def ask_tool(
             )
             llm.close()
             verdict = None
-            if guard or guard_url or guard_model:
+            if guard or guard_url is not None or guard_model is not None:
                 checking = open_engine(guard_config(chosen, guard_model, guard_url))
                 try:
                     verdict = check(checking, question, result.answer)

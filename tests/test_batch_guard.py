@@ -17,6 +17,7 @@ import pytest
 from fake_vllm import KEY, PIECES, FakeVllm
 from helpers import serving, write
 from scout_context.guard.llama_guard import GUARD_MODEL, guard_prompt
+from scout_context.tasks.batch import GUARD_QUESTION
 from test_cli import EXE
 
 ANSWER = "".join(PIECES)
@@ -35,12 +36,21 @@ def jobs(tmp_path: Path) -> Path:
     return tmp_path / "jobs.yaml"
 
 
-def batch(answering: ThreadingHTTPServer, guard_port: int, jobs: Path, *args: str) -> subprocess.CompletedProcess:
-    """`batch` answered by the stand-in server `answering`, checked by the one at `guard_port`."""
+def batch(
+    answering: ThreadingHTTPServer, guard_port: int | None, jobs: Path, *args: str
+) -> subprocess.CompletedProcess:
+    """`batch` answered by the stand-in server `answering`, checked by the one at `guard_port`
+    (None: as `args` say)."""
     engine = f"engine:\n  engine: openai\n  base_url: http://127.0.0.1:{answering.server_port}/v1\n  max_tokens: 32\n"
     jobs.write_text(engine + "corpora:" + jobs.read_text().split("corpora:", 1)[1])
     return subprocess.run(
-        [EXE, "batch", str(jobs), "--guard-url", f"http://127.0.0.1:{guard_port}/v1", *args],
+        [
+            EXE,
+            "batch",
+            str(jobs),
+            *([] if guard_port is None else ["--guard-url", f"http://127.0.0.1:{guard_port}/v1"]),
+            *args,
+        ],
         capture_output=True,
         text=True,
         env={**os.environ, "SCOUT_API_KEY": KEY},
@@ -64,9 +74,11 @@ def test_an_unsafe_answer_is_withheld_from_every_report_and_batch_exits_10(vllm_
         judged = completions(guard)
     assert proc.returncode == 10, proc.stderr
     assert "Traceback" not in proc.stderr and proc.stderr.count("S7 Privacy") == 6  # 3 jobs, 2 questions each
-    # each question and answer judged once, whatever the number of jobs asking it
-    assert sorted(body["prompt"] for body in judged) == sorted(guard_prompt(q, ANSWER) for q in QUESTIONS)
-    assert all("TIMEOUT = 5" not in body["prompt"] and body["temperature"] == 0.0 for body in judged)
+    # each distinct answer judged once, under a fixed request: no text of the job file's
+    assert [body["prompt"] for body in judged] == [guard_prompt(GUARD_QUESTION, ANSWER)]
+    assert not any(q in judged[0]["prompt"] for q in QUESTIONS) and judged[0]["temperature"] == 0.0
+    logged = json.loads(subprocess.run([EXE, "logs", "--json", "-n", "2"], capture_output=True, text=True).stdout)
+    assert [run["guard"]["verdict"] for run in logged] == ["unsafe", "unsafe"]  # kept with each run, as ask's
     markdown, data, html = reports(jobs)
     for text in (markdown, html):
         assert ANSWER not in text and "(withheld)" in text
@@ -117,3 +129,13 @@ def test_a_guard_that_cannot_run_writes_no_report_and_the_answers_wait_for_the_n
         assert again.returncode == 0, again.stderr
         assert len(completions(answering)) == asked, "the stored answers were judged, not asked again"
     assert ANSWER in reports(jobs)[0]
+
+
+def test_with_no_answer_to_judge_the_guard_does_not_start(jobs: Path, tmp_path: Path) -> None:
+    """Every question failed (the server dies mid-answer): the failure's exit code and
+    reports, not the guard's (an embedded guard model that is not there would exit 7)."""
+    jobs.write_text(jobs.read_text().replace("What is TIMEOUT?", "DIES_MIDWAY 1").replace("Where is", "DIES_MIDWAY"))
+    with serving(FakeVllm) as answering:
+        proc = batch(answering, None, jobs, "--guard-model", str(tmp_path / "no-guard-here"))
+    assert proc.returncode == 3, proc.stderr
+    assert "(failed)" in reports(jobs)[0] and "guard" not in proc.stderr.lower()

@@ -92,6 +92,21 @@ def test_auto_with_a_server_address_asks_that_server(monkeypatch: pytest.MonkeyP
     assert choose(EngineConfig.from_env(backend="vllm")).backend == "vllm"  # named: as named
 
 
+def test_a_dry_run_that_would_ask_a_server_says_so() -> None:
+    import subprocess
+
+    from test_cli import EXAMPLE, EXE, one_line_error
+
+    proc = subprocess.run(
+        [EXE, "ask", str(EXAMPLE), "q", "--base-url", "http://127.0.0.1:9/v1", "--dry-run"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "would ask the server at http://127.0.0.1:9/v1; add --engine vllm" in one_line_error(proc)
+
+
 def test_the_commands_default_to_auto_and_job_files_accept_it(tmp_path: Path) -> None:
     from scout_context.tasks.jobs import EXAMPLE, load_job_file
 

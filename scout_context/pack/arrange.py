@@ -162,15 +162,20 @@ def _auto(result: PackResult, question: str, budget: int | None, fit_to_budget: 
     what the question-free ranking puts first, so the chunks a question needs are rarely
     kept (over this project's 55 code questions at SmolLM2's 8,192 tokens: every gold file
     kept for 1 question, against 47 with `edges`); the question must choose, and the prefix
-    differs by question anyway. A corpus whose documents alone exceed the budget cannot fit
+    differs by question anyway; and where `stable` cannot fit at all (its tail's reserve is
+    charged whole), `edges` may. A corpus whose documents alone exceed the budget cannot fit
     whole (every kept document is in the prompt with its exact count), so `stable` is not
     tried for it."""
     if not (fit_to_budget and budget is not None and sum(chunk.tokens for chunk in result.chunks) > budget):
-        whole = arrange(
-            result, question=question, layout="stable", budget=budget, fit_to_budget=fit_to_budget, store=store
-        )
-        if not (whole.shrunk or whole.dropped):
-            return whole
+        try:
+            whole = arrange(
+                result, question=question, layout="stable", budget=budget, fit_to_budget=fit_to_budget, store=store
+            )
+        except ContextTooLarge:
+            pass
+        else:
+            if not (whole.shrunk or whole.dropped):
+                return whole
     return arrange(result, question=question, layout="edges", budget=budget, fit_to_budget=fit_to_budget, store=store)
 
 

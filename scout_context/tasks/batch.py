@@ -68,6 +68,8 @@ class Answered:
     seconds: float = 0.0
     error: str = ""
     exit_code: int = 0
+    run_id: int | None = None
+    """The run logged for an answer written now (not one from an earlier run)."""
     verdict: Verdict | None = None
     """Llama Guard's, with `batch --guard` (`guard_answers`)."""
     withheld: bool = False
@@ -104,15 +106,24 @@ class BatchResult:
         return failed or (UnsafeAnswer.exit_code if unsafe else 0)
 
 
+GUARD_QUESTION = "Answer a question about these sources."
+"""The user turn the guard reads each answer under: the task only. A job file's questions are
+a stranger's text, so none of it reaches the guard's request."""
+
+
+def answered(result: BatchResult) -> list[Answered]:
+    """The questions of `result` that have an answer (done now or earlier)."""
+    return [q for job in result.jobs for q in job.questions if q.status != "failed"]
+
+
 def guard_answers(result: BatchResult, guard: Engine, show_unsafe: bool) -> None:
-    """Llama Guard's verdict on every answer of `result` (each question and answer judged
-    once, in one call), kept on it; one not found safe is `withheld` from the reports unless
+    """Llama Guard's verdict on every answer of `result` (each distinct answer judged once,
+    in one call), kept on it; one not found safe is `withheld` from the reports unless
     `show_unsafe`."""
-    answered = [q for job in result.jobs for q in job.questions if q.status != "failed"]
-    pairs = list(dict.fromkeys((q.question, q.answer) for q in answered))
-    verdicts = dict(zip(pairs, check_all(guard, pairs), strict=True))
-    for q in answered:
-        q.verdict = verdicts[q.question, q.answer]
+    texts = list(dict.fromkeys(q.answer for q in answered(result)))
+    verdicts = dict(zip(texts, check_all(guard, [(GUARD_QUESTION, text) for text in texts]), strict=True))
+    for q in answered(result):
+        q.verdict = verdicts[q.answer]
         q.withheld = not q.verdict.safe and not show_unsafe
 
 
@@ -174,8 +185,9 @@ def run_batch(
         def deliver(question: str, outcome: Generation | Answered) -> None:
             """Keep one question's outcome as it arrives: a generation is stored at once."""
             if isinstance(outcome, Generation):
-                _keep(store, prepared, question, outcome, engine, settings)  # noqa: B023 - called within this iteration only
-                answers[question] = _answered(question, _stored(outcome), "done", prepared.chunks)  # noqa: B023 - called within this iteration only
+                run_id = _keep(store, prepared, question, outcome, engine, settings)  # noqa: B023 - called within this iteration only
+                done = _answered(question, _stored(outcome), "done", prepared.chunks)  # noqa: B023 - called within this iteration only
+                answers[question] = replace(done, run_id=run_id)  # noqa: B023 - called within this iteration only
             else:
                 answers[question] = replace(outcome, question=question)  # noqa: B023 - called within this iteration only
             tracker.finish(counts[question], question)  # noqa: B023 - called within this iteration only
@@ -343,8 +355,8 @@ def _imported(
 
 def _keep(
     store: Store, prepared: Prepared, question: str, generation: Generation, engine: Engine, settings: str
-) -> None:
-    """Store the answer (its own transaction) and log the run."""
+) -> int:
+    """Store the answer (its own transaction) and log the run; the run's id."""
     stored = _stored(generation)
     store.save_batch_answer(prepared.hash, engine.model_name, settings, question, stored)
     used = {
@@ -352,7 +364,7 @@ def _keep(
         "cached_tokens": stored.cached_tokens,
         "completion_tokens": stored.completion_tokens,
     }
-    RunRecord.answered(
+    return RunRecord.answered(
         "batch",
         engine,
         generation.finish_reason,
