@@ -22,7 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,29 +43,22 @@ def main() -> int:
     args = parser.parse_args()
     folder = corpora.ensure(corpora.CORPORA[args.corpus])
     questions = [q.question for q in schema.load_all() if q.corpus == args.corpus]
-    with tempfile.TemporaryDirectory() as work:
-        tree = Path(work) / "baseline"
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), args.baseline], check=True
-        )
-        try:
-            sides = {
-                "baseline": _side(tree, Path(work) / "cache-baseline", args.layout),
-                "this tree": _side(ROOT, Path(work) / "cache-this", args.layout),
-            }
-            times: dict[str, list[float]] = {name: [] for name in sides}
-            for run in sides.values():
-                run(folder, None, args.budget)  # fills the side's cache
-            for i, question in enumerate(questions):
-                order = list(sides) if i % 2 == 0 else list(reversed(sides))
-                for name in order:
-                    times[name].append(sides[name](folder, question, args.budget))
-                print(
-                    f"{i + 1}/{len(questions)}: " + ", ".join(f"{n} {times[n][-1]:.2f} s" for n in sides),
-                    file=sys.stderr,
-                )
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+    with baseline_worktree(args.baseline) as (work, tree):
+        sides = {
+            "baseline": _side(tree, work / "cache-baseline", args.layout),
+            "this tree": _side(ROOT, work / "cache-this", args.layout),
+        }
+        times: dict[str, list[float]] = {name: [] for name in sides}
+        for run in sides.values():
+            run(folder, None, args.budget)  # fills the side's cache
+        for i, question in enumerate(questions):
+            order = list(sides) if i % 2 == 0 else list(reversed(sides))
+            for name in order:
+                times[name].append(sides[name](folder, question, args.budget))
+            print(
+                f"{i + 1}/{len(questions)}: " + ", ".join(f"{n} {times[n][-1]:.2f} s" for n in sides),
+                file=sys.stderr,
+            )
     base, this = times["baseline"], times["this tree"]
     print(
         f"corpus {args.corpus}: {len(questions)} new questions, budget {args.budget:,}, layout {args.layout}, "
@@ -82,7 +76,7 @@ def main() -> int:
 def _side(tree: Path, cache: Path, layout: str) -> Callable[[Path, str | None, int], float]:
     """A function timing `scout-context pack FOLDER [--question Q --budget N --layout L]` with
     `tree`'s code, in its own cache."""
-    env = {**os.environ, "SCOUT_CACHE_DIR": str(cache)}
+    env = cli_env(cache)
     command = cli_command(tree)
 
     def timed(folder: Path, question: str | None, budget: int) -> float:
@@ -98,6 +92,23 @@ def _side(tree: Path, cache: Path, layout: str) -> Callable[[Path, str | None, i
         return time.perf_counter() - started
 
     return timed
+
+
+@contextmanager
+def baseline_worktree(revision: str) -> Iterator[tuple[Path, Path]]:
+    """A temporary folder, and `revision` checked out in a git worktree inside it (removed after)."""
+    with tempfile.TemporaryDirectory() as work:
+        tree = Path(work) / "baseline"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), revision], check=True)
+        try:
+            yield Path(work), tree
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+
+
+def cli_env(cache: Path) -> dict[str, str]:
+    """This environment, with `cache` as the cache folder."""
+    return {**os.environ, "SCOUT_CACHE_DIR": str(cache)}
 
 
 def cli_command(tree: Path) -> list[str]:

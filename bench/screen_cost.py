@@ -15,11 +15,9 @@ pack's output is compared byte for byte with the other side's: the findings must
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,7 +26,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import corpora  # noqa: E402
-from bench.question_cost import cli_command  # noqa: E402
+from bench.question_cost import baseline_worktree, cli_command, cli_env  # noqa: E402
 
 
 def main() -> int:
@@ -38,28 +36,21 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=2, help="screened packs timed after the first")
     args = parser.parse_args()
     folder = corpora.ensure(corpora.CORPORA[args.corpus])
-    with tempfile.TemporaryDirectory() as work:
-        tree = Path(work) / "baseline"
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), args.baseline], check=True
-        )
-        try:
-            sides = {"baseline": tree, "this tree": ROOT}
-            times: dict[str, dict[str, list[float]]] = {name: {"first": [], "after": [], "plain": []} for name in sides}
-            outputs: dict[str, bytes] = {}
+    with baseline_worktree(args.baseline) as (work, tree):
+        sides = {"baseline": tree, "this tree": ROOT}
+        times: dict[str, dict[str, list[float]]] = {name: {"first": [], "after": [], "plain": []} for name in sides}
+        outputs: dict[str, bytes] = {}
+        for name, code in sides.items():
+            _timed(code, work / name, folder, [], work / "plain")  # fills the side's cache
+        for step in ["first"] + ["after"] * args.repeat + ["plain"]:
             for name, code in sides.items():
-                _timed(code, Path(work) / name, folder, [], Path(work) / "plain")  # fills the side's cache
-            for step in ["first"] + ["after"] * args.repeat + ["plain"]:
-                for name, code in sides.items():
-                    out = Path(work) / f"{name}.txt"
-                    extra = [] if step == "plain" else ["--screen"]
-                    times[name][step].append(_timed(code, Path(work) / name, folder, extra, out))
-                    if step != "plain":
-                        outputs.setdefault(name, out.read_bytes())
-                        assert out.read_bytes() == outputs[name], f"{name}: a screened pack changed between runs"
-                print(f"{step}: " + ", ".join(f"{n} {times[n][step][-1]:.2f} s" for n in sides), file=sys.stderr)
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+                out = work / f"{name}.txt"
+                extra = [] if step == "plain" else ["--screen"]
+                times[name][step].append(_timed(code, work / name, folder, extra, out))
+                if step != "plain":
+                    outputs.setdefault(name, out.read_bytes())
+                    assert out.read_bytes() == outputs[name], f"{name}: a screened pack changed between runs"
+            print(f"{step}: " + ", ".join(f"{n} {times[n][step][-1]:.2f} s" for n in sides), file=sys.stderr)
     same = outputs["baseline"] == outputs["this tree"]
     print(f"corpus {args.corpus}, baseline {args.baseline}; screened output the same on both sides: {same}")
     print(f"| side | first `pack --screen` | later (median of {args.repeat}) | plain warm `pack` |")
@@ -81,10 +72,6 @@ def _timed(code: Path, cache: Path, folder: Path, extra: list[str], out: Path) -
         check=True,
     )
     return time.perf_counter() - started
-
-
-def cli_env(cache: Path) -> dict[str, str]:
-    return {**os.environ, "SCOUT_CACHE_DIR": str(cache)}
 
 
 if __name__ == "__main__":

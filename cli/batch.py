@@ -167,11 +167,7 @@ def batch_command(
 def _guarded(result: BatchResult, guard: GuardChoice, answering: EngineConfig) -> None:
     """Every answer of `result` judged by the guard (`guard_answers`); those not found safe
     named on stderr."""
-    checking = open_engine(guard.config(answering), announce=note)
-    try:
-        guard_answers(result, checking, guard.show_unsafe)
-    finally:
-        checking.close()
+    guard_answers(result, guard.config(answering), guard.show_unsafe, announce=note)
     store = Store()  # each verdict kept with its run, as ask's is (`logs --json`'s guard)
     try:
         for run_id, verdict in {q.run_id: q.verdict for q in answered(result) if q.run_id and q.verdict}.items():

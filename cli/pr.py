@@ -20,7 +20,7 @@ import typer
 from scout_context.engine.config import EngineConfig
 from scout_context.engine.registry import open_engine
 from scout_context.errors import PublishError, ScoutError, UnsafeAnswer, UsageError
-from scout_context.guard.check import check
+from scout_context.guard.check import judged
 from scout_context.guard.llama_guard import Verdict
 from scout_context.output import write_output
 from scout_context.store import Store
@@ -195,12 +195,9 @@ own text, which strangers write."""
 
 def _judged(report: Report, target: _Target, guard: GuardChoice, answering: EngineConfig) -> Verdict:
     """Llama Guard's verdict on the comment as it would be published."""
-    checking = open_engine(guard.config(answering), announce=_log)
-    try:
-        # The whole text, not the comment cut to GitHub's limit: --format json publishes it all.
-        verdict = check(checking, GUARD_QUESTION, _scrub(render_markdown(report, limit=sys.maxsize), target.secrets))
-    finally:
-        checking.close()
+    # The whole text, not the comment cut to GitHub's limit: --format json publishes it all.
+    summary = _scrub(render_markdown(report, limit=sys.maxsize), target.secrets)
+    [verdict] = judged(guard.config(answering), [(GUARD_QUESTION, summary)], _log)
     _log(f"{verdict.model}: {verdict.described()}")
     return verdict
 

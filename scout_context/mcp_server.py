@@ -36,7 +36,7 @@ from .engine.hardware import Hardware
 from .engine.profile import PlanRequest
 from .engine.registry import AUTO_HELP, choose, open_engine
 from .errors import ScoutError, UsageError
-from .guard.check import check, guard_config
+from .guard.check import guard_config, judged
 from .guard.llama_guard import GUARD_MODEL
 from .output import write_output
 from .pack import styles
@@ -125,11 +125,7 @@ def ask_tool(
             llm.close()
             verdict = None
             if guard or guard_url is not None or guard_model is not None:
-                checking = open_engine(guard_config(chosen, guard_model, guard_url))
-                try:
-                    verdict = check(checking, question, result.answer)
-                finally:
-                    checking.close()
+                [verdict] = judged(guard_config(chosen, guard_model, guard_url), [(question, result.answer)])
                 store.record_guard(result.run_id, verdict.as_json())
         finally:
             store.close()

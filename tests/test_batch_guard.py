@@ -19,6 +19,7 @@ from helpers import serving, write
 from scout_context.guard.llama_guard import GUARD_MODEL, guard_prompt
 from scout_context.tasks.batch import GUARD_QUESTION
 from test_cli import EXE
+from test_guard import WITHHELD_S7
 
 ANSWER = "".join(PIECES)
 QUESTIONS = ["What is TIMEOUT?", "Where is TIMEOUT read?"]
@@ -85,13 +86,7 @@ def test_an_unsafe_answer_is_withheld_from_every_report_and_batch_exits_10(vllm_
         assert f"Withheld: {GUARD_MODEL} did not find this answer safe (unsafe: S7 Privacy)" in text
     first = data["questions"][0]
     assert first["answer"] is None and first["citations"] == []
-    assert first["guard"] == {
-        "model": GUARD_MODEL,
-        "verdict": "unsafe",
-        "categories": [{"code": "S7", "name": "Privacy"}],
-        "text": "unsafe\nS7",
-        "withheld": True,
-    }
+    assert first["guard"] == WITHHELD_S7
 
 
 def test_show_unsafe_writes_the_answers_with_the_verdict_and_keeps_the_exit_code(vllm_server, jobs: Path) -> None:

@@ -22,6 +22,14 @@ from test_cli import EXE
 
 ANSWER = "".join(PIECES)
 QUESTION = "What is TIMEOUT?"
+WITHHELD_S7 = {
+    "model": GUARD_MODEL,
+    "verdict": "unsafe",
+    "categories": [{"code": "S7", "name": "Privacy"}],
+    "text": "unsafe\nS7",
+    "withheld": True,
+}
+"""The `guard` field of an answer the stand-in guard (`unsafe\nS7`) withheld."""
 
 
 @pytest.fixture
@@ -144,13 +152,7 @@ def test_json_gives_the_verdict_and_no_answer(vllm_server, unsafe_guard, source:
     assert proc.returncode == 10, proc.stderr
     result = json.loads(proc.stdout)
     assert result["answer"] is None
-    assert result["guard"] == {
-        "model": GUARD_MODEL,
-        "verdict": "unsafe",
-        "categories": [{"code": "S7", "name": "Privacy"}],
-        "text": "unsafe\nS7",
-        "withheld": True,
-    }
+    assert result["guard"] == WITHHELD_S7
 
 
 def test_a_safe_answer_is_shown_and_exits_0(vllm_server, safe_guard, source: Path) -> None:

@@ -32,6 +32,7 @@ if __package__ in (None, ""):
 
 from bench.longctx import code as code_task
 from bench.ranking import questions_schema as schema, run
+from bench.ranking.dense_rerank import evaluate, kept_items, print_table
 
 
 def log(message: str) -> None:
@@ -175,15 +176,6 @@ VARIANTS: dict[str, Fuse] = {
 }
 
 
-def evaluate(items: Sequence[dict[str, Any]], fuse: Fuse) -> dict[str, Any]:
-    rows = [run.score(it["question"], fuse(it), it["rank_s"], it["language"]) for it in items]
-    summary = run.summarize(rows)
-    out = {"all": {k: summary["all"]["all"][k] for k in ("recall@5", "recall@10")}}
-    for lang, b in summary["language"].items():
-        out[lang] = {k: b[k] for k in ("recall@5", "recall@10")}
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ranking.dense_files")
     parser.add_argument("--corpora")
@@ -194,22 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, dest="json_out")
     args = parser.parse_args(argv)
     names = args.corpora.split(",") if args.corpora else sorted({q.corpus for q in schema.load_all()})
-    if args.cache and args.cache.exists():
-        by_id = {q.id: q for q in schema.load_all()}
-        saved = json.loads(args.cache.read_text())
-        items, cost = [it | {"question": by_id[it["question"]]} for it in saved["items"]], saved["cost"]
-    else:
-        items, cost = gather(names, args.max_tokens, args.names, args.unit)
-        if args.cache:
-            args.cache.write_text(
-                json.dumps({"items": [it | {"question": it["question"].id} for it in items], "cost": cost})
-            )
+    items, cost = kept_items(args.cache, lambda: gather(names, args.max_tokens, args.names, args.unit))
     results = {label: evaluate(items, fuse) for label, fuse in VARIANTS.items()}
-    languages = [k for k in results["shipped"] if k != "all"]
-    print(f"{'variant':<22} {'all @5':>7} {'@10':>6} " + " ".join(f"{lang[:10]:>10} @5/@10" for lang in languages))
-    for label, r in results.items():
-        cells = " ".join(f"{r[lang]['recall@5']:>10.3f} /{r[lang]['recall@10']:.3f}" for lang in languages)
-        print(f"{label:<22} {r['all']['recall@5']:>7.3f} {r['all']['recall@10']:>6.3f} {cells}")
+    print_table(results)
     if args.json_out:
         args.json_out.write_text(
             json.dumps({"max_tokens": args.max_tokens, "names": args.names, "cost": cost, "results": results}, indent=1)

@@ -220,6 +220,30 @@ def evaluate(items: Sequence[dict[str, Any]], paths: Callable[[dict[str, Any]], 
     return out
 
 
+Gathered = tuple[list[dict[str, Any]], dict[str, Any]]
+
+
+def kept_items(path: Path | None, gather: Callable[[], Gathered]) -> Gathered:
+    """The items and cost `gather` makes, read from `path` when it exists (else kept there)."""
+    if path and path.exists():
+        by_id = {q.id: q for q in schema.load_all()}
+        saved = json.loads(path.read_text())
+        return [it | {"question": by_id[it["question"]]} for it in saved["items"]], saved["cost"]
+    items, cost = gather()
+    if path:
+        path.write_text(json.dumps({"items": [it | {"question": it["question"].id} for it in items], "cost": cost}))
+    return items, cost
+
+
+def print_table(results: dict[str, dict[str, Any]]) -> None:
+    """Each variant's recall@5 / @10, over all and per language, on stdout."""
+    languages = [k for k in next(iter(results.values())) if k != "all"]
+    print(f"{'variant':<24} {'all @5':>7} {'@10':>6} " + " ".join(f"{lang[:10]:>10} @5/@10" for lang in languages))
+    for label, r in results.items():
+        cells = " ".join(f"{r[lang]['recall@5']:>10.3f} /{r[lang]['recall@10']:.3f}" for lang in languages)
+        print(f"{label:<24} {r['all']['recall@5']:>7.3f} {r['all']['recall@10']:>6.3f} {cells}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ranking.dense_rerank")
     parser.add_argument("--corpora", help="comma-separated corpus names (default: all eight)")
@@ -230,15 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cosines", type=Path, help="keep the embedded scores here; read them if there")
     args = parser.parse_args(argv)
     names = args.corpora.split(",") if args.corpora else sorted({q.corpus for q in schema.load_all()})
-    if args.cosines and args.cosines.exists():
-        by_id = {q.id: q for q in schema.load_all()}
-        saved = json.loads(args.cosines.read_text())
-        items, cost = [it | {"question": by_id[it["question"]]} for it in saved["items"]], saved["cost"]
-    else:
-        items, cost = gather(names, args.surface, args.timed, args.max_tokens)
-        if args.cosines:
-            kept = [it | {"question": it["question"].id} for it in items]
-            args.cosines.write_text(json.dumps({"items": kept, "cost": cost}))
+    items, cost = kept_items(args.cosines, lambda: gather(names, args.surface, args.timed, args.max_tokens))
     results = {"lexical (before)": evaluate(items, lambda it: it["paths"])}
     for depth in DEPTHS:
         for label, combine in VARIANTS.items():
@@ -247,11 +263,7 @@ def main(argv: list[str] | None = None) -> int:
             results[f"N={depth} {label}"] = evaluate(
                 items, lambda it, d=depth, c=combine: reranked(it, d, c, per_file=True)
             )
-    languages = [k for k in results["lexical (before)"] if k != "all"]
-    print(f"{'variant':<24} {'all @5':>7} {'@10':>6} " + " ".join(f"{lang[:10]:>10} @5/@10" for lang in languages))
-    for label, r in results.items():
-        cells = " ".join(f"{r[lang]['recall@5']:>10.3f} /{r[lang]['recall@10']:.3f}" for lang in languages)
-        print(f"{label:<24} {r['all']['recall@5']:>7.3f} {r['all']['recall@10']:>6.3f} {cells}")
+    print_table(results)
     if args.json_out:
         args.json_out.write_text(
             json.dumps(

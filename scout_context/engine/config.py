@@ -21,7 +21,7 @@ from scout_context.errors import UsageError
 from scout_context.settings import check_excluded, setting
 
 DEFAULT_MODEL = "smollm2"
-AUTO = "auto"  # the backend: a running `scout-context serve` for the model, else the embedded engine
+AUTO = "auto"  # the backend: the server at `base_url`, else a running `scout-context serve`, else embedded
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,12 @@ embedded answer engine too, the guard's start closes it, and the next answer sta
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ..engine.base import Engine, Request
 from ..engine.config import EngineConfig, SamplingConfig
+from ..engine.registry import open_engine
 from .llama_guard import GUARD_MAX_TOKENS, GUARD_MODEL, Verdict, guard_prompt, parse_verdict
 
 GREEDY = SamplingConfig.plain(GUARD_MAX_TOKENS)
@@ -36,3 +37,15 @@ def check_all(engine: Engine, pairs: Sequence[tuple[str, str]]) -> list[Verdict]
     """Llama Guard's verdict on each (question, answer), in one call to the engine."""
     generations = engine.generate([Request(guard_prompt(q, a)) for q, a in pairs], GREEDY)
     return [parse_verdict(generation.text, engine.model_name) for generation in generations]
+
+
+def judged(
+    config: EngineConfig, pairs: Sequence[tuple[str, str]], announce: Callable[[str], None] | None = None
+) -> list[Verdict]:
+    """`check_all` on a guard engine opened with `config` for this call (and closed after):
+    for commands that judge their answers once, all together."""
+    guard = open_engine(config, announce=announce)
+    try:
+        return check_all(guard, pairs)
+    finally:
+        guard.close()

@@ -28,9 +28,9 @@ from typing import Literal
 
 from ..chunk import Chunk
 from ..engine.base import Engine, Events, Generation, Request
-from ..engine.config import SamplingConfig
+from ..engine.config import EngineConfig, SamplingConfig
 from ..errors import ScoutError, UnsafeAnswer, UsageError
-from ..guard.check import check_all
+from ..guard.check import judged
 from ..guard.llama_guard import Verdict
 from ..pack.arrange import arrange
 from ..pack.pipeline import pack
@@ -116,12 +116,14 @@ def answered(result: BatchResult) -> list[Answered]:
     return [q for job in result.jobs for q in job.questions if q.status != "failed"]
 
 
-def guard_answers(result: BatchResult, guard: Engine, show_unsafe: bool) -> None:
-    """Llama Guard's verdict on every answer of `result` (each distinct answer judged once,
-    in one call), kept on it; one not found safe is `withheld` from the reports unless
-    `show_unsafe`."""
+def guard_answers(
+    result: BatchResult, guard: EngineConfig, show_unsafe: bool, announce: Callable[[str], None] | None = None
+) -> None:
+    """Llama Guard's verdict (on the engine `guard` configures) on every answer of `result`
+    (each distinct answer judged once, in one call), kept on it; one not found safe is
+    `withheld` from the reports unless `show_unsafe`."""
     texts = list(dict.fromkeys(q.answer for q in answered(result)))
-    verdicts = dict(zip(texts, check_all(guard, [(GUARD_QUESTION, text) for text in texts]), strict=True))
+    verdicts = dict(zip(texts, judged(guard, [(GUARD_QUESTION, text) for text in texts], announce), strict=True))
     for q in answered(result):
         q.verdict = verdicts[q.answer]
         q.withheld = not q.verdict.safe and not show_unsafe

@@ -73,18 +73,18 @@ class ValueReader:
         key, default = each.key, each.default
         if each.kind is bool:
             return self.flag(spec, key, where, default)
-        if each.kind in (int, float):
-            if each.kind is int:
-                value = self.integer(spec, key, where, default, minimum=int(each.minimum or 0))
-            else:
-                value = self.number(spec, key, where, default, minimum=each.minimum or 0)
-            refusal = each.refusal(value) if key in spec else None
-            if refusal:
-                raise self.fail(spec.lines[key], f"{where}.{key}: expected {refusal}")
-            return value
         if each.kind is tuple:
             return tuple(self.texts(spec, key, where))
-        return self.text(spec, key, where, default)
+        if each.kind is int:
+            value = self.integer(spec, key, where, default, minimum=int(each.minimum or 0))
+        elif each.kind is float:
+            value = self.number(spec, key, where, default, minimum=each.minimum or 0)
+        else:
+            return self.text(spec, key, where, default)
+        refusal = each.refusal(value) if key in spec else None
+        if refusal:
+            raise self.fail(spec.lines[key], f"{where}.{key}: expected {refusal}")
+        return value
 
     def mapping(self, value: Any, line: int, where: str, keys: set[str] | None, required: tuple[str, ...] = ()) -> Map:
         if not isinstance(value, Map):
